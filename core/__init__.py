@@ -1,0 +1,1 @@
+"""Domain of pedidos-bot: no Telegram library and no Celery import lives here."""

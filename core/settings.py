@@ -1,0 +1,108 @@
+"""Every setting, read once from the environment into one typed object."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+SANDBOX_TOKEN = "123456789:sandbox-token"
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from `90`, `90s`, `15m`, `24h`, `1d` or `250ms`."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 24h)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.split(r"[,\s]+", text.strip()) if part)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The configuration of every process; see .env.example for what each one means."""
+
+    telegram_bot_token: str = field(default=SANDBOX_TOKEN, repr=False)
+    telegram_api_url: str = "https://api.telegram.org"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    admin_chat_ids: tuple[int, ...] = ()
+    stale_after: float = 24 * 3600.0
+    watch_interval: float = 3600.0
+    step_seconds: float = 2.0
+    media_dir: str = "var/media"
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    payment_api_url: str = ""
+    payment_timeout: float = 5.0
+    # Telegram's documented flood limits (core.ratelimit keeps every process under them).
+    rate_global_per_second: float = 30.0
+    rate_chat_per_second: float = 1.0
+    rate_chat_burst: int = 3
+    rate_group_per_minute: float = 20.0
+    log_format: str = "kv"
+    log_level: str = "INFO"
+    health_port: int = 0
+
+    @property
+    def bot_api_base(self) -> str:
+        """Root of Bot API method calls, without the token: `{url}/bot`."""
+        return f"{self.telegram_api_url.rstrip('/')}/bot"
+
+    @property
+    def bot_file_base(self) -> str:
+        """Root of file downloads, without the token: `{url}/file/bot`."""
+        return f"{self.telegram_api_url.rstrip('/')}/file/bot"
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.webhook_url)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (unset ones keep their defaults)."""
+        env = os.environ if env is None else env
+        defaults = cls()
+
+        def get(name: str, default: str) -> str:
+            value = env.get(name, "")
+            return value if value.strip() else default
+
+        return cls(
+            telegram_bot_token=get("TELEGRAM_BOT_TOKEN", defaults.telegram_bot_token),
+            telegram_api_url=get("TELEGRAM_API_URL", defaults.telegram_api_url),
+            redis_url=get("REDIS_URL", defaults.redis_url),
+            admin_chat_ids=_int_list(get("ADMIN_CHAT_IDS", "")),
+            stale_after=parse_duration(get("STALE_AFTER", "24h")),
+            watch_interval=parse_duration(get("WATCH_INTERVAL", "1h")),
+            step_seconds=parse_duration(get("STEP_SECONDS", "2")),
+            media_dir=get("MEDIA_DIR", defaults.media_dir),
+            webhook_url=get("WEBHOOK_URL", ""),
+            webhook_secret=get("WEBHOOK_SECRET", ""),
+            webhook_listen=get("WEBHOOK_LISTEN", defaults.webhook_listen),
+            webhook_port=int(get("WEBHOOK_PORT", str(defaults.webhook_port))),
+            payment_api_url=get("PAYMENT_API_URL", ""),
+            payment_timeout=parse_duration(get("PAYMENT_TIMEOUT", "5s")),
+            rate_global_per_second=float(get("RATE_GLOBAL_PER_SECOND", "30")),
+            rate_chat_per_second=float(get("RATE_CHAT_PER_SECOND", "1")),
+            rate_chat_burst=int(get("RATE_CHAT_BURST", "3")),
+            rate_group_per_minute=float(get("RATE_GROUP_PER_MINUTE", "20")),
+            log_format=get("LOG_FORMAT", defaults.log_format),
+            log_level=get("LOG_LEVEL", defaults.log_level).upper(),
+            health_port=int(get("HEALTH_PORT", "0")),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings.from_env()

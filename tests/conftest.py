@@ -1,0 +1,40 @@
+"""Fixtures shared by every test layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import RedisServer
+
+PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos" / "exif-orientation"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session; tests isolate themselves with flushdb."""
+    base = tmp_path_factory.mktemp("redis")
+    server = RedisServer(base, base).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """A clean database on the session's redis-server."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    yield redis_server.url
+
+
+@pytest.fixture(scope="session")
+def photos_dir() -> Path:
+    """The shared real photos with every EXIF orientation."""
+    if not PHOTOS.is_dir():
+        pytest.fail(f"test photos missing: {PHOTOS}")
+    return PHOTOS
