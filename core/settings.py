@@ -49,6 +49,10 @@ class Settings:
     rate_chat_per_second: float = 1.0
     rate_chat_burst: int = 3
     rate_group_per_minute: float = 20.0
+    # Celery: a message not acked within this time goes back to the queue (a worker died);
+    # it must outlive every retry countdown, or a waiting retry would run twice.
+    visibility_timeout: float = 3600.0
+    retry_backoff_max: float = 60.0
     log_format: str = "kv"
     log_level: str = "INFO"
     health_port: int = 0
@@ -96,6 +100,8 @@ class Settings:
             rate_chat_per_second=float(get("RATE_CHAT_PER_SECOND", "1")),
             rate_chat_burst=int(get("RATE_CHAT_BURST", "3")),
             rate_group_per_minute=float(get("RATE_GROUP_PER_MINUTE", "20")),
+            visibility_timeout=parse_duration(get("VISIBILITY_TIMEOUT", "1h")),
+            retry_backoff_max=parse_duration(get("RETRY_BACKOFF_MAX", "60s")),
             log_format=get("LOG_FORMAT", defaults.log_format),
             log_level=get("LOG_LEVEL", defaults.log_level).upper(),
             health_port=int(get("HEALTH_PORT", "0")),

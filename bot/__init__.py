@@ -1,0 +1,1 @@
+"""The Telegram front end: `python -m bot` runs it."""

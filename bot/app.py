@@ -1,0 +1,75 @@
+"""Builds the bot's Application: clients, and every handler in one list."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
+
+from bot.handlers import help as help_handlers
+from bot.handlers import orders
+from bot.services import SERVICES, Services
+from core import texts
+from core.settings import Settings
+from core.store import OrderStore
+
+log = logging.getLogger(__name__)
+
+# (Spanish command, English alias, text key of its menu description)
+COMMANDS = (
+    ("pedido", "order", "commands.pedido"),
+    ("estado", "status", "commands.estado"),
+    ("ayuda", "help", "commands.ayuda"),
+)
+
+
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    """The Application with its clients and handlers, ready to run polling or a webhook."""
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.bot_api_base)
+        .base_file_url(settings.bot_file_base)
+        # Updates from different chats are handled concurrently; the store is atomic.
+        .concurrent_updates(32)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data[SERVICES] = Services(settings=settings, store=OrderStore.from_url(settings.redis_url))
+
+    app.add_handlers(
+        [
+            CommandHandler(["start", "ayuda", "help"], help_handlers.ayuda),
+            CommandHandler(["pedido", "order"], orders.pedido),
+            CommandHandler(["estado", "status"], orders.estado),
+        ]
+    )
+    app.add_error_handler(_on_error)
+    return app
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    """Publish the command menu in every language we speak."""
+    for language in texts.languages():
+        spanish = language == texts.DEFAULT_LANGUAGE
+        commands = [
+            BotCommand(es if spanish else en, texts.raw(language, key)) for es, en, key in COMMANDS
+        ]
+        await app.bot.set_my_commands(
+            commands,
+            scope=BotCommandScopeDefault(),
+            language_code=None if spanish else language,
+        )
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    services: Services = app.bot_data[SERVICES]
+    services.store.redis.close()
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a handler's failure with the update it was handling."""
+    chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else "-"
+    log.error("handler failed chat=%s: %s", chat, context.error, exc_info=context.error)

@@ -1,0 +1,81 @@
+"""/pedido and /estado: place an order and see where it is."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import command_argument, language_of
+from bot.services import services
+from core import texts
+from core.orders import MAX_ORDER_TEXT, OrderTextError, clean_order_text, normalize_order_id
+
+log = logging.getLogger(__name__)
+
+RECENT_ORDERS = 5
+
+
+async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Validate the text, store the order, answer with its status message, start the chain."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None:
+        return
+    lang = language_of(update)
+    raw_text = command_argument(message)
+    try:
+        text = clean_order_text(raw_text)
+    except OrderTextError as exc:
+        await message.reply_html(
+            texts.text(lang, f"order.error.{exc.code}", max=MAX_ORDER_TEXT, length=len(raw_text.strip()))
+        )
+        return
+
+    svc = services(context)
+    try:
+        order, created = await svc.run(
+            svc.store.create, chat.id, user.id, text, message.message_id, lang
+        )
+    except redis.RedisError:
+        log.exception("order store unavailable for chat=%s", chat.id)
+        await message.reply_html(texts.text(lang, "order.error.store_unavailable"))
+        return
+    if not created:
+        log.info("order=%s: update re-delivered (chat=%s message=%s)", order.id, chat.id, message.message_id)
+    if not order.status_message_id:
+        status = await message.reply_html(texts.status_message(order))
+        await svc.run(svc.store.set_fields, order.id, status_message_id=status.message_id)
+        log.info("order=%s created chat=%s status_message=%s", order.id, chat.id, status.message_id)
+    if not order.task_id:
+        task_id = await svc.enqueue_order(order.id)
+        await svc.run(svc.store.set_fields, order.id, task_id=task_id)
+
+
+async def estado(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One order's state, or the chat's recent orders when no id is given."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    lang = language_of(update)
+    svc = services(context)
+    argument = command_argument(message).strip()
+    now = time.time()
+    if not argument:
+        orders = await svc.run(svc.store.recent, chat.id, RECENT_ORDERS)
+        if not orders:
+            await message.reply_html(texts.text(lang, "order.list_empty"))
+            return
+        lines = [texts.text(lang, "order.list_title")]
+        lines += [texts.order_list_line(order, now, lang) for order in orders]
+        await message.reply_html("\n".join(lines))
+        return
+    order_id = normalize_order_id(argument.split()[0])
+    # Unknown, malformed and other chats' ids get the same answer: ids are not guessable.
+    order = await svc.run(svc.store.find, order_id, chat.id) if order_id else None
+    if order is None:
+        await message.reply_html(texts.text(lang, "order.not_found"))
+        return
+    await message.reply_html(texts.order_summary(order, now, lang))

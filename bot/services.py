@@ -1,0 +1,37 @@
+"""Long-lived clients the handlers share, kept in `bot_data` (opened once, closed at shutdown)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import ContextTypes
+
+from core.settings import Settings
+from core.store import OrderStore
+
+SERVICES = "services"
+
+
+@dataclass
+class Services:
+    """What the handlers use: settings, the order store, and the task queue."""
+
+    settings: Settings
+    store: OrderStore
+
+    async def enqueue_order(self, order_id: str) -> str:
+        """Start the order's Celery chain; the first task's id."""
+        # Imported here: the Celery app reads its config on import, once settings are final.
+        from tasks.orders import enqueue_order
+
+        return await asyncio.to_thread(enqueue_order, order_id)
+
+    async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking store call off the event loop."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.bot_data[SERVICES]  # type: ignore[no-any-return]

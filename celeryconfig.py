@@ -1,0 +1,59 @@
+"""Every Celery setting in one place, each with the reason it is set."""
+
+from __future__ import annotations
+
+from celery.schedules import schedule
+from kombu import Queue
+
+from core.settings import get_settings
+
+_settings = get_settings()
+
+broker_url = _settings.redis_url
+result_backend = _settings.redis_url
+broker_connection_retry_on_startup = True  # Redis may start after the worker in compose.
+
+# JSON only: a pickled message from the broker could run code.
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+
+# Ack after the task ran, not when it was received: a worker killed mid-task leaves its
+# message in Redis to be delivered again (steps are idempotent, so a rerun is harmless).
+task_acks_late = True
+# When a pool process dies (SIGKILL, OOM), give its task back instead of marking it failed.
+task_reject_on_worker_lost = True
+# Take one message at a time: a long step does not hold others hostage in its prefetch.
+worker_prefetch_multiplier = 1
+# An unacked message returns to the queue after this; longer than any retry countdown.
+broker_transport_options = {"visibility_timeout": int(_settings.visibility_timeout)}
+result_backend_transport_options = {"visibility_timeout": int(_settings.visibility_timeout)}
+# Results are for Flower and `/estado` while a task runs; the order store keeps the truth.
+result_expires = 24 * 3600
+# STARTED shows in Flower and in the task state while a step runs.
+task_track_started = True
+# Events let Flower show every task live.
+worker_send_task_events = True
+task_send_sent_event = True
+# Kill a task stuck far beyond any normal run, so its slot comes back.
+task_time_limit = 300
+task_soft_time_limit = 240
+worker_hijack_root_logger = False
+worker_redirect_stdouts = False
+
+# Photos in their own queue, so a flood of photos never delays an order.
+task_default_queue = "orders"
+task_queues = (Queue("orders"), Queue("images"), Queue("telegram"), Queue("watcher"))
+task_routes = {
+    "procesar_imagen": {"queue": "images"},
+    "revisar_pedidos_atrasados": {"queue": "watcher"},
+}
+
+beat_schedule = {
+    "revisar-pedidos-atrasados": {
+        "task": "revisar_pedidos_atrasados",
+        "schedule": schedule(run_every=_settings.watch_interval),
+        # A run that could not start before the next one is due is pointless.
+        "options": {"expires": _settings.watch_interval},
+    },
+}

@@ -1,0 +1,125 @@
+"""What each step of an order does, as plain functions the Celery tasks call.
+
+A step is safe to run twice: a finished or already-advanced order makes it a no-op, the
+state change happens once (atomic in Redis), and the status edit is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core import texts
+from core.delivery import Courier
+from core.orders import STEPS, InvalidTransition, Order, OrderState
+from core.payment import PaymentClient
+from core.progress import percent_of
+from core.store import OrderStore
+
+log = logging.getLogger(__name__)
+
+ProgressReport = Callable[[int, int, int, str], None]
+
+
+@dataclass
+class Fulfilment:
+    """Everything a step needs, built once per worker process."""
+
+    store: OrderStore
+    courier: Courier
+    payment: PaymentClient
+    step_seconds: float
+    sleep: Callable[[float], None] = time.sleep
+
+    def start_step(self, order_id: str, state: OrderState, report: ProgressReport) -> Order | None:
+        """Move the order into step `state` and show it; None when the step has nothing to do."""
+        order = self.store.get(order_id)
+        already_past = order.state in STEPS and STEPS.index(order.state) > STEPS.index(state)
+        if order.is_final or already_past:
+            log.info("order=%s step=%s skipped: order is %s", order_id, state, order.state)
+            return None
+        number = STEPS.index(state) + 1
+        percent = percent_of(number - 1, len(STEPS))
+        try:
+            self.store.move(order_id, state, step=number, progress=percent)
+        except InvalidTransition as exc:
+            log.info("order=%s step=%s skipped: %s", order_id, state, exc)
+            return None
+        report(number, len(STEPS), percent, state.value)
+        order = self.store.get(order_id)
+        self.show_status(order)
+        return order
+
+    def show_status(self, order: Order) -> None:
+        """Edit the order's status message to its current state."""
+        if not order.status_message_id:
+            return
+        shown = self.courier.edit(
+            order.chat_id,
+            order.status_message_id,
+            texts.status_message(order),
+            key=f"order:{order.id}:status:{order.state.value}",
+        )
+        if shown and shown != order.status_message_id:
+            self.store.set_fields(order.id, status_message_id=shown)
+
+    def simulate_work(self) -> None:
+        """Stand-in for the real work of a step (`STEP_SECONDS`, 0 in tests)."""
+        if self.step_seconds > 0:
+            self.sleep(self.step_seconds)
+
+    def validar_pago(self, order_id: str, report: ProgressReport) -> None:
+        order = self.start_step(order_id, OrderState.VALIDANDO_PAGO, report)
+        if order is None:
+            return
+        self.payment.authorize(order)
+        self.simulate_work()
+
+    def preparar_envio(self, order_id: str, report: ProgressReport) -> None:
+        if self.start_step(order_id, OrderState.PREPARANDO_ENVIO, report) is not None:
+            self.simulate_work()
+
+    def notificar_cliente(self, order_id: str, report: ProgressReport) -> None:
+        """Last step: complete the order, show it done and tell the customer once."""
+        order = self.store.get(order_id)
+        if order.state is OrderState.PREPARANDO_ENVIO:
+            self.start_step(order_id, OrderState.NOTIFICANDO, report)
+            self.simulate_work()
+            order = self.store.get(order_id)
+        if order.state is OrderState.NOTIFICANDO:
+            try:
+                self.store.move(order_id, OrderState.COMPLETADO, progress=100)
+            except InvalidTransition:
+                pass  # cancelled meanwhile: the cancellation tells the chat
+            order = self.store.get(order_id)
+        if order.state is not OrderState.COMPLETADO:
+            return
+        report(len(STEPS), len(STEPS), 100, OrderState.COMPLETADO.value)
+        self.show_status(order)
+        self.courier.send(
+            order.chat_id,
+            texts.text(order.language, "order.completed", id=order.id),
+            key=f"order:{order.id}:completed",
+        )
+
+    def fail(self, order_id: str, reason_code: str) -> bool:
+        """Mark the order failed with a reason; False if it had already ended."""
+        try:
+            return self.store.move(order_id, OrderState.FALLIDO, error=reason_code)
+        except InvalidTransition:
+            return False
+
+    def tell_failure(self, order_id: str) -> None:
+        """Show the failure in the status message and tell the customer, once."""
+        order = self.store.get(order_id)
+        if order.state is not OrderState.FALLIDO:
+            return
+        self.show_status(order)
+        reason = texts.failure_reason(order.language, order.error)
+        self.courier.send(
+            order.chat_id,
+            texts.text(order.language, "order.failed", id=order.id, reason=reason),
+            key=f"order:{order.id}:failed",
+        )

@@ -1,0 +1,169 @@
+"""Orders: what a customer asked for, where it is in its life, and what may happen next."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+MAX_ORDER_TEXT = 500
+# Crockford-like alphabet: no 0/O, 1/I/L confusion when a customer types an id back.
+ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+ID_LENGTH = 6
+ORDER_ID = re.compile(rf"^P-[{ID_ALPHABET}]{{{ID_LENGTH}}}$")
+
+
+class OrderState(StrEnum):
+    """Every state an order can be in; the values are stored and shown in Flower."""
+
+    PENDIENTE = "pendiente"
+    VALIDANDO_PAGO = "validando_pago"
+    PREPARANDO_ENVIO = "preparando_envio"
+    NOTIFICANDO = "notificando"
+    COMPLETADO = "completado"
+    FALLIDO = "fallido"
+    CANCELADO = "cancelado"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset({OrderState.COMPLETADO, OrderState.FALLIDO, OrderState.CANCELADO})
+
+# The chain's steps in order; each one moves the order into its state when it starts.
+STEPS: tuple[OrderState, ...] = (
+    OrderState.VALIDANDO_PAGO,
+    OrderState.PREPARANDO_ENVIO,
+    OrderState.NOTIFICANDO,
+)
+
+TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
+    OrderState.PENDIENTE: frozenset(
+        {OrderState.VALIDANDO_PAGO, OrderState.FALLIDO, OrderState.CANCELADO}
+    ),
+    OrderState.VALIDANDO_PAGO: frozenset(
+        {OrderState.PREPARANDO_ENVIO, OrderState.FALLIDO, OrderState.CANCELADO}
+    ),
+    OrderState.PREPARANDO_ENVIO: frozenset(
+        {OrderState.NOTIFICANDO, OrderState.FALLIDO, OrderState.CANCELADO}
+    ),
+    OrderState.NOTIFICANDO: frozenset(
+        {OrderState.COMPLETADO, OrderState.FALLIDO, OrderState.CANCELADO}
+    ),
+    OrderState.COMPLETADO: frozenset(),
+    OrderState.FALLIDO: frozenset(),
+    OrderState.CANCELADO: frozenset(),
+}
+
+
+class InvalidTransition(Exception):
+    """A change the state machine does not allow (e.g. completing a cancelled order)."""
+
+    def __init__(self, current: OrderState, wanted: OrderState) -> None:
+        super().__init__(f"{current} -> {wanted} is not allowed")
+        self.current = current
+        self.wanted = wanted
+
+
+def can_move(current: OrderState, wanted: OrderState) -> bool:
+    """Whether the state machine allows `current -> wanted`."""
+    return wanted in TRANSITIONS[current]
+
+
+def step_number(state: OrderState) -> int:
+    """How many steps have started when an order is in `state` (0 before the first)."""
+    if state is OrderState.COMPLETADO:
+        return len(STEPS)
+    return STEPS.index(state) + 1 if state in STEPS else 0
+
+
+class OrderTextError(ValueError):
+    """Why an order text was refused; `code` picks the message shown to the customer."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def clean_order_text(raw: str) -> str:
+    """The order text trimmed and checked: 1–500 characters, no control characters."""
+    text = raw.strip()
+    if not text:
+        raise OrderTextError("empty")
+    if len(text) > MAX_ORDER_TEXT:
+        raise OrderTextError("too_long")
+    # Category C* covers control, format (e.g. bidi overrides) and unassigned code points.
+    if any(unicodedata.category(ch).startswith("C") for ch in text):
+        raise OrderTextError("control_chars")
+    return text
+
+
+def new_order_id() -> str:
+    """A short random id a customer can read aloud, like P-7K2Q4F."""
+    return "P-" + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+
+
+def normalize_order_id(raw: str) -> str | None:
+    """The canonical form of an id the customer typed, or None if it cannot be one."""
+    candidate = raw.strip().upper()
+    if not candidate.startswith("P-"):
+        candidate = "P-" + candidate
+    return candidate if ORDER_ID.match(candidate) else None
+
+
+@dataclass
+class Order:
+    """One order as kept in the order store."""
+
+    id: str
+    chat_id: int
+    user_id: int
+    text: str
+    state: OrderState = OrderState.PENDIENTE
+    step: int = 0
+    progress: int = 0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    finished_at: float = 0.0
+    status_message_id: int = 0
+    task_id: str = ""
+    error: str = ""
+    language: str = "es"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state.is_final
+
+    def to_redis(self) -> dict[str, str]:
+        """Flat string fields for a Redis hash."""
+        data = asdict(self)
+        extra = data.pop("extra")
+        flat = {key: str(value) for key, value in data.items()}
+        flat["state"] = self.state.value
+        flat.update({f"x:{key}": value for key, value in extra.items()})
+        return flat
+
+    @classmethod
+    def from_redis(cls, raw: dict[str, str]) -> Order:
+        """Inverse of `to_redis`."""
+        return cls(
+            id=raw["id"],
+            chat_id=int(raw["chat_id"]),
+            user_id=int(raw["user_id"]),
+            text=raw["text"],
+            state=OrderState(raw["state"]),
+            step=int(raw.get("step", 0)),
+            progress=int(raw.get("progress", 0)),
+            created_at=float(raw.get("created_at", 0)),
+            updated_at=float(raw.get("updated_at", 0)),
+            finished_at=float(raw.get("finished_at", 0)),
+            status_message_id=int(raw.get("status_message_id", 0)),
+            task_id=raw.get("task_id", ""),
+            error=raw.get("error", ""),
+            language=raw.get("language", "es"),
+            extra={k[2:]: v for k, v in raw.items() if k.startswith("x:")},
+        )

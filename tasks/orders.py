@@ -1,0 +1,121 @@
+"""The order chain `validar_pago → preparar_envio → notificar_cliente` and its error callback.
+
+Tasks are thin: they take an order id, call core.fulfilment, and own the retry policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task, chain
+from celery.utils.log import get_task_logger
+
+from core.botapi import TooManyRequests, TransientError
+from core.payment import PaymentDeclined, PaymentUnavailable
+from tasks import app
+from tasks import context as ctx
+
+log = get_task_logger(__name__)
+
+TELEGRAM_RETRY = {
+    "autoretry_for": (TransientError,),
+    "retry_backoff": 1,
+    "retry_backoff_max": int(ctx.settings().retry_backoff_max),
+    "retry_jitter": True,
+    "max_retries": 10,
+}
+
+
+def _reporter(task: Task) -> Any:
+    """Report step progress as Celery's documented PROGRESS state."""
+
+    def report(current: int, total: int, percent: int, step: str) -> None:
+        if task.request.id and not task.request.called_directly:
+            task.update_state(
+                state="PROGRESS",
+                meta={"current": current, "total": total, "percent": percent, "step": step},
+            )
+
+    return report
+
+
+def _wait_for_telegram(task: Task, exc: TooManyRequests) -> None:
+    """Retry after exactly the wait Telegram asked for (a 429's `retry_after`)."""
+    raise task.retry(countdown=exc.retry_after, exc=exc, max_retries=None)
+
+
+@app.task(
+    bind=True,
+    name="validar_pago",
+    autoretry_for=(PaymentUnavailable,),
+    retry_backoff=1,
+    retry_backoff_max=int(ctx.settings().retry_backoff_max),
+    retry_jitter=True,
+    max_retries=5,
+)
+def validar_pago(self: Task, order_id: str) -> str:
+    """Step 1: the payment is authorized (or the order fails with the reason)."""
+    ctx.fulfilment().validar_pago(order_id, _reporter(self))
+    return order_id
+
+
+@app.task(bind=True, name="preparar_envio", **TELEGRAM_RETRY)
+def preparar_envio(self: Task, order_id: str) -> str:
+    """Step 2: the shipment is prepared."""
+    ctx.fulfilment().preparar_envio(order_id, _reporter(self))
+    return order_id
+
+
+@app.task(bind=True, name="notificar_cliente", **TELEGRAM_RETRY)
+def notificar_cliente(self: Task, order_id: str) -> str:
+    """Step 3: the order completes and the customer hears it once."""
+    try:
+        ctx.fulfilment().notificar_cliente(order_id, _reporter(self))
+    except TooManyRequests as exc:
+        _wait_for_telegram(self, exc)
+    return order_id
+
+
+@app.task(name="registrar_fallo")
+def registrar_fallo(request: Any, exc: BaseException, traceback: Any) -> None:
+    """Error callback of every step: the order fails with a reason the customer understands."""
+    order_id = str(request.args[0]) if request.args else ""
+    if not order_id:
+        return
+    if isinstance(exc, PaymentDeclined):
+        reason = f"payment_declined:{exc.detail}" if exc.detail else "payment_declined"
+    elif isinstance(exc, PaymentUnavailable):
+        reason = "payment_unavailable"
+    else:
+        reason = "internal"
+    log.warning("order=%s failed in %s: %s", order_id, request.task, reason)
+    if ctx.fulfilment().fail(order_id, reason):
+        avisar_fallo.delay(order_id)
+
+
+@app.task(bind=True, name="avisar_fallo", **TELEGRAM_RETRY)
+def avisar_fallo(self: Task, order_id: str) -> None:
+    """Tell the chat its order failed, once."""
+    try:
+        ctx.fulfilment().tell_failure(order_id)
+    except TooManyRequests as exc:
+        _wait_for_telegram(self, exc)
+
+
+def order_chain(order_id: str) -> Any:
+    """The chain for one order, each step getting only the order id."""
+    on_error = registrar_fallo.s()
+    return chain(
+        validar_pago.si(order_id),
+        preparar_envio.si(order_id),
+        notificar_cliente.si(order_id),
+    ).on_error(on_error)
+
+
+def enqueue_order(order_id: str) -> str:
+    """Start an order's chain; the id of its first task."""
+    result = order_chain(order_id).apply_async()
+    first = result
+    while first.parent is not None:
+        first = first.parent
+    return str(first.id)

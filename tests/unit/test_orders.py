@@ -1,0 +1,78 @@
+"""The order state machine, text validation and ids, with no network."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.orders import (
+    FINAL_STATES,
+    MAX_ORDER_TEXT,
+    STEPS,
+    OrderState,
+    OrderTextError,
+    can_move,
+    clean_order_text,
+    new_order_id,
+    normalize_order_id,
+)
+
+
+def test_happy_path_is_allowed_step_by_step() -> None:
+    path = [OrderState.PENDIENTE, *STEPS, OrderState.COMPLETADO]
+    for current, wanted in zip(path, path[1:], strict=False):
+        assert can_move(current, wanted)
+
+
+def test_steps_cannot_be_skipped_or_reversed() -> None:
+    assert not can_move(OrderState.PENDIENTE, OrderState.PREPARANDO_ENVIO)
+    assert not can_move(OrderState.PREPARANDO_ENVIO, OrderState.VALIDANDO_PAGO)
+    assert not can_move(OrderState.PENDIENTE, OrderState.COMPLETADO)
+
+
+@pytest.mark.parametrize("final", sorted(FINAL_STATES))
+def test_final_states_never_change(final: OrderState) -> None:
+    assert all(not can_move(final, other) for other in OrderState)
+
+
+@pytest.mark.parametrize("state", [OrderState.PENDIENTE, *STEPS])
+def test_any_unfinished_order_can_fail_or_be_cancelled(state: OrderState) -> None:
+    assert can_move(state, OrderState.FALLIDO)
+    assert can_move(state, OrderState.CANCELADO)
+
+
+def test_order_text_is_trimmed() -> None:
+    assert clean_order_text("  2 pizzas margarita \n") == "2 pizzas margarita"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("x" * (MAX_ORDER_TEXT + 1), "too_long"),
+        ("2 pizzas\x00", "control_chars"),
+        ("2 pizzas\u202e", "control_chars"),
+        ("línea\x07", "control_chars"),
+    ],
+)
+def test_bad_order_text_says_why(raw: str, code: str) -> None:
+    with pytest.raises(OrderTextError) as err:
+        clean_order_text(raw)
+    assert err.value.code == code
+
+
+def test_longest_allowed_text_and_unicode_pass() -> None:
+    assert clean_order_text("ñ" * MAX_ORDER_TEXT) == "ñ" * MAX_ORDER_TEXT
+    assert clean_order_text("2 pizzas 🍕 <b>") == "2 pizzas 🍕 <b>"
+
+
+def test_ids_look_like_the_design_and_normalize_back() -> None:
+    order_id = new_order_id()
+    assert normalize_order_id(order_id) == order_id
+    assert normalize_order_id(order_id.lower()) == order_id
+    assert normalize_order_id(order_id[2:]) == order_id
+
+
+@pytest.mark.parametrize("raw", ["", "P-", "P-12345", "P-ABCDEFG", "P-ABC0EF", "X-ABCDEF", "🍕"])
+def test_malformed_ids_are_rejected(raw: str) -> None:
+    assert normalize_order_id(raw) is None
