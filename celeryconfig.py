@@ -57,3 +57,12 @@ beat_schedule = {
         "options": {"expires": _settings.watch_interval},
     },
 }
+
+# RedBeat keeps the schedule in Redis behind a lock: a second beat (an overlapping redeploy)
+# waits instead of scheduling every job twice.
+beat_scheduler = "redbeat.RedBeatScheduler"
+redbeat_redis_url = _settings.redis_url
+redbeat_key_prefix = "pedidos:redbeat:"
+# The lock outlives a few missed beats, yet a crashed beat hands over within this time.
+redbeat_lock_timeout = max(30, int(_settings.watch_interval * 5))
+beat_max_loop_interval = max(1, min(30, int(_settings.watch_interval)))

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from telegram import BotCommand, BotCommandScopeDefault, Update
-from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.handlers import help as help_handlers
-from bot.handlers import orders
+from bot.handlers import orders, photos
 from bot.services import SERVICES, Services
 from core import texts
+from core.photojobs import PhotoJobStore
 from core.settings import Settings
 from core.store import OrderStore
 
@@ -37,13 +46,18 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .post_shutdown(_post_shutdown)
         .build()
     )
-    app.bot_data[SERVICES] = Services(settings=settings, store=OrderStore.from_url(settings.redis_url))
+    redis_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    app.bot_data[SERVICES] = Services(
+        settings=settings, store=OrderStore(redis_client), photo_jobs=PhotoJobStore(redis_client)
+    )
 
     app.add_handlers(
         [
             CommandHandler(["start", "ayuda", "help"], help_handlers.ayuda),
             CommandHandler(["pedido", "order"], orders.pedido),
             CommandHandler(["estado", "status"], orders.estado),
+            # Photos, and any document: a non-image document gets a clear "not an image".
+            MessageHandler(filters.PHOTO | filters.Document.ALL, photos.foto),
         ]
     )
     app.add_error_handler(_on_error)

@@ -8,6 +8,7 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
+from core.photojobs import PhotoJobStore
 from core.settings import Settings
 from core.store import OrderStore
 
@@ -20,6 +21,7 @@ class Services:
 
     settings: Settings
     store: OrderStore
+    photo_jobs: PhotoJobStore
 
     async def enqueue_order(self, order_id: str) -> str:
         """Start the order's Celery chain; the first task's id."""
@@ -27,6 +29,12 @@ class Services:
         from tasks.orders import enqueue_order
 
         return await asyncio.to_thread(enqueue_order, order_id)
+
+    async def enqueue_photo(self, job_id: str) -> str:
+        """Start `procesar_imagen` for a photo job; its task id."""
+        from tasks.images import enqueue_photo
+
+        return await asyncio.to_thread(enqueue_photo, job_id)
 
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a blocking store call off the event loop."""

@@ -6,12 +6,14 @@ state change happens once (atomic in Redis), and the status edit is idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from core import texts
+from core.botapi import TooManyRequests, TransientError
 from core.delivery import Courier
 from core.orders import STEPS, InvalidTransition, Order, OrderState
 from core.payment import PaymentClient
@@ -49,19 +51,29 @@ class Fulfilment:
             return None
         report(number, len(STEPS), percent, state.value)
         order = self.store.get(order_id)
-        self.show_status(order)
+        self.show_status(order, best_effort=True)
         return order
 
-    def show_status(self, order: Order) -> None:
-        """Edit the order's status message to its current state."""
+    def show_status(self, order: Order, best_effort: bool = False) -> None:
+        """Edit the order's status message to its current state.
+
+        Progress is best effort: when Telegram is down or busy, the step goes on and a later
+        edit shows the newer state (only the latest text of a status message matters).
+        """
         if not order.status_message_id:
             return
-        shown = self.courier.edit(
-            order.chat_id,
-            order.status_message_id,
-            texts.status_message(order),
-            key=f"order:{order.id}:status:{order.state.value}",
-        )
+        try:
+            shown = self.courier.edit(
+                order.chat_id,
+                order.status_message_id,
+                texts.status_message(order),
+                key=f"order:{order.id}:status:{order.state.value}",
+            )
+        except (TransientError, TooManyRequests) as exc:
+            if not best_effort:
+                raise
+            log.info("order=%s progress edit skipped: %s", order.id, exc)
+            return
         if shown and shown != order.status_message_id:
             self.store.set_fields(order.id, status_message_id=shown)
 
@@ -89,10 +101,9 @@ class Fulfilment:
             self.simulate_work()
             order = self.store.get(order_id)
         if order.state is OrderState.NOTIFICANDO:
-            try:
+            # Cancelled meanwhile: the cancellation, not this step, tells the chat.
+            with contextlib.suppress(InvalidTransition):
                 self.store.move(order_id, OrderState.COMPLETADO, progress=100)
-            except InvalidTransition:
-                pass  # cancelled meanwhile: the cancellation tells the chat
             order = self.store.get(order_id)
         if order.state is not OrderState.COMPLETADO:
             return

@@ -196,7 +196,9 @@ class OrderStore:
     def update_if(self, order_id: str, expected: OrderState, **fields: str | int | float) -> bool:
         """Set fields only while the order is still in `expected`."""
         return bool(
-            self._update_if_state(keys=[self.key(order_id)], args=[expected.value, *_flatten(fields)])
+            self._update_if_state(
+                keys=[self.key(order_id)], args=[expected.value, *_flatten(fields)]
+            )
         )
 
     def set_fields(self, order_id: str, **fields: str | int | float) -> None:

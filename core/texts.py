@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import tomllib
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from core.orders import STEPS, Order, OrderState
@@ -19,7 +19,7 @@ LOCALES_DIR = Path(__file__).with_name("locales")
 DEFAULT_LANGUAGE = "es"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog(language: str) -> dict[str, str]:
     with (LOCALES_DIR / f"{language}.toml").open("rb") as fh:
         data = tomllib.load(fh)
@@ -132,7 +132,10 @@ def failure_reason(language: str, error_code: str) -> Html:
 def order_summary(order: Order, now: float, language: str | None = None) -> str:
     """The answer to `/estado <id>`: state, step, progress, times and any failure reason."""
     lang = language or order.language
-    lines = [status_message(order, lang), text(lang, "order.created_line", at=format_time(order.created_at))]
+    lines = [
+        status_message(order, lang),
+        text(lang, "order.created_line", at=format_time(order.created_at)),
+    ]
     if order.finished_at:
         lines.append(text(lang, "order.finished_line", at=format_time(order.finished_at)))
     else:

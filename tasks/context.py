@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import redis
 
@@ -10,6 +11,8 @@ from core.botapi import BotApi
 from core.delivery import Courier
 from core.fulfilment import Fulfilment
 from core.payment import PaymentClient
+from core.photojobs import PhotoJobStore
+from core.photos import PhotoProcessing
 from core.settings import Settings, get_settings
 from core.store import OrderStore
 
@@ -46,4 +49,16 @@ def fulfilment() -> Fulfilment:
         courier=courier(),
         payment=PaymentClient(config.payment_api_url, config.payment_timeout),
         step_seconds=config.step_seconds,
+    )
+
+
+@cache
+def photo_jobs() -> PhotoJobStore:
+    return PhotoJobStore(redis_client())
+
+
+@cache
+def photos() -> PhotoProcessing:
+    return PhotoProcessing(
+        jobs=photo_jobs(), courier=courier(), api=bot_api(), media_dir=Path(settings().media_dir)
     )

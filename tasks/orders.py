@@ -10,20 +10,12 @@ from typing import Any
 from celery import Task, chain
 from celery.utils.log import get_task_logger
 
-from core.botapi import TooManyRequests, TransientError
 from core.payment import PaymentDeclined, PaymentUnavailable
 from tasks import app
 from tasks import context as ctx
+from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
-
-TELEGRAM_RETRY = {
-    "autoretry_for": (TransientError,),
-    "retry_backoff": 1,
-    "retry_backoff_max": int(ctx.settings().retry_backoff_max),
-    "retry_jitter": True,
-    "max_retries": 10,
-}
 
 
 def _reporter(task: Task) -> Any:
@@ -39,13 +31,9 @@ def _reporter(task: Task) -> Any:
     return report
 
 
-def _wait_for_telegram(task: Task, exc: TooManyRequests) -> None:
-    """Retry after exactly the wait Telegram asked for (a 429's `retry_after`)."""
-    raise task.retry(countdown=exc.retry_after, exc=exc, max_retries=None)
-
-
 @app.task(
     bind=True,
+    base=TelegramTask,
     name="validar_pago",
     autoretry_for=(PaymentUnavailable,),
     retry_backoff=1,
@@ -59,20 +47,17 @@ def validar_pago(self: Task, order_id: str) -> str:
     return order_id
 
 
-@app.task(bind=True, name="preparar_envio", **TELEGRAM_RETRY)
+@app.task(bind=True, base=TelegramTask, name="preparar_envio", **TELEGRAM_RETRY)
 def preparar_envio(self: Task, order_id: str) -> str:
     """Step 2: the shipment is prepared."""
     ctx.fulfilment().preparar_envio(order_id, _reporter(self))
     return order_id
 
 
-@app.task(bind=True, name="notificar_cliente", **TELEGRAM_RETRY)
+@app.task(bind=True, base=TelegramTask, name="notificar_cliente", **TELEGRAM_RETRY)
 def notificar_cliente(self: Task, order_id: str) -> str:
     """Step 3: the order completes and the customer hears it once."""
-    try:
-        ctx.fulfilment().notificar_cliente(order_id, _reporter(self))
-    except TooManyRequests as exc:
-        _wait_for_telegram(self, exc)
+    ctx.fulfilment().notificar_cliente(order_id, _reporter(self))
     return order_id
 
 
@@ -93,13 +78,10 @@ def registrar_fallo(request: Any, exc: BaseException, traceback: Any) -> None:
         avisar_fallo.delay(order_id)
 
 
-@app.task(bind=True, name="avisar_fallo", **TELEGRAM_RETRY)
-def avisar_fallo(self: Task, order_id: str) -> None:
+@app.task(base=TelegramTask, name="avisar_fallo", **TELEGRAM_RETRY)
+def avisar_fallo(order_id: str) -> None:
     """Tell the chat its order failed, once."""
-    try:
-        ctx.fulfilment().tell_failure(order_id)
-    except TooManyRequests as exc:
-        _wait_for_telegram(self, exc)
+    ctx.fulfilment().tell_failure(order_id)
 
 
 def order_chain(order_id: str) -> Any:

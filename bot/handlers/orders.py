@@ -13,6 +13,8 @@ from bot.handlers.common import command_argument, language_of
 from bot.services import services
 from core import texts
 from core.orders import MAX_ORDER_TEXT, OrderTextError, clean_order_text, normalize_order_id
+from core.photojobs import normalize_job_id
+from core.photos import status_text
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,9 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = clean_order_text(raw_text)
     except OrderTextError as exc:
         await message.reply_html(
-            texts.text(lang, f"order.error.{exc.code}", max=MAX_ORDER_TEXT, length=len(raw_text.strip()))
+            texts.text(
+                lang, f"order.error.{exc.code}", max=MAX_ORDER_TEXT, length=len(raw_text.strip())
+            )
         )
         return
 
@@ -44,7 +48,12 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_html(texts.text(lang, "order.error.store_unavailable"))
         return
     if not created:
-        log.info("order=%s: update re-delivered (chat=%s message=%s)", order.id, chat.id, message.message_id)
+        log.info(
+            "order=%s: update re-delivered (chat=%s message=%s)",
+            order.id,
+            chat.id,
+            message.message_id,
+        )
     if not order.status_message_id:
         status = await message.reply_html(texts.status_message(order))
         await svc.run(svc.store.set_fields, order.id, status_message_id=status.message_id)
@@ -72,6 +81,12 @@ async def estado(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lines += [texts.order_list_line(order, now, lang) for order in orders]
         await message.reply_html("\n".join(lines))
         return
+    job_id = normalize_job_id(argument.split()[0])
+    if job_id:
+        job = await svc.run(svc.photo_jobs.find, job_id, chat.id)
+        if job is not None:
+            await message.reply_html(status_text(job, lang))
+            return
     order_id = normalize_order_id(argument.split()[0])
     # Unknown, malformed and other chats' ids get the same answer: ids are not guessable.
     order = await svc.run(svc.store.find, order_id, chat.id) if order_id else None

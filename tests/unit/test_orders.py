@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from core.orders import (
@@ -19,7 +21,7 @@ from core.orders import (
 
 def test_happy_path_is_allowed_step_by_step() -> None:
     path = [OrderState.PENDIENTE, *STEPS, OrderState.COMPLETADO]
-    for current, wanted in zip(path, path[1:], strict=False):
+    for current, wanted in itertools.pairwise(path):
         assert can_move(current, wanted)
 
 

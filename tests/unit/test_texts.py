@@ -54,7 +54,9 @@ def test_unknown_failure_code_still_reads_well() -> None:
     assert "problema inesperado" in texts.failure_reason("es", "something_new")
 
 
-@pytest.mark.parametrize(("code", "lang"), [("en-GB", "en"), ("es-MX", "es"), ("fr", "es"), (None, "es")])
+@pytest.mark.parametrize(
+    ("code", "lang"), [("en-GB", "en"), ("es-MX", "es"), ("fr", "es"), (None, "es")]
+)
 def test_language_follows_telegram_with_spanish_default(code: str | None, lang: str) -> None:
     assert texts.pick_language(code) == lang
 
@@ -65,6 +67,8 @@ def test_every_language_has_every_text() -> None:
         assert set(texts._catalog(language)) == spanish, language
 
 
-@pytest.mark.parametrize(("seconds", "shown"), [(5, "5 s"), (125, "2 min"), (26 * 3600, "26 h"), (4 * 86400, "4 d")])
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(5, "5 s"), (125, "2 min"), (26 * 3600, "26 h"), (4 * 86400, "4 d")]
+)
 def test_ages(seconds: int, shown: str) -> None:
     assert texts.format_age(seconds, "es") == shown

@@ -1,0 +1,63 @@
+"""Photos and image documents: one job each, answered with a status message at once."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Chat, Message, Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import language_of
+from bot.services import services
+from core import texts
+from core.photos import MAX_DOWNLOAD_BYTES, reject_sentence, status_text
+
+log = logging.getLogger(__name__)
+
+
+def _addressed_to_bot(message: Message, bot_username: str) -> bool:
+    """In groups the bot only takes photos whose caption mentions it."""
+    if message.chat.type == Chat.PRIVATE:
+        return True
+    return f"@{bot_username}".lower() in (message.caption or "").lower()
+
+
+async def foto(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Queue `procesar_imagen` for the photo's largest size (or the image document)."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None:
+        return
+    if not _addressed_to_bot(message, context.bot.username):
+        return
+    lang = language_of(update)
+    if message.photo:
+        largest = message.photo[-1]  # Telegram lists the sizes smallest first
+        file_id, size = largest.file_id, largest.file_size or 0
+    elif message.document:
+        document = message.document
+        if not (document.mime_type or "").startswith("image/"):
+            await message.reply_html(texts.text(lang, "photo.not_image"))
+            return
+        file_id, size = document.file_id, document.file_size or 0
+    else:
+        return
+    if size > MAX_DOWNLOAD_BYTES:
+        # Telegram will not serve it to the bot: say so now rather than after a queue trip.
+        await message.reply_html(
+            texts.text(
+                lang, "photo.failed", id="—", reason=texts.Html(reject_sentence(lang, "too_big"))
+            )
+        )
+        return
+
+    svc = services(context)
+    job, _created = await svc.run(
+        svc.photo_jobs.create, chat.id, user.id, file_id, message.message_id, lang
+    )
+    if not job.status_message_id:
+        status = await message.reply_html(status_text(job), do_quote=True)
+        await svc.run(svc.photo_jobs.update, job.id, status_message_id=status.message_id)
+        log.info("job=%s created chat=%s", job.id, chat.id)
+    if not job.task_id:
+        task_id = await svc.enqueue_photo(job.id)
+        await svc.run(svc.photo_jobs.update, job.id, task_id=task_id)

@@ -1,0 +1,159 @@
+"""Photo jobs: one per photo a customer sends, tracked like an order (`/estado F-…`)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+import redis
+
+from core.orders import ID_ALPHABET, ID_LENGTH
+
+PREFIX = "pedidos:"
+JOB_ID = re.compile(rf"^F-[{ID_ALPHABET}]{{{ID_LENGTH}}}$")
+UPDATE_MEMORY_SECONDS = 48 * 3600
+
+
+class PhotoState(StrEnum):
+    """Where a photo job is; the rendition stages are what the status message shows."""
+
+    PENDIENTE = "pendiente"
+    DESCARGANDO = "descargando"
+    MINIATURA = "miniatura"
+    MEDIANA = "mediana"
+    GRANDE = "grande"
+    ENVIANDO = "enviando"
+    LISTO = "listo"
+    FALLIDO = "fallido"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (PhotoState.LISTO, PhotoState.FALLIDO)
+
+
+# Progress shown at each stage (the rendition names come from core.images.RENDITIONS).
+STAGE_PERCENT = {
+    PhotoState.PENDIENTE: 0,
+    PhotoState.DESCARGANDO: 10,
+    PhotoState.MINIATURA: 40,
+    PhotoState.MEDIANA: 60,
+    PhotoState.GRANDE: 80,
+    PhotoState.ENVIANDO: 90,
+    PhotoState.LISTO: 100,
+}
+
+
+@dataclass
+class PhotoJob:
+    """One photo to turn into renditions."""
+
+    id: str
+    chat_id: int
+    user_id: int
+    file_id: str
+    state: PhotoState = PhotoState.PENDIENTE
+    progress: int = 0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    finished_at: float = 0.0
+    status_message_id: int = 0
+    task_id: str = ""
+    error: str = ""
+    language: str = "es"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state.is_final
+
+    def to_redis(self) -> dict[str, str]:
+        data = {key: str(value) for key, value in asdict(self).items()}
+        data["state"] = self.state.value
+        return data
+
+    @classmethod
+    def from_redis(cls, raw: dict[str, str]) -> PhotoJob:
+        return cls(
+            id=raw["id"],
+            chat_id=int(raw["chat_id"]),
+            user_id=int(raw["user_id"]),
+            file_id=raw["file_id"],
+            state=PhotoState(raw["state"]),
+            progress=int(raw.get("progress", 0)),
+            created_at=float(raw.get("created_at", 0)),
+            updated_at=float(raw.get("updated_at", 0)),
+            finished_at=float(raw.get("finished_at", 0)),
+            status_message_id=int(raw.get("status_message_id", 0)),
+            task_id=raw.get("task_id", ""),
+            error=raw.get("error", ""),
+            language=raw.get("language", "es"),
+        )
+
+
+def new_job_id() -> str:
+    return "F-" + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+
+
+def normalize_job_id(raw: str) -> str | None:
+    candidate = raw.strip().upper()
+    return candidate if JOB_ID.match(candidate) else None
+
+
+class PhotoJobStore:
+    """Photo jobs as Redis hashes; a re-delivered update finds its first job."""
+
+    def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time) -> None:
+        self.redis = client
+        self.clock = clock
+
+    @staticmethod
+    def key(job_id: str) -> str:
+        return f"{PREFIX}photo:{job_id}"
+
+    def create(
+        self, chat_id: int, user_id: int, file_id: str, source_message_id: int, language: str
+    ) -> tuple[PhotoJob, bool]:
+        """Store a new job for a photo message; a re-delivered message returns the first."""
+        guard = f"{PREFIX}photo-update:{chat_id}:{source_message_id}"
+        now = self.clock()
+        job = PhotoJob(
+            id=new_job_id(),
+            chat_id=chat_id,
+            user_id=user_id,
+            file_id=file_id,
+            created_at=now,
+            updated_at=now,
+            language=language,
+        )
+        if not self.redis.set(guard, job.id, nx=True, ex=UPDATE_MEMORY_SECONDS):
+            existing = self.redis.get(guard)
+            return self.get(str(existing)), False
+        pipe = self.redis.pipeline()
+        pipe.hset(self.key(job.id), mapping=job.to_redis())
+        pipe.zadd(f"{PREFIX}photos:{chat_id}", {job.id: now})
+        pipe.execute()
+        return job, True
+
+    def get(self, job_id: str) -> PhotoJob:
+        raw = self.redis.hgetall(self.key(job_id))
+        if not raw:
+            raise KeyError(job_id)
+        return PhotoJob.from_redis(raw)
+
+    def find(self, job_id: str, chat_id: int) -> PhotoJob | None:
+        """The job if it exists and belongs to `chat_id`."""
+        try:
+            job = self.get(job_id)
+        except KeyError:
+            return None
+        return job if job.chat_id == chat_id else None
+
+    def update(self, job_id: str, **fields: str | int | float) -> None:
+        values = {k: (v.value if isinstance(v, StrEnum) else str(v)) for k, v in fields.items()}
+        values["updated_at"] = str(self.clock())
+        if fields.get("state") in (PhotoState.LISTO, PhotoState.FALLIDO):
+            values["finished_at"] = values["updated_at"]
+        self.redis.hset(self.key(job_id), mapping=values)

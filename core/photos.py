@@ -1,0 +1,163 @@
+"""What `procesar_imagen` does: download by file_id, make renditions, send them as one album.
+
+Safe to run twice: renditions are content-addressed files, the album is sent once per job
+(a delivery key), and a finished job makes the task a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from core import texts
+from core.botapi import BadRequest, BotApi, FileTooBig
+from core.delivery import Courier
+from core.images import ImageRejected, RenditionFile, make_renditions
+from core.photojobs import STAGE_PERCENT, PhotoJob, PhotoJobStore, PhotoState
+from core.progress import render_progress
+
+log = logging.getLogger(__name__)
+
+# Telegram's Bot API serves files of at most 20 MB to bots.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+
+
+class PhotoRejected(Exception):
+    """The photo can never be processed; `reason` picks the sentence the customer reads."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def status_text(job: PhotoJob, language: str | None = None) -> str:
+    """The job's status message: id, progress bar and stage."""
+    lang = language or job.language
+    lines = [
+        texts.text(lang, "photo.status_title", id=job.id),
+        render_progress(job.progress),
+        texts.text(
+            lang, "photo.stage_line", stage=texts.raw(lang, f"photo.stage.{job.state.value}")
+        ),
+    ]
+    if job.state is PhotoState.FALLIDO and job.error:
+        lines.append(texts.text(lang, "photo.reason_line", reason=reject_sentence(lang, job.error)))
+    return "\n".join(lines)
+
+
+def reject_sentence(language: str, reason: str) -> str:
+    key = f"photo.reject.{reason}"
+    try:
+        return texts.raw(language, key)
+    except KeyError:
+        return texts.raw(language, "photo.reject.internal")
+
+
+@dataclass
+class PhotoProcessing:
+    """Everything a photo job needs, built once per worker process."""
+
+    jobs: PhotoJobStore
+    courier: Courier
+    api: BotApi
+    media_dir: Path
+
+    def stage(self, job: PhotoJob, state: PhotoState) -> PhotoJob:
+        """Record and show a stage; progress edits are best effort."""
+        self.jobs.update(job.id, state=state, progress=STAGE_PERCENT.get(state, job.progress))
+        job = self.jobs.get(job.id)
+        if job.status_message_id:
+            try:
+                self.courier.edit(job.chat_id, job.status_message_id, status_text(job))
+            except Exception as exc:  # progress must never fail the job
+                log.info("job=%s progress edit skipped: %s", job.id, exc)
+        return job
+
+    def run(self, job_id: str) -> None:
+        """Process the job, or do nothing if it already ended."""
+        job = self.jobs.get(job_id)
+        if job.is_final:
+            return
+        job = self.stage(job, PhotoState.DESCARGANDO)
+        with tempfile.TemporaryFile(dir=self._tmp_dir()) as source:
+            self._download(job, source)
+            source.seek(0)
+            stages = {"miniatura": PhotoState.MINIATURA, "mediana": PhotoState.MEDIANA}
+            stages["grande"] = PhotoState.GRANDE
+
+            def progress(name: str) -> None:
+                if name in stages:
+                    self.stage(job, stages[name])
+
+            try:
+                files = make_renditions(source, self.media_dir, progress)
+            except ImageRejected as exc:
+                raise PhotoRejected(str(exc.reason)) from None
+        job = self.stage(job, PhotoState.ENVIANDO)
+        self._send_album(job, files)
+        self.jobs.update(job.id, state=PhotoState.LISTO, progress=100)
+        self._show_final(self.jobs.get(job.id))
+
+    def _tmp_dir(self) -> Path:
+        tmp = self.media_dir / ".incoming"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp
+
+    def _download(self, job: PhotoJob, dest: object) -> None:
+        try:
+            info = self.api.call("getFile", {"file_id": job.file_id})
+        except BadRequest as exc:
+            if "too big" in exc.description.lower():
+                raise PhotoRejected("too_big") from None
+            raise PhotoRejected("unavailable") from None
+        if int(info.get("file_size") or 0) > MAX_DOWNLOAD_BYTES:
+            raise PhotoRejected("too_big")
+        try:
+            self.api.download(str(info["file_path"]), dest, MAX_DOWNLOAD_BYTES)  # type: ignore[arg-type]
+        except FileTooBig:
+            raise PhotoRejected("too_big") from None
+
+    def _send_album(self, job: PhotoJob, files: list[RenditionFile]) -> None:
+        lang = job.language
+        captions = [
+            texts.text(
+                lang,
+                "photo.caption",
+                name=texts.raw(lang, f"photo.rendition.{f.name}"),
+                width=f.width,
+                height=f.height,
+                kb=max(1, round(f.size_bytes / 1024)),
+            )
+            for f in files
+        ]
+        self.courier.send_album(
+            job.chat_id,
+            [(f.path, caption) for f, caption in zip(files, captions, strict=True)],
+            key=f"photo:{job.id}:album",
+        )
+
+    def _show_final(self, job: PhotoJob) -> None:
+        if job.status_message_id:
+            self.courier.edit(job.chat_id, job.status_message_id, status_text(job))
+
+    def fail(self, job_id: str, reason: str) -> None:
+        """End the job with a reason and tell the chat once."""
+        job = self.jobs.get(job_id)
+        if job.is_final:
+            return
+        self.jobs.update(job_id, state=PhotoState.FALLIDO, error=reason)
+        job = self.jobs.get(job_id)
+        if job.status_message_id:
+            self.courier.edit(job.chat_id, job.status_message_id, status_text(job))
+        self.courier.send(
+            job.chat_id,
+            texts.text(
+                job.language,
+                "photo.failed",
+                id=job.id,
+                reason=texts.Html(reject_sentence(job.language, reason)),
+            ),
+            key=f"photo:{job.id}:failed",
+        )

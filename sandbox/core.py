@@ -1,0 +1,339 @@
+"""The Sandbox: the shared operations both the Bot API and the control API perform."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from typing import Any
+
+from sandbox.entities import Entity, format_text
+from sandbox.media import FileStore
+from sandbox.model import (
+    BotState,
+    CallbackQuery,
+    Chat,
+    EventLog,
+    Message,
+    User,
+)
+
+DEFAULT_TOKEN = "123456789:sandbox-token"
+DEFAULT_BOT_USERNAME = "pedidos_sandbox_bot"
+DEFAULT_BOT_NAME = "Pedidos Sandbox"
+
+
+class ControlError(Exception):
+    """A control API request that cannot be done (status and message for the JSON answer)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def chat_type_for(chat_id: int) -> str:
+    """private for users, supergroup for -100… ids, group for other negative ids."""
+    if chat_id > 0:
+        return "private"
+    if chat_id <= -1_000_000_000_000:
+        return "supergroup"
+    return "group"
+
+
+class Sandbox:
+    """The emulated Telegram: bots, users, chats, files and the event log."""
+
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        bot_username: str = DEFAULT_BOT_USERNAME,
+        bot_name: str = DEFAULT_BOT_NAME,
+    ) -> None:
+        self.primary_spec = (token, bot_username, bot_name)
+        self.base_url = ""
+        self.files = FileStore()
+        self.events = EventLog()
+        self.users: dict[int, User] = {}
+        self.bots: dict[str, BotState] = {}
+        self.webhook_retry_delay = 0.2
+        self.webhook_retry_max = 2.0
+        self.webhook_timeout = 10.0
+        self._reset_state()
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    def _reset_state(self) -> None:
+        for bot in self.bots.values():
+            if bot.webhook_task is not None:
+                bot.webhook_task.cancel()
+            if bot.poll_waiter is not None and not bot.poll_waiter.done():
+                bot.poll_waiter.set_result("reset")
+            for query in bot.callback_queries.values():
+                query.done.set()
+        self.users = {}
+        self.bots = {}
+        self.add_bot(*self.primary_spec)
+
+    def reset(self) -> None:
+        """Forget everything but the primary bot's identity."""
+        self._reset_state()
+        self.files.clear()
+        self.webhook_retry_delay = 0.2
+        self.webhook_retry_max = 2.0
+        self.events.publish({"type": "reset"})
+
+    def close(self) -> None:
+        """Remove the temp dir."""
+        self.files.close()
+
+    @property
+    def primary(self) -> BotState:
+        """The bot whose token the sandbox was started with."""
+        return self.bots[self.primary_spec[0]]
+
+    def add_bot(self, token: str, username: str, first_name: str) -> BotState:
+        """Register a bot token (idempotent)."""
+        if token not in self.bots:
+            self.bots[token] = BotState(token, username, first_name)
+        return self.bots[token]
+
+    def bot_by_id(self, bot_id: int | str | None) -> BotState:
+        """A bot by user id or token; the primary bot when None."""
+        if bot_id in (None, ""):
+            return self.primary
+        for bot in self.bots.values():
+            if str(bot.id) == str(bot_id) or bot.token == bot_id:
+                return bot
+        raise ControlError(404, f"no bot {bot_id}")
+
+    # --- users and chats ---------------------------------------------------------
+
+    def upsert_user(self, spec: dict[str, Any]) -> User:
+        """The user with spec['id'], created or updated from the given fields."""
+        try:
+            user_id = int(spec["id"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ControlError(400, "user needs an integer id") from exc
+        if user_id <= 0:
+            raise ControlError(400, "user ids are positive")
+        user = self.users.get(user_id)
+        if user is None:
+            user = User(id=user_id, first_name=str(spec.get("first_name") or f"User {user_id}"))
+            self.users[user_id] = user
+        for key in ("first_name", "last_name", "username", "language_code"):
+            if spec.get(key) is not None:
+                setattr(user, key, str(spec[key]))
+        return user
+
+    def ensure_chat(
+        self,
+        bot: BotState,
+        chat_id: int,
+        title: str | None = None,
+        user: User | None = None,
+        chat_type: str | None = None,
+        username: str | None = None,
+    ) -> Chat:
+        """The bot's chat with this id, created when new."""
+        chat = bot.chats.get(chat_id)
+        kind = chat_type or chat_type_for(chat_id)
+        if chat is None:
+            if kind == "private":
+                if user is None:
+                    user = self.users.get(chat_id) or self.upsert_user({"id": chat_id})
+                if user.id != chat_id:
+                    raise ControlError(400, "a private chat's id is its user's id")
+            chat = Chat(id=chat_id, type=kind, title=title, user=user, username=username)
+            bot.chats[chat_id] = chat
+            self.events.publish(
+                {"type": "chat", "bot_id": bot.id, "chat_id": chat_id, "chat": self.chat_info(chat)}
+            )
+        else:
+            if title:
+                chat.title = title
+            if username:
+                chat.username = username
+        return chat
+
+    def chat_info(self, chat: Chat) -> dict[str, Any]:
+        """A chat as the control API lists it."""
+        last = next(
+            (m for m in reversed(list(chat.messages.values())) if not m.deleted),
+            None,
+        )
+        return {
+            **chat.to_api(),
+            "title": chat.title if chat.type != "private" else None,
+            "user": chat.user.to_api() if chat.user else None,
+            "message_count": len(chat.messages),
+            "last_message": (last.text or last.caption or "") if last else None,
+            "last_date": last.date if last else None,
+        }
+
+    # --- messages ----------------------------------------------------------------
+
+    def add_message(self, bot: BotState, chat: Chat, sender: User, **fields: Any) -> Message:
+        """Store a new message with the chat's next id and tell the watchers."""
+        message = Message(
+            message_id=chat.take_message_id(),
+            chat=chat,
+            sender=sender,
+            date=int(time.time()),
+            **fields,
+        )
+        message.history.append(message.snapshot())
+        chat.messages[message.message_id] = message
+        self.events.publish(
+            {
+                "type": "message",
+                "bot_id": bot.id,
+                "chat_id": chat.id,
+                "message": message.to_transcript(self.base_url),
+            }
+        )
+        return message
+
+    def message_changed(self, bot: BotState, message: Message, kind: str = "edit") -> None:
+        """Record an edit (or deletion) in the history and tell the watchers."""
+        if kind == "edit":
+            message.history.append(message.snapshot())
+        self.events.publish(
+            {
+                "type": kind,
+                "bot_id": bot.id,
+                "chat_id": message.chat.id,
+                "message": message.to_transcript(self.base_url),
+            }
+        )
+
+    def deliver(self, bot: BotState, message: Message) -> int | None:
+        """Queue the user's message as an update, as privacy mode lets it through."""
+        if bot.privacy_mode and message.chat.type != "private" and not self._bot_sees(bot, message):
+            return None
+        update = bot.push_update("message", message.to_api())
+        return update.update_id if update else None
+
+    def _bot_sees(self, bot: BotState, message: Message) -> bool:
+        """Privacy mode: commands, replies to the bot and mentions of it reach the bot."""
+        text = message.text or message.caption or ""
+        if text.startswith("/"):
+            return True
+        if message.reply_to is not None and message.reply_to.sender.id == bot.id:
+            return True
+        return f"@{bot.user.username}".lower() in text.lower()
+
+    def user_text(
+        self,
+        bot: BotState,
+        chat: Chat,
+        user: User,
+        text: str,
+        reply_to: Message | None = None,
+        entities: list[Entity] | None = None,
+    ) -> tuple[Message, int | None]:
+        """A user's text message, with the entities Telegram detects, sent to the bot."""
+        if entities is None:
+            text, entities = format_text(text)
+        if not text:
+            raise ControlError(400, "message text is empty")
+        message = self.add_message(
+            bot, chat, user, text=text, entities=entities, reply_to=reply_to
+        )
+        return message, self.deliver(bot, message)
+
+    # --- callback queries --------------------------------------------------------
+
+    def press(
+        self,
+        bot: BotState,
+        chat: Chat,
+        user: User,
+        text: str | None = None,
+        data: str | None = None,
+        message_id: int | None = None,
+    ) -> CallbackQuery:
+        """Press the inline button with this text (or data) on the latest bot message having it."""
+        candidates = (
+            [chat.messages[message_id]] if message_id in chat.messages else []
+        ) if message_id is not None else [
+            m for m in reversed(list(chat.messages.values())) if m.from_bot and not m.deleted
+        ]
+        if message_id is not None and not candidates:
+            raise ControlError(404, f"no message {message_id} in chat {chat.id}")
+        for message in candidates:
+            rows = (message.reply_markup or {}).get("inline_keyboard", [])
+            for row in rows:
+                for button in row:
+                    if text is not None and button.get("text") != text:
+                        continue
+                    if data is not None and button.get("callback_data") != data:
+                        continue
+                    if "callback_data" not in button:
+                        raise ControlError(400, f"button {button.get('text')!r} has no callback_data")
+                    return self._make_query(bot, chat, user, message, str(button["callback_data"]))
+        wanted = f"text {text!r}" if text is not None else f"data {data!r}"
+        raise ControlError(404, f"no inline button with {wanted} in chat {chat.id}")
+
+    def _make_query(
+        self, bot: BotState, chat: Chat, user: User, message: Message, data: str
+    ) -> CallbackQuery:
+        query = CallbackQuery(
+            id=str(secrets.randbits(63)),
+            chat_id=chat.id,
+            message_id=message.message_id,
+            user=user,
+            data=data,
+        )
+        bot.callback_queries[query.id] = query
+        payload = {
+            "id": query.id,
+            "from": user.to_api(),
+            "message": message.to_api(),
+            "chat_instance": chat.instance,
+            "data": data,
+        }
+        bot.push_update("callback_query", payload)
+        self.events.publish(
+            {
+                "type": "callback_query",
+                "bot_id": bot.id,
+                "chat_id": chat.id,
+                "query_id": query.id,
+                "message_id": message.message_id,
+                "data": data,
+                "from": user.to_api(),
+            }
+        )
+        return query
+
+    def answer_query(self, bot: BotState, query: CallbackQuery, answer: dict[str, Any]) -> None:
+        """Record the bot's answer and show it where the button was."""
+        query.answered = True
+        query.answer = answer
+        query.done.set()
+        chat = bot.chats.get(query.chat_id)
+        if chat is not None and query.message_id in chat.messages:
+            chat.messages[query.message_id].callback_answers.append(
+                {"query_id": query.id, **answer}
+            )
+        self.events.publish(
+            {
+                "type": "callback_answer",
+                "bot_id": bot.id,
+                "chat_id": query.chat_id,
+                "query_id": query.id,
+                "message_id": query.message_id,
+                **answer,
+            }
+        )
+
+    async def wait_answer(self, query: CallbackQuery, timeout: float) -> bool:
+        """Whether the query is answered within `timeout` seconds."""
+        if query.answered:
+            return True
+        try:
+            await asyncio.wait_for(query.done.wait(), timeout)
+        except TimeoutError:
+            return False
+        return query.answered

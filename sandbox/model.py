@@ -1,0 +1,416 @@
+"""The sandbox's world in memory: users, bots, chats, messages, files, updates and events."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.entities import Entity
+from sandbox.faults import Faults
+
+# Update types delivered when allowed_updates was never set (Telegram leaves these out).
+DEFAULT_EXCLUDED_UPDATES = {"chat_member", "message_reaction", "message_reaction_count"}
+
+
+@dataclass
+class User:
+    """A Telegram user (or the bot itself)."""
+
+    id: int
+    first_name: str
+    is_bot: bool = False
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        """The Bot API User object."""
+        out: dict[str, Any] = {"id": self.id, "is_bot": self.is_bot, "first_name": self.first_name}
+        if self.last_name:
+            out["last_name"] = self.last_name
+        if self.username:
+            out["username"] = self.username
+        if self.language_code and not self.is_bot:
+            out["language_code"] = self.language_code
+        return out
+
+
+@dataclass
+class StoredFile:
+    """A file on the sandbox's disk, known by its file_id."""
+
+    file_id: str
+    file_unique_id: str
+    path: Path
+    size: int
+    kind: str  # photo | document
+    mime_type: str | None = None
+    file_name: str | None = None
+    width: int | None = None
+    height: int | None = None
+    file_path: str | None = None  # assigned by getFile, as Telegram does
+
+    def photo_size(self) -> dict[str, Any]:
+        """The Bot API PhotoSize object."""
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": self.size,
+            "width": self.width,
+            "height": self.height,
+        }
+
+    def document(self) -> dict[str, Any]:
+        """The Bot API Document object."""
+        out: dict[str, Any] = {"file_id": self.file_id, "file_unique_id": self.file_unique_id}
+        if self.file_name:
+            out["file_name"] = self.file_name
+        if self.mime_type:
+            out["mime_type"] = self.mime_type
+        out["file_size"] = self.size
+        return out
+
+
+@dataclass
+class Photo:
+    """A photo as Telegram keeps it: several re-encoded sizes, plus what was uploaded."""
+
+    sizes: list[StoredFile]
+    original_width: int
+    original_height: int
+    original_size: int
+
+
+@dataclass
+class Snapshot:
+    """One state a message has shown (for the edit history)."""
+
+    date: int
+    text: str | None
+    caption: str | None
+    reply_markup: dict[str, Any] | None
+
+
+@dataclass
+class Chat:
+    """A private chat, group or supergroup between users and one bot."""
+
+    id: int
+    type: str  # private | group | supergroup
+    title: str | None = None
+    user: User | None = None  # the other side of a private chat
+    username: str | None = None
+    messages: dict[int, Message] = field(default_factory=dict)
+    next_message_id: int = 1
+    instance: str = field(default_factory=lambda: str(secrets.randbits(62)))
+
+    def to_api(self) -> dict[str, Any]:
+        """The Bot API Chat object as embedded in messages."""
+        out: dict[str, Any] = {"id": self.id}
+        if self.type == "private" and self.user is not None:
+            out["first_name"] = self.user.first_name
+            if self.user.last_name:
+                out["last_name"] = self.user.last_name
+            if self.user.username:
+                out["username"] = self.user.username
+        else:
+            out["title"] = self.title or f"Group {self.id}"
+            if self.username:
+                out["username"] = self.username
+        out["type"] = self.type
+        if self.type == "group":
+            out["all_members_are_administrators"] = True
+        return out
+
+    def take_message_id(self) -> int:
+        """The next message_id of this chat."""
+        message_id = self.next_message_id
+        self.next_message_id += 1
+        return message_id
+
+
+@dataclass
+class Message:
+    """A message in a chat, from a user or from the bot, with its edit history."""
+
+    message_id: int
+    chat: Chat
+    sender: User
+    date: int
+    text: str | None = None
+    entities: list[Entity] = field(default_factory=list)
+    caption: str | None = None
+    caption_entities: list[Entity] = field(default_factory=list)
+    photo: Photo | None = None
+    document: StoredFile | None = None
+    media_group_id: str | None = None
+    reply_markup: dict[str, Any] | None = None
+    reply_to: Message | None = None
+    edit_date: int | None = None
+    deleted: bool = False
+    history: list[Snapshot] = field(default_factory=list)
+    callback_answers: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def from_bot(self) -> bool:
+        """Whether the bot sent this message."""
+        return self.sender.is_bot
+
+    def snapshot(self) -> Snapshot:
+        """The message's current shown state."""
+        return Snapshot(
+            self.edit_date or self.date,
+            self.text,
+            self.caption,
+            copy.deepcopy(self.reply_markup),
+        )
+
+    def to_api(self, with_reply: bool = True) -> dict[str, Any]:
+        """The Bot API Message object."""
+        out: dict[str, Any] = {
+            "message_id": self.message_id,
+            "from": self.sender.to_api(),
+            "chat": self.chat.to_api(),
+            "date": self.date,
+        }
+        if self.edit_date is not None:
+            out["edit_date"] = self.edit_date
+        if self.media_group_id:
+            out["media_group_id"] = self.media_group_id
+        if self.reply_to is not None and with_reply and not self.reply_to.deleted:
+            out["reply_to_message"] = self.reply_to.to_api(with_reply=False)
+        if self.text is not None:
+            out["text"] = self.text
+            if self.entities:
+                out["entities"] = [e.to_api() for e in self.entities]
+        if self.photo is not None:
+            out["photo"] = [size.photo_size() for size in self.photo.sizes]
+        if self.document is not None:
+            out["document"] = self.document.document()
+        if self.caption is not None:
+            out["caption"] = self.caption
+            if self.caption_entities:
+                out["caption_entities"] = [e.to_api() for e in self.caption_entities]
+        if self.reply_markup is not None:
+            out["reply_markup"] = copy.deepcopy(self.reply_markup)
+        return out
+
+    def media(self, base_url: str) -> list[dict[str, Any]]:
+        """The message's media as the transcript shows it."""
+        items: list[dict[str, Any]] = []
+        if self.photo is not None:
+            largest = self.photo.sizes[-1]
+            items.append(
+                {
+                    "type": "photo",
+                    "file_id": largest.file_id,
+                    "file_unique_id": largest.file_unique_id,
+                    "width": largest.width,
+                    "height": largest.height,
+                    "mime_type": "image/jpeg",
+                    "file_size": largest.size,
+                    "file_name": None,
+                    "original_width": self.photo.original_width,
+                    "original_height": self.photo.original_height,
+                    "original_size": self.photo.original_size,
+                    "sizes": [size.photo_size() for size in self.photo.sizes],
+                    "download_url": f"{base_url}/sandbox/api/files/{largest.file_id}",
+                }
+            )
+        if self.document is not None:
+            doc = self.document
+            items.append(
+                {
+                    "type": "document",
+                    "file_id": doc.file_id,
+                    "file_unique_id": doc.file_unique_id,
+                    "width": doc.width,
+                    "height": doc.height,
+                    "mime_type": doc.mime_type,
+                    "file_size": doc.size,
+                    "file_name": doc.file_name,
+                    "download_url": f"{base_url}/sandbox/api/files/{doc.file_id}",
+                }
+            )
+        return items
+
+    def to_transcript(self, base_url: str) -> dict[str, Any]:
+        """The control API's view: current state, edit history, media and buttons."""
+        markup = self.reply_markup or {}
+        buttons = [
+            [str(button.get("text", "")) for button in row]
+            for row in markup.get("inline_keyboard", [])
+            if isinstance(row, list)
+        ]
+        return {
+            "message_id": self.message_id,
+            "chat_id": self.chat.id,
+            "from": self.sender.to_api(),
+            "from_bot": self.from_bot,
+            "date": self.date,
+            "edit_date": self.edit_date,
+            "text": self.text,
+            "caption": self.caption,
+            "entities": [e.to_api() for e in (self.entities or self.caption_entities)],
+            "edits": [snap.text if snap.text is not None else snap.caption or "" for snap in self.history],
+            "history": [
+                {
+                    "date": snap.date,
+                    "text": snap.text,
+                    "caption": snap.caption,
+                    "reply_markup": snap.reply_markup,
+                }
+                for snap in self.history
+            ],
+            "media": self.media(base_url),
+            "media_group_id": self.media_group_id,
+            "buttons": buttons,
+            "reply_markup": copy.deepcopy(self.reply_markup),
+            "reply_to_message_id": self.reply_to.message_id if self.reply_to else None,
+            "deleted": self.deleted,
+            "callback_answers": list(self.callback_answers),
+            "api": self.to_api(),
+        }
+
+
+@dataclass
+class Update:
+    """An update waiting for getUpdates or webhook delivery."""
+
+    update_id: int
+    kind: str
+    payload: dict[str, Any]
+
+    def to_api(self) -> dict[str, Any]:
+        """The Bot API Update object."""
+        return {"update_id": self.update_id, self.kind: self.payload}
+
+
+@dataclass
+class CallbackQuery:
+    """A button press waiting for answerCallbackQuery."""
+
+    id: str
+    chat_id: int
+    message_id: int
+    user: User
+    data: str
+    answered: bool = False
+    answer: dict[str, Any] | None = None
+    created: float = field(default_factory=time.monotonic)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Webhook:
+    """The webhook a bot set, and how its delivery is going."""
+
+    url: str
+    secret_token: str | None = None
+    max_connections: int = 40
+    ip_address: str | None = None
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+    deliveries: int = 0
+    failures: int = 0
+
+
+class BotState:
+    """Everything that belongs to one bot token: identity, chats, updates, webhook, faults."""
+
+    def __init__(self, token: str, username: str, first_name: str) -> None:
+        bot_id = int(token.split(":", 1)[0])
+        self.token = token
+        self.user = User(id=bot_id, first_name=first_name, is_bot=True, username=username)
+        self.privacy_mode = False
+        self.chats: dict[int, Chat] = {}
+        self.updates: deque[Update] = deque()
+        self.next_update_id = 1
+        self.allowed_updates: list[str] | None = None
+        self.webhook: Webhook | None = None
+        self.webhook_wakeup = asyncio.Event()
+        self.poll_waiter: asyncio.Future[str] | None = None
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.callback_queries: dict[str, CallbackQuery] = {}
+        self.faults = Faults()
+        self.webhook_task: asyncio.Task[None] | None = None
+
+    @property
+    def id(self) -> int:
+        """The bot's user id (the token's prefix)."""
+        return self.user.id
+
+    def wants(self, kind: str) -> bool:
+        """Whether allowed_updates lets an update of this kind be queued."""
+        if not self.allowed_updates:
+            return kind not in DEFAULT_EXCLUDED_UPDATES
+        return kind in self.allowed_updates
+
+    def push_update(self, kind: str, payload: dict[str, Any]) -> Update | None:
+        """Queue an update and wake whoever waits for it; None when allowed_updates skips it."""
+        if not self.wants(kind):
+            return None
+        update = Update(self.next_update_id, kind, copy.deepcopy(payload))
+        self.next_update_id += 1
+        self.updates.append(update)
+        if self.poll_waiter is not None and not self.poll_waiter.done():
+            self.poll_waiter.set_result("update")
+        self.webhook_wakeup.set()
+        return update
+
+    def confirm_updates(self, offset: int) -> None:
+        """Forget updates below `offset` (or all but the last -offset ones)."""
+        if offset > 0:
+            while self.updates and self.updates[0].update_id < offset:
+                self.updates.popleft()
+        elif offset < 0:
+            keep = -offset
+            while len(self.updates) > keep:
+                self.updates.popleft()
+
+
+class EventLog:
+    """A numbered log of what happened, for long-polls and server-sent events."""
+
+    def __init__(self, keep: int = 20000) -> None:
+        self.seq = 0
+        self.events: deque[dict[str, Any]] = deque(maxlen=keep)
+        self._changed = asyncio.Event()
+
+    def publish(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Append an event and wake every waiter."""
+        self.seq += 1
+        event = {"seq": self.seq, "time": time.time(), **event}
+        self.events.append(event)
+        self._changed.set()
+        self._changed = asyncio.Event()
+        return event
+
+    def since(self, seq: int, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """Events after `seq`, optionally only one chat's."""
+        return [
+            e
+            for e in self.events
+            if e["seq"] > seq and (chat_id is None or e.get("chat_id") in (None, chat_id))
+        ]
+
+    async def wait(self, seq: int, timeout: float, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """Events after `seq`, waiting up to `timeout` seconds for one to arrive."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = self.since(seq, chat_id)
+            remaining = deadline - loop.time()
+            if found or remaining <= 0:
+                return found
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), remaining)
+            except TimeoutError:
+                return self.since(seq, chat_id)

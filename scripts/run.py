@@ -1,0 +1,59 @@
+"""`make run`: the whole system under honcho; without a token, against the local sandbox."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from core.settings import SANDBOX_TOKEN, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+REDIS_PORT = 6390
+SANDBOX_PORT = 8081
+FLOWER_PORT = 5555
+
+
+def main() -> None:
+    env = dict(os.environ)
+    settings = Settings.from_env(env)
+    processes = ["worker", "beat", "bot", "flower"]
+    if not env.get("REDIS_URL"):
+        processes.insert(0, "redis")
+        redis_dir = ROOT / "var" / "redis"
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        env.update(
+            REDIS_PORT=str(REDIS_PORT),
+            REDIS_DIR=str(redis_dir),
+            REDIS_URL=f"redis://127.0.0.1:{REDIS_PORT}/0",
+        )
+    sandbox = not env.get("TELEGRAM_BOT_TOKEN")
+    if sandbox:
+        processes.insert(1, "sandbox")
+        env.update(
+            TELEGRAM_BOT_TOKEN=SANDBOX_TOKEN,
+            TELEGRAM_API_URL=f"http://127.0.0.1:{SANDBOX_PORT}",
+            SANDBOX_PORT=str(SANDBOX_PORT),
+            # The sandbox is for trying things out: nobody wants to wait 24 h for an alert.
+            STALE_AFTER=env.get("STALE_AFTER", "10m"),
+            WATCH_INTERVAL=env.get("WATCH_INTERVAL", "1m"),
+        )
+    env.setdefault("FLOWER_PORT", str(FLOWER_PORT))
+    env["MEDIA_DIR"] = env.get("MEDIA_DIR") or str(ROOT / settings.media_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    # The venv's python, celery and honcho come first on PATH for every process.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+
+    print("pedidos-bot is starting:", ", ".join(processes))
+    if sandbox:
+        print(f"  web chat (no token set, using the sandbox): http://127.0.0.1:{SANDBOX_PORT}/")
+    print(f"  Flower: http://127.0.0.1:{env['FLOWER_PORT']}/")
+    print("  Ctrl-C stops everything.")
+    honcho = shutil.which("honcho", path=env["PATH"]) or "honcho"
+    os.chdir(ROOT)
+    os.execvpe(honcho, [honcho, "start", "-f", "Procfile", *processes], env)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Orders under faults: a flaky or refusing payment API, a killed worker, Telegram down."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox import RunningSandbox
+from tests.e2e.test_orders import completed, is_status, order_id_of
+from tests.support.payment import PaymentService, payment_service
+from tests.support.system import System, running_system
+
+
+@pytest.fixture(scope="module")
+def payments() -> Iterator[PaymentService]:
+    with payment_service() as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def system(
+    tmp_path_factory: pytest.TempPathFactory,
+    sandbox_server: RunningSandbox,
+    payments: PaymentService,
+) -> Iterator[System]:
+    tmp = tmp_path_factory.mktemp("faults")
+    with running_system(
+        tmp, sandbox_server.url, sandbox_server.token, PAYMENT_API_URL=payments.url
+    ) as running:
+        running.start_bot()
+        yield running
+
+
+@pytest.fixture(scope="module")
+def worker(system: System) -> None:
+    system.start_worker()
+
+
+def failed(message: object) -> bool:
+    text = getattr(message, "text", "") or ""
+    return "no se pudo completar" in text
+
+
+def test_payment_5xx_then_recovery_completes_the_order(
+    system: System, worker: None, payments: PaymentService
+) -> None:
+    payments.answer(503, times=2)
+    chat = system.private_chat()
+    chat.send("/pedido 3 cafés")
+    chat.wait_for(completed, timeout=45)
+    order_id = order_id_of(chat.wait_for(is_status))
+    tries = [call for call in payments.calls if call["order_id"] == order_id]
+    assert len(tries) == 3
+    assert {call["idempotency_key"] for call in tries} == {order_id}
+    assert not any(failed(m) for m in chat.bot_messages())
+
+
+def test_payment_4xx_fails_the_order_and_tells_the_chat_once(
+    system: System, worker: None, payments: PaymentService
+) -> None:
+    payments.answer(402, {"reason": "fondos insuficientes"})
+    chat = system.private_chat()
+    chat.send("/pedido 1 tarta")
+    told = chat.wait_for(failed, timeout=30)
+    assert "el pago fue rechazado (fondos insuficientes)" in (told.text or "")
+    status = chat.wait_for(lambda m: is_status(m) and "fallido" in (m.text or ""))
+    assert "Motivo: el pago fue rechazado" in (status.text or "")
+    order_id = order_id_of(status)
+    assert len([c for c in payments.calls if c["order_id"] == order_id]) == 1
+
+    chat.send(f"/estado {order_id}")
+    answer = chat.wait_for(lambda m: "Creado:" in (m.text or ""))
+    assert "fallido" in (answer.text or "") and "fondos insuficientes" in (answer.text or "")
+    assert sum(1 for m in chat.bot_messages() if failed(m)) == 1
+    assert not any(completed(m) for m in chat.bot_messages())
+
+
+def test_bot_api_502_for_a_while_still_delivers_the_result_once(
+    system: System, worker: None
+) -> None:
+    chat = system.private_chat()
+    system.sandbox.fail(method="sendMessage", status=502, times=3)
+    chat.send("/pedido 2 helados")
+    chat.wait_for(completed, timeout=60)
+    assert sum(1 for m in chat.bot_messages() if completed(m)) == 1
+
+
+def test_worker_killed_mid_chain_completes_once_after_restart(system: System, worker: None) -> None:
+    slow = system.start_worker(queues="orders", concurrency=1, STEP_SECONDS="30")
+    # Only the slow worker consumes orders now: stop the module's fast worker from taking them.
+    fast = [p for p in system.processes if p.name.startswith("worker") and p is not slow]
+    for process in fast:
+        process.kill(signal.SIGTERM)
+    chat = system.private_chat()
+    chat.send("/pedido 4 bocadillos")
+    chat.wait_for(lambda m: is_status(m) and "validando pago" in (m.text or ""), timeout=30)
+
+    slow.kill(signal.SIGKILL)  # the whole worker, as when its machine dies
+    system.start_worker()
+    done = chat.wait_for(completed, timeout=60)
+    order_id = order_id_of(chat.wait_for(is_status))
+    assert order_id in (done.text or "")
+    assert sum(1 for m in chat.bot_messages() if completed(m)) == 1
+    status = chat.wait_for(lambda m: is_status(m) and "100%" in (m.text or ""))
+    steps = [line for t in status.edits for line in t.splitlines() if line.startswith("Paso")]
+    assert steps[-1] == "Paso 3/3: notificando"
