@@ -26,7 +26,14 @@ task_reject_on_worker_lost = True
 # Take one message at a time: a long step does not hold others hostage in its prefetch.
 worker_prefetch_multiplier = 1
 # An unacked message returns to the queue after this; longer than any retry countdown.
-broker_transport_options = {"visibility_timeout": int(_settings.visibility_timeout)}
+_visibility = int(_settings.visibility_timeout)
+broker_transport_options = {
+    "visibility_timeout": _visibility,
+    # Kombu sweeps for messages of dead workers every interval × throttle seconds (100 s by
+    # default); keep the sweep well inside the visibility timeout so recovery is prompt.
+    "unacked_restore_interval": max(1, min(10, _visibility // 4)),
+    "unacked_restore_throttle": 1 if _visibility < 600 else 10,
+}
 result_backend_transport_options = {"visibility_timeout": int(_settings.visibility_timeout)}
 # Results are for Flower and `/estado` while a task runs; the order store keeps the truth.
 result_expires = 24 * 3600

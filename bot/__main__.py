@@ -2,33 +2,76 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+import sys
 
 from telegram import Update
 
 from bot.app import build_application
+from bot.health import Heartbeat
+from bot.webhook import BotServer, WebhookConfigError, check_settings, set_webhook
 from core.logs import configure_logging
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 
 log = logging.getLogger("bot")
+
+
+async def serve(settings: Settings) -> None:
+    """Run the Application until SIGTERM or SIGINT (PTB's run_* lifecycle, by hand)."""
+    app = build_application(settings)
+    stopping = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stopping.set)
+    polling = not settings.webhook_mode
+    heartbeat = Heartbeat(settings.heartbeat_file, settings.heartbeat_interval, polling)
+    server = BotServer(app, settings) if settings.webhook_mode or settings.health_port else None
+    async with app:  # initialize() … shutdown()
+        if app.post_init:
+            await app.post_init(app)
+        beating: asyncio.Task[None] | None = None
+        try:
+            if polling and app.updater:
+                log.info("polling %s", settings.telegram_api_url)
+                await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            await app.start()
+            if server:
+                await server.start()
+            if settings.webhook_mode:
+                await set_webhook(app, settings)
+            beating = asyncio.create_task(heartbeat.run(app))
+            await stopping.wait()
+            log.info("stopping")
+        finally:
+            if beating:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beating
+            heartbeat.remove()
+            if server:
+                await server.stop()
+            if app.updater and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+                if app.post_stop:
+                    await app.post_stop(app)
+    if app.post_shutdown:
+        await app.post_shutdown(app)
 
 
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, settings.telegram_bot_token)
-    app = build_application(settings)
     if settings.webhook_mode:
-        log.info("serving webhook on %s:%s", settings.webhook_listen, settings.webhook_port)
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        log.info("polling %s", settings.telegram_api_url)
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        try:
+            check_settings(settings)
+        except WebhookConfigError as exc:
+            log.critical("cannot start: %s", exc)
+            sys.exit(2)
+    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from telegram.ext import (
     filters,
 )
 
+from bot.handlers import admin_stale, orders, photos
 from bot.handlers import help as help_handlers
-from bot.handlers import orders, photos
 from bot.services import SERVICES, Services
 from core import texts
 from core.photojobs import PhotoJobStore
@@ -56,6 +56,8 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
             CommandHandler(["start", "ayuda", "help"], help_handlers.ayuda),
             CommandHandler(["pedido", "order"], orders.pedido),
             CommandHandler(["estado", "status"], orders.estado),
+            # Admins only (checked inside, so others get a refusal); not in the public menu.
+            CommandHandler(["atrasados", "stale"], admin_stale.atrasados),
             # Photos, and any document: a non-image document gets a clear "not an image".
             MessageHandler(filters.PHOTO | filters.Document.ALL, photos.foto),
         ]

@@ -2,38 +2,222 @@
 
 `Courier.send` takes a `key` naming the logical message (e.g. `order:P-7K2Q4F:completed`);
 a key already delivered is not sent again, so a retried or re-delivered task cannot make
-the chat see a message twice.
+the chat see a message twice. Every call first takes a slot from the limiter shared by all
+processes (core.ratelimit); results and alerts are urgent, progress edits are not.
+
+Edits are coalesced per message: `edit` records the text the message should show, and
+whoever flushes that message sends only the latest text, and nothing when the chat already
+shows it. A wait too long to sleep through in a worker hands the message to `Later`
+(the Celery tasks in tasks/delivery.py) instead of holding the worker.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
 import redis
 
-from core.botapi import BadRequest, BotApi, Forbidden
+from core.botapi import BadRequest, BotApi, Forbidden, TooManyRequests, TransientError
+from core.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
 PREFIX = "pedidos:delivery:"
 # Delivered keys are remembered long enough to outlive any retry or re-delivery.
 DELIVERED_TTL = 7 * 24 * 3600
+# A send in flight holds its key this long at most (a crashed sender lets go by then).
+CLAIM_TTL_MS = 60_000
+# When another process is sending the same key right now, look again after this.
+CLAIM_WAIT = 1.0
+# 429s in a row one call sleeps through before giving the wait back to its task.
+MAX_429_INLINE = 3
+# First retry of a message handed over after a 5xx or a dropped connection.
+FIRST_BACKOFF = 1.0
+
+# Compare-and-delete: let go of a claim only if it is still ours.
+RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# After an edit went out: record what the chat shows; when no newer text arrived meanwhile,
+# clear the wish and let go of the message in the same step, so a writer who found the
+# message claimed can rely on the holder to see its text. 1 when done, 0 to go again.
+EDITED_SCRIPT = """
+redis.call('HSET', KEYS[1], 'shown', ARGV[2])
+if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'want')
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+
+class Throttled(TooManyRequests):
+    """The shared limiter says wait `retry_after` seconds: a 429 Telegram never had to send."""
+
+    def __init__(self, method: str, wait: float) -> None:
+        super().__init__(method, 429, f"waiting {wait:.2f}s for a slot", wait)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One logical text message, in the JSON-safe shape a Celery task can carry."""
+
+    chat_id: int
+    text: str
+    key: str
+    reply_markup: dict[str, Any] | None = None
+    urgent: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Outgoing:
+        return cls(
+            chat_id=int(data["chat_id"]),
+            text=str(data["text"]),
+            key=str(data["key"]),
+            reply_markup=data.get("reply_markup"),
+            urgent=bool(data.get("urgent", True)),
+        )
+
+
+class Later(Protocol):
+    """Runs a delivery later, away from the caller's worker slot (Celery countdowns)."""
+
+    def send(self, message: Outgoing, countdown: float) -> None: ...
+
+    def flush(self, chat_id: int, message_id: int, countdown: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message Telegram kept refusing; admins see it in /entregas and may replay it."""
+
+    id: str
+    kind: str  # "send" or "edit"
+    chat_id: int
+    text: str
+    error: str
+    attempts: int
+    at: float
+    message: dict[str, Any] | None = None  # an Outgoing, for sends
+    message_id: int | None = None  # for edits
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> DeadLetter:
+        return cls(**json.loads(raw))
+
+
+class DeadLetters:
+    """The dead-letter list in Redis: newest first, each taken out at most once."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._items = f"{PREFIX}dead"
+        self._order = f"{PREFIX}dead:order"
+
+    def add(self, letter: DeadLetter) -> DeadLetter:
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._items, letter.id, letter.to_json())
+            pipe.zadd(self._order, {letter.id: letter.at})
+            pipe.execute()
+        return letter
+
+    def add_send(self, message: Outgoing, error: str, attempts: int) -> DeadLetter:
+        return self.add(
+            DeadLetter(
+                id=new_letter_id(),
+                kind="send",
+                chat_id=message.chat_id,
+                text=message.text,
+                error=error,
+                attempts=attempts,
+                at=time.time(),
+                message=message.to_dict(),
+            )
+        )
+
+    def add_edit(
+        self, chat_id: int, message_id: int, text: str, error: str, attempts: int
+    ) -> DeadLetter:
+        return self.add(
+            DeadLetter(
+                id=new_letter_id(),
+                kind="edit",
+                chat_id=chat_id,
+                text=text,
+                error=error,
+                attempts=attempts,
+                at=time.time(),
+                message_id=message_id,
+            )
+        )
+
+    def count(self) -> int:
+        return int(self.redis.zcard(self._order))
+
+    def ids(self) -> list[str]:
+        return [str(i) for i in self.redis.zrevrange(self._order, 0, -1)]
+
+    def latest(self, limit: int = 10) -> list[DeadLetter]:
+        ids = [str(i) for i in self.redis.zrevrange(self._order, 0, limit - 1)]
+        raws = self.redis.hmget(self._items, ids) if ids else []
+        return [DeadLetter.from_json(str(raw)) for raw in raws if raw]
+
+    def take(self, letter_id: str) -> DeadLetter | None:
+        """Remove one letter and return it; None if it is gone (or someone took it first)."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(self._items, letter_id)
+            pipe.hdel(self._items, letter_id)
+            pipe.zrem(self._order, letter_id)
+            raw, removed, _ = pipe.execute()
+        return DeadLetter.from_json(raw) if raw and removed else None
+
+
+def new_letter_id() -> str:
+    return f"E-{secrets.token_hex(3).upper()}"
 
 
 class Courier:
-    """Sends and edits chat messages through the Bot API, once per key."""
+    """Sends and edits chat messages through the Bot API, once per key, in shared limits."""
 
-    def __init__(self, api: BotApi, client: redis.Redis) -> None:
+    def __init__(
+        self,
+        api: BotApi,
+        client: redis.Redis,
+        limiter: RateLimiter | None = None,
+        later: Later | None = None,
+    ) -> None:
         self.api = api
         self.redis = client
+        # Without an explicit limiter, still the shared buckets with Telegram's numbers.
+        self.limiter = limiter or RateLimiter(client)
+        self.later = later
+        self.dead_letters = DeadLetters(client)
+        self._release = client.register_script(RELEASE_SCRIPT)
+        self._edited = client.register_script(EDITED_SCRIPT)
+
+    # --- what the chats can and did receive -------------------------------------------
 
     def _delivered_key(self, key: str) -> str:
         return f"{PREFIX}sent:{key}"
 
     def unreachable(self, chat_id: int) -> bool:
         """Whether the chat blocked the bot (a 403), so nothing more is sent there."""
-        return bool(self.redis.sismember(f"{PREFIX}unreachable", chat_id))
+        return bool(self.redis.sismember(f"{PREFIX}unreachable", str(chat_id)))
 
     def mark_unreachable(self, chat_id: int) -> None:
         self.redis.sadd(f"{PREFIX}unreachable", chat_id)
@@ -47,6 +231,8 @@ class Courier:
         value = self.redis.get(self._delivered_key(key))
         return int(value) if value is not None else None
 
+    # --- sends ------------------------------------------------------------------------
+
     def send(
         self,
         chat_id: int,
@@ -54,31 +240,164 @@ class Courier:
         *,
         key: str,
         reply_markup: dict[str, Any] | None = None,
+        urgent: bool = True,
     ) -> int | None:
-        """Send `text` once under `key`; the message id, or None if the chat is unreachable."""
+        """Send `text` once under `key`; the message id, or None if not delivered now.
+
+        None means the chat is unreachable, or the message was handed to `Later` (a long
+        wait for a slot, or Telegram failing) and will arrive from there, still once.
+        """
+        message = Outgoing(chat_id, text, key, reply_markup, urgent)
+        try:
+            return self.deliver(message)
+        except (TooManyRequests, TransientError) as exc:
+            if self.later is None:
+                raise
+            countdown = exc.retry_after if isinstance(exc, TooManyRequests) else FIRST_BACKOFF
+            log.info("chat=%s key=%s handed over for %.2fs: %s", chat_id, key, countdown, exc)
+            self.later.send(message, countdown)
+            return None
+
+    def deliver(self, message: Outgoing) -> int | None:
+        """Send one message now, sleeping through short waits.
+
+        Raises Throttled for a long wait, TransientError when Telegram fails, BadRequest when
+        it refuses the message; None when the chat is unreachable.
+        """
+        params = {
+            "chat_id": message.chat_id,
+            "text": message.text,
+            "parse_mode": "HTML",
+            "reply_markup": message.reply_markup,
+            "link_preview_options": {"is_disabled": True},
+        }
+        result = self._send_once(
+            message.chat_id, message.key, "sendMessage", params, urgent=message.urgent
+        )
+        return int(result["message_id"]) if isinstance(result, dict) else result
+
+    def send_album(
+        self, chat_id: int, items: Sequence[tuple[Path, str]], *, key: str
+    ) -> int | None:
+        """Send photos (path, caption) as one album once under `key`; its first message id.
+
+        The files are on this worker's disk, so an album is never handed to another task:
+        a long wait raises Throttled and a failure TransientError, for the caller's task to
+        retry as a whole.
+        """
+        media = [
+            {
+                "type": "photo",
+                "media": f"attach://photo{i}",
+                "caption": caption,
+                "parse_mode": "HTML",
+            }
+            for i, (_, caption) in enumerate(items)
+        ]
+        files = {
+            f"photo{i}": (path.name, path.read_bytes(), "image/jpeg")
+            for i, (path, _) in enumerate(items)
+        }
+        result = self._send_once(
+            chat_id,
+            key,
+            "sendMediaGroup",
+            {"chat_id": chat_id, "media": media},
+            files=files,
+            cost=len(items),
+        )
+        if isinstance(result, list):
+            return int(result[0]["message_id"])
+        return result
+
+    def _send_once(
+        self,
+        chat_id: int,
+        key: str,
+        method: str,
+        params: dict[str, Any],
+        *,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        cost: int = 1,
+        urgent: bool = True,
+    ) -> Any:
+        """Call `method` unless `key` was delivered; the API result, an earlier id, or None."""
         previous = self.already_sent(key)
         if previous is not None:
             return previous
         if self.unreachable(chat_id):
             log.info("skip send to unreachable chat=%s key=%s", chat_id, key)
             return None
+        # Two runs of one task (a re-delivery while the first still runs) must not both send.
+        claim = f"{PREFIX}sending:{key}"
+        token = self._claim(claim)
+        if token is None:
+            raise Throttled(method, CLAIM_WAIT)
         try:
-            message = self.api.call(
-                "sendMessage",
-                {
-                    "chat_id": chat_id,
-                    "text": text,
-                    "parse_mode": "HTML",
-                    "reply_markup": reply_markup,
-                    "link_preview_options": {"is_disabled": True},
-                },
-            )
+            previous = self.already_sent(key)
+            if previous is not None:
+                return previous
+            result = self._call_in_limits(chat_id, method, params, files, cost, urgent)
+            first = result[0] if isinstance(result, list) else result
+            self.redis.set(self._delivered_key(key), int(first["message_id"]), ex=DELIVERED_TTL)
+            return result
         except Forbidden:
             self.mark_unreachable(chat_id)
             log.warning("chat=%s blocked the bot; not sending there any more", chat_id)
             return None
-        message_id = int(message["message_id"])
-        self.redis.set(self._delivered_key(key), message_id, ex=DELIVERED_TTL)
+        finally:
+            self._release(keys=[claim], args=[token])
+
+    def _call_in_limits(
+        self,
+        chat_id: int,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, tuple[str, bytes, str]] | None,
+        cost: int,
+        urgent: bool,
+    ) -> Any:
+        """Take a slot, call, and on a 429 hold the chat (or the bot) for its `retry_after`."""
+        for _ in range(MAX_429_INLINE):
+            self._take_slot(chat_id, method, urgent, cost)
+            try:
+                return self.api.call(method, params, files)
+            except TooManyRequests as exc:
+                whole_bot = self.limiter.cool_down(chat_id, exc.retry_after)
+                log.warning(
+                    "429 on %s chat=%s: holding %s for %.1fs",
+                    method,
+                    chat_id,
+                    "the bot" if whole_bot else "the chat",
+                    exc.retry_after,
+                )
+        self._take_slot(chat_id, method, urgent, cost)
+        return self.api.call(method, params, files)
+
+    def _take_slot(self, chat_id: int, method: str, urgent: bool, cost: int) -> None:
+        wait = self.limiter.acquire(chat_id, urgent=urgent, cost=cost)
+        if wait > 0:
+            raise Throttled(method, wait)
+
+    def _claim(self, name: str) -> str | None:
+        token = secrets.token_hex(8)
+        return token if self.redis.set(name, token, nx=True, px=CLAIM_TTL_MS) else None
+
+    # --- coalesced edits --------------------------------------------------------------
+
+    def _edit_state(self, chat_id: int, message_id: int) -> str:
+        return f"{PREFIX}edit:{chat_id}:{message_id}"
+
+    def _replaced_key(self, chat_id: int, message_id: int) -> str:
+        return f"{PREFIX}replaced:{chat_id}:{message_id}"
+
+    def showing(self, chat_id: int, message_id: int) -> int:
+        """The message that shows what `message_id` should (its replacement if deleted)."""
+        for _ in range(5):  # a replacement can itself be deleted and replaced
+            newer = self.redis.get(self._replaced_key(chat_id, message_id))
+            if newer is None:
+                break
+            message_id = int(newer)
         return message_id
 
     def edit(
@@ -90,34 +409,113 @@ class Courier:
         reply_markup: dict[str, Any] | None = None,
         key: str | None = None,
     ) -> int | None:
-        """Show `text` in a message; the id of the message showing it (new if it was deleted)."""
+        """Show `text` in a message; the id of the message showing it (new if it was deleted).
+
+        A progress edit: it replaces any older text of this message not yet sent, is skipped
+        when the chat already shows it, and when no slot is free soon it is left for a later
+        flush (the id returned is the message that will show it). `key` is accepted for
+        callers of the older API; a deleted message gets one replacement, keyed by its id.
+        """
         if self.unreachable(chat_id):
             return None
+        wanted = json.dumps({"text": text, "reply_markup": reply_markup}, ensure_ascii=False)
+        state = self._edit_state(chat_id, message_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(state, "want", wanted)
+            pipe.hincrby(state, "version", 1)
+            pipe.expire(state, DELIVERED_TTL)
+            pipe.execute()
         try:
-            self.api.call(
-                "editMessageText",
-                {
-                    "chat_id": chat_id,
-                    "message_id": message_id,
-                    "text": text,
-                    "parse_mode": "HTML",
-                    "reply_markup": reply_markup,
-                    "link_preview_options": {"is_disabled": True},
-                },
-            )
+            return self.flush(chat_id, message_id)
+        except (TooManyRequests, TransientError) as exc:
+            if self.later is None:
+                raise
+            countdown = exc.retry_after if isinstance(exc, TooManyRequests) else FIRST_BACKOFF
+            self.flush_later(chat_id, message_id, countdown)
+            return self.showing(chat_id, message_id)
+
+    def flush_later(self, chat_id: int, message_id: int, countdown: float) -> None:
+        """Have `Later` flush the message, unless a flush is already on its way."""
+        assert self.later is not None
+        marker = f"{PREFIX}flush:{chat_id}:{message_id}"
+        if self.redis.set(marker, 1, nx=True, px=int((countdown + 30) * 1000)):
+            self.later.flush(chat_id, message_id, countdown)
+
+    def flush_started(self, chat_id: int, message_id: int) -> None:
+        """A scheduled flush runs now: later edits may schedule the next one."""
+        self.redis.delete(f"{PREFIX}flush:{chat_id}:{message_id}")
+
+    def pending_text(self, chat_id: int, message_id: int) -> str | None:
+        """The text a message should show and does not yet, if any."""
+        raw = self.redis.hget(self._edit_state(chat_id, message_id), "want")
+        return str(json.loads(raw)["text"]) if raw else None
+
+    def flush(self, chat_id: int, message_id: int) -> int | None:
+        """Show the latest wanted text of a message now; the id of the message showing it.
+
+        Raises Throttled for a long wait and TransientError when Telegram fails; the wanted
+        text stays recorded, so a later flush shows it (or a newer one).
+        """
+        state = self._edit_state(chat_id, message_id)
+        claim = f"{PREFIX}editing:{chat_id}:{message_id}"
+        token = self._claim(claim)
+        if token is None:
+            # Whoever holds the message sees our text before letting go (EDITED_SCRIPT).
+            return self.showing(chat_id, message_id)
+        released = False
+        try:
+            while True:
+                target = self.showing(chat_id, message_id)
+                version, want, shown = self.redis.hmget(state, "version", "want", "shown")
+                if want is None:
+                    return target
+                if want != shown:
+                    shown_in = self._edit_now(chat_id, target, json.loads(want))
+                    if shown_in is None:
+                        return None
+                if self._edited(keys=[state, claim], args=[version or "", want, token]):
+                    released = True
+                    return self.showing(chat_id, message_id)
+                # A newer text arrived while this one went out: show that one too.
+        finally:
+            if not released:
+                self._release(keys=[claim], args=[token])
+
+    def _edit_now(self, chat_id: int, target: int, wanted: dict[str, Any]) -> int | None:
+        """One editMessageText in limits; the id now showing the text, None if unreachable."""
+        if self.unreachable(chat_id):
+            return None
+        params = {
+            "chat_id": chat_id,
+            "message_id": target,
+            "text": wanted["text"],
+            "parse_mode": "HTML",
+            "reply_markup": wanted.get("reply_markup"),
+            "link_preview_options": {"is_disabled": True},
+        }
+        try:
+            self._call_in_limits(chat_id, "editMessageText", params, None, 1, urgent=False)
         except BadRequest as exc:
             if exc.not_modified:
-                return message_id
-            if exc.message_gone:
-                # The customer deleted the status message: show the status in a new one.
-                return self.send(
-                    chat_id,
-                    text,
-                    key=key or f"replace:{chat_id}:{message_id}",
-                    reply_markup=reply_markup,
-                )
-            raise
+                return target  # the chat already shows it: that is what we wanted
+            if not exc.message_gone:
+                raise
+            # The customer deleted the message: show the text in a new one, sent once.
+            sent = self._send_once(
+                chat_id,
+                f"replace:{chat_id}:{target}",
+                "sendMessage",
+                {**params, "message_id": None},
+                urgent=False,
+            )
+            if sent is None:
+                return None
+            new_id = int(sent["message_id"]) if isinstance(sent, dict) else int(sent)
+            self.redis.set(self._replaced_key(chat_id, target), new_id, ex=DELIVERED_TTL)
+            log.info("chat=%s message=%s was deleted; now shown in %s", chat_id, target, new_id)
+            return new_id
         except Forbidden:
             self.mark_unreachable(chat_id)
+            log.warning("chat=%s blocked the bot; not sending there any more", chat_id)
             return None
-        return message_id
+        return target

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core import texts
+from core import texts, watcher
 from core.botapi import TooManyRequests, TransientError
 from core.delivery import Courier
 from core.orders import STEPS, InvalidTransition, Order, OrderState
@@ -60,15 +60,20 @@ class Fulfilment:
         Progress is best effort: when Telegram is down or busy, the step goes on and a later
         edit shows the newer state (only the latest text of a status message matters).
         """
-        if not order.status_message_id:
-            return
         try:
-            shown = self.courier.edit(
-                order.chat_id,
-                order.status_message_id,
-                texts.status_message(order),
-                key=f"order:{order.id}:status:{order.state.value}",
-            )
+            if order.status_message_id:
+                shown = self.courier.edit(
+                    order.chat_id,
+                    order.status_message_id,
+                    texts.status_message(order),
+                    key=f"order:{order.id}:status:{order.state.value}",
+                )
+            else:
+                # The bot could not send its reply (Telegram down at that moment): the
+                # worker, which retries, sends the status message instead.
+                shown = self.courier.send(
+                    order.chat_id, texts.status_message(order), key=f"order:{order.id}:status"
+                )
         except (TransientError, TooManyRequests) as exc:
             if not best_effort:
                 raise
@@ -114,6 +119,8 @@ class Fulfilment:
             texts.text(order.language, "order.completed", id=order.id),
             key=f"order:{order.id}:completed",
         )
+        if watcher.was_alerted(order):
+            watcher.tell_ready(self.courier, order)
 
     def fail(self, order_id: str, reason_code: str) -> bool:
         """Mark the order failed with a reason; False if it had already ended."""

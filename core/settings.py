@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -56,6 +57,12 @@ class Settings:
     log_format: str = "kv"
     log_level: str = "INFO"
     health_port: int = 0
+    # Webhook mode: how many connections Telegram may open at once (1-100) to each bot.
+    webhook_max_connections: int = 40
+    # Polling liveness: the bot touches this file every interval; `python -m bot.health`
+    # calls it dead when the file is older than three intervals.
+    heartbeat_file: str = os.path.join(tempfile.gettempdir(), "pedidos-bot.heartbeat")
+    heartbeat_interval: float = 10.0
 
     @property
     def bot_api_base(self) -> str:
@@ -105,6 +112,11 @@ class Settings:
             log_format=get("LOG_FORMAT", defaults.log_format),
             log_level=get("LOG_LEVEL", defaults.log_level).upper(),
             health_port=int(get("HEALTH_PORT", "0")),
+            webhook_max_connections=int(
+                get("WEBHOOK_MAX_CONNECTIONS", str(defaults.webhook_max_connections))
+            ),
+            heartbeat_file=get("HEARTBEAT_FILE", defaults.heartbeat_file),
+            heartbeat_interval=parse_duration(get("HEARTBEAT_INTERVAL", "10s")),
         )
 
 

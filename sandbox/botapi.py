@@ -76,9 +76,7 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
 )
-QUERY_INVALID = (
-    "Bad Request: query is too old and response timeout expired or query ID is invalid"
-)
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
 class ApiError(Exception):
@@ -126,7 +124,7 @@ class Params:
         """The value as received (None when absent)."""
         return self.values.get(name)
 
-    def str(self, name: str) -> str | None:
+    def get_str(self, name: str) -> str | None:
         """A string parameter; numbers and booleans read as their JSON text."""
         value = self.values.get(name)
         if value is None:
@@ -137,7 +135,7 @@ class Params:
             return json.dumps(value)
         return str(value)
 
-    def int(self, name: str) -> int | None:
+    def get_int(self, name: str) -> int | None:
         """An integer parameter; absent or unparsable reads as None."""
         value = self.values.get(name)
         if value is None or isinstance(value, bool):
@@ -151,7 +149,7 @@ class Params:
         except ValueError:
             return None
 
-    def float(self, name: str) -> float | None:
+    def get_float(self, name: str) -> float | None:
         """A number parameter."""
         value = self.values.get(name)
         try:
@@ -159,7 +157,7 @@ class Params:
         except (TypeError, ValueError):
             return None
 
-    def bool(self, name: str) -> bool:
+    def get_bool(self, name: str) -> bool:
         """A boolean parameter (true/1 are true)."""
         value = self.values.get(name)
         if isinstance(value, bool):
@@ -168,7 +166,7 @@ class Params:
             return False
         return str(value).strip().lower() in ("true", "1")
 
-    def json(self, name: str, error: str) -> Any:
+    def get_json(self, name: str, error: str) -> Any:
         """A JSON-serialized parameter (already decoded in a JSON body)."""
         value = self.values.get(name)
         if value is None or value == "":
@@ -207,7 +205,7 @@ class Context:
 
 def resolve_chat(ctx: Context, params: Params, name: str = "chat_id") -> Chat:
     """The chat a method names; Telegram's errors for missing and unknown chats."""
-    raw = params.str(name)
+    raw = params.get_str(name)
     if raw is None or raw.strip() == "":
         raise bad(f"{name} is empty")
     raw = raw.strip()
@@ -248,11 +246,11 @@ def formatted(
     params: Params, text: str | None, mode_name: str, entities_name: str
 ) -> tuple[str, list[Entity]]:
     """Apply parse_mode / entities to a text or caption with Telegram's errors."""
-    entities = params.json(entities_name, "can't parse entities JSON object")
+    entities = params.get_json(entities_name, "can't parse entities JSON object")
     if entities is not None and not isinstance(entities, list):
         raise bad("can't parse entities JSON object")
     try:
-        return format_text(text or "", params.str(mode_name), entities)
+        return format_text(text or "", params.get_str(mode_name), entities)
     except UnsupportedParseMode as exc:
         raise bad(f"unsupported parse_mode {exc}") from exc
     except EntityParseError as exc:
@@ -261,7 +259,7 @@ def formatted(
 
 def parse_caption(params: Params) -> tuple[str | None, list[Entity]]:
     """Caption with its entities, ≤ 1024 characters."""
-    raw = params.str("caption")
+    raw = params.get_str("caption")
     if raw is None:
         return None, []
     caption, entities = formatted(params, raw, "parse_mode", "caption_entities")
@@ -285,9 +283,13 @@ def validate_markup(markup: Any, inline_only: bool = False) -> dict[str, Any] | 
             clean_row = []
             for button in row:
                 if not isinstance(button, dict):
-                    raise bad("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+                    raise bad(
+                        "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+                    )
                 if not isinstance(button.get("text"), str):
-                    raise bad('can\'t parse inline keyboard button: Field "text" must be of type String')
+                    raise bad(
+                        'can\'t parse inline keyboard button: Field "text" must be of type String'
+                    )
                 actions = [k for k in button if k not in ("text", "style", "icon_custom_emoji_id")]
                 if not actions:
                     raise bad(
@@ -313,9 +315,9 @@ def validate_markup(markup: Any, inline_only: bool = False) -> dict[str, Any] | 
 
 def reply_target(params: Params, chat: Chat) -> Message | None:
     """The message a send replies to, from reply_to_message_id or reply_parameters."""
-    message_id = params.int("reply_to_message_id")
-    allow_missing = params.bool("allow_sending_without_reply")
-    reply = params.json("reply_parameters", "can't parse reply parameters JSON object")
+    message_id = params.get_int("reply_to_message_id")
+    allow_missing = params.get_bool("allow_sending_without_reply")
+    reply = params.get_json("reply_parameters", "can't parse reply parameters JSON object")
     if isinstance(reply, dict):
         message_id = int(reply.get("message_id") or 0) or message_id
         allow_missing = bool(reply.get("allow_sending_without_reply", allow_missing))
@@ -338,11 +340,11 @@ def bot_message(ctx: Context, chat: Chat, **fields: Any) -> Message:
 
 def edited_target(ctx: Context, params: Params) -> tuple[Chat, Message]:
     """The message an edit method names, with Telegram's errors."""
-    if params.str("inline_message_id"):
+    if params.get_str("inline_message_id"):
         raise bad("message to edit not found")
-    if params.str("chat_id") is None:
+    if params.get_str("chat_id") is None:
         raise bad("chat_id is empty")
-    message_id = params.int("message_id")
+    message_id = params.get_int("message_id")
     if not message_id:
         raise bad("message identifier is not specified")
     chat = resolve_chat(ctx, params)
@@ -396,9 +398,7 @@ async def photo_input(ctx: Context, value: Upload | str | None) -> Photo:
     if len(value.data) > MAX_BOT_UPLOAD_BYTES:
         raise ApiError(413, "Request Entity Too Large")
     try:
-        photo = await asyncio.get_running_loop().run_in_executor(
-            None, files.add_photo, value.data
-        )
+        photo = await asyncio.get_running_loop().run_in_executor(None, files.add_photo, value.data)
     except MediaError as exc:
         raise bad(str(exc)) from exc
     ctx.sandbox.register_photo(photo)
@@ -459,11 +459,11 @@ async def get_updates(ctx: Context, params: Params) -> Any:
             "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook "
             "to delete the webhook first",
         )
-    offset = params.int("offset") or 0
-    limit = params.int("limit") or 100
+    offset = params.get_int("offset") or 0
+    limit = params.get_int("limit") or 100
     limit = min(max(limit, 1), 100)
-    timeout = max(params.float("timeout") or 0.0, 0.0)
-    allowed = params.json("allowed_updates", "can't parse allowed_updates JSON object")
+    timeout = max(params.get_float("timeout") or 0.0, 0.0)
+    allowed = params.get_json("allowed_updates", "can't parse allowed_updates JSON object")
     if allowed is not None:
         if not isinstance(allowed, list):
             raise bad("can't parse allowed_updates JSON object")
@@ -498,7 +498,7 @@ async def get_updates(ctx: Context, params: Params) -> Any:
 async def set_webhook(ctx: Context, params: Params) -> Any:
     """setWebhook: http(s) URLs on any port, like the local Bot API server accepts."""
     bot = ctx.bot
-    url = (params.str("url") or "").strip()
+    url = (params.get_str("url") or "").strip()
     if not url:
         return await delete_webhook(ctx, params)
     parts = urlsplit(url)
@@ -506,23 +506,23 @@ async def set_webhook(ctx: Context, params: Params) -> Any:
         raise bad("bad webhook: An HTTPS URL must be provided for webhook")
     if not parts.hostname:
         raise bad("bad webhook: Failed to resolve host: Name or service not known")
-    secret = params.str("secret_token")
+    secret = params.get_str("secret_token")
     if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
         raise bad("bad webhook: secret token contains unallowed characters")
-    max_connections = min(max(params.int("max_connections") or 40, 1), 100)
-    allowed = params.json("allowed_updates", "can't parse allowed_updates JSON object")
+    max_connections = min(max(params.get_int("max_connections") or 40, 1), 100)
+    allowed = params.get_json("allowed_updates", "can't parse allowed_updates JSON object")
     if allowed is not None:
         if not isinstance(allowed, list):
             raise bad("can't parse allowed_updates JSON object")
         bot.allowed_updates = [str(kind) for kind in allowed if str(kind) in UPDATE_TYPES]
-    if params.bool("drop_pending_updates"):
+    if params.get_bool("drop_pending_updates"):
         bot.updates.clear()
     same = bot.webhook is not None and (bot.webhook.url, bot.webhook.secret_token) == (url, secret)
     bot.webhook = Webhook(
         url=url,
         secret_token=secret,
         max_connections=max_connections,
-        ip_address=params.str("ip_address"),
+        ip_address=params.get_str("ip_address"),
     )
     if bot.poll_waiter is not None and not bot.poll_waiter.done():
         bot.poll_waiter.set_result("webhook")
@@ -534,7 +534,7 @@ async def set_webhook(ctx: Context, params: Params) -> Any:
 async def delete_webhook(ctx: Context, params: Params) -> Any:
     """deleteWebhook (drop_pending_updates)."""
     bot = ctx.bot
-    if params.bool("drop_pending_updates"):
+    if params.get_bool("drop_pending_updates"):
         bot.updates.clear()
     if bot.webhook is None:
         return Result(True, "Webhook is already deleted")
@@ -566,7 +566,7 @@ async def get_webhook_info(ctx: Context, params: Params) -> Any:
 
 async def send_message(ctx: Context, params: Params) -> Any:
     """sendMessage."""
-    raw = params.str("text")
+    raw = params.get_str("text")
     if raw is None or raw == "":
         raise bad("message text is empty")
     text, entities = formatted(params, raw, "parse_mode", "entities")
@@ -574,7 +574,9 @@ async def send_message(ctx: Context, params: Params) -> Any:
         raise bad("message text is empty")
     if utf16_len(text) > MAX_TEXT:
         raise bad("message is too long")
-    markup = validate_markup(params.json("reply_markup", "can't parse reply keyboard markup JSON object"))
+    markup = validate_markup(
+        params.get_json("reply_markup", "can't parse reply keyboard markup JSON object")
+    )
     chat = resolve_chat(ctx, params)
     reply_to = reply_target(params, chat)
     check_reachable(ctx, chat)
@@ -588,8 +590,10 @@ async def send_message(ctx: Context, params: Params) -> Any:
 async def send_photo(ctx: Context, params: Params) -> Any:
     """sendPhoto (upload, file_id or URL; re-encoded into Telegram's sizes)."""
     caption, caption_entities = parse_caption(params)
-    markup = validate_markup(params.json("reply_markup", "can't parse reply keyboard markup JSON object"))
-    value = params.file(params.str("photo"), "photo")
+    markup = validate_markup(
+        params.get_json("reply_markup", "can't parse reply keyboard markup JSON object")
+    )
+    value = params.file(params.get_str("photo"), "photo")
     upload_too_big = isinstance(value, Upload) and len(value.data) > MAX_BOT_UPLOAD_BYTES
     if upload_too_big:
         raise ApiError(413, "Request Entity Too Large")
@@ -613,8 +617,10 @@ async def send_photo(ctx: Context, params: Params) -> Any:
 async def send_document(ctx: Context, params: Params) -> Any:
     """sendDocument (upload, file_id or URL; bytes kept as sent)."""
     caption, caption_entities = parse_caption(params)
-    markup = validate_markup(params.json("reply_markup", "can't parse reply keyboard markup JSON object"))
-    document = await document_input(ctx, params.file(params.str("document"), "document"))
+    markup = validate_markup(
+        params.get_json("reply_markup", "can't parse reply keyboard markup JSON object")
+    )
+    document = await document_input(ctx, params.file(params.get_str("document"), "document"))
     chat = resolve_chat(ctx, params)
     reply_to = reply_target(params, chat)
     check_reachable(ctx, chat)
@@ -635,7 +641,7 @@ async def send_media_group(ctx: Context, params: Params) -> Any:
     """sendMediaGroup: photos or documents sent as one album."""
     if params.raw("media") is None:
         raise bad('parameter "media" is required')
-    media = params.json("media", "can't parse media JSON object")
+    media = params.get_json("media", "can't parse media JSON object")
     if media is None or media == []:
         raise bad("there are no messages to send")
     if not isinstance(media, list):
@@ -648,9 +654,9 @@ async def send_media_group(ctx: Context, params: Params) -> Any:
             raise bad("can't parse InputMedia: InputMedia must be an Object")
         kind = item.get("type")
         if kind in ("animation", "sticker"):
-            raise bad(f'can\'t parse InputMedia: type "{kind}" can\'t be used in sendMediaGroup')
+            raise bad(f"can't parse InputMedia: type \"{kind}\" can't be used in sendMediaGroup")
         if kind not in ("photo", "document"):
-            raise bad(f"can't parse InputMedia: unsupported media type \"{kind}\"")
+            raise bad(f'can\'t parse InputMedia: unsupported media type "{kind}"')
         kinds.append(kind)
     if "document" in kinds and "photo" in kinds:
         raise bad("document can't be mixed with other media types")
@@ -696,7 +702,7 @@ async def send_media_group(ctx: Context, params: Params) -> Any:
 
 async def edit_message_text(ctx: Context, params: Params) -> Any:
     """editMessageText: text, entities and markup replaced; identical content refused."""
-    raw = params.str("text")
+    raw = params.get_str("text")
     if raw is None or raw == "":
         raise bad("message text is empty")
     text, entities = formatted(params, raw, "parse_mode", "entities")
@@ -705,7 +711,7 @@ async def edit_message_text(ctx: Context, params: Params) -> Any:
     if utf16_len(text) > MAX_TEXT:
         raise bad("MESSAGE_TOO_LONG")
     markup = validate_markup(
-        params.json("reply_markup", "can't parse reply keyboard markup JSON object"),
+        params.get_json("reply_markup", "can't parse reply keyboard markup JSON object"),
         inline_only=True,
     )
     chat, message = edited_target(ctx, params)
@@ -728,7 +734,7 @@ async def edit_message_caption(ctx: Context, params: Params) -> Any:
     """editMessageCaption."""
     caption, caption_entities = parse_caption(params)
     markup = validate_markup(
-        params.json("reply_markup", "can't parse reply keyboard markup JSON object"),
+        params.get_json("reply_markup", "can't parse reply keyboard markup JSON object"),
         inline_only=True,
     )
     chat, message = edited_target(ctx, params)
@@ -752,7 +758,7 @@ async def edit_message_caption(ctx: Context, params: Params) -> Any:
 async def edit_message_reply_markup(ctx: Context, params: Params) -> Any:
     """editMessageReplyMarkup: no reply_markup removes the keyboard."""
     markup = validate_markup(
-        params.json("reply_markup", "can't parse reply keyboard markup JSON object"),
+        params.get_json("reply_markup", "can't parse reply keyboard markup JSON object"),
         inline_only=True,
     )
     chat, message = edited_target(ctx, params)
@@ -768,9 +774,9 @@ async def edit_message_reply_markup(ctx: Context, params: Params) -> Any:
 
 async def delete_message(ctx: Context, params: Params) -> Any:
     """deleteMessage."""
-    if params.str("chat_id") is None:
+    if params.get_str("chat_id") is None:
         raise bad("chat_id is empty")
-    message_id = params.int("message_id")
+    message_id = params.get_int("message_id")
     if not message_id:
         raise bad("message identifier is not specified")
     chat = resolve_chat(ctx, params)
@@ -785,7 +791,7 @@ async def delete_message(ctx: Context, params: Params) -> Any:
 async def delete_messages(ctx: Context, params: Params) -> Any:
     """deleteMessages: deletes those it finds, as Telegram skips the missing ones."""
     chat = resolve_chat(ctx, params)
-    ids = params.json("message_ids", "can't parse message identifiers JSON object")
+    ids = params.get_json("message_ids", "can't parse message identifiers JSON object")
     if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
         raise bad("message identifiers are not specified")
     for message_id in ids:
@@ -798,7 +804,7 @@ async def delete_messages(ctx: Context, params: Params) -> Any:
 
 async def send_chat_action(ctx: Context, params: Params) -> Any:
     """sendChatAction."""
-    action = (params.str("action") or "").strip()
+    action = (params.get_str("action") or "").strip()
     if not action:
         raise bad("action is empty")
     if action not in CHAT_ACTIONS:
@@ -813,7 +819,7 @@ async def send_chat_action(ctx: Context, params: Params) -> Any:
 
 async def get_file(ctx: Context, params: Params) -> Any:
     """getFile: a file_path to download from, refused above 20 MB."""
-    file_id = (params.str("file_id") or "").strip()
+    file_id = (params.get_str("file_id") or "").strip()
     if not file_id:
         raise bad("file_id is empty")
     stored = ctx.sandbox.files.get(file_id)
@@ -831,25 +837,25 @@ async def get_file(ctx: Context, params: Params) -> Any:
 
 async def answer_callback_query(ctx: Context, params: Params) -> Any:
     """answerCallbackQuery: once per query."""
-    query_id = (params.str("callback_query_id") or "").strip()
+    query_id = (params.get_str("callback_query_id") or "").strip()
     query = ctx.bot.callback_queries.get(query_id)
     if query is None or query.answered:
         raise bad(QUERY_INVALID[len("Bad Request: ") :])
-    text = params.str("text")
+    text = params.get_str("text")
     if text is not None and utf16_len(text) > 200:
         raise bad("MESSAGE_TOO_LONG")
     answer = {
         "text": text,
-        "show_alert": params.bool("show_alert"),
-        "url": params.str("url"),
-        "cache_time": params.int("cache_time") or 0,
+        "show_alert": params.get_bool("show_alert"),
+        "url": params.get_str("url"),
+        "cache_time": params.get_int("cache_time") or 0,
     }
     ctx.sandbox.answer_query(ctx.bot, query, answer)
     return True
 
 
 def _scope_key(params: Params) -> str:
-    scope = params.json("scope", "can't parse BotCommandScope JSON object")
+    scope = params.get_json("scope", "can't parse BotCommandScope JSON object")
     if scope is None:
         return "default"
     if not isinstance(scope, dict):
@@ -870,7 +876,7 @@ def _scope_key(params: Params) -> str:
 
 
 def _language(params: Params) -> str:
-    code = (params.str("language_code") or "").strip()
+    code = (params.get_str("language_code") or "").strip()
     if code and not re.fullmatch(r"[a-z]{2}", code):
         raise bad("invalid language code specified")
     return code
@@ -878,7 +884,7 @@ def _language(params: Params) -> str:
 
 async def set_my_commands(ctx: Context, params: Params) -> Any:
     """setMyCommands (keyed by scope and language_code)."""
-    commands = params.json("commands", "can't parse commands JSON object") or []
+    commands = params.get_json("commands", "can't parse commands JSON object") or []
     if not isinstance(commands, list):
         raise bad("can't parse commands JSON object")
     if len(commands) > 100:
@@ -925,6 +931,7 @@ async def get_chat(ctx: Context, params: Params) -> Any:
             "limited_gifts": False,
             "unique_gifts": False,
             "premium_subscription": False,
+            "gifts_from_channels": False,
         },
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.entities import Entity, format_text
 from sandbox.media import FileStore
@@ -15,8 +15,12 @@ from sandbox.model import (
     Chat,
     EventLog,
     Message,
+    Photo,
     User,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
 
 DEFAULT_TOKEN = "123456789:sandbox-token"
 DEFAULT_BOT_USERNAME = "pedidos_sandbox_bot"
@@ -56,6 +60,8 @@ class Sandbox:
         self.events = EventLog()
         self.users: dict[int, User] = {}
         self.bots: dict[str, BotState] = {}
+        self.photos: dict[str, Photo] = {}
+        self.http: aiohttp.ClientSession | None = None
         self.webhook_retry_delay = 0.2
         self.webhook_retry_max = 2.0
         self.webhook_timeout = 10.0
@@ -79,6 +85,7 @@ class Sandbox:
         """Forget everything but the primary bot's identity."""
         self._reset_state()
         self.files.clear()
+        self.photos.clear()
         self.webhook_retry_delay = 0.2
         self.webhook_retry_max = 2.0
         self.events.publish({"type": "reset"})
@@ -86,6 +93,22 @@ class Sandbox:
     def close(self) -> None:
         """Remove the temp dir."""
         self.files.close()
+
+    def register_photo(self, photo: Photo) -> None:
+        """Remember which Photo each size's file_id belongs to (for resending by file_id)."""
+        for size in photo.sizes:
+            self.photos[size.file_id] = photo
+
+    def photo_of(self, file_id: str) -> Photo | None:
+        """The Photo one of whose sizes has this file_id."""
+        return self.photos.get(file_id)
+
+    def start_webhook(self, bot: BotState) -> None:
+        """Make sure the bot's webhook delivery task runs."""
+        from sandbox.webhook import deliver_loop
+
+        if bot.webhook_task is None or bot.webhook_task.done():
+            bot.webhook_task = asyncio.get_running_loop().create_task(deliver_loop(self, bot))
 
     @property
     def primary(self) -> BotState:
@@ -237,9 +260,7 @@ class Sandbox:
             text, entities = format_text(text)
         if not text:
             raise ControlError(400, "message text is empty")
-        message = self.add_message(
-            bot, chat, user, text=text, entities=entities, reply_to=reply_to
-        )
+        message = self.add_message(bot, chat, user, text=text, entities=entities, reply_to=reply_to)
         return message, self.deliver(bot, message)
 
     # --- callback queries --------------------------------------------------------
@@ -255,10 +276,10 @@ class Sandbox:
     ) -> CallbackQuery:
         """Press the inline button with this text (or data) on the latest bot message having it."""
         candidates = (
-            [chat.messages[message_id]] if message_id in chat.messages else []
-        ) if message_id is not None else [
-            m for m in reversed(list(chat.messages.values())) if m.from_bot and not m.deleted
-        ]
+            ([chat.messages[message_id]] if message_id in chat.messages else [])
+            if message_id is not None
+            else [m for m in reversed(list(chat.messages.values())) if m.from_bot and not m.deleted]
+        )
         if message_id is not None and not candidates:
             raise ControlError(404, f"no message {message_id} in chat {chat.id}")
         for message in candidates:
@@ -270,7 +291,9 @@ class Sandbox:
                     if data is not None and button.get("callback_data") != data:
                         continue
                     if "callback_data" not in button:
-                        raise ControlError(400, f"button {button.get('text')!r} has no callback_data")
+                        raise ControlError(
+                            400, f"button {button.get('text')!r} has no callback_data"
+                        )
                     return self._make_query(bot, chat, user, message, str(button["callback_data"]))
         wanted = f"text {text!r}" if text is not None else f"data {data!r}"
         raise ControlError(404, f"no inline button with {wanted} in chat {chat.id}")

@@ -502,9 +502,8 @@ def parse_markdown_v2(text: str) -> tuple[str, list[Entity]]:
                         argument = data[i:lang_end].decode("utf-8", "replace")
                         i = lang_end
                     if _at(data, i) in (ord("\n"), ord("\r")):
-                        if (
-                            _at(data, i + 1) in (ord("\n"), ord("\r"))
-                            and data[i] != _at(data, i + 1)
+                        if _at(data, i + 1) in (ord("\n"), ord("\r")) and data[i] != _at(
+                            data, i + 1
                         ):
                             i += 2
                         else:
@@ -587,7 +586,9 @@ def parse_markdown_v2(text: str) -> tuple[str, list[Entity]]:
                 raise EntityParseError(
                     f"Can't find end of a custom emoji URL at byte offset {url_begin}"
                 )
-            match = re.fullmatch(r"tg://emoji\?id=(\d+)", bytes(url_bytes).decode("utf-8", "replace"))
+            match = re.fullmatch(
+                r"tg://emoji\?id=(\d+)", bytes(url_bytes).decode("utf-8", "replace")
+            )
             if not match or int(match.group(1)) == 0:
                 raise EntityParseError("Invalid custom emoji identifier specified")
             argument = match.group(1)
@@ -838,9 +839,7 @@ def parse_markdown_legacy(text: str) -> tuple[str, list[Entity]]:
             out.append(data[i])
             i += 1
         if i == size:
-            raise EntityParseError(
-                f"Can't find end of the entity starting at byte offset {begin}"
-            )
+            raise EntityParseError(f"Can't find end of the entity starting at byte offset {begin}")
         if offset != utf16:
             length = utf16 - offset
             if c == ord("_"):

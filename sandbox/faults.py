@@ -39,8 +39,10 @@ class TokenBucket:
         self.stamp = time.monotonic()
 
     def _refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
+        # Buckets made during this call are stamped after `now`: no negative refill.
+        elapsed = max(0.0, now - self.stamp)
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
+        self.stamp = max(self.stamp, now)
 
     def wait_time(self, amount: float, now: float) -> float:
         """Seconds until `amount` tokens are available (0 if they are now)."""

@@ -173,7 +173,8 @@ def render_photo_sizes(data: bytes) -> tuple[list[tuple[bytes, tuple[int, int]]]
         raise MediaError("IMAGE_PROCESS_FAILED") from exc
     longest = max(width, height)
     sides = [side for side in PHOTO_SIDES if side < longest]
-    sides.append(min(longest, PHOTO_SIDES[-1]))
+    if min(longest, PHOTO_SIDES[-1]) not in sides:
+        sides.append(min(longest, PHOTO_SIDES[-1]))
     out = []
     for side in sides:
         scale = side / longest

@@ -258,7 +258,9 @@ class Message:
             "text": self.text,
             "caption": self.caption,
             "entities": [e.to_api() for e in (self.entities or self.caption_entities)],
-            "edits": [snap.text if snap.text is not None else snap.caption or "" for snap in self.history],
+            "edits": [
+                snap.text if snap.text is not None else snap.caption or "" for snap in self.history
+            ],
             "history": [
                 {
                     "date": snap.date,
@@ -400,7 +402,9 @@ class EventLog:
             if e["seq"] > seq and (chat_id is None or e.get("chat_id") in (None, chat_id))
         ]
 
-    async def wait(self, seq: int, timeout: float, chat_id: int | None = None) -> list[dict[str, Any]]:
+    async def wait(
+        self, seq: int, timeout: float, chat_id: int | None = None
+    ) -> list[dict[str, Any]]:
         """Events after `seq`, waiting up to `timeout` seconds for one to arrive."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -10,7 +10,7 @@ from core.settings import get_settings
 
 app = Celery("pedidos")
 app.config_from_object("celeryconfig")
-app.conf.include = ["tasks.orders", "tasks.images"]
+app.conf.include = ["tasks.orders", "tasks.images", "tasks.watcher", "tasks.delivery"]
 
 __all__ = ["app"]
 

@@ -13,8 +13,10 @@ from core.fulfilment import Fulfilment
 from core.payment import PaymentClient
 from core.photojobs import PhotoJobStore
 from core.photos import PhotoProcessing
+from core.ratelimit import Limits, RateLimiter
 from core.settings import Settings, get_settings
 from core.store import OrderStore
+from core.watcher import Watcher
 
 
 def settings() -> Settings:
@@ -32,8 +34,17 @@ def bot_api() -> BotApi:
 
 
 @cache
+def limiter() -> RateLimiter:
+    """Slots in the flood-limit buckets every worker and the bot share through Redis."""
+    return RateLimiter(redis_client(), Limits.from_settings(settings()))
+
+
+@cache
 def courier() -> Courier:
-    return Courier(bot_api(), redis_client())
+    # Imported here: tasks.delivery imports this module (its tasks use the courier).
+    from tasks.delivery import CeleryLater
+
+    return Courier(bot_api(), redis_client(), limiter=limiter(), later=CeleryLater())
 
 
 @cache
@@ -61,4 +72,15 @@ def photo_jobs() -> PhotoJobStore:
 def photos() -> PhotoProcessing:
     return PhotoProcessing(
         jobs=photo_jobs(), courier=courier(), api=bot_api(), media_dir=Path(settings().media_dir)
+    )
+
+
+@cache
+def watcher() -> Watcher:
+    config = settings()
+    return Watcher(
+        store=store(),
+        messenger=courier(),
+        admin_chat_ids=config.admin_chat_ids,
+        stale_after=config.stale_after,
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from celery import Task
+from celery.exceptions import Retry
 
 from core.botapi import TooManyRequests, TransientError
 from tasks import context as ctx
@@ -20,8 +22,16 @@ TELEGRAM_RETRY: dict[str, Any] = {
 }
 
 
-class TelegramTask(Task):  # type: ignore[misc]
-    """A task whose 429s wait exactly `retry_after` and retry, without counting as failures."""
+def backoff(retries: int) -> float:
+    """Seconds before retry number `retries + 1`: doubling from 1 s up to the maximum, each
+    drawn from its upper half so retries spread out yet still grow."""
+    ceiling = min(ctx.settings().retry_backoff_max, 2.0**retries)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class TelegramTask(Task):
+    """A task that waits for Telegram (a 429's `retry_after`, or a slot of the shared
+    limiter) by running again after that wait, without counting it as a retry."""
 
     abstract = True
 
@@ -29,4 +39,17 @@ class TelegramTask(Task):  # type: ignore[misc]
         try:
             return super().__call__(*args, **kwargs)
         except TooManyRequests as exc:
-            raise self.retry(countdown=exc.retry_after, exc=exc, max_retries=None) from None
+            raise self.run_later(exc.retry_after, exc) from None
+
+    def run_later(self, countdown: float, exc: BaseException) -> BaseException:
+        """Re-send this task with a countdown and its retry count unchanged.
+
+        `self.retry` would count the wait against `max_retries` (its `max_retries=None` means
+        "the default", not "unlimited") and stretch the backoff of later real failures.
+        """
+        request = self.request
+        if request.called_directly or request.is_eager:
+            return exc
+        again = self.signature_from_request(request, countdown=countdown, retries=request.retries)
+        again.apply_async()
+        return Retry(exc=exc, when=countdown, sig=again)

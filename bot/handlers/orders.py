@@ -7,6 +7,7 @@ import time
 
 import redis
 from telegram import Update
+from telegram.error import NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import command_argument, language_of
@@ -55,9 +56,14 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             message.message_id,
         )
     if not order.status_message_id:
-        status = await message.reply_html(texts.status_message(order))
-        await svc.run(svc.store.set_fields, order.id, status_message_id=status.message_id)
-        log.info("order=%s created chat=%s status_message=%s", order.id, chat.id, status.message_id)
+        try:
+            status = await message.reply_html(texts.status_message(order))
+        except (NetworkError, RetryAfter) as exc:
+            # The order is safe in the store; the first step sends the status message.
+            log.warning("order=%s status reply failed, the worker will send it: %s", order.id, exc)
+        else:
+            await svc.run(svc.store.set_fields, order.id, status_message_id=status.message_id)
+            log.info("order=%s created chat=%s status_message=%s", order.id, chat.id, status.message_id)
     if not order.task_id:
         task_id = await svc.enqueue_order(order.id)
         await svc.run(svc.store.set_fields, order.id, task_id=task_id)

@@ -7,21 +7,36 @@ import itertools
 import os
 import random
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sandbox.client import SandboxClient
-
 from tests.support.processes import (
     Process,
     RedisServer,
-    celery_argv,
-    python_argv,
     wait_until,
 )
 
 ALL_QUEUES = "orders,images,telegram,watcher"
+
+# The command of each process, as the Procfile, docker-compose.yml and the Dockerfile run it
+# (tests/unit/test_deploy_files.py holds them to it). Tests add only options that place a
+# process: its name, pool size, ports, schedule file.
+BOT_COMMAND = ("python", "-m", "bot")
+WORKER_COMMAND = ("celery", "-A", "tasks", "worker", "--loglevel=INFO", f"--queues={ALL_QUEUES}")
+BEAT_COMMAND = ("celery", "-A", "tasks", "beat", "--loglevel=INFO")
+FLOWER_COMMAND = ("celery", "-A", "tasks", "flower")
+
+
+def local_argv(command: tuple[str, ...], *options: str) -> list[str]:
+    """`command` plus `options`, run by this interpreter (so by the test's venv)."""
+    program, *args = command
+    if program == "celery":
+        return [sys.executable, "-m", "celery", *args, *options]
+    assert program == "python", program
+    return [sys.executable, *args, *options]
 
 
 class System:
@@ -56,9 +71,9 @@ class System:
     def start_worker(self, queues: str = ALL_QUEUES, concurrency: int = 2, **env: str) -> Process:
         """A `celery worker` process; returns once it is ready to consume."""
         name = f"worker{next(self._names)}"
-        argv = celery_argv(
-            "worker",
-            "--loglevel=INFO",
+        command = tuple(a for a in WORKER_COMMAND if not a.startswith("--queues="))
+        argv = local_argv(
+            command,
             f"--concurrency={concurrency}",
             f"--queues={queues}",
             f"--hostname={name}@%h",
@@ -71,24 +86,34 @@ class System:
         assert process.running, process.log()
         return process
 
-    def start_bot(self, **env: str) -> Process:
-        """`python -m bot` polling the sandbox; returns once it polls."""
+    def start_bot(self, ready: str = "Application started", **env: str) -> Process:
+        """`python -m bot` (polling the sandbox, unless env sets WEBHOOK_URL); returns once
+        its log shows `ready`."""
         name = f"bot{next(self._names)}"
-        process = Process(name, python_argv("-m", "bot"), {**self.env, **env}, self.logs).start()
+        env = {"HEARTBEAT_FILE": str(self.tmp / f"{name}.heartbeat"), **env}
+        process = Process(name, local_argv(BOT_COMMAND), {**self.env, **env}, self.logs).start()
         self.processes.append(process)
-        wait_until(
-            lambda: "Application started" in process.log() or not process.running,
-            60,
-            f"{name} polling",
-        )
+        wait_until(lambda: ready in process.log() or not process.running, 60, f"{name} ready")
         assert process.running, process.log()
         return process
 
     def start_beat(self, **env: str) -> Process:
         name = f"beat{next(self._names)}"
-        argv = celery_argv("beat", "--loglevel=INFO", f"--schedule={self.tmp / name}.db")
+        argv = local_argv(BEAT_COMMAND, f"--schedule={self.tmp / name}.db")
         process = Process(name, argv, {**self.env, **env}, self.logs).start()
         self.processes.append(process)
+        return process
+
+    def start_flower(self, port: int, **env: str) -> Process:
+        """`celery flower` on 127.0.0.1:`port`; returns once it serves HTTP."""
+        name = f"flower{next(self._names)}"
+        argv = local_argv(FLOWER_COMMAND, "--address=127.0.0.1", f"--port={port}")
+        process = Process(name, argv, {**self.env, **env}, self.logs).start()
+        self.processes.append(process)
+        wait_until(
+            lambda: "Visit me at" in process.log() or not process.running, 60, f"{name} serving"
+        )
+        assert process.running, process.log()
         return process
 
     def new_chat_id(self) -> int:

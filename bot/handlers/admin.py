@@ -1,0 +1,84 @@
+"""/entregas (alias /deliveries): the dead-letter list of deliveries, and its replay, for admins."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import Chat, Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import command_argument, language_of
+from bot.services import services
+from core import texts
+from core.delivery import DeadLetter, DeadLetters
+from core.watcher import is_admin
+
+log = logging.getLogger(__name__)
+
+SHOWN = 10
+REPLAY_WORDS = ("reenviar", "replay")
+ALL_WORDS = ("todas", "all")
+TEXT_PREVIEW = 80
+
+
+async def entregas(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List failed deliveries to an admin, or replay them (`reenviar <id…|todas>`)."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None:
+        return
+    lang = language_of(update)
+    svc = services(context)
+    if not is_admin(svc.settings.admin_chat_ids, chat.id, user.id, chat.type == Chat.PRIVATE):
+        log.info("/entregas refused chat=%s user=%s", chat.id, user.id)
+        await message.reply_html(texts.text(lang, "delivery.admins_only"))
+        return
+    letters = DeadLetters(svc.store.redis)
+    words = command_argument(message).split()
+    if words and words[0].lower() in REPLAY_WORDS:
+        answer = await svc.run(_replay, letters, words[1:], lang)
+    else:
+        answer = await svc.run(_listing, letters, lang, time.time())
+    await message.reply_html(answer)
+
+
+def _listing(letters: DeadLetters, lang: str, now: float) -> str:
+    count = letters.count()
+    if count == 0:
+        return texts.text(lang, "delivery.empty")
+    shown = letters.latest(SHOWN)
+    lines: list[str] = [texts.text(lang, "delivery.title", count=count)]
+    lines += [_line(letter, lang, now) for letter in shown]
+    if count > len(shown):
+        lines.append(texts.text(lang, "delivery.more", count=count - len(shown)))
+    lines.append(texts.text(lang, "delivery.hint", example=shown[0].id))
+    return "\n\n".join(lines)
+
+
+def _line(letter: DeadLetter, lang: str, now: float) -> str:
+    preview = letter.text if len(letter.text) <= TEXT_PREVIEW else letter.text[:TEXT_PREVIEW] + "…"
+    return texts.text(
+        lang,
+        "delivery.line",
+        id=letter.id,
+        kind=texts.raw(lang, f"delivery.kind.{letter.kind}"),
+        chat=letter.chat_id,
+        age=texts.format_age(now - letter.at, lang),
+        text=preview,
+        error=letter.error,
+        attempts=letter.attempts,
+    )
+
+
+def _replay(letters: DeadLetters, words: list[str], lang: str) -> str:
+    # Imported here: the Celery app reads its config on import, once settings are final.
+    from tasks.delivery import replay_dead_letters
+
+    wanted = [w.upper() for w in words]
+    if not wanted or any(w.lower() in ALL_WORDS for w in wanted):
+        wanted = letters.ids()
+    replayed = replay_dead_letters(letters, wanted)
+    if not replayed:
+        return texts.text(lang, "delivery.replayed_none")
+    ids = ", ".join(letter.id for letter in replayed)
+    return texts.text(lang, "delivery.replayed", count=len(replayed), ids=ids)

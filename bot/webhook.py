@@ -1,0 +1,130 @@
+"""The bot's HTTP server (aiohttp): Telegram's webhook and GET /healthz.
+
+Not PTB's `run_webhook`: its tornado server has no room for a health route, and it compares
+the secret token with `!=`. This is PTB's "custom webhook bot" pattern instead: the
+Application runs without its Updater and this server hands it each update.
+
+An update is processed before the answer, so a replica that dies mid-update never said 200
+and Telegram delivers the update again, to whichever replica; handlers are idempotent (the
+order store dedupes on chat and message id), and no replica keeps state another would need.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+from bot import health
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# https://core.telegram.org/bots/api#setwebhook: Telegram sends the secret in this header.
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)
+SECRET: web.AppKey[str] = web.AppKey("secret", str)
+
+
+class WebhookConfigError(ValueError):
+    """WEBHOOK_URL is set but the webhook cannot be served safely."""
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse webhook mode without a usable secret: anyone could post fake updates."""
+    url = urlsplit(settings.webhook_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise WebhookConfigError(f"WEBHOOK_URL must be an http(s) URL, not {url.geturl()!r}")
+    if not settings.webhook_secret:
+        raise WebhookConfigError("WEBHOOK_URL is set, so WEBHOOK_SECRET is required")
+    if not SECRET_SHAPE.match(settings.webhook_secret):
+        raise WebhookConfigError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
+
+
+def webhook_path(settings: Settings) -> str:
+    """The path Telegram posts to: the path of WEBHOOK_URL (`/` when it has none)."""
+    return urlsplit(settings.webhook_url).path or "/"
+
+
+def secret_matches(given: str | None, expected: str) -> bool:
+    """Constant-time comparison, so response timing tells nothing about the secret."""
+    return hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+async def receive_update(request: web.Request) -> web.Response:
+    """POST from Telegram: check the secret, then process the update before answering."""
+    given = request.headers.get(SECRET_HEADER)
+    if not secret_matches(given, request.app[SECRET]):
+        log.warning(
+            "webhook request refused: %s secret token (from %s)",
+            "no" if given is None else "wrong",
+            request.remote,
+        )
+        return web.Response(status=403, text="Forbidden")
+    application = request.app[APPLICATION]
+    try:
+        update = Update.de_json(await request.json(), application.bot)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        log.warning("webhook request refused: body is not an update (from %s)", request.remote)
+        return web.Response(status=400, text="Bad Request")
+    log.debug("update=%s received over the webhook", update.update_id)
+    await application.process_update(update)
+    return web.Response(status=200)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """GET /healthz: 200 when the bot runs and reaches Redis, 503 otherwise."""
+    healthy, details = await health.status(request.app[APPLICATION])
+    return web.json_response(details, status=200 if healthy else 503)
+
+
+def web_app(application: Application, settings: Settings) -> web.Application:
+    """/healthz always; the webhook route in webhook mode."""
+    app = web.Application()
+    app[APPLICATION] = application
+    app[SECRET] = settings.webhook_secret
+    app.router.add_get("/healthz", healthz)
+    if settings.webhook_mode:
+        app.router.add_post(webhook_path(settings), receive_update)
+    return app
+
+
+class BotServer:
+    """Serves `web_app` on WEBHOOK_LISTEN:WEBHOOK_PORT (or 127.0.0.1:HEALTH_PORT)."""
+
+    def __init__(self, application: Application, settings: Settings) -> None:
+        self.settings = settings
+        self.runner = web.AppRunner(web_app(application, settings), access_log=None)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        if self.settings.webhook_mode:
+            return self.settings.webhook_listen, self.settings.webhook_port
+        return "127.0.0.1", self.settings.health_port
+
+    async def start(self) -> None:
+        await self.runner.setup()
+        host, port = self.address
+        await web.TCPSite(self.runner, host, port).start()
+        log.info("serving http on %s:%s", host, port)
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def set_webhook(application: Application, settings: Settings) -> None:
+    """Point Telegram at WEBHOOK_URL; every replica sets the same URL, so this is idempotent."""
+    await application.bot.set_webhook(
+        url=settings.webhook_url,
+        secret_token=settings.webhook_secret,
+        allowed_updates=Update.ALL_TYPES,
+        max_connections=settings.webhook_max_connections,
+        drop_pending_updates=False,
+    )
+    log.info("webhook set url=%s", settings.webhook_url)

@@ -1,0 +1,109 @@
+"""Deliveries done away from the task that asked for them: sends that had to wait or failed,
+coalesced edits of a message, and the replay of dead letters.
+
+Tasks are thin: the Courier (core.delivery) does the work; these own retries and give up
+into the dead-letter list that admins see with /entregas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from celery import Task
+from celery.utils.log import get_task_logger
+
+from core.botapi import BadRequest, TransientError
+from core.delivery import DeadLetter, DeadLetters, Outgoing
+from tasks import app
+from tasks import context as ctx
+from tasks.telegram import TelegramTask, backoff
+
+log = get_task_logger(__name__)
+
+# Attempts at a message while Telegram answers 5xx or drops the connection, then dead letter.
+MAX_ATTEMPTS = 8
+
+
+class CeleryLater:
+    """The Courier's `Later`: the tasks below, on the telegram queue, with a countdown."""
+
+    def send(self, message: Outgoing, countdown: float) -> None:
+        entregar_mensaje.apply_async((message.to_dict(),), countdown=countdown)
+
+    def flush(self, chat_id: int, message_id: int, countdown: float) -> None:
+        actualizar_mensaje.apply_async((chat_id, message_id), countdown=countdown)
+
+
+def _retry_or_give_up(task: Task, exc: Exception) -> int | None:
+    """Retry with backoff while attempts remain; the attempts made when they are spent."""
+    attempts = task.request.retries + 1
+    if isinstance(exc, TransientError) and attempts < MAX_ATTEMPTS:
+        raise task.retry(countdown=backoff(task.request.retries), exc=exc)
+    return attempts
+
+
+@app.task(
+    bind=True,
+    base=TelegramTask,
+    name="entregar_mensaje",
+    queue="telegram",
+    max_retries=None,
+    ignore_result=True,
+)
+def entregar_mensaje(self: Task, message: dict[str, Any]) -> int | None:
+    """Send one logical message once, in limits; a dead letter if Telegram keeps failing."""
+    outgoing = Outgoing.from_dict(message)
+    courier = ctx.courier()
+    try:
+        return courier.deliver(outgoing)
+    except (TransientError, BadRequest) as exc:
+        attempts = _retry_or_give_up(self, exc)
+        letter = courier.dead_letters.add_send(outgoing, str(exc), attempts or 1)
+        log.warning(
+            "key=%s dead letter %s after %s attempts: %s", outgoing.key, letter.id, attempts, exc
+        )
+        return None
+
+
+@app.task(
+    bind=True,
+    base=TelegramTask,
+    name="actualizar_mensaje",
+    queue="telegram",
+    max_retries=None,
+    ignore_result=True,
+)
+def actualizar_mensaje(self: Task, chat_id: int, message_id: int) -> int | None:
+    """Show the latest text wanted in a message (edits coalesced); a dead letter if it fails."""
+    courier = ctx.courier()
+    courier.flush_started(chat_id, message_id)
+    try:
+        return courier.flush(chat_id, message_id)
+    except (TransientError, BadRequest) as exc:
+        attempts = _retry_or_give_up(self, exc)
+        text = courier.pending_text(chat_id, message_id) or ""
+        letter = courier.dead_letters.add_edit(chat_id, message_id, text, str(exc), attempts or 1)
+        log.warning(
+            "chat=%s message=%s edit dead letter %s: %s", chat_id, message_id, letter.id, exc
+        )
+        return None
+
+
+def replay_dead_letters(letters: DeadLetters, ids: Iterable[str]) -> list[DeadLetter]:
+    """Take these letters off the list and deliver them again; the ones replayed.
+
+    Safe to repeat: a letter is taken once, a send keeps its key (so it still arrives once)
+    and an edit shows the message's latest text, whatever came after the failure.
+    """
+    replayed = []
+    for letter_id in ids:
+        letter = letters.take(letter_id)
+        if letter is None:
+            continue
+        if letter.kind == "send" and letter.message:
+            entregar_mensaje.delay(letter.message)
+        elif letter.message_id is not None:
+            actualizar_mensaje.delay(letter.chat_id, letter.message_id)
+        replayed.append(letter)
+    return replayed
