@@ -1,28 +1,33 @@
-# One image for every process of pedidos-bot; docker-compose.yml picks the command.
-FROM python:3.11-slim AS build
-WORKDIR /app
-COPY pyproject.toml ./
-COPY core ./core
-COPY bot ./bot
-COPY tasks ./tasks
-COPY sandbox ./sandbox
-COPY scripts ./scripts
-COPY celeryconfig.py ./
-RUN python -m venv /venv && /venv/bin/pip install --no-cache-dir .
+# One image for every process of pedidos-bot; docker-compose.yml picks the command (the same
+# commands as the Procfile that `make run` starts).
 
+# Build stage: a venv with exactly the pinned lock (--no-deps: nothing unpinned sneaks in).
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY requirements.lock /tmp/requirements.lock
+RUN python -m venv /venv \
+    && /venv/bin/pip install --no-deps -r /tmp/requirements.lock
+
+# Runtime stage: the venv and the code, run by an unprivileged user.
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONPATH=/app \
     PATH=/venv/bin:$PATH \
     MEDIA_DIR=/data/media
-RUN useradd --create-home --uid 10001 pedidos && mkdir -p /data/media && chown -R pedidos /data
-WORKDIR /app
+RUN useradd --create-home --uid 10001 pedidos \
+    && mkdir -p /data/media \
+    && chown -R pedidos:pedidos /data
 COPY --from=build /venv /venv
-COPY --chown=pedidos core ./core
-COPY --chown=pedidos bot ./bot
-COPY --chown=pedidos tasks ./tasks
-COPY --chown=pedidos sandbox ./sandbox
-COPY --chown=pedidos scripts ./scripts
-COPY --chown=pedidos celeryconfig.py ./
+WORKDIR /app
+COPY --chown=pedidos:pedidos core ./core
+COPY --chown=pedidos:pedidos bot ./bot
+COPY --chown=pedidos:pedidos tasks ./tasks
+COPY --chown=pedidos:pedidos sandbox ./sandbox
+COPY --chown=pedidos:pedidos scripts ./scripts
+COPY --chown=pedidos:pedidos celeryconfig.py flowerconfig.py ./
 USER pedidos
+# 8443: the bot's webhook and /healthz (webhook mode); 5555: Flower.
+EXPOSE 8443 5555
 CMD ["python", "-m", "bot"]

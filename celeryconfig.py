@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery.schedules import schedule
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from core.settings import get_settings
 
@@ -50,7 +50,14 @@ worker_redirect_stdouts = False
 
 # Photos in their own queue, so a flood of photos never delays an order.
 task_default_queue = "orders"
-task_queues = (Queue("orders"), Queue("images"), Queue("telegram"), Queue("watcher"))
+# Each queue with its own exchange and routing key: queues sharing a routing key would each
+# get a copy of every message.
+task_queues = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("orders", "images", "telegram", "watcher")
+)
+task_default_exchange = "orders"
+task_default_routing_key = "orders"
 task_routes = {
     "procesar_imagen": {"queue": "images"},
     "revisar_pedidos_atrasados": {"queue": "watcher"},

@@ -4,22 +4,26 @@ Time: each variant runs REPEATS times per image in this process, interleaved, ea
 fresh directory (ours would otherwise reuse its content-addressed files); the median counts.
 
 Peak memory: tracemalloc cannot see Pillow's C allocations, so each measurement runs in a
-fresh spawned child that imports Pillow and core.images, records its ru_maxrss (the peak
-resident set so far), runs the variant once and records ru_maxrss again. The difference is
-the peak the work itself added on top of the interpreter; the median of MEMORY_REPEATS
-children counts.
+fresh child process that imports Pillow and core.images, resets its peak resident set
+(writing 5 to /proc/self/clear_refs), runs the variant once and reads VmHWM: the peak the
+work added on top of the interpreter. Not ru_maxrss: Linux carries the parent's peak into
+a forked-and-exec'd child, so with this (large) benchmark process as parent the children's
+baseline would already exceed the work. The median of MEMORY_REPEATS children counts.
 
 Similarity: every output pair (naive vs ours, same size) is compared as RGB: PSNR from the
 mean squared difference and the mean absolute difference, via ImageChops and ImageStat
-(numpy is not a dependency).
+(numpy is not a dependency). Both are also compared with an "ideal" reference (full decode,
+one plain LANCZOS pass, no JPEG) to show which one a difference comes from.
 """
 
 from __future__ import annotations
 
 import math
-import multiprocessing
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,6 +33,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from core.images import RENDITIONS, make_renditions
 
+REPO = Path(__file__).resolve().parents[1]
 PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos" / "exif-orientation"
 SOURCE = PHOTOS / "Landscape_1.jpg"
 SIZES = tuple((r.box_w, r.box_h) for r in RENDITIONS)
@@ -79,36 +84,73 @@ def _timed(variant: Variant, path: Path, work_dir: Path) -> float:
     return time.perf_counter() - start
 
 
+def _status_kib(field: str) -> int:
+    """A VmXXX field of /proc/self/status, in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise OSError(f"{field} not in /proc/self/status")
+
+
 def _child_peak(variant_name: str, path: str, out_dir: str) -> int:
     """In a fresh child: KiB of peak resident memory the variant adds over the imports."""
     Image.init()  # load every plugin now so it lands in the baseline, not in the work
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    VARIANTS[variant_name](Path(path), Path(out_dir))
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    run = VARIANTS[variant_name]
+    try:
+        # Writing 5 to clear_refs resets VmHWM (the peak RSS) to the current RSS.
+        Path("/proc/self/clear_refs").write_text("5")
+        before = _status_kib("VmRSS")
+    except OSError:
+        # Not Linux: ru_maxrss still works, as long as the imports' peak stays below the work's.
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        run(Path(path), Path(out_dir))
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    run(Path(path), Path(out_dir))
+    return _status_kib("VmHWM") - before
 
 
 def _peak_kib(variant_name: str, path: Path, work_dir: Path) -> int:
-    """Median peak-memory delta over MEMORY_REPEATS fresh processes."""
-    context = multiprocessing.get_context("spawn")
+    """Median peak-memory delta over MEMORY_REPEATS fresh child processes."""
+    # A plain subprocess rather than multiprocessing: no dependence on how bench was started.
+    code = "import sys; from bench.images import _child_peak; print(_child_peak(*sys.argv[1:]))"
     peaks = []
     for _ in range(MEMORY_REPEATS):
         out_dir = tempfile.mkdtemp(dir=work_dir)
-        with context.Pool(1, maxtasksperchild=1) as pool:
-            peaks.append(pool.apply(_child_peak, (variant_name, str(path), out_dir)))
+        done = subprocess.run(
+            [sys.executable, "-c", code, variant_name, str(path), out_dir],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        peaks.append(int(done.stdout.strip()))
     return int(statistics.median(peaks))
 
 
-def similarity(a: Path, b: Path) -> tuple[float, float]:
+def _rgb(image: Path | Image.Image) -> Image.Image:
+    """An image file or image as RGB."""
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    with Image.open(image) as im:
+        return im.convert("RGB")
+
+
+def similarity(a: Path | Image.Image, b: Path | Image.Image) -> tuple[float, float]:
     """PSNR in dB and mean absolute difference (0-255) of two images, compared as RGB."""
-    with Image.open(a) as im_a, Image.open(b) as im_b:
-        rgb_a = im_a.convert("RGB")
-        rgb_b = im_b.convert("RGB")
+    rgb_a, rgb_b = _rgb(a), _rgb(b)
     if rgb_a.size != rgb_b.size:
         rgb_b = rgb_b.resize(rgb_a.size, Image.Resampling.LANCZOS)
     stat = ImageStat.Stat(ImageChops.difference(rgb_a, rgb_b))
     mse = statistics.fmean(value**2 for value in stat.rms)
     psnr = math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
     return psnr, statistics.fmean(stat.mean)
+
+
+def references(path: Path, sizes: list[tuple[int, int]]) -> list[Image.Image]:
+    """The slow ideal: full-resolution decode, one plain LANCZOS pass per size, no JPEG."""
+    with Image.open(path) as im:
+        im.load()
+        return [im.resize(size, Image.Resampling.LANCZOS) for size in sizes]
 
 
 def _sizes(paths: list[Path]) -> list[tuple[int, int]]:
@@ -123,7 +165,10 @@ def _sizes(paths: list[Path]) -> list[tuple[int, int]]:
 def bench_image(label: str, path: Path, work_dir: Path) -> bool:
     """Time, memory and similarity for one source image; True when every goal is met."""
     # Warm-up: page cache, lazy imports, first-call costs in both variants.
-    outputs = {name: variant(path, Path(tempfile.mkdtemp(dir=work_dir))) for name, variant in VARIANTS.items()}
+    outputs = {
+        name: variant(path, Path(tempfile.mkdtemp(dir=work_dir)))
+        for name, variant in VARIANTS.items()
+    }
     times: dict[str, list[float]] = {name: [] for name in VARIANTS}
     for _ in range(REPEATS):
         for name, variant in VARIANTS.items():
@@ -136,8 +181,7 @@ def bench_image(label: str, path: Path, work_dir: Path) -> bool:
     print(f"\n{label} source {path.stat().st_size / 1e6:.1f} MB")
     for name in VARIANTS:
         print(
-            f"  {name:6} median {median[name] * 1000:7.1f} ms"
-            f"   peak +{peak[name] / 1024:6.1f} MiB"
+            f"  {name:6} median {median[name] * 1000:7.1f} ms   peak +{peak[name] / 1024:6.1f} MiB"
         )
     print(f"  speed-up x{speedup:.2f} (goal >= x{GOAL_SPEEDUP:.0f})")
     print(f"  peak memory ratio {memory_ratio:.3f} (goal <= {GOAL_MEMORY:.3f})")
@@ -145,14 +189,18 @@ def bench_image(label: str, path: Path, work_dir: Path) -> bool:
     ok = speedup >= GOAL_SPEEDUP and memory_ratio <= GOAL_MEMORY
     naive_sizes = _sizes(outputs["naive"])
     our_sizes = _sizes(outputs["ours"])
-    for box, a, b, size_a, size_b in zip(
-        SIZES, outputs["naive"], outputs["ours"], naive_sizes, our_sizes, strict=True
+    ideal = references(path, naive_sizes)
+    for box, a, b, size_a, size_b, reference in zip(
+        SIZES, outputs["naive"], outputs["ours"], naive_sizes, our_sizes, ideal, strict=True
     ):
         psnr, mae = similarity(a, b)
+        naive_ideal, _ = similarity(reference, a)
+        ours_ideal, _ = similarity(reference, b)
         same = "same size" if size_a == size_b else f"ours {size_b[0]}x{size_b[1]}!"
         print(
             f"  {box[0]}x{box[1]} box -> {size_a[0]}x{size_a[1]} ({same}):"
-            f" PSNR {psnr:5.1f} dB, mean abs diff {mae:.2f}"
+            f" naive vs ours PSNR {psnr:4.1f} dB, mean abs diff {mae:.2f};"
+            f" vs ideal: naive {naive_ideal:4.1f} dB, ours {ours_ideal:4.1f} dB"
         )
         ok = ok and psnr > GOAL_PSNR and size_a == size_b
     return ok
@@ -160,7 +208,11 @@ def bench_image(label: str, path: Path, work_dir: Path) -> bool:
 
 def main() -> None:
     """Run the benchmark on freshly generated 12 and 24 MP JPEGs and print the comparison."""
-    print(f"renditions {', '.join(f'{w}x{h}' for w, h in SIZES)}; {REPEATS} timed runs each")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"renditions {', '.join(f'{w}x{h}' for w, h in SIZES)}; {REPEATS} timed runs each;"
+        f" {os.cpu_count()} CPUs, load average {load:.1f} (timings are noisy when busy)"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-images-") as tmp:
         work_dir = Path(tmp)
         results = []

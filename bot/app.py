@@ -17,9 +17,11 @@ from telegram.ext import (
 
 from bot.handlers import admin_stale, orders, photos
 from bot.handlers import help as help_handlers
+from bot.ratelimit import SharedRateLimiter
 from bot.services import SERVICES, Services
 from core import texts
 from core.photojobs import PhotoJobStore
+from core.ratelimit import Limits
 from core.settings import Settings
 from core.store import OrderStore
 
@@ -42,6 +44,8 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .base_file_url(settings.bot_file_base)
         # Updates from different chats are handled concurrently; the store is atomic.
         .concurrent_updates(32)
+        # The bot's own sends share the workers' flood-limit buckets in Redis.
+        .rate_limiter(SharedRateLimiter(settings.redis_url, Limits.from_settings(settings)))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

@@ -14,6 +14,8 @@ from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
@@ -36,7 +38,10 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
         self._redis: aioredis.Redis | None = None
 
     async def initialize(self) -> None:
-        self._redis = aioredis.Redis.from_url(self.redis_url)
+        # from_url leaves the asyncio client without retries: after a Redis restart every
+        # pooled connection would fail its next command instead of reconnecting.
+        retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=5)
+        self._redis = aioredis.Redis.from_url(self.redis_url, retry=retry)
         self._acquire = self._redis.register_script(ACQUIRE_SCRIPT)
         self._cooldown = self._redis.register_script(COOLDOWN_SCRIPT)
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import redis
 
 from core.botapi import BadRequest, BotApi, Forbidden, TooManyRequests, TransientError
-from core.ratelimit import RateLimiter
+from core.ratelimit import INLINE_WAIT, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -320,6 +320,7 @@ class Courier:
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         cost: int = 1,
         urgent: bool = True,
+        max_wait: float = INLINE_WAIT,
     ) -> Any:
         """Call `method` unless `key` was delivered; the API result, an earlier id, or None."""
         previous = self.already_sent(key)
@@ -337,7 +338,7 @@ class Courier:
             previous = self.already_sent(key)
             if previous is not None:
                 return previous
-            result = self._call_in_limits(chat_id, method, params, files, cost, urgent)
+            result = self._call_in_limits(chat_id, method, params, files, cost, urgent, max_wait)
             first = result[0] if isinstance(result, list) else result
             self.redis.set(self._delivered_key(key), int(first["message_id"]), ex=DELIVERED_TTL)
             return result
@@ -356,10 +357,16 @@ class Courier:
         files: Mapping[str, tuple[str, bytes, str]] | None,
         cost: int,
         urgent: bool,
+        max_wait: float = INLINE_WAIT,
     ) -> Any:
         """Take a slot, call, and on a 429 hold the chat (or the bot) for its `retry_after`."""
-        for _ in range(MAX_429_INLINE):
-            self._take_slot(chat_id, method, urgent, cost)
+        attempt = 0
+        while True:
+            attempt += 1
+            self._take_slot(chat_id, method, urgent, cost, max_wait)
+            # While this waited for its slot, another send may have found the chat blocked.
+            if self.unreachable(chat_id):
+                raise Forbidden(method, 403, "chat marked unreachable")
             try:
                 return self.api.call(method, params, files)
             except TooManyRequests as exc:
@@ -371,11 +378,13 @@ class Courier:
                     "the bot" if whole_bot else "the chat",
                     exc.retry_after,
                 )
-        self._take_slot(chat_id, method, urgent, cost)
-        return self.api.call(method, params, files)
+                if attempt == MAX_429_INLINE:
+                    raise
 
-    def _take_slot(self, chat_id: int, method: str, urgent: bool, cost: int) -> None:
-        wait = self.limiter.acquire(chat_id, urgent=urgent, cost=cost)
+    def _take_slot(
+        self, chat_id: int, method: str, urgent: bool, cost: int, max_wait: float
+    ) -> None:
+        wait = self.limiter.acquire(chat_id, urgent=urgent, cost=cost, max_wait=max_wait)
         if wait > 0:
             raise Throttled(method, wait)
 
@@ -411,10 +420,12 @@ class Courier:
     ) -> int | None:
         """Show `text` in a message; the id of the message showing it (new if it was deleted).
 
-        A progress edit: it replaces any older text of this message not yet sent, is skipped
-        when the chat already shows it, and when no slot is free soon it is left for a later
-        flush (the id returned is the message that will show it). `key` is accepted for
-        callers of the older API; a deleted message gets one replacement, keyed by its id.
+        The text replaces any older one of this message not yet sent, and is skipped when
+        the chat already shows it. Plain progress (no `key`) never waits: without a free
+        slot it is left to one later flush, which shows whatever text is newest by then. A
+        `key` names a state worth seeing (an order's step): it waits briefly for its slot,
+        so a quick succession of states still shows each one. When the wait is long the
+        text is left to a flush too; the id returned is the message that will show it.
         """
         if self.unreachable(chat_id):
             return None
@@ -426,7 +437,7 @@ class Courier:
             pipe.expire(state, DELIVERED_TTL)
             pipe.execute()
         try:
-            return self.flush(chat_id, message_id)
+            return self.flush(chat_id, message_id, max_wait=INLINE_WAIT if key else 0.0)
         except (TooManyRequests, TransientError) as exc:
             if self.later is None:
                 raise
@@ -450,7 +461,7 @@ class Courier:
         raw = self.redis.hget(self._edit_state(chat_id, message_id), "want")
         return str(json.loads(raw)["text"]) if raw else None
 
-    def flush(self, chat_id: int, message_id: int) -> int | None:
+    def flush(self, chat_id: int, message_id: int, max_wait: float = INLINE_WAIT) -> int | None:
         """Show the latest wanted text of a message now; the id of the message showing it.
 
         Raises Throttled for a long wait and TransientError when Telegram fails; the wanted
@@ -470,7 +481,7 @@ class Courier:
                 if want is None:
                     return target
                 if want != shown:
-                    shown_in = self._edit_now(chat_id, target, json.loads(want))
+                    shown_in = self._edit_now(chat_id, target, json.loads(want), max_wait)
                     if shown_in is None:
                         return None
                 if self._edited(keys=[state, claim], args=[version or "", want, token]):
@@ -481,7 +492,9 @@ class Courier:
             if not released:
                 self._release(keys=[claim], args=[token])
 
-    def _edit_now(self, chat_id: int, target: int, wanted: dict[str, Any]) -> int | None:
+    def _edit_now(
+        self, chat_id: int, target: int, wanted: dict[str, Any], max_wait: float
+    ) -> int | None:
         """One editMessageText in limits; the id now showing the text, None if unreachable."""
         if self.unreachable(chat_id):
             return None
@@ -494,7 +507,9 @@ class Courier:
             "link_preview_options": {"is_disabled": True},
         }
         try:
-            self._call_in_limits(chat_id, "editMessageText", params, None, 1, urgent=False)
+            self._call_in_limits(
+                chat_id, "editMessageText", params, None, 1, urgent=False, max_wait=max_wait
+            )
         except BadRequest as exc:
             if exc.not_modified:
                 return target  # the chat already shows it: that is what we wanted
@@ -507,6 +522,7 @@ class Courier:
                 "sendMessage",
                 {**params, "message_id": None},
                 urgent=False,
+                max_wait=max_wait,
             )
             if sent is None:
                 return None

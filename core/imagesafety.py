@@ -10,9 +10,10 @@ from typing import BinaryIO, Literal
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-# 50 MP covers the 48 MP sensors of current phones (8064x6048 = 48.8 MP) and every Telegram
-# photo (Telegram caps photos far lower), while bounding the worst decode: a 50 MP PNG or
-# WebP is ~200 MB of RGBA in one worker. JPEGs cost less because they are decoded downscaled.
+# 50 MP covers full-resolution files from 48 MP phone sensors (8064x6048 = 48.8 MP) sent as
+# documents (photos sent as photos arrive recompressed by Telegram, a few MP at most), while
+# bounding the worst decode: a 50 MP PNG or WebP is ~200 MB of RGBA in one worker. JPEGs
+# cost far less because they are decoded downscaled.
 MAX_PIXELS = 50_000_000
 # Pillow warns above MAX_IMAGE_PIXELS and only errors above twice that; the warning is made
 # an error around open/load below, so this is the effective limit for every Pillow call.

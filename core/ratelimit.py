@@ -8,8 +8,9 @@ them or from none, on Redis's clock (`TIME`), so workers on different machines a
 Two refinements keep the limits safe and the important messages first:
 
 - Jitter margin: a request reaches Telegram a little later than we granted it, and not all
-  by the same delay. Where a bucket allows a burst, its tolerance is cut by `jitter` seconds,
-  so a send that arrives early by that much still finds a token on Telegram's side.
+  by the same delay. The chat and group bursts are cut by `jitter` seconds, so a send that
+  arrives that much early (relative to the one before) still finds a token at Telegram.
+  The bot-wide bucket needs no margin: we keep a steady pace far inside Telegram's burst.
 - Priority: progress edits leave one send's worth of every bucket free, so a result or an
   alert finds its slot at once even while progress edits keep a chat busy. In a bucket
   without burst (the bot-wide one) a progress edit takes a slot only once it has stayed
@@ -91,18 +92,20 @@ return 0
 
 @dataclass(frozen=True)
 class Bucket:
-    """`rate` sends per second, up to `burst` at once."""
+    """`rate` sends per second, up to `burst` at once; `margin` seconds cut from the burst."""
 
     rate: float
     burst: float
+    margin: float = 0.0
 
     @property
     def interval_us(self) -> int:
         return round(1_000_000 / self.rate)
 
-    def tolerance_us(self, jitter: float) -> int:
-        """How far ahead of now the bucket's arrival time may run, less the jitter margin."""
-        margin = min(jitter * 1_000_000, (self.burst - 1) * self.interval_us)
+    @property
+    def tolerance_us(self) -> int:
+        """How far ahead of now the bucket's arrival time may run after a send."""
+        margin = min(self.margin * 1_000_000, (self.burst - 1) * self.interval_us)
         return round(self.burst * self.interval_us - max(margin, 0))
 
     @property
@@ -116,12 +119,15 @@ class Limits:
     """The numbers every process keeps to (defaults: Telegram's documented limits)."""
 
     global_per_second: float = 30.0
-    # A steady pace, no burst: the bot never goes above 30 in any second.
-    global_burst: float = 1
+    # A steady pace, no real burst (never above 30 in any second): the extra quarter only
+    # lets a send granted a little late keep the pace instead of losing its slot.
+    global_burst: float = 1.25
     chat_per_second: float = 1.0
     chat_burst: float = 3
     group_per_minute: float = 20.0
     group_burst: float = 3
+    # Our chat burst is Telegram's whole burst, so it is cut by the delay a request may take
+    # more than the one before it to reach Telegram.
     jitter: float = 0.2
 
     @classmethod
@@ -137,12 +143,11 @@ class Limits:
         """The buckets a send to `chat_id` takes from, each with its Redis key."""
         found = [
             (f"{PREFIX}global", Bucket(self.global_per_second, self.global_burst)),
-            (f"{PREFIX}chat:{chat_id}", Bucket(self.chat_per_second, self.chat_burst)),
+            (f"{PREFIX}chat:{chat_id}", Bucket(self.chat_per_second, self.chat_burst, self.jitter)),
         ]
         if is_group(chat_id):
-            found.append(
-                (f"{PREFIX}group:{chat_id}", Bucket(self.group_per_minute / 60, self.group_burst))
-            )
+            group = Bucket(self.group_per_minute / 60, self.group_burst, self.jitter)
+            found.append((f"{PREFIX}group:{chat_id}", group))
         return found
 
     def acquire_call(
@@ -153,7 +158,7 @@ class Limits:
         args = [max(1, cost), 1 if urgent else 0]
         for key, bucket in self.buckets(chat_id):
             keys.append(key)
-            args += [bucket.interval_us, bucket.tolerance_us(self.jitter), bucket.reserve_us]
+            args += [bucket.interval_us, bucket.tolerance_us, bucket.reserve_us]
         return keys, args
 
 

@@ -86,12 +86,13 @@ return 1
 
 # KEYS: open index, stale index, this run's claims, pending runs.
 # ARGV: run id, cutoff, limit, now, adopt runs whose latest attempt began before this,
-#       claims TTL, run key prefix.
+#       claims TTL, run key prefix, order key prefix, alerted field.
 # Returns {resumed (0/1), claimed ids, more stale left (0/1)}. A run that already claimed
 # (a retry or a re-delivery of the same task) gets its own ids back and claims nothing new.
 # Otherwise it first takes over the claims of runs that died before finishing (no attempt
 # for longer than any attempt may last), then moves the oldest stale ids from `open` to
-# `stale`: claimed ones are never scanned or claimed again.
+# `stale` (claimed ones are never scanned or claimed again) and marks each order alerted,
+# in the same step as the claim: an order that completes after it gets the follow-up.
 _CLAIM_STALE = """
 local function chunks(list, size, fn)
   for i = 1, #list, size do fn({unpack(list, i, math.min(i + size - 1, #list))}) end
@@ -120,6 +121,8 @@ for i = 1, #found, 2 do
   scored[#scored + 1] = found[i + 1]
   scored[#scored + 1] = found[i]
   claimed[#claimed + 1] = found[i]
+  local order = ARGV[8] .. found[i]
+  if redis.call('EXISTS', order) == 1 then redis.call('HSET', order, ARGV[9], ARGV[4]) end
 end
 chunks(ids, 500, function(part) redis.call('ZREM', KEYS[1], unpack(part)) end)
 chunks(scored, 1000, function(part) redis.call('ZADD', KEYS[2], unpack(part)) end)
@@ -131,16 +134,15 @@ end
 return {0, claimed, more()}
 """
 
-# KEYS: order. ARGV: field, value.
-# Writes only to an existing order (never a stray partial hash); returns its state or false.
+# KEYS: order. ARGV: field, value. Writes only to an existing order (never a stray hash).
 _SET_IF_EXISTS = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return redis.call('HGET', KEYS[1], 'state')
+return 1
 """
 
-# Order fields (Order.extra) the watcher leaves: when the chat got its stale alert, and the
-# latest error of a retried step (shown in the admins' digest).
+# Order fields (Order.extra) the watcher leaves: when a run claimed the order to alert it,
+# and the latest error of a retried step (shown in the admins' digest).
 ALERTED_FIELD = "stale_alerted_at"
 LAST_ERROR_FIELD = "last_error"
 # A run's claimed ids outlive every retry of the run.
@@ -315,11 +317,22 @@ class OrderStore:
 
         Atomic: concurrent runs never claim the same order, and the same run asked again
         (a retry) gets the same ids. Claims of runs whose latest attempt began before
-        `adopt_before` and never finished are taken over.
+        `adopt_before` and never finished are taken over. Each newly claimed order is
+        marked alerted (Order.extra[ALERTED_FIELD]) in the same step.
         """
         resumed, ids, more = self._claim_stale(
             keys=[self.OPEN_KEY, self.STALE_KEY, self.RUN_PREFIX + run_id, self.PENDING_RUNS_KEY],
-            args=[run_id, cutoff, limit, now, adopt_before, CLAIMS_TTL, self.RUN_PREFIX],
+            args=[
+                run_id,
+                cutoff,
+                limit,
+                now,
+                adopt_before,
+                CLAIMS_TTL,
+                self.RUN_PREFIX,
+                self.key(""),
+                f"x:{ALERTED_FIELD}",
+            ],
         )
         return StaleClaim(ids=[str(i) for i in ids], resumed=bool(resumed), more=bool(more))
 
@@ -345,11 +358,6 @@ class OrderStore:
         alerted, alerted_count, unalerted, unalerted_count = pipe.execute()
         oldest = sorted([*alerted, *unalerted], key=lambda pair: pair[1])[:limit]
         return int(alerted_count) + int(unalerted_count), self.get_many([i for i, _ in oldest])
-
-    def mark_alerted(self, order_id: str, at: float) -> OrderState | None:
-        """Record that the chat got its stale alert; the order's state now (None if gone)."""
-        state = self._set_if_exists(keys=[self.key(order_id)], args=[f"x:{ALERTED_FIELD}", at])
-        return OrderState(state) if state else None
 
     def note_error(self, order_id: str, error: str) -> None:
         """Remember the latest error of a retried step on the order (if it exists)."""

@@ -38,17 +38,23 @@ def _catalog(language: str) -> dict[str, str]:
     return flat
 
 
+@cache
+def _languages() -> tuple[str, ...]:
+    # Read once: every text looks its language up here, and the files do not change.
+    found = sorted(p.stem for p in LOCALES_DIR.glob("*.toml"))
+    return tuple(sorted(found, key=lambda lang: lang != DEFAULT_LANGUAGE))
+
+
 def languages() -> list[str]:
     """Languages with a text file, default first."""
-    found = sorted(p.stem for p in LOCALES_DIR.glob("*.toml"))
-    return sorted(found, key=lambda lang: lang != DEFAULT_LANGUAGE)
+    return list(_languages())
 
 
 def pick_language(telegram_code: str | None) -> str:
     """Our language for a Telegram `language_code` like `en-GB`; Spanish by default."""
     if telegram_code:
         base = telegram_code.split("-")[0].lower()
-        if base in languages():
+        if base in _languages():
             return base
     return DEFAULT_LANGUAGE
 

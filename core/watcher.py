@@ -18,7 +18,7 @@ from typing import Protocol
 
 from core import texts
 from core.botapi import BadRequest, redact
-from core.orders import Order, OrderState
+from core.orders import Order
 from core.store import ALERTED_FIELD, LAST_ERROR_FIELD, OrderStore
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,9 @@ RUN_TIME_LIMIT = 600
 ADOPT_AFTER = RUN_TIME_LIMIT + 60
 # Telegram takes 4096 characters per message; leave room for the HTML tags.
 DIGEST_CHARS = 3500
+# The run's one read of its orders is trusted this long; later alerts read the state again
+# (Telegram's limits pace a long run, and an order may finish meanwhile).
+FRESH_READ = 0.5
 # /atrasados shows at most this many orders, oldest first, and how many more there are.
 LIST_LIMIT = 30
 ADMIN_LANGUAGE = texts.DEFAULT_LANGUAGE
@@ -117,7 +120,7 @@ def tell_ready(messenger: Messenger, order: Order) -> None:
 
 
 def was_alerted(order: Order) -> bool:
-    """Whether the order's chat got a stale alert."""
+    """Whether a watcher run claimed the order to alert its chat."""
     return bool(order.extra.get(ALERTED_FIELD))
 
 
@@ -142,9 +145,10 @@ class Watcher:
         )
         # Orders that finished since they were claimed are no longer stuck: leave them out.
         stuck = [order for order in self.store.get_many(claim.ids) if not order.is_final]
+        read_at = time.monotonic()
         if stuck:
             self.send_digest(run_id, stuck, now)
-        alerted = sum(1 for order in stuck if self.alert(order, now))
+        alerted = sum(1 for order in stuck if self.alert(order, now, read_at))
         self.store.finish_watch_run(
             run_id, {"at": now, "cutoff": cutoff, "claimed": len(claim.ids), "alerted": alerted}
         )
@@ -159,20 +163,17 @@ class Watcher:
                 if not self._send(admin, part, key):
                     break
 
-    def alert(self, order: Order, now: float) -> bool:
+    def alert(self, order: Order, now: float, read_at: float) -> bool:
         """Tell the order's chat it is stuck, once; False if it finished or Telegram refused."""
-        state = self.store.state_of(order.id)
-        if state is None or state.is_final:
-            return False
+        if time.monotonic() - read_at > FRESH_READ:
+            state = self.store.state_of(order.id)
+            if state is None or state.is_final:
+                return False
         age = texts.format_age(now - order.created_at, order.language)
         alert = texts.text(order.language, "watcher.alert", id=order.id, age=age)
-        if not self._send(order.chat_id, alert, f"order:{order.id}:stale"):
-            return False
-        # The step that completes the order sends the follow-up once it sees the mark; when
-        # it completed before the mark landed, nobody else will, so do it here.
-        if self.store.mark_alerted(order.id, now) is OrderState.COMPLETADO:
-            tell_ready(self.messenger, self.store.get(order.id))
-        return True
+        # No bookkeeping after the send: the claim marked the order, so the step that
+        # completes it sends the "ready" follow-up.
+        return self._send(order.chat_id, alert, f"order:{order.id}:stale")
 
     def _send(self, chat_id: int, text: str, key: str) -> bool:
         """Hand a message to the messenger; False when Telegram refused it for good.

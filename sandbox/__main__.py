@@ -7,13 +7,25 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 
 from sandbox.core import DEFAULT_TOKEN
 from sandbox.server import serve
 
 
+async def _run(host: str, port: int, token: str) -> None:
+    # SIGTERM (honcho, docker stop) ends like Ctrl-C, so the temp dir of uploads is removed.
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await serve(host, port, token)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Parse the command line and serve until Ctrl-C."""
+    """Parse the command line and serve until interrupted."""
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=8081, help="TCP port (default 8081)")
@@ -24,8 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port, args.token))
+    asyncio.run(_run(args.host, args.port, args.token))
 
 
 if __name__ == "__main__":

@@ -475,6 +475,8 @@ async def get_updates(ctx: Context, params: Params) -> Any:
     if not bot.updates and timeout > 0:
         waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         bot.poll_waiter = waiter
+        # Tests (and the curious) can wait for "the bot is polling now" instead of guessing.
+        ctx.sandbox.events.publish({"type": "long_poll", "bot_id": bot.id, "timeout": timeout})
         try:
             outcome = await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except TimeoutError:

@@ -628,8 +628,8 @@ async def control_errors(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 def routes() -> list[web.RouteDef]:
-    """Every control route."""
-    p = PREFIX
+    """Every control route (relative to PREFIX)."""
+    p = ""
     return [
         web.get(f"{p}/info", info),
         web.post(f"{p}/reset", reset),

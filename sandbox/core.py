@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.entities import Entity, format_text
@@ -208,26 +209,38 @@ class Sandbox:
         message.history.append(message.snapshot())
         chat.messages[message.message_id] = message
         self.events.publish(
-            {
-                "type": "message",
-                "bot_id": bot.id,
-                "chat_id": chat.id,
-                "message": message.to_transcript(self.base_url),
-            }
+            {"type": "message", "bot_id": bot.id, "chat_id": chat.id},
+            message=self._renderer(message),
         )
         return message
+
+    def _renderer(self, message: Message) -> Callable[[], dict[str, Any]]:
+        """The message's transcript as of now, built only if an event reader asks for it."""
+        history_length = len(message.history)
+        deleted = message.deleted
+
+        def render() -> dict[str, Any]:
+            data = message.to_transcript(self.base_url)
+            # Show the message as it was when the event happened, not as it is on reading.
+            if len(message.history) > history_length:
+                shown = message.history[history_length - 1]
+                data["text"] = shown.text if message.text is not None else None
+                data["caption"] = shown.caption
+                data["reply_markup"] = shown.reply_markup
+                data["edits"] = data["edits"][:history_length]
+                data["history"] = data["history"][:history_length]
+            data["deleted"] = deleted
+            return data
+
+        return render
 
     def message_changed(self, bot: BotState, message: Message, kind: str = "edit") -> None:
         """Record an edit (or deletion) in the history and tell the watchers."""
         if kind == "edit":
             message.history.append(message.snapshot())
         self.events.publish(
-            {
-                "type": kind,
-                "bot_id": bot.id,
-                "chat_id": message.chat.id,
-                "message": message.to_transcript(self.base_url),
-            }
+            {"type": kind, "bot_id": bot.id, "chat_id": message.chat.id},
+            message=self._renderer(message),
         )
 
     def deliver(self, bot: BotState, message: Message) -> int | None:

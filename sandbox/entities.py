@@ -63,7 +63,9 @@ class Entity:
 
 def utf16_len(text: str) -> int:
     """Length of `text` in UTF-16 code units, the unit of every Bot API entity offset."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
 
 
 def utf16_slice(text: str, offset: int, length: int) -> str:
@@ -631,6 +633,7 @@ def _is_word_char(ch: str) -> bool:
 
 
 _ASCII_WORD = re.compile(r"[A-Za-z0-9_]*")
+_CANDIDATES = re.compile(r"[/@#$]")
 _URL = re.compile(
     r"(?<![\w@/.])(?:(?:https?|ftp)://[^\s<>\"]+|www\.[^\s<>\"]+)",
     re.IGNORECASE,
@@ -653,7 +656,9 @@ def find_auto_entities(text: str) -> list[Entity]:
     """bot_command, mention, hashtag, cashtag, url and email entities Telegram detects itself."""
     spans: list[tuple[str, int, int]] = []
     n = len(text)
-    for index, ch in enumerate(text):
+    for candidate in _CANDIDATES.finditer(text):
+        index = candidate.start()
+        ch = text[index]
         prev = text[index - 1] if index else ""
         if ch == "/":
             if prev and (_is_word_char(prev) or prev in "/<>"):
@@ -703,11 +708,16 @@ def find_auto_entities(text: str) -> list[Entity]:
             if after and (_is_word_char(after) or after == "$"):
                 continue
             spans.append(("cashtag", index, end))
-    for match in _URL.finditer(text):
-        url = match.group(0).rstrip(".,;:!?)'\"")
-        spans.append(("url", match.start(), match.start() + len(url)))
-    for match in _EMAIL.finditer(text):
-        spans.append(("email", match.start(), match.end()))
+    lowered = text.lower()
+    if "://" in text or "www." in lowered:
+        for match in _URL.finditer(text):
+            url = match.group(0).rstrip(".,;:!?)'\"")
+            spans.append(("url", match.start(), match.start() + len(url)))
+    if "@" in text:
+        for match in _EMAIL.finditer(text):
+            spans.append(("email", match.start(), match.end()))
+    if not spans:
+        return []
     # Earlier and longer spans win where detections overlap (an email contains a mention).
     spans.sort(key=lambda s: (s[1], -(s[2] - s[1])))
     kept: list[tuple[str, int, int]] = []

@@ -8,6 +8,7 @@ import mimetypes
 import secrets
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,13 +56,15 @@ class FileStore:
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="tg-sandbox-"))
+        # Also removed at interpreter exit when nobody called close() (a daemon-thread sandbox).
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.root, True)
         self.files: dict[str, StoredFile] = {}
         self.paths: dict[str, StoredFile] = {}
         self._counter = 0
 
     def close(self) -> None:
         """Remove every stored file."""
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._finalizer()
 
     def clear(self) -> None:
         """Forget and delete every file (reset)."""
@@ -76,6 +79,7 @@ class FileStore:
 
     def _write(self, data: bytes, suffix: str) -> Path:
         self._counter += 1
+        self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / f"f{self._counter}{suffix}"
         path.write_bytes(data)
         return path

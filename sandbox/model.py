@@ -7,12 +7,15 @@ import copy
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sandbox.entities import Entity
 from sandbox.faults import Faults
+
+_RENDER = "_render"
 
 # Update types delivered when allowed_updates was never set (Telegram leaves these out).
 DEFAULT_EXCLUDED_UPDATES = {"chat_member", "message_reaction", "message_reaction_count"}
@@ -385,10 +388,18 @@ class EventLog:
         self.events: deque[dict[str, Any]] = deque(maxlen=keep)
         self._changed = asyncio.Event()
 
-    def publish(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Append an event and wake every waiter."""
+    def publish(
+        self, event: dict[str, Any], message: Callable[[], dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """Append an event and wake every waiter.
+
+        `message` renders the event's message on first read: nobody may ever read it (a bot
+        under load sends thousands), so the transcript is not built up front.
+        """
         self.seq += 1
         event = {"seq": self.seq, "time": time.time(), **event}
+        if message is not None:
+            event[_RENDER] = message
         self.events.append(event)
         self._changed.set()
         self._changed = asyncio.Event()
@@ -396,11 +407,18 @@ class EventLog:
 
     def since(self, seq: int, chat_id: int | None = None) -> list[dict[str, Any]]:
         """Events after `seq`, optionally only one chat's."""
-        return [
-            e
-            for e in self.events
-            if e["seq"] > seq and (chat_id is None or e.get("chat_id") in (None, chat_id))
-        ]
+        found = []
+        # Newest last: walk back from the end until `seq`, instead of over the whole log.
+        for event in reversed(self.events):
+            if event["seq"] <= seq:
+                break
+            if chat_id is None or event.get("chat_id") in (None, chat_id):
+                render = event.pop(_RENDER, None)
+                if render is not None:
+                    event["message"] = render()
+                found.append(event)
+        found.reverse()
+        return found
 
     async def wait(
         self, seq: int, timeout: float, chat_id: int | None = None

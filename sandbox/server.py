@@ -156,7 +156,7 @@ async def index(request: web.Request) -> web.StreamResponse:
 def create_app(sandbox: Sandbox) -> web.Application:
     """The aiohttp application serving one Sandbox."""
     # Room for Telegram's 50 MB bot uploads (refused with 413 above that) and 20 MB+ user files.
-    app = web.Application(client_max_size=200 * 1024 * 1024, middlewares=[control.control_errors])
+    app = web.Application(client_max_size=200 * 1024 * 1024)
     app[control.SANDBOX_KEY] = sandbox
 
     async def on_startup(app: web.Application) -> None:
@@ -171,14 +171,19 @@ def create_app(sandbox: Sandbox) -> web.Application:
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
-    app.add_routes(control.routes())
+    # The Bot API route first: the router tries routes in order, and it takes the load.
     app.add_routes(
         [
             web.route("*", "/bot{token}/{method}", bot_api),
             web.get("/file/bot{token}/{file_path:.+}", file_download),
-            web.get("/", index),
         ]
     )
+    # The control API is a sub-application: its own prefix and error middleware.
+    api = web.Application(middlewares=[control.control_errors], client_max_size=200 * 1024 * 1024)
+    api[control.SANDBOX_KEY] = sandbox
+    api.add_routes(control.routes())
+    app.add_subapp(control.PREFIX, api)
+    app.router.add_get("/", index)
     if STATIC.is_dir():
         app.router.add_static("/static/", STATIC)
     return app
@@ -317,7 +322,7 @@ async def serve(host: str, port: int, token: str) -> None:
     """Serve until cancelled (python -m sandbox)."""
     sandbox = Sandbox(token=token)
     app = create_app(sandbox)
-    runner = web.AppRunner(app, shutdown_timeout=1.0)
+    runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()

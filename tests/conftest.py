@@ -38,3 +38,6 @@ def photos_dir() -> Path:
     if not PHOTOS.is_dir():
         pytest.fail(f"test photos missing: {PHOTOS}")
     return PHOTOS
+
+
+from tests.support.sandbox import sandbox, sandbox_server  # noqa: E402, F401

@@ -270,7 +270,13 @@ function groupElement(group) {
       ${text ? `<span class="text">${text}</span>` : ""}
       <span class="meta">${deleted ? "deleted · " : ""}${edited}${clock(last.edit_date || last.date)}</span>
     </div>`;
-  row.innerHTML = bubble + keyboardHtml(last);
+  const hasPhoto = group.items.some((m) => (m.media || []).some((x) => x.type === "photo"));
+  row.innerHTML = `<div class="stack${hasPhoto ? " with-media" : ""}">${bubble}${keyboardHtml(last)}</div>`;
+  // Photos load after layout: keep the view pinned to the newest message meanwhile.
+  row.querySelectorAll("img").forEach((img) => img.addEventListener("load", () => {
+    const box = $("messages");
+    if (box.scrollHeight - box.scrollTop - box.clientHeight < 600) box.scrollTop = box.scrollHeight;
+  }));
   return row;
 }
 

@@ -38,6 +38,12 @@ def worker(system: System) -> None:
     system.start_worker()
 
 
+def stop_workers(system: System) -> None:
+    for process in system.processes:
+        if process.name.startswith("worker"):
+            process.kill(signal.SIGTERM)
+
+
 def failed(message: object) -> bool:
     text = getattr(message, "text", "") or ""
     return "no se pudo completar" in text
@@ -88,11 +94,9 @@ def test_bot_api_502_for_a_while_still_delivers_the_result_once(
 
 
 def test_worker_killed_mid_chain_completes_once_after_restart(system: System, worker: None) -> None:
+    # Only a slow worker consumes orders, so the chain is surely mid-step when it dies.
+    stop_workers(system)
     slow = system.start_worker(queues="orders", concurrency=1, STEP_SECONDS="30")
-    # Only the slow worker consumes orders now: stop the module's fast worker from taking them.
-    fast = [p for p in system.processes if p.name.startswith("worker") and p is not slow]
-    for process in fast:
-        process.kill(signal.SIGTERM)
     chat = system.private_chat()
     chat.send("/pedido 4 bocadillos")
     chat.wait_for(lambda m: is_status(m) and "validando pago" in (m.text or ""), timeout=30)
@@ -106,3 +110,44 @@ def test_worker_killed_mid_chain_completes_once_after_restart(system: System, wo
     status = chat.wait_for(lambda m: is_status(m) and "100%" in (m.text or ""))
     steps = [line for t in status.edits for line in t.splitlines() if line.startswith("Paso")]
     assert steps[-1] == "Paso 3/3: notificando"
+
+
+def test_redis_restart_loses_no_queued_order(system: System, worker: None) -> None:
+    chat = system.private_chat()
+    chat.send("/pedido 1 antes del reinicio")
+    chat.wait_for(completed, timeout=30)
+    stop_workers(system)
+    chat.send("/pedido 2 durante el reinicio")
+    chat.wait_for(lambda m: is_status(m) and "durante" in (m.text or ""), timeout=15)
+
+    system.redis.restart()  # AOF brings back the queue and the orders
+    system.start_worker()
+    chat.wait_for_count(completed, 2, timeout=60)
+    assert sum(1 for m in chat.bot_messages() if completed(m)) == 2
+
+    chat.send("/estado")
+    listing = chat.wait_for(lambda m: "Tus pedidos recientes" in (m.text or ""))
+    assert "antes del reinicio" in (listing.text or "") and "durante" in (listing.text or "")
+
+
+def test_estado_at_each_stage(system: System, worker: None) -> None:
+    stop_workers(system)
+    chat = system.private_chat()
+    chat.send("/pedido 5 churros")
+    order_id = order_id_of(chat.wait_for(is_status))
+    answers = 0
+
+    def ask(expected: str) -> None:
+        nonlocal answers
+        chat.send(f"/estado {order_id}")
+        answers += 1
+        found = chat.wait_for_count(lambda m: "Creado:" in (m.text or ""), answers)[-1]
+        assert expected in (found.text or ""), found.text
+
+    ask("Estado: recibido")
+    system.start_worker(queues="orders", STEP_SECONDS="2")
+    for step in ("Paso 1/3: validando pago", "Paso 2/3: preparando envío"):
+        chat.wait_for(lambda m, s=step: is_status(m) and s in (m.text or ""), timeout=30)
+        ask(step)
+    chat.wait_for(completed, timeout=30)
+    ask("Estado: completado")

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from core import texts
+from core.orders import OrderState
 from core.store import ALERTED_FIELD, OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
@@ -124,9 +126,9 @@ def test_stuck_order_is_alerted_once_in_its_chat_and_once_in_each_digest(
     match = ALERT.match(alert.text or "")
     assert match and match.group(1) == order_id and int(match.group(2)) >= STALE_AFTER
     assert "Pedidos atrasados (más de 3 s)" in (digest.text or "")
-    assert re.search(
-        rf"{order_id} · chat {chat.id} · \d+ s · pendiente · sin error", digest.text or ""
-    )
+    pending = texts.state_name("es", OrderState.PENDIENTE)
+    line = rf"{order_id} · chat {chat.id} · \d+ s · {re.escape(pending)} · sin error"
+    assert re.search(line, digest.text or ""), digest.text
     order = store.get(order_id)
     assert float(order.extra[ALERTED_FIELD]) - order.created_at >= STALE_AFTER
 

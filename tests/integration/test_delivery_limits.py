@@ -13,6 +13,9 @@ import redis
 
 from core.ratelimit import Limits, RateLimiter
 
+# For tests of one chat: a bot-wide pace fast enough not to be what waits.
+ONE_CHAT = Limits(global_per_second=10_000)
+
 
 @pytest.fixture
 def client(redis_url: str) -> Iterator[redis.Redis]:
@@ -22,7 +25,7 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
 
 
 def test_a_chat_gets_its_burst_then_one_per_second(client: redis.Redis) -> None:
-    limiter = RateLimiter(client)
+    limiter = RateLimiter(client, ONE_CHAT)
     first = [limiter.try_acquire(1001) for _ in range(2)]
     # The third send of the burst waits out the jitter margin; nothing was taken meanwhile.
     third = limiter.try_acquire(1001)
@@ -31,7 +34,7 @@ def test_a_chat_gets_its_burst_then_one_per_second(client: redis.Redis) -> None:
 
 
 def test_results_and_alerts_go_before_progress_in_a_busy_chat(client: redis.Redis) -> None:
-    limiter = RateLimiter(client)
+    limiter = RateLimiter(client, ONE_CHAT)
     assert limiter.try_acquire(7, urgent=False) == 0  # a progress edit
     assert limiter.try_acquire(7, urgent=False) > 0  # the next one waits for spare capacity
     assert limiter.try_acquire(7, urgent=True) == 0  # a result goes at once
@@ -42,23 +45,21 @@ def test_progress_yields_the_bot_wide_slot_to_an_urgent_send(client: redis.Redis
     assert limiter.try_acquire(1) == 0
     urgent = limiter.try_acquire(2, urgent=True)
     progress = limiter.try_acquire(3, urgent=False)
-    # Both wait for the next 1/30 s slot; progress also for a quarter slot more.
-    assert 0 < urgent <= 1 / 30
-    assert progress == pytest.approx(urgent + 1 / 120, abs=0.002)
+    # Both wait for the next 1/30 s slot; progress a quarter slot more, urgent a quarter less.
+    assert 0 < urgent <= 1 / 40 < progress <= 1 / 30
 
 
 def test_a_group_keeps_to_twenty_per_minute(client: redis.Redis) -> None:
-    limiter = RateLimiter(client, Limits(chat_per_second=100, chat_burst=10))
-    assert [limiter.try_acquire(-500) for _ in range(2)] == [0, 0]
-    assert 0.15 < limiter.try_acquire(-500) <= 0.2  # burst of 3 less the margin
-    time.sleep(0.2)
-    assert limiter.try_acquire(-500) == 0
+    limiter = RateLimiter(
+        client, Limits(global_per_second=10_000, chat_per_second=1000, chat_burst=10, jitter=0)
+    )
+    assert [limiter.try_acquire(-500) for _ in range(3)] == [0, 0, 0]
     assert 2.9 < limiter.try_acquire(-500) <= 3.0  # then one every 3 s
     assert limiter.try_acquire(900) == 0  # a private chat is not held by the group
 
 
 def test_an_album_larger_than_the_burst_goes_when_the_chat_is_idle(client: redis.Redis) -> None:
-    limiter = RateLimiter(client)
+    limiter = RateLimiter(client, ONE_CHAT)
     assert limiter.try_acquire(55, cost=5) == 0
     assert limiter.try_acquire(55) == pytest.approx(5 - 1.8, abs=0.05)
 
@@ -98,7 +99,10 @@ def test_many_clients_together_stay_within_every_bucket_and_use_it(redis_url: st
     """Eight clients (own connections, like worker processes) send at random to three chats
     and a group for two seconds: every bucket holds, and the bot-wide one is used in full."""
     limits = Limits(
-        global_per_second=100, chat_per_second=20, chat_burst=3, group_per_minute=1200,
+        global_per_second=50,
+        chat_per_second=20,
+        chat_burst=3,
+        group_per_minute=900,
         jitter=0.02,
     )
     chats = [1, 2, 3, -4]
@@ -124,10 +128,10 @@ def test_many_clients_together_stay_within_every_bucket_and_use_it(redis_url: st
         thread.join()
 
     every = sorted(t for times in granted.values() for t in times)
-    assert conforms(every, rate=100, capacity=1.5)
+    # A steady pace: never more than a send or two ahead of it (Telegram would allow 50).
+    assert conforms(every, rate=50, capacity=2)
     for chat in chats:
         assert conforms(granted[chat], rate=20, capacity=3), chat
-    assert conforms(granted[-4], rate=20, capacity=3)
+    assert conforms(granted[-4], rate=15, capacity=3)
     achieved = (len(every) - 1) / (every[-1] - every[0])
-    # Four chats at 20/s can use at most 80 of the bot's 100/s.
-    assert 0.9 * 80 <= achieved <= 100.5
+    assert 0.9 * 50 <= achieved <= 50.5

@@ -219,6 +219,27 @@ def test_an_alerted_order_that_completes_gets_the_ready_follow_up_once(
     assert store.stale_now(clock.now - DAY, 10) == (0, [])
 
 
+def test_an_order_completing_between_claim_and_alert_gets_the_follow_up_not_the_alert(
+    store: OrderStore, clock: Clock
+) -> None:
+    [order_id] = place(store, clock, T0 - 2 * DAY)
+    store.claim_stale("run-1", clock.now - DAY, 10, clock.now, adopt_before=0)
+    messenger = Messenger()
+    fulfilment = Fulfilment(
+        store=store,
+        courier=cast(Courier, messenger),
+        payment=PaymentClient("", 1.0),
+        step_seconds=0,
+    )
+    for step in (fulfilment.validar_pago, fulfilment.preparar_envio, fulfilment.notificar_cliente):
+        step(order_id, lambda *_: None)
+
+    make_watcher(store, messenger, clock).run("run-1")  # the claiming run goes on
+
+    assert messenger.alerted() == []
+    assert f"order:{order_id}:ready_after_alert" in messenger.by_key
+
+
 def test_a_retried_step_leaves_its_error_for_the_digest(store: OrderStore, clock: Clock) -> None:
     [order_id] = place(store, clock, T0 - 2 * DAY)
     store.note_error(order_id, "PaymentUnavailable: HTTP 503")

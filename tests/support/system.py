@@ -136,8 +136,8 @@ class System:
 @contextmanager
 def running_system(tmp: Path, sandbox_url: str, token: str, **env: str) -> Iterator[System]:
     """A fresh redis-server plus the system around it, stopped at the end."""
-    redis = RedisServer(tmp / "redis", tmp).start() if (tmp / "redis").mkdir() is None else None
-    assert redis is not None
+    (tmp / "redis").mkdir()
+    redis = RedisServer(tmp / "redis", tmp).start()
     system = System(redis, sandbox_url, token, tmp, **env)
     try:
         yield system

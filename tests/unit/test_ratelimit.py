@@ -12,7 +12,9 @@ from core.settings import Settings
 
 def test_limits_come_from_settings() -> None:
     settings = Settings(
-        rate_global_per_second=25, rate_chat_per_second=2, rate_chat_burst=4,
+        rate_global_per_second=25,
+        rate_chat_per_second=2,
+        rate_chat_burst=4,
         rate_group_per_minute=10,
     )
     limits = Limits.from_settings(settings)
@@ -32,34 +34,35 @@ def test_script_arguments_carry_each_bucket_in_order() -> None:
     assert keys[:2] == ["pedidos:rate:cool:global", "pedidos:rate:cool:chat:-7"]
     assert len(keys) == 5 and len(args) == 2 + 3 * 3
     assert args[:2] == [3, 0]
-    interval, tolerance, reserve = args[2:5]  # the bot-wide bucket: 30/s, no burst
-    assert interval == 33333 and tolerance == interval and reserve == interval // 4
+    interval, tolerance, reserve = args[2:5]  # the bot-wide bucket: 30/s, no real burst
+    assert interval == 33333 and tolerance == 41666 and reserve == interval // 4
 
 
 def test_chat_bucket_keeps_a_jitter_margin_and_reserves_a_send_for_urgent_ones() -> None:
-    chat = Bucket(rate=1.0, burst=3)
-    assert chat.tolerance_us(jitter=0.2) == 2_800_000
+    chat = Bucket(rate=1.0, burst=3, margin=0.2)
+    assert chat.tolerance_us == 2_800_000
     assert chat.reserve_us == 1_000_000
     # Without burst there is nothing to cut: the pace itself stays exact.
-    assert Bucket(rate=30, burst=1).tolerance_us(jitter=0.2) == 33333
+    assert Bucket(rate=30, burst=1, margin=0.2).tolerance_us == 33333
 
 
 @given(
     rate=st.floats(min_value=0.1, max_value=1000),
     burst=st.integers(min_value=1, max_value=50),
-    jitter=st.floats(min_value=0, max_value=5),
+    margin=st.floats(min_value=0, max_value=5),
 )
-def test_tolerance_never_drops_below_one_interval(rate: float, burst: int, jitter: float) -> None:
+def test_tolerance_never_drops_below_one_interval(rate: float, burst: int, margin: float) -> None:
     """The margin only trims the burst: the long-run pace is always the configured rate."""
-    bucket = Bucket(rate, burst)
-    tolerance = bucket.tolerance_us(jitter)
+    bucket = Bucket(rate, burst, margin)
+    tolerance = bucket.tolerance_us
     assert bucket.interval_us - 1 <= tolerance <= burst * bucket.interval_us
     assert 0 < bucket.reserve_us <= tolerance
 
 
 def test_cooldown_arguments() -> None:
     keys, args = cooldown_call(12, 2.5)
-    assert keys == ["pedidos:rate:cool:chat:12", "pedidos:rate:cool:global", "pedidos:rate:recent429"]
+    prefix = "pedidos:rate:"
+    assert keys == [f"{prefix}cool:chat:12", f"{prefix}cool:global", f"{prefix}recent429"]
     assert args == [2_500_000, "12"]
 
 
@@ -75,7 +78,13 @@ def test_outgoing_survives_the_task_payload(chat_id: int, text: str, urgent: boo
 
 def test_dead_letter_round_trips_through_json() -> None:
     letter = DeadLetter(
-        id="E-ABC123", kind="send", chat_id=5, text="<b>hola</b> ñ", error="sendMessage: 502",
-        attempts=8, at=1.5, message=Outgoing(5, "<b>hola</b> ñ", "k").to_dict(),
+        id="E-ABC123",
+        kind="send",
+        chat_id=5,
+        text="<b>hola</b> ñ",
+        error="sendMessage: 502",
+        attempts=8,
+        at=1.5,
+        message=Outgoing(5, "<b>hola</b> ñ", "k").to_dict(),
     )
     assert DeadLetter.from_json(letter.to_json()) == letter

@@ -71,8 +71,6 @@ class MemoryStore:
     orders: dict[str, Order]
     claimed_by: dict[str, list[str]] = field(default_factory=dict)
     finished: list[str] = field(default_factory=list)
-    # What happens to an order between the watcher's alert and its mark (a racing step).
-    complete_before_mark: set[str] = field(default_factory=set)
 
     def claim_stale(
         self, run_id: str, cutoff: float, limit: int, now: float, adopt_before: float
@@ -86,6 +84,8 @@ class MemoryStore:
             if o.id not in taken and not o.is_final and o.created_at <= cutoff
         ][:limit]
         self.claimed_by[run_id] = ids
+        for i in ids:
+            self.orders[i].extra[ALERTED_FIELD] = str(now)
         return StaleClaim(ids, resumed=False, more=False)
 
     def get_many(self, ids: list[str]) -> list[Order]:
@@ -97,13 +97,6 @@ class MemoryStore:
     def state_of(self, order_id: str) -> OrderState | None:
         order = self.orders.get(order_id)
         return order.state if order else None
-
-    def mark_alerted(self, order_id: str, at: float) -> OrderState | None:
-        order = self.orders[order_id]
-        if order_id in self.complete_before_mark:
-            order.state = OrderState.COMPLETADO
-        order.extra[ALERTED_FIELD] = str(at)
-        return order.state
 
     def finish_watch_run(self, run_id: str, record: dict[str, Any]) -> None:
         self.finished.append(run_id)
@@ -163,6 +156,25 @@ def test_an_order_that_finished_after_its_claim_is_left_out() -> None:
     assert report.resumed and report.alerted == 0 and messenger.sent == []
 
 
+def test_in_a_slow_run_an_order_that_finished_meanwhile_is_not_alerted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("core.watcher.FRESH_READ", 0.0)  # every send counts as slow
+    first, second = make_order("P-JJJJJJ", chat_id=1), make_order("P-KKKKKK", chat_id=2)
+    store = MemoryStore({first.id: first, second.id: second})
+
+    class FinishingMessenger(Messenger):
+        def send(self, chat_id: int, text: str, *, key: str) -> int | None:
+            second.state = OrderState.COMPLETADO  # it completes while the run is sending
+            return super().send(chat_id, text, key=key)
+
+    messenger = FinishingMessenger()
+    report = watcher_for(store, messenger).run("run-1")
+
+    assert report.alerted == 1
+    assert messenger.keys() == ["digest:run-1:900", "order:P-JJJJJJ:stale"]
+
+
 def test_a_refused_chat_does_not_stop_the_others() -> None:
     orders = [make_order(f"P-{c * 6}", chat_id=200 + i) for i, c in enumerate("EFG")]
     store = MemoryStore({o.id: o for o in orders})
@@ -172,19 +184,6 @@ def test_a_refused_chat_does_not_stop_the_others() -> None:
 
     assert report.alerted == 2
     assert messenger.keys() == ["digest:run-1:901", "order:P-EEEEEE:stale", "order:P-GGGGGG:stale"]
-
-
-def test_order_completed_while_being_alerted_gets_the_ready_follow_up() -> None:
-    order = make_order("P-HHHHHH", chat_id=300, language="en")
-    store = MemoryStore({order.id: order}, complete_before_mark={order.id})
-    messenger = Messenger()
-
-    watcher_for(store, messenger).run("run-1")
-
-    assert messenger.keys()[-2:] == ["order:P-HHHHHH:stale", "order:P-HHHHHH:ready_after_alert"]
-    assert messenger.sent[-1].text == (
-        "✅ Your order <b>P-HHHHHH</b> is ready now. Thank you for your patience!"
-    )
 
 
 def test_long_digest_is_split_under_telegrams_limit_with_every_order_once() -> None:
@@ -232,8 +231,9 @@ def test_digest_line_shows_age_state_and_last_error_escaped() -> None:
         extra={LAST_ERROR_FIELD: "PaymentUnavailable: HTTP <503>"},
     )
     line = order_line(order, NOW, "es")
+    state = texts.state_name("es", OrderState.VALIDANDO_PAGO)
     assert line == (
-        "<b>P-7K2Q4F</b> · chat 100 · 30 h · validando pago · PaymentUnavailable: HTTP &lt;503&gt;"
+        f"<b>P-7K2Q4F</b> · chat 100 · 30 h · {state} · PaymentUnavailable: HTTP &lt;503&gt;"
     )
     assert "sin error" in order_line(make_order(), NOW, "es")
     failed = make_order(error="payment_declined:sin fondos")

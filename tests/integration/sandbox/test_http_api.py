@@ -12,6 +12,17 @@ from sandbox.client import SandboxClient
 from tests.integration.sandbox.conftest import RawApi, image_bytes
 
 
+def wait_for_long_poll(sandbox: SandboxClient, since: int) -> None:
+    """Block until the sandbox reports a getUpdates waiting (a `long_poll` event)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        answer = sandbox.wait_events(since, timeout=max(0.0, deadline - time.monotonic()))
+        if any(event["type"] == "long_poll" for event in answer["events"]):
+            return
+        since = answer["seq"]
+    raise TimeoutError("no getUpdates long-poll started")
+
+
 def test_json_form_multipart_and_get_bodies(sandbox: SandboxClient, api: RawApi) -> None:
     sandbox.private_chat(user_id=1001, first_name="Ana")
     assert api("sendMessage", chat_id=1001, text="json")["ok"]
@@ -72,12 +83,10 @@ def test_long_poll_wakes_on_new_update(sandbox: SandboxClient, api: RawApi) -> N
         result["body"] = api.get("getUpdates", timeout=20).json()
         result["took"] = time.monotonic() - started
 
+    seq = sandbox.wait_events(0, timeout=0)["seq"]
     thread = threading.Thread(target=poll)
     thread.start()
-    # The poll is pending once the sandbox has counted the call.
-    deadline = time.monotonic() + 5
-    while sandbox.counters()["calls"].get("getUpdates", 0) < 1 and time.monotonic() < deadline:
-        sandbox.wait_events(0, timeout=0.05)
+    wait_for_long_poll(sandbox, seq)
     chat.send("despierta")
     thread.join(20)
     body = result["body"]
@@ -97,11 +106,10 @@ def test_second_get_updates_terminates_the_first(sandbox: SandboxClient, api: Ra
     def poll() -> None:
         result["first"] = requests.get(f"{api.base}/getUpdates", params={"timeout": 20}, timeout=30)
 
+    seq = sandbox.wait_events(0, timeout=0)["seq"]
     thread = threading.Thread(target=poll)
     thread.start()
-    deadline = time.monotonic() + 5
-    while sandbox.counters()["calls"].get("getUpdates", 0) < 1 and time.monotonic() < deadline:
-        sandbox.wait_events(0, timeout=0.05)
+    wait_for_long_poll(sandbox, seq)
     assert api.get("getUpdates", timeout=0).json()["ok"]
     thread.join(10)
     first = result["first"]

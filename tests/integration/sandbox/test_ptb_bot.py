@@ -216,3 +216,50 @@ async def test_webhook_methods_through_ptb(bot: Bot, sandbox: SandboxClient) -> 
     assert info.url == "http://127.0.0.1:9/hook"
     assert await bot.delete_webhook(drop_pending_updates=True)
     assert (await bot.get_webhook_info()).url == ""
+
+
+async def test_ptb_application_polling_end_to_end(sandbox: SandboxClient) -> None:
+    """A PTB Application polls the sandbox, handles a command and a button, and stops cleanly."""
+    import asyncio
+
+    from telegram import Update
+    from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Sí", callback_data="yes")]])
+        await update.effective_message.reply_text("¿Seguro?", reply_markup=keyboard)
+
+    async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        await query.answer("Hecho")
+        await query.edit_message_text("Confirmado")
+
+    app = (
+        Application.builder()
+        .token(sandbox.token)
+        .base_url(f"{sandbox.api_url}/bot")
+        .base_file_url(f"{sandbox.api_url}/file/bot")
+        .build()
+    )
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CallbackQueryHandler(pressed))
+    chat = sandbox.private_chat(user_id=1001, first_name="Ana")
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            chat.send("/start")
+            asked = await asyncio.to_thread(chat.wait_for, lambda m: m.text == "¿Seguro?")
+            assert asked.buttons == [["Sí"]]
+            query_id = chat.press("Sí")
+            answer = await asyncio.to_thread(chat.callback_answer, query_id, 10.0)
+            assert answer["text"] == "Hecho"
+            done = await asyncio.to_thread(chat.wait_for, lambda m: m.text == "Confirmado")
+            assert done.edits == ["¿Seguro?", "Confirmado"] and done.buttons == []
+        finally:
+            await app.updater.stop()
+            await app.stop()
+    assert sandbox.pending_updates() == []

@@ -1,0 +1,128 @@
+"""Orders end to end against a baseline of three no-op Celery tasks, in the same run.
+
+Prints orders/s (STEP_SECONDS=0, one worker process with one slot) as a ratio to no-op
+chains/s on the same Redis, and p50/p95 from `/pedido` to the bot's first reply.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sandbox import run_in_thread
+from tests.support.processes import Process, RedisServer, celery_argv, python_argv, wait_until
+
+ORDERS = 150
+LATENCY_SAMPLES = 60
+
+
+def _env(redis_url: str, api_url: str, token: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "TELEGRAM_API_URL": api_url,
+        "TELEGRAM_BOT_TOKEN": token,
+        "STEP_SECONDS": "0",
+        "LOG_LEVEL": "INFO",
+        # What is measured is our own overhead: under Telegram's limits (30 messages/s, 1/s
+        # per chat) the limits, not the code, set the pace (bench.delivery measures that).
+        "RATE_GLOBAL_PER_SECOND": "100000",
+        "RATE_CHAT_PER_SECOND": "100000",
+        "RATE_CHAT_BURST": "100000",
+    }
+
+
+def _start(process: Process, ready: str) -> Process:
+    process.start()
+    wait_until(lambda: ready in process.log(), 60, f"{process.name} ready")
+    return process
+
+
+def baseline_chains_per_second(env: dict[str, str], logs: Path) -> float:
+    """No-op chains of three tasks through one worker slot, per second."""
+    os.environ.update(REDIS_URL=env["REDIS_URL"])
+    from celery import chain
+
+    from bench._noop_app import app, bench_noop
+
+    worker = Process(
+        "noop-worker",
+        [sys.executable, "-m", "celery", "-A", "bench._noop_app", "worker", "--concurrency=1", "--loglevel=INFO"],
+        env,
+        logs,
+    )
+    _start(worker, " ready.")
+    try:
+        started = time.perf_counter()
+        results = [
+            chain(bench_noop.si("a"), bench_noop.s(), bench_noop.s()).apply_async()
+            for _ in range(ORDERS)
+        ]
+        for result in results:
+            result.get(timeout=120)
+        elapsed = time.perf_counter() - started
+    finally:
+        worker.stop()
+        app.close()
+    return ORDERS / elapsed
+
+
+def orders_per_second(sandbox_url: str, env: dict[str, str], logs: Path) -> tuple[float, list[float]]:
+    """Orders placed by as many chats at once, until each chat sees its completion."""
+    from sandbox.client import SandboxClient
+
+    worker = _start(
+        Process("worker", celery_argv("worker", "--concurrency=1"), env, logs),
+        " ready.",
+    )
+    bot = _start(Process("bot", python_argv("-m", "bot"), env, logs), "Application started")
+    client = SandboxClient(sandbox_url)
+    try:
+        chats = [client.private_chat(user_id=50_000 + i, first_name=f"U{i}") for i in range(ORDERS)]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda c: c.send("/pedido 1 pizza"), chats))
+        for chat in chats:
+            chat.wait_for(lambda m: "está completado" in (m.text or ""), timeout=300)
+        rate = ORDERS / (time.perf_counter() - started)
+
+        latencies = []
+        for i in range(LATENCY_SAMPLES):
+            chat = client.private_chat(user_id=90_000 + i, first_name=f"L{i}")
+            sent = time.perf_counter()
+            chat.send("/pedido 1 café")
+            chat.wait_for(lambda m: (m.text or "").startswith("🧾"), timeout=30)
+            latencies.append(time.perf_counter() - sent)
+            chat.wait_for(lambda m: "está completado" in (m.text or ""), timeout=30)
+    finally:
+        bot.stop()
+        worker.stop()
+    return rate, latencies
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp_name, run_in_thread(port=0) as sandbox:
+        tmp = Path(tmp_name)
+        redis = RedisServer(tmp, tmp).start()
+        try:
+            env = _env(redis.url, sandbox.url, sandbox.token)
+            baseline = baseline_chains_per_second(env, tmp)
+            rate, latencies = orders_per_second(sandbox.url, env, tmp)
+        finally:
+            redis.stop()
+    p50 = statistics.median(latencies) * 1000
+    p95 = statistics.quantiles(latencies, n=20)[18] * 1000
+    print(f"no-op chains/s (baseline): {baseline:8.1f}")
+    print(f"orders/s end to end:       {rate:8.1f}")
+    print(f"ratio orders/baseline:     {rate / baseline:8.2f}   (goal >= 0.5)")
+    print(f"first reply p50: {p50:.1f} ms, p95: {p95:.1f} ms   (goal p95 < 100 ms)")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

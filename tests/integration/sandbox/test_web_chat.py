@@ -1,0 +1,161 @@
+"""The web chat page in headless Chromium: send text and a photo, see the bot reply and edit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.client import SandboxClient
+from tests.integration.sandbox.conftest import image_bytes
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+class EchoBot:
+    """A tiny bot polling the sandbox with requests: answers, then edits its answer."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.session = requests.Session()
+
+    def call(self, method: str, **params: object) -> dict:
+        return dict(self.session.post(f"{self.base}/{method}", json=params, timeout=30).json())
+
+    def run(self) -> None:
+        offset = 0
+        while not self.stopped.is_set():
+            updates = self.call("getUpdates", offset=offset, timeout=1)
+            for update in updates.get("result", []):
+                offset = update["update_id"] + 1
+                message = update.get("message")
+                if message is None:
+                    continue
+                chat_id = message["chat"]["id"]
+                if "photo" in message:
+                    largest = message["photo"][-1]
+                    reply = f"Foto recibida {largest['width']}×{largest['height']}"
+                else:
+                    reply = f"Eco: {message.get('text', '')}"
+                sent = self.call("sendMessage", chat_id=chat_id, text=reply + " ⏳")
+                self.call("sendChatAction", chat_id=chat_id, action="typing")
+                self.call(
+                    "editMessageText",
+                    chat_id=chat_id,
+                    message_id=sent["result"]["message_id"],
+                    text=f"<b>{reply}</b> ✓",
+                    parse_mode="HTML",
+                )
+
+    def __enter__(self) -> EchoBot:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+        self.session.close()
+
+
+@pytest.fixture
+def echo_bot(sandbox: SandboxClient) -> Iterator[EchoBot]:
+    with EchoBot(f"{sandbox.api_url}/bot{sandbox.token}") as bot:
+        yield bot
+
+
+@pytest.mark.browser
+def test_web_chat_send_text_and_photo(
+    sandbox: SandboxClient, echo_bot: EchoBot, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    chat = sandbox.private_chat(user_id=1001, first_name="Ana", language_code="es")
+    photo = tmp_path / "pizza.jpg"
+    photo.write_bytes(image_bytes(1600, 1200, color=(230, 120, 40)))
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page.goto(f"{sandbox.url}/?user=1001&name=Ana&chat=1001")
+            expect(page.locator("#conv-title")).to_have_text("Ana")
+
+            page.fill("#text-input", "hola bot")
+            page.press("#text-input", "Enter")
+            expect(page.locator(".row.out .bubble").first).to_contain_text("hola bot")
+            # The reply appears, then changes in place when the bot edits it.
+            reply = page.locator(".row:not(.out) .bubble").first
+            expect(reply).to_contain_text("Eco: hola bot")
+            expect(reply).to_contain_text("✓")
+            expect(reply.locator("b")).to_have_text("Eco: hola bot")
+            expect(reply.locator(".edited")).to_be_visible()
+            assert page.locator(".row:not(.out)").count() == 1
+
+            page.set_input_files("#file-input", str(photo))
+            expect(page.locator(".row.out img")).to_have_count(1)
+            expect(page.locator(".row.out img")).to_have_attribute("data-width", "1280")
+            photo_reply = page.locator(".row:not(.out) .bubble").nth(1)
+            expect(photo_reply).to_contain_text("Foto recibida 1280×960 ✓")
+
+            page.screenshot(path=str(tmp_path / "web-chat.png"), full_page=True)
+        finally:
+            browser.close()
+
+    assert (tmp_path / "web-chat.png").stat().st_size > 10_000
+    shown = chat.wait_for(lambda m: m.text == "Eco: hola bot ✓")
+    assert shown.edits == ["Eco: hola bot ⏳", "Eco: hola bot ✓"]
+    assert [m.media[0].width for m in chat.messages() if m.media] == [1280]
+
+
+@pytest.mark.browser
+def test_web_chat_buttons_and_alerts(sandbox: SandboxClient, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    chat = sandbox.private_chat(user_id=1001, first_name="Ana")
+    base = f"{sandbox.api_url}/bot{sandbox.token}"
+    keyboard = {"inline_keyboard": [[{"text": "Cancelar", "callback_data": "cancel"}]]}
+    requests.post(
+        f"{base}/sendMessage",
+        json={"chat_id": 1001, "text": "¿Cancelar el pedido?", "reply_markup": keyboard},
+        timeout=10,
+    )
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.goto(f"{sandbox.url}/?user=1001&name=Ana&chat=1001")
+            page.get_by_role("button", name="Cancelar").click()
+            update = requests.get(f"{base}/getUpdates", params={"timeout": 10}, timeout=20).json()
+            query = update["result"][0]["callback_query"]
+            assert query["data"] == "cancel"
+            requests.post(
+                f"{base}/answerCallbackQuery",
+                json={
+                    "callback_query_id": query["id"],
+                    "text": "Pedido cancelado",
+                    "show_alert": True,
+                },
+                timeout=10,
+            )
+            expect(page.locator("#alert-text")).to_have_text("Pedido cancelado")
+            requests.post(
+                f"{base}/editMessageReplyMarkup",
+                json={"chat_id": 1001, "message_id": query["message"]["message_id"]},
+                timeout=10,
+            )
+            expect(page.get_by_role("button", name="Cancelar")).to_have_count(0)
+        finally:
+            browser.close()
+    assert chat.bot_messages()[0].buttons == []

@@ -1,0 +1,198 @@
+"""The deployment files run what the tests run: docker-compose.yml, the Procfile (`make run`)
+and the Dockerfile start each process with the command tests/support/system.py uses, and the
+image installs the pinned lock the tests run with."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shlex
+import tomllib
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from tests.support.system import BEAT_COMMAND, BOT_COMMAND, FLOWER_COMMAND, WORKER_COMMAND
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = {
+    "bot": BOT_COMMAND,
+    "worker": WORKER_COMMAND,
+    "beat": BEAT_COMMAND,
+    "flower": FLOWER_COMMAND,
+}
+# Options that only say where a process listens; everything else must match exactly.
+PLACEMENT = ("--address=", "--port=")
+
+
+def without_placement(argv: list[str]) -> tuple[str, ...]:
+    return tuple(arg for arg in argv if not arg.startswith(PLACEMENT))
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def procfile() -> dict[str, list[str]]:
+    """name → argv, with the `scripts.wait_for … --` prefix taken off."""
+    entries: dict[str, list[str]] = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, command = line.partition(":")
+        argv = shlex.split(command)
+        if argv[:3] == ["python", "-m", "scripts.wait_for"]:
+            argv = argv[argv.index("--") + 1 :]
+        entries[name.strip()] = argv
+    return entries
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+
+
+@pytest.mark.parametrize("service", sorted(COMMANDS))
+def test_compose_runs_each_service_with_the_command_the_tests_run(
+    compose: dict[str, Any], service: str
+) -> None:
+    command = compose["services"][service]["command"]
+    assert without_placement(command) == COMMANDS[service]
+
+
+@pytest.mark.parametrize("service", sorted(COMMANDS))
+def test_the_procfile_runs_each_process_with_the_command_the_tests_run(
+    procfile: dict[str, list[str]], service: str
+) -> None:
+    assert without_placement(procfile[service]) == COMMANDS[service]
+
+
+def test_make_run_starts_every_procfile_process() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^run:.*\n\t@?\$\(PY\) -m scripts\.run$", makefile, re.M)
+    run = (ROOT / "scripts" / "run.py").read_text()
+    assert 'os.execvpe(honcho, [honcho, "start", "-f", "Procfile"' in run
+    started = re.search(r"processes = (\[.*?\])", run)
+    assert started and set(COMMANDS) <= set(ast.literal_eval(started.group(1)))
+
+
+def test_every_service_restarts_and_has_a_healthcheck(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        assert service.get("restart") in ("unless-stopped", "always"), name
+        assert service.get("healthcheck", {}).get("test"), name
+    assert compose["services"]["bot"]["healthcheck"]["test"] == [
+        "CMD",
+        "python",
+        "-m",
+        "bot.health",
+    ]
+    worker_check = " ".join(compose["services"]["worker"]["healthcheck"]["test"])
+    assert "celery -A tasks inspect ping" in worker_check
+
+
+def test_workers_scale_out(compose: dict[str, Any]) -> None:
+    worker = compose["services"]["worker"]
+    # `--scale worker=N` needs no fixed name and no host port.
+    assert "container_name" not in worker and "ports" not in worker
+    assert "--queues=orders,images,telegram,watcher" in worker["command"]
+
+
+def test_redis_persists_has_a_password_and_is_internal_only(compose: dict[str, Any]) -> None:
+    redis = compose["services"]["redis"]
+    command = " ".join(redis["command"])
+    assert "--appendonly yes" in command and "--appendfsync everysec" in command
+    assert "--maxmemory-policy noeviction" in command and "--requirepass" in command
+    assert "ports" not in redis
+    assert redis["networks"] == ["internal"]
+    assert compose["networks"]["internal"]["internal"] is True
+    assert "redis-data:/data" in redis["volumes"]
+    for name in COMMANDS:
+        service = compose["services"][name]
+        assert service["environment"]["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD"), name
+        assert "internal" in service["networks"], name
+
+
+def test_media_and_redis_data_are_volumes(compose: dict[str, Any]) -> None:
+    assert set(compose["volumes"]) == {"redis-data", "media"}
+    for name in ("worker", "bot"):
+        assert "media:/data/media" in compose["services"][name]["volumes"]
+
+
+def test_flower_has_basic_auth_from_settings_and_events_are_on(compose: dict[str, Any]) -> None:
+    flower = compose["services"]["flower"]
+    assert flower["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
+    # Published on the host's loopback only.
+    assert all(port.startswith("127.0.0.1:") for port in flower["ports"])
+    config = (ROOT / "celeryconfig.py").read_text()
+    assert "worker_send_task_events = True" in config
+    assert "task_send_sent_event = True" in config
+
+
+def test_dockerfile_is_multi_stage_non_root_unbuffered_and_installs_the_lock() -> None:
+    instructions = dockerfile_instructions()
+    stages = [args for op, args in instructions if op == "FROM"]
+    assert len(stages) >= 2
+    final = instructions[max(i for i, (op, _) in enumerate(instructions) if op == "FROM") :]
+    users = [args for op, args in final if op == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    envs = " ".join(args for op, args in final if op == "ENV")
+    assert "PYTHONUNBUFFERED=1" in envs
+    runs = " ".join(args for op, args in instructions if op == "RUN")
+    assert "pip install --no-deps -r /tmp/requirements.lock" in runs
+    cmd = [args for op, args in final if op == "CMD"][-1]
+    assert tuple(yaml.safe_load(cmd)) == BOT_COMMAND
+    copied = " ".join(args for op, args in final if op == "COPY")
+    for needed in ("core", "bot", "tasks", "celeryconfig.py", "flowerconfig.py"):
+        assert needed in copied, needed
+
+
+def locked() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[canonicalize_name(name)] = version.strip()
+    return pins
+
+
+def test_the_lock_pins_pyprojects_dependencies_and_what_the_tests_run_with() -> None:
+    pins = locked()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for spec in project["dependencies"]:
+        requirement = Requirement(spec)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, spec
+        assert pins[name] in requirement.specifier, (spec, pins[name])
+    for package, version in pins.items():
+        assert metadata.version(package) == version, f"the test venv has another {package}"
+
+
+def test_the_lock_holds_every_dependency_of_what_it_locks() -> None:
+    pins = locked()
+    for name in pins:
+        for spec in metadata.requires(name) or ():
+            requirement = Requirement(spec)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            assert canonicalize_name(requirement.name) in pins, f"{name} needs {spec}"
+
+
+def test_env_example_documents_every_setting() -> None:
+    names = set(re.findall(r'get\("([A-Z_]+)"', (ROOT / "core" / "settings.py").read_text()))
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^([A-Z_]+)=", example, re.M))
+    assert names <= documented, sorted(names - documented)
