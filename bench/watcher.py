@@ -41,6 +41,8 @@ ADMINS = (-1001, 42)
 BATCH = 1_000
 RUN_REPEATS = 7
 SCAN_REPEATS = 3
+# Seconds since the start after which no further full scan begins.
+SCAN_BUDGET = 100.0
 GOAL_RATIO = 100.0
 GOAL_RUN_SECONDS = 1.0
 UNFINISHED = (OrderState.PENDIENTE, OrderState.VALIDANDO_PAGO, OrderState.PREPARANDO_ENVIO)
@@ -193,17 +195,19 @@ def watcher_run(store: OrderStore, now: float, run_id: str, stale: set[str]) -> 
     return elapsed
 
 
-def reset(client: redis.Redis, stale: set[str]) -> None:
-    """Put the claimed orders back as never alerted (between runs, not timed)."""
+def reset(client: redis.Redis, stale: set[str], run_id: str) -> None:
+    """Put the orders run `run_id` claimed back as never alerted (between runs, not timed)."""
     pipe = client.pipeline(transaction=True)
     pipe.zunionstore(OrderStore.OPEN_KEY, [OrderStore.OPEN_KEY, OrderStore.STALE_KEY])
-    pipe.delete(OrderStore.STALE_KEY, OrderStore.PENDING_RUNS_KEY, OrderStore.WATCH_HISTORY_KEY)
+    pipe.delete(
+        OrderStore.STALE_KEY,
+        OrderStore.PENDING_RUNS_KEY,
+        OrderStore.WATCH_HISTORY_KEY,
+        OrderStore.RUN_PREFIX + run_id,
+    )
     for order in stale:
         pipe.hdel(OrderStore.key(order), f"x:{ALERTED_FIELD}")
     pipe.execute()
-    runs = list(client.scan_iter(match=f"{OrderStore.RUN_PREFIX}*"))
-    if runs:
-        client.delete(*runs)
 
 
 def main() -> None:
@@ -221,19 +225,23 @@ def main() -> None:
                 f"loaded {ORDERS:,} orders ({STALE:,} stale, {IN_FLIGHT:,} in flight) "
                 f"in {time.perf_counter() - started:.0f} s; redis uses {memory}"
             )
-            runs, scans = [], []
+            runs: list[float] = []
+            scans: list[float] = []
             for repeat in range(RUN_REPEATS):
-                if repeat < SCAN_REPEATS:
+                # Keep the whole benchmark bounded on a slow machine: the first scan always.
+                if len(scans) < SCAN_REPEATS and (
+                    not scans or time.perf_counter() - started < SCAN_BUDGET
+                ):
                     began = time.perf_counter()
                     found = full_scan(client, now - STALE_AFTER)
                     scans.append(time.perf_counter() - began)
                     assert found == stale, (len(found), len(stale))
-                reset(client, stale)
                 runs.append(watcher_run(store, now, f"bench-{repeat}", stale))
+                reset(client, stale, f"bench-{repeat}")
             run, scan = statistics.median(runs), statistics.median(scans)
             ratio = scan / run
-            print(f"watcher run (median of {RUN_REPEATS}): {run * 1000:.1f} ms")
-            print(f"full scan   (median of {SCAN_REPEATS}): {scan * 1000:.0f} ms")
+            print(f"watcher run (median of {len(runs)}): {run * 1000:.1f} ms")
+            print(f"full scan   (median of {len(scans)}): {scan * 1000:.0f} ms")
             verdict = "OK" if ratio >= GOAL_RATIO else "BELOW GOAL"
             print(f"ratio: {ratio:.0f}x (goal >= {GOAL_RATIO:.0f}x) {verdict}")
             verdict = "OK" if run < GOAL_RUN_SECONDS else "SLOW"

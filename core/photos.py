@@ -65,7 +65,14 @@ class PhotoProcessing:
     media_dir: Path
 
     def stage(self, job: PhotoJob, state: PhotoState) -> PhotoJob:
-        """Record and show a stage; progress edits are best effort."""
+        """Record and show a stage; progress edits are best effort.
+
+        A retried job passes its stages again: the bar never moves back, and a stage already
+        shown is not edited again (those edits would eat the chat's message budget).
+        """
+        job = self.jobs.get(job.id)
+        if STAGE_PERCENT.get(state, 0) <= STAGE_PERCENT.get(job.state, 0):
+            return job
         self.jobs.update(job.id, state=state, progress=STAGE_PERCENT.get(state, job.progress))
         job = self.jobs.get(job.id)
         if job.status_message_id:
