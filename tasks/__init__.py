@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 
+from core import logs
 from core.logs import configure_logging
 from core.settings import get_settings
 
@@ -20,3 +21,8 @@ def _configure_logging(**_: object) -> None:
     """Workers and beat log in the same format as the bot, with the token masked."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, settings.telegram_bot_token)
+
+
+# Every line a task logs names its order or photo job (`order=P-…`, `job=F-…`).
+task_prerun.connect(logs.task_started, weak=False)
+task_postrun.connect(logs.task_finished, weak=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -83,6 +84,14 @@ def start_lockless_beat(system: System) -> Process:
     return process
 
 
+def sends_the_watcher(beat: Process) -> bool:
+    return "Sending due task revisar-pedidos-atrasados" in beat.log()
+
+
+def mentions(order_id: str, message: Message) -> bool:
+    return order_id in (message.text or "")
+
+
 def is_alert(message: Message) -> bool:
     return ALERT.match(message.text or "") is not None
 
@@ -144,14 +153,14 @@ def test_two_beats_at_once_still_alert_each_order_once(
     beats = [p for p in system.processes if p.name.startswith("beat")]
     assert len(beats) == 2
     for beat in beats:  # both really schedule the watcher
-        wait_until(lambda b=beat: "Sending due task revisar-pedidos-atrasados" in b.log(), 20)
+        wait_until(partial(sends_the_watcher, beat), 20, f"{beat.name} to send the watcher")
     chats = [system.private_chat() for _ in range(4)]
     ids = [place_stuck_order(chat, f"pedido {n}") for n, chat in enumerate(chats)]
 
     for chat in chats:
         chat.wait_for(is_alert, timeout=20)
     for order_id in ids:
-        admins.private.wait_for(lambda m, i=order_id: i in (m.text or ""), timeout=10)
+        admins.private.wait_for(partial(mentions, order_id), timeout=10)
     last_alert = max(float(o.extra[ALERTED_FIELD]) for o in store.get_many(ids))
     wait_for_runs_after(store, last_alert, n=4)
 

@@ -1,0 +1,72 @@
+"""The watcher's Celery side against a real redis-server: the task names its run by its id,
+and a retried order step leaves its error on the order for the digest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from celery.app.task import Context
+from celery.exceptions import Retry
+from celery.signals import task_retry
+
+from core.payment import PaymentUnavailable
+from core.store import LAST_ERROR_FIELD, OrderStore
+from core.watcher import Watcher
+from tasks import context as ctx
+from tasks.orders import validar_pago
+from tasks.watcher import revisar_pedidos_atrasados
+
+
+class Messenger:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def send(self, chat_id: int, text: str, *, key: str, **_: Any) -> int | None:
+        self.keys.append(key)
+        return len(self.keys)
+
+
+@pytest.fixture
+def store(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> OrderStore:
+    store = OrderStore.from_url(redis_url)
+    monkeypatch.setattr(ctx, "store", lambda: store)
+    return store
+
+
+def test_a_retried_order_step_leaves_its_error_on_the_order(store: OrderStore) -> None:
+    order, _ = store.create(chat_id=10, user_id=10, text="pizza", source_message_id=1)
+
+    retry = Retry(exc=PaymentUnavailable("HTTP 503"))
+    task_retry.send(sender=validar_pago, request=Context(args=[order.id]), reason=retry)
+
+    assert store.get(order.id).extra[LAST_ERROR_FIELD] == "PaymentUnavailable: HTTP 503"
+
+
+def test_other_tasks_retries_leave_orders_alone(store: OrderStore) -> None:
+    order, _ = store.create(chat_id=10, user_id=10, text="pizza", source_message_id=1)
+
+    retry = Retry(exc=RuntimeError("boom"))
+    task_retry.send(
+        sender=revisar_pedidos_atrasados, request=Context(args=[order.id]), reason=retry
+    )
+
+    assert LAST_ERROR_FIELD not in store.get(order.id).extra
+
+
+def test_the_task_runs_the_watcher_under_its_own_id(
+    store: OrderStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.clock = lambda: 1_000.0
+    order, _ = store.create(chat_id=10, user_id=10, text="pizza", source_message_id=1)
+    messenger = Messenger()
+    watcher = Watcher(
+        store=store, messenger=messenger, admin_chat_ids=(), stale_after=60, clock=lambda: 2_000.0
+    )
+    monkeypatch.setattr(ctx, "watcher", lambda: watcher)
+
+    result = revisar_pedidos_atrasados.apply(task_id="run-from-beat")
+
+    assert result.get()["claimed"] == 1 and result.get()["run_id"] == "run-from-beat"
+    assert messenger.keys == [f"order:{order.id}:stale"]
+    assert store.redis.lrange(store.RUN_PREFIX + "run-from-beat", 0, -1) == [order.id]
