@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ def measure_delays(system: System, send: Callable[[int, str], None], tag: str) -
         since = current_seq(sandbox)
         started = time.time()
         send(chat, f"{tag} {n}")
-        found = wait_until(lambda since=since: arrivals(sandbox, since), 10, f"{tag} {n}")
+        found = wait_until(partial(arrivals, sandbox, since), 10, f"{tag} {n}")
         delays.append(found[0]["time"] - started)  # type: ignore[index]
         time.sleep(DELAY_SPACING)
     return delays
@@ -142,7 +143,7 @@ def main() -> None:
     for workers, rate, refused in ((1, one, one_429), (4, four, four_429)):
         print(
             f"  {workers} worker{'s' if workers > 1 else ' '}: {rate:6.2f}/s = "
-            f"{rate / limit:.3f} of the limit, {refused} 429s"
+            f"{rate / limit:.4f} of the limit, {refused} 429s"
         )
     base = p95(baseline)
     print(f"delay result → chat, limiter idle, p95 of {DELAY_SAMPLES} (ratio to bare call):")
