@@ -30,6 +30,8 @@ from core.ratelimit import INLINE_WAIT, RateLimiter
 log = logging.getLogger(__name__)
 
 PREFIX = "pedidos:delivery:"
+# Chats that blocked the bot (a 403): nothing more is sent there until they write again.
+UNREACHABLE_KEY = f"{PREFIX}unreachable"
 # Delivered keys are remembered long enough to outlive any retry or re-delivery.
 DELIVERED_TTL = 7 * 24 * 3600
 # A send in flight holds its key this long at most (a crashed sender lets go by then).
@@ -217,14 +219,14 @@ class Courier:
 
     def unreachable(self, chat_id: int) -> bool:
         """Whether the chat blocked the bot (a 403), so nothing more is sent there."""
-        return bool(self.redis.sismember(f"{PREFIX}unreachable", str(chat_id)))
+        return bool(self.redis.sismember(UNREACHABLE_KEY, str(chat_id)))
 
     def mark_unreachable(self, chat_id: int) -> None:
-        self.redis.sadd(f"{PREFIX}unreachable", chat_id)
+        self.redis.sadd(UNREACHABLE_KEY, chat_id)
 
     def mark_reachable(self, chat_id: int) -> None:
         """The chat wrote to the bot again, so it unblocked it."""
-        self.redis.srem(f"{PREFIX}unreachable", chat_id)
+        mark_reachable(self.redis, chat_id)
 
     def already_sent(self, key: str) -> int | None:
         """The message id delivered under `key`, if it was."""
@@ -535,3 +537,8 @@ class Courier:
             log.warning("chat=%s blocked the bot; not sending there any more", chat_id)
             return None
         return target
+
+
+def mark_reachable(client: redis.Redis, chat_id: int) -> None:
+    """The chat wrote to the bot, so it no longer blocks it: sending there may resume."""
+    client.srem(UNREACHABLE_KEY, chat_id)

@@ -12,6 +12,7 @@ from enum import StrEnum
 import redis
 
 from core.orders import ID_ALPHABET, ID_LENGTH
+from core.redisio import read_hash, write_hash
 
 PREFIX = "pedidos:"
 JOB_ID = re.compile(rf"^F-[{ID_ALPHABET}]{{{ID_LENGTH}}}$")
@@ -132,13 +133,13 @@ class PhotoJobStore:
             existing = self.redis.get(guard)
             return self.get(str(existing)), False
         pipe = self.redis.pipeline()
-        pipe.hset(self.key(job.id), mapping=job.to_redis())
+        write_hash(pipe, self.key(job.id), job.to_redis())
         pipe.zadd(f"{PREFIX}photos:{chat_id}", {job.id: now})
         pipe.execute()
         return job, True
 
     def get(self, job_id: str) -> PhotoJob:
-        raw = self.redis.hgetall(self.key(job_id))
+        raw = read_hash(self.redis, self.key(job_id))
         if not raw:
             raise KeyError(job_id)
         return PhotoJob.from_redis(raw)
@@ -156,4 +157,4 @@ class PhotoJobStore:
         values["updated_at"] = str(self.clock())
         if fields.get("state") in (PhotoState.LISTO, PhotoState.FALLIDO):
             values["finished_at"] = values["updated_at"]
-        self.redis.hset(self.key(job_id), mapping=values)
+        write_hash(self.redis, self.key(job_id), values)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import redis
@@ -31,6 +31,7 @@ from core.orders import (
     new_order_id,
     step_number,
 )
+from core.redisio import as_strings, read_hash
 
 PREFIX = "pedidos:"
 # How long a Telegram update is remembered for re-delivery: Telegram keeps undelivered
@@ -163,7 +164,7 @@ def _allowed_from(wanted: OrderState) -> str:
     return ",".join(state.value for state, nexts in TRANSITIONS.items() if wanted in nexts)
 
 
-def _flatten(fields: dict[str, str | int | float]) -> list[str]:
+def _flatten(fields: Mapping[str, str | int | float]) -> list[str]:
     return [str(part) for pair in fields.items() for part in pair]
 
 
@@ -233,7 +234,7 @@ class OrderStore:
             # status -1: the random id is taken (rare); draw another.
 
     def get(self, order_id: str) -> Order:
-        raw = self.redis.hgetall(self.key(order_id))
+        raw = read_hash(self.redis, self.key(order_id))
         if not raw:
             raise OrderNotFound(order_id)
         return Order.from_redis(raw)
@@ -248,7 +249,7 @@ class OrderStore:
 
     def recent(self, chat_id: int, limit: int = 5, offset: int = 0) -> list[Order]:
         """The chat's orders, newest first."""
-        ids = self.redis.zrevrange(self.chat_key(chat_id), offset, offset + limit - 1)
+        ids = as_strings(self.redis.zrevrange(self.chat_key(chat_id), offset, offset + limit - 1))
         orders = []
         for order_id in ids:
             try:
@@ -299,7 +300,9 @@ class OrderStore:
 
     def open_older_than(self, cutoff: float, limit: int = 1000) -> list[str]:
         """Ids of unfinished orders created before `cutoff`, oldest first."""
-        return list(self.redis.zrangebyscore(self.OPEN_KEY, "-inf", cutoff, start=0, num=limit))
+        return as_strings(
+            self.redis.zrangebyscore(self.OPEN_KEY, "-inf", cutoff, start=0, num=limit)
+        )
 
     # --- the stale-order watcher's index ------------------------------------------------
 

@@ -20,7 +20,7 @@ class ImageTask(TelegramTask):
 
     def on_failure(
         self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: object
-    ) -> None:  # type: ignore[override, type-arg]
+    ) -> None:
         job_id = str(args[0]) if args else ""
         if job_id:
             reason = "download_failed" if isinstance(exc, TransientError) else "internal"

@@ -6,6 +6,7 @@ import io
 import struct
 import zlib
 from pathlib import Path
+from typing import cast
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
@@ -82,8 +83,8 @@ def test_png_with_transparency_is_flattened_on_white(system: System, tmp_path: P
     images = [rendition(system, m) for m in album_of(chat)]
     assert [im.size for im in images] == [(150, 100), (600, 400), (600, 400)]
     large = images[2].convert("RGB")
-    corner = large.getpixel((10, 10))
-    centre = large.getpixel((300, 200))
+    corner = cast(tuple[int, int, int], large.getpixel((10, 10)))
+    centre = cast(tuple[int, int, int], large.getpixel((300, 200)))
     assert all(channel > 245 for channel in corner), corner
     assert centre[2] > 200 and centre[0] < 60, centre
 
@@ -114,6 +115,9 @@ def png_bomb() -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
     )
+
+
+NOT_AN_IMAGE = b"hola, esto no es una imagen\n" * 10
 
 
 def truncated_jpeg(photos_dir: Path) -> bytes:

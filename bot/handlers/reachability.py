@@ -1,0 +1,17 @@
+"""A pre-filter: a chat that writes to the bot has unblocked it, so deliveries resume there."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.services import services
+from core.delivery import mark_reachable
+
+
+async def chat_is_back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Forget an earlier 403 from this chat (a blocked user cannot write to the bot)."""
+    chat = update.effective_chat
+    if chat is not None and update.effective_message is not None:
+        svc = services(context)
+        await svc.run(mark_reachable, svc.store.redis, chat.id)
