@@ -91,6 +91,10 @@ class BotApi:
         with self._lock:
             if self._session is None:
                 session = requests.Session()
+                # Proxy settings are read from the environment once, not on every request
+                # (requests re-reads them per call when trust_env is on: ~3 ms per order).
+                session.proxies = requests.utils.get_environ_proxies(self._method_base)
+                session.trust_env = False
                 adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
