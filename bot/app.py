@@ -9,17 +9,31 @@ from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from bot.handlers import admin_stale, orders, photos
+from bot.chataction import while_replying
+from bot.handlers import (
+    admin,
+    admin_stale,
+    buttons,
+    cancel,
+    conversation,
+    lists,
+    orders,
+    photos,
+    reachability,
+)
 from bot.handlers import help as help_handlers
 from bot.ratelimit import SharedRateLimiter
 from bot.services import SERVICES, Services
 from core import texts
+from core.conversation import ConversationStore
 from core.photojobs import PhotoJobStore
 from core.ratelimit import Limits
 from core.settings import Settings
@@ -31,6 +45,8 @@ log = logging.getLogger(__name__)
 COMMANDS = (
     ("pedido", "order", "commands.pedido"),
     ("estado", "status", "commands.estado"),
+    ("pedidos", "orders", "commands.pedidos"),
+    ("cancelar", "cancel", "commands.cancelar"),
     ("ayuda", "help", "commands.ayuda"),
 )
 
@@ -52,18 +68,35 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
     )
     redis_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     app.bot_data[SERVICES] = Services(
-        settings=settings, store=OrderStore(redis_client), photo_jobs=PhotoJobStore(redis_client)
+        settings=settings,
+        store=OrderStore(redis_client),
+        photo_jobs=PhotoJobStore(redis_client),
+        conversations=ConversationStore(redis_client, settings.conversation_timeout),
     )
 
+    # Group -1 runs before every other handler and never stops them.
+    app.add_handler(TypeHandler(Update, reachability.chat_is_back), group=-1)
     app.add_handlers(
         [
             CommandHandler(["start", "ayuda", "help"], help_handlers.ayuda),
-            CommandHandler(["pedido", "order"], orders.pedido),
-            CommandHandler(["estado", "status"], orders.estado),
+            # Commands work as /cmd@thisbot too; PTB ignores /cmd@anotherbot in groups.
+            # Those that read the store show "typing…" when their reply is slow.
+            CommandHandler(["pedido", "order"], while_replying(orders.pedido)),
+            CommandHandler(["estado", "status"], while_replying(orders.estado)),
+            CommandHandler(["pedidos", "orders"], while_replying(lists.pedidos)),
+            CommandHandler(["cancelar", "cancel"], while_replying(cancel.cancelar)),
             # Admins only (checked inside, so others get a refusal); not in the public menu.
             CommandHandler(["atrasados", "stale"], admin_stale.atrasados),
+            CommandHandler(["entregas", "deliveries"], admin.entregas),
             # Photos, and any document: a non-image document gets a clear "not an image".
             MessageHandler(filters.PHOTO | filters.Document.ALL, photos.foto),
+            # Every inline button: answered exactly once, whatever it was.
+            CallbackQueryHandler(buttons.on_button),
+            # Plain text last, after every command: a guided order's answer; in groups only
+            # when it replies to the bot or mentions it, otherwise it is not for us.
+            MessageHandler(
+                filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, conversation.answer
+            ),
         ]
     )
     app.add_error_handler(_on_error)

@@ -8,6 +8,8 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
+from core.conversation import ConversationStore
+from core.fulfilment import Fulfilment
 from core.photojobs import PhotoJobStore
 from core.settings import Settings
 from core.store import OrderStore
@@ -22,6 +24,7 @@ class Services:
     settings: Settings
     store: OrderStore
     photo_jobs: PhotoJobStore
+    conversations: ConversationStore
 
     async def enqueue_order(self, order_id: str) -> str:
         """Start the order's Celery chain; the first task's id."""
@@ -35,6 +38,21 @@ class Services:
         from tasks.images import enqueue_photo
 
         return await asyncio.to_thread(enqueue_photo, job_id)
+
+    async def revoke_order(self, task_ids: list[str]) -> None:
+        """Revoke a cancelled order's chain, so its queued steps never start."""
+        from tasks.orders import revoke_order
+
+        await asyncio.to_thread(revoke_order, task_ids)
+
+    def fulfilment(self) -> Fulfilment:
+        """The workers' order steps and delivery path, for what the bot shows of an order."""
+        # The status message is edited through the workers' Courier, whose coalescing keeps
+        # the newest text last whoever edits it (a bot edit cannot be overtaken by an older
+        # progress edit waiting in a worker).
+        from tasks import context
+
+        return context.fulfilment()
 
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a blocking store call off the event loop."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from core import texts, watcher
 from core.botapi import TooManyRequests, TransientError
 from core.delivery import Courier
+from core.keyboards import status_keyboard
 from core.orders import STEPS, InvalidTransition, Order, OrderState
 from core.payment import PaymentClient
 from core.progress import percent_of
@@ -51,8 +52,22 @@ class Fulfilment:
             return None
         report(number, len(STEPS), percent, state.value)
         order = self.store.get(order_id)
+        if order.state is not state:
+            # Cancelled right after the move: the cancellation shows itself.
+            return None
         self.show_status(order, best_effort=True)
         return order
+
+    def carry_on(self, order_id: str, state: OrderState) -> bool:
+        """The check after a step's work: False (and the status shown) if it was cancelled."""
+        order = self.store.get(order_id)
+        if order.state is state:
+            return True
+        log.info("order=%s step=%s stops: order is %s", order_id, state, order.state)
+        if order.state is OrderState.CANCELADO:
+            # This step's own progress edit may have landed after the cancellation's.
+            self.show_status(order, best_effort=True)
+        return False
 
     def show_status(self, order: Order, best_effort: bool = False) -> None:
         """Edit the order's status message to its current state.
@@ -66,13 +81,18 @@ class Fulfilment:
                     order.chat_id,
                     order.status_message_id,
                     texts.status_message(order),
+                    # Telegram drops the keyboard of an edit that does not repeat it.
+                    reply_markup=status_keyboard(order),
                     key=f"order:{order.id}:status:{order.state.value}",
                 )
             else:
                 # The bot could not send its reply (Telegram down at that moment): the
                 # worker, which retries, sends the status message instead.
                 shown = self.courier.send(
-                    order.chat_id, texts.status_message(order), key=f"order:{order.id}:status"
+                    order.chat_id,
+                    texts.status_message(order),
+                    key=f"order:{order.id}:status",
+                    reply_markup=status_keyboard(order),
                 )
         except (TransientError, TooManyRequests) as exc:
             if not best_effort:
@@ -93,10 +113,12 @@ class Fulfilment:
             return
         self.payment.authorize(order)
         self.simulate_work()
+        self.carry_on(order_id, OrderState.VALIDANDO_PAGO)
 
     def preparar_envio(self, order_id: str, report: ProgressReport) -> None:
         if self.start_step(order_id, OrderState.PREPARANDO_ENVIO, report) is not None:
             self.simulate_work()
+            self.carry_on(order_id, OrderState.PREPARANDO_ENVIO)
 
     def notificar_cliente(self, order_id: str, report: ProgressReport) -> None:
         """Last step: complete the order, show it done and tell the customer once."""
@@ -111,6 +133,7 @@ class Fulfilment:
                 self.store.move(order_id, OrderState.COMPLETADO, progress=100)
             order = self.store.get(order_id)
         if order.state is not OrderState.COMPLETADO:
+            self.carry_on(order_id, OrderState.COMPLETADO)
             return
         report(len(STEPS), len(STEPS), 100, OrderState.COMPLETADO.value)
         self.show_status(order)

@@ -130,6 +130,8 @@ class Order:
     finished_at: float = 0.0
     status_message_id: int = 0
     task_id: str = ""
+    # Every task id of the order's chain, comma-separated: what a cancellation revokes.
+    task_ids: str = ""
     error: str = ""
     language: str = "es"
     extra: dict[str, str] = field(default_factory=dict)
@@ -163,6 +165,7 @@ class Order:
             finished_at=float(raw.get("finished_at", 0)),
             status_message_id=int(raw.get("status_message_id", 0)),
             task_id=raw.get("task_id", ""),
+            task_ids=raw.get("task_ids", ""),
             error=raw.get("error", ""),
             language=raw.get("language", "es"),
             extra={k[2:]: v for k, v in raw.items() if k.startswith("x:")},

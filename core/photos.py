@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import texts
-from core.botapi import BadRequest, BotApi, FileTooBig
+from core.botapi import BadRequest, BotApi, BotApiError, FileTooBig
 from core.delivery import Courier
 from core.images import ImageRejected, RenditionFile, make_renditions
 from core.photojobs import STAGE_PERCENT, PhotoJob, PhotoJobStore, PhotoState
@@ -139,11 +139,21 @@ class PhotoProcessing:
             )
             for f in files
         ]
+        self._show_uploading(job)
         self.courier.send_album(
             job.chat_id,
             [(f.path, caption) for f, caption in zip(files, captions, strict=True)],
             key=f"photo:{job.id}:album",
         )
+
+    def _show_uploading(self, job: PhotoJob) -> None:
+        """Show "uploading photo…" while the album goes up (a hint: failures are ignored)."""
+        if self.courier.already_sent(f"photo:{job.id}:album") is not None:
+            return  # a retried job whose album already went out
+        try:
+            self.api.call("sendChatAction", {"chat_id": job.chat_id, "action": "upload_photo"})
+        except BotApiError as exc:
+            log.debug("job=%s chat action failed: %s", job.id, exc)
 
     def _show_final(self, job: PhotoJob) -> None:
         if job.status_message_id:

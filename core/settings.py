@@ -38,6 +38,8 @@ class Settings:
     stale_after: float = 24 * 3600.0
     watch_interval: float = 3600.0
     step_seconds: float = 2.0
+    # A guided /pedido left unanswered this long is dropped.
+    conversation_timeout: float = 600.0
     media_dir: str = "var/media"
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)
@@ -96,6 +98,7 @@ class Settings:
             stale_after=parse_duration(get("STALE_AFTER", "24h")),
             watch_interval=parse_duration(get("WATCH_INTERVAL", "1h")),
             step_seconds=parse_duration(get("STEP_SECONDS", "2")),
+            conversation_timeout=parse_duration(get("CONVERSATION_TIMEOUT", "10m")),
             media_dir=get("MEDIA_DIR", defaults.media_dir),
             webhook_url=get("WEBHOOK_URL", ""),
             webhook_secret=get("WEBHOOK_SECRET", ""),

@@ -80,6 +80,11 @@ def raw(language: str, key: str) -> str:
     return catalog.get(key) or _catalog(DEFAULT_LANGUAGE)[key]
 
 
+def plain(language: str, key: str, **values: object) -> str:
+    """A plain-text text with values, unescaped (button answers are not parsed as HTML)."""
+    return raw(language, key).format(**values)
+
+
 def state_name(language: str, state: OrderState) -> str:
     return raw(language, f"state.{state.value}")
 

@@ -200,7 +200,9 @@ class Message:
             out["caption"] = self.caption
             if self.caption_entities:
                 out["caption_entities"] = [e.to_api() for e in self.caption_entities]
-        if self.reply_markup is not None:
+        # Telegram's Message carries only inline keyboards; a ForceReply or a reply keyboard
+        # shapes the user's client and never comes back in a Message object.
+        if self.reply_markup is not None and "inline_keyboard" in self.reply_markup:
             out["reply_markup"] = copy.deepcopy(self.reply_markup)
         return out
 

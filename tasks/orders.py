@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Task, chain
+from celery import Task, chain, uuid
 from celery.utils.log import get_task_logger
 
+from core.cancel import tell_cancelled
 from core.payment import PaymentDeclined, PaymentUnavailable
 from tasks import app
 from tasks import context as ctx
@@ -84,20 +85,42 @@ def avisar_fallo(order_id: str) -> None:
     ctx.fulfilment().tell_failure(order_id)
 
 
-def order_chain(order_id: str) -> Any:
-    """The chain for one order, each step getting only the order id."""
+@app.task(base=TelegramTask, name="avisar_cancelacion", **TELEGRAM_RETRY)
+def avisar_cancelacion(order_id: str) -> None:
+    """Tell the chat its order was cancelled, once (when the bot could not do it at once)."""
+    tell_cancelled(ctx.fulfilment(), order_id)
+
+
+STEP_TASKS = (validar_pago, preparar_envio, notificar_cliente)
+
+
+def order_chain(order_id: str, task_ids: list[str] | None = None) -> Any:
+    """The chain for one order, each step getting only the order id (and the given task ids)."""
     on_error = registrar_fallo.s()
+    ids = task_ids or [uuid() for _ in STEP_TASKS]
     return chain(
-        validar_pago.si(order_id),
-        preparar_envio.si(order_id),
-        notificar_cliente.si(order_id),
+        *(
+            step.si(order_id).set(task_id=task_id)
+            for step, task_id in zip(STEP_TASKS, ids, strict=True)
+        )
     ).on_error(on_error)
 
 
 def enqueue_order(order_id: str) -> str:
-    """Start an order's chain; the id of its first task."""
-    result = order_chain(order_id).apply_async()
-    first = result
-    while first.parent is not None:
-        first = first.parent
-    return str(first.id)
+    """Start an order's chain; the id of its first task.
+
+    The ids of every step are chosen and stored on the order before the chain starts, so a
+    cancellation, however early, can revoke the steps not yet run.
+    """
+    task_ids = [uuid() for _ in STEP_TASKS]
+    ctx.store().set_fields(order_id, task_ids=",".join(task_ids))
+    order_chain(order_id, task_ids).apply_async()
+    return task_ids[0]
+
+
+def revoke_order(task_ids: list[str]) -> None:
+    """Revoke a cancelled order's steps: queued ones never start (a running one stops at its
+    next check of the order's state, see core.fulfilment)."""
+    if task_ids:
+        app.control.revoke(task_ids)
+        log.info("revoked tasks %s", ",".join(task_ids))

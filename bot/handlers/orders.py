@@ -10,9 +10,12 @@ from telegram import Update
 from telegram.error import NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
+from bot.handlers import conversation
 from bot.handlers.common import command_argument, language_of
+from bot.markup import inline
 from bot.services import services
 from core import texts
+from core.keyboards import status_keyboard
 from core.orders import MAX_ORDER_TEXT, OrderTextError, clean_order_text, normalize_order_id
 from core.photojobs import normalize_job_id
 from core.photos import status_text
@@ -29,6 +32,10 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lang = language_of(update)
     raw_text = command_argument(message)
+    if not raw_text.strip():
+        # No text: ask for it, step by step.
+        await conversation.start(update, context)
+        return
     try:
         text = clean_order_text(raw_text)
     except OrderTextError as exc:
@@ -57,13 +64,17 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     if not order.status_message_id:
         try:
-            status = await message.reply_html(texts.status_message(order))
+            status = await message.reply_html(
+                texts.status_message(order), reply_markup=inline(status_keyboard(order))
+            )
         except (NetworkError, RetryAfter) as exc:
             # The order is safe in the store; the first step sends the status message.
             log.warning("order=%s status reply failed, the worker will send it: %s", order.id, exc)
         else:
             await svc.run(svc.store.set_fields, order.id, status_message_id=status.message_id)
-            log.info("order=%s created chat=%s status_message=%s", order.id, chat.id, status.message_id)
+            log.info(
+                "order=%s created chat=%s status_message=%s", order.id, chat.id, status.message_id
+            )
     if not order.task_id:
         task_id = await svc.enqueue_order(order.id)
         await svc.run(svc.store.set_fields, order.id, task_id=task_id)

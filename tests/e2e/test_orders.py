@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from sandbox.client import Message
+import redis
 
+from core.delivery import UNREACHABLE_KEY
+from sandbox.client import Message
+from tests.support.processes import wait_until
 from tests.support.system import System
 
 ORDER_ID = re.compile(r"P-[0-9A-Z]{6}")
@@ -116,3 +119,20 @@ def test_twenty_chats_at_once_each_complete_once(system: System) -> None:
     for chat in chats:
         finals = [m for m in chat.bot_messages() if completed(m)]
         assert len(finals) == 1, [m.text for m in chat.bot_messages()]
+
+
+def test_a_chat_that_unblocks_the_bot_hears_from_it_again(system: System) -> None:
+    chat = system.private_chat()
+    system.sandbox.block_chat(chat.chat_id)
+    chat.send("/pedido 1 pizza mientras está bloqueado")
+    # The worker meets the 403 and stops sending to this chat.
+    redis_client = redis.Redis.from_url(system.redis.url, decode_responses=True)
+    wait_until(
+        lambda: redis_client.sismember(UNREACHABLE_KEY, str(chat.chat_id)), 30, "chat marked"
+    )
+    assert chat.bot_messages() == []
+
+    system.sandbox.unblock_chat(chat.chat_id)
+    chat.send("/pedido 2 pizzas ya desbloqueado")
+    done = chat.wait_for(completed, timeout=30)
+    assert "está completado" in (done.text or "")

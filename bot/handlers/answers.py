@@ -1,0 +1,55 @@
+"""What a button press answers, and editing the message whose button was pressed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Bot, CallbackQuery
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+
+from bot.markup import inline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answerCallbackQuery of a press: a toast, an alert, or nothing (plain text)."""
+
+    text: str = ""
+    alert: bool = False
+
+
+async def edit_pressed(
+    query: CallbackQuery, text: str, keyboard: dict[str, Any] | None = None
+) -> None:
+    """Show `text` (HTML) and `keyboard` in the pressed message; an edit that changes nothing,
+    or a message gone meanwhile, is not an error."""
+    try:
+        await query.edit_message_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=inline(keyboard)
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            log.info("edit of pressed message failed: %s", exc)
+    except TelegramError as exc:
+        log.info("edit of pressed message failed: %s", exc)
+
+
+async def remove_keyboard(query: CallbackQuery) -> None:
+    """Take the buttons off a message that is no longer current, so nobody presses them again."""
+    try:
+        await query.edit_message_reply_markup(None)
+    except TelegramError as exc:
+        log.debug("keyboard of a stale message not removed: %s", exc)
+
+
+async def remove_keyboard_of(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Take the buttons off an earlier message of ours (none there is fine)."""
+    try:
+        await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+    except TelegramError as exc:
+        log.debug("keyboard of message %s not removed: %s", message_id, exc)

@@ -1,0 +1,100 @@
+"""Every inline button press: acted on by whom it is for, then answered exactly once.
+
+Telegram shows a spinner on a pressed button until the bot answers the callback query
+(https://core.telegram.org/bots/api#answercallbackquery), so every press gets an answer,
+even one we cannot act on or one whose handling failed. A press by someone the buttons
+are not for, or on a message that is no longer current, gets a short alert and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.handlers import conversation, lists
+from bot.handlers.answers import Answer, remove_keyboard
+from bot.handlers.cancel import cancel
+from bot.handlers.common import language_of
+from bot.services import services
+from core import texts
+from core.cancel import CancelOutcome
+from core.keyboards import CANCEL, CONVERSATION, LIST, ORDER, REFRESH, Pressed, parse
+from core.orders import normalize_order_id
+
+log = logging.getLogger(__name__)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Route a press by its callback data, then answer it (a toast, an alert or nothing)."""
+    query = update.callback_query
+    if query is None:
+        return
+    lang = language_of(update)
+    pressed = parse(query.data)
+    try:
+        if pressed is None or query.message is None or update.effective_chat is None:
+            answer = Answer(texts.plain(lang, "callback.stale"), alert=True)
+        elif pressed.kind == ORDER:
+            answer = await _order_button(update, context, pressed)
+        elif pressed.kind == CONVERSATION:
+            answer = await conversation.on_button(update, context, pressed)
+        else:
+            assert pressed.kind == LIST
+            answer = await lists.on_button(update, context, pressed)
+    except Exception:
+        await _answer(query, Answer(texts.plain(lang, "callback.error"), alert=True))
+        raise
+    await _answer(query, answer)
+
+
+async def _answer(query: CallbackQuery, answer: Answer) -> None:
+    try:
+        await query.answer(answer.text or None, show_alert=answer.alert)
+    except TelegramError as exc:
+        # Too old (Telegram waits about 15 s) or answered already: nothing left to stop.
+        log.info("callback query %s not answered: %s", query.id, exc)
+
+
+async def _order_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: Pressed
+) -> Answer:
+    """Actualizar or Cancelar on a status message, for the customer who placed the order."""
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and query.message is not None and chat is not None
+    action, raw_id = pressed.fields
+    lang = language_of(update)
+    svc = services(context)
+    order_id = normalize_order_id(raw_id)
+    order = await svc.run(svc.store.find, order_id, chat.id) if order_id else None
+    if order is None:
+        return Answer(texts.plain(lang, "callback.stale"), alert=True)
+    if order.user_id != query.from_user.id:
+        return Answer(texts.plain(lang, "callback.not_yours"), alert=True)
+    # (0: the bot has sent it and not yet recorded it, so the pressed message is the one.)
+    if order.status_message_id and query.message.message_id != order.status_message_id:
+        # Not the order's status message (e.g. a duplicate the worker replaced).
+        await remove_keyboard(query)
+        return Answer(texts.plain(lang, "callback.stale"), alert=True)
+    if action == REFRESH:
+        # Through the workers' delivery path, so the newest text stays the one shown.
+        await svc.run(svc.fulfilment().show_status, order, True)
+        return Answer(texts.plain(lang, "callback.refreshed"))
+    if action != CANCEL:
+        return Answer(texts.plain(lang, "callback.stale"), alert=True)
+    result = await cancel(svc, order.id, chat.id, query.from_user.id)
+    if result.outcome is CancelOutcome.CANCELLED:
+        return Answer(texts.plain(lang, "cancel.toast", id=order.id))
+    if result.outcome is CancelOutcome.ALREADY_CANCELLED:
+        return Answer(texts.plain(lang, "cancel.already_alert", id=order.id), alert=True)
+    if result.outcome is CancelOutcome.FINISHED and result.order is not None:
+        # Too late: the message shows the final state, without Cancelar.
+        await svc.run(svc.fulfilment().show_status, result.order, True)
+        state = texts.state_name(lang, result.order.state)
+        return Answer(
+            texts.plain(lang, "cancel.finished_alert", id=order.id, state=state), alert=True
+        )
+    return Answer(texts.plain(lang, "callback.stale"), alert=True)

@@ -1,0 +1,78 @@
+"""/cancelar (alias /cancel): cancel an unfinished order, or leave a guided /pedido."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import command_argument, language_of
+from bot.services import Services, services
+from core import texts
+from core.cancel import CancelOutcome, CancelResult, cancel_order, task_ids, tell_cancelled
+from core.conversation import Outcome
+from core.orders import normalize_order_id
+
+log = logging.getLogger(__name__)
+
+
+async def cancel(svc: Services, order_id: str, chat_id: int, user_id: int) -> CancelResult:
+    """Cancel the order; when this request is the one that cancelled it, revoke its queued
+    steps and tell the chat (the status message, and one message)."""
+    result = await svc.run(cancel_order, svc.store, order_id, chat_id, user_id)
+    if result.outcome is not CancelOutcome.CANCELLED or result.order is None:
+        return result
+    try:
+        await svc.revoke_order(task_ids(result.order))
+    except Exception:
+        # Not fatal: every step checks the order's state before doing anything.
+        log.exception("order=%s: revoking its tasks failed", order_id)
+    try:
+        await svc.run(tell_cancelled, svc.fulfilment(), order_id)
+    except Exception:
+        log.exception("order=%s: telling the cancellation failed, a worker retries it", order_id)
+        await svc.run(_tell_later, order_id)
+    return result
+
+
+def _tell_later(order_id: str) -> None:
+    # Imported here: the Celery app reads its config on import, once settings are final.
+    from tasks.orders import avisar_cancelacion
+
+    avisar_cancelacion.delay(order_id)
+
+
+async def cancelar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/cancelar P-7K2Q4F` cancels that order; `/cancelar` alone leaves a guided order."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None:
+        return
+    lang = language_of(update)
+    svc = services(context)
+    argument = command_argument(message).strip()
+    if not argument:
+        left = await svc.run(svc.conversations.leave, chat.id, user.id)
+        key = (
+            "conversation.left"
+            if left in (Outcome.DONE, Outcome.EXPIRED)
+            else "conversation.nothing_to_leave"
+        )
+        await message.reply_html(texts.text(lang, key))
+        return
+    order_id = normalize_order_id(argument.split()[0])
+    if order_id is None:
+        await message.reply_html(texts.text(lang, "order.not_found"))
+        return
+    result = await cancel(svc, order_id, chat.id, user.id)
+    if result.outcome is CancelOutcome.CANCELLED:
+        return  # the chat was told, once, by the delivery path
+    if result.outcome is CancelOutcome.NOT_FOUND or result.order is None:
+        await message.reply_html(texts.text(lang, "order.not_found"))
+    elif result.outcome is CancelOutcome.ALREADY_CANCELLED:
+        await message.reply_html(texts.text(lang, "cancel.already", id=order_id))
+    elif result.outcome is CancelOutcome.NOT_YOURS:
+        await message.reply_html(texts.text(lang, "cancel.not_yours", id=order_id))
+    else:
+        state = texts.state_name(lang, result.order.state)
+        await message.reply_html(texts.text(lang, "cancel.finished", id=order_id, state=state))

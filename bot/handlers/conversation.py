@@ -1,0 +1,202 @@
+"""The guided `/pedido`: ask what the user wants, then confirm it with buttons.
+
+The state lives in Redis (core.conversation), never in the process, so a restart or another
+replica continues the conversation. In groups the question is a ForceReply to its asker: the
+answer then reaches the bot even in privacy mode, and only its asker's reply counts.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Chat, ForceReply, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import NetworkError, RetryAfter
+from telegram.ext import ContextTypes
+
+from bot.handlers.answers import Answer, edit_pressed, remove_keyboard, remove_keyboard_of
+from bot.handlers.common import language_of
+from bot.markup import inline
+from bot.services import Services, services
+from core import texts
+from core.conversation import Conversation, Outcome
+from core.keyboards import CHANGE, CONFIRM, LEAVE, Pressed, conversation_keyboard, status_keyboard
+from core.orders import MAX_ORDER_TEXT, OrderTextError, clean_order_text
+
+log = logging.getLogger(__name__)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask what the user wants to order (`/pedido` with no text)."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None:
+        return
+    lang = language_of(update)
+    svc = services(context)
+    previous = await svc.run(svc.conversations.get, chat.id, user.id)
+    conv = await svc.run(svc.conversations.start, chat.id, user.id, lang)
+    if chat.type == Chat.PRIVATE:
+        question = await message.reply_html(
+            texts.text(lang, "conversation.ask"),
+            reply_markup=inline(conversation_keyboard(lang, user.id, conv.token, confirm=False)),
+        )
+    else:
+        # A selective ForceReply, quoting the asker, opens the reply box for them alone.
+        question = await message.reply_html(
+            texts.text(lang, "conversation.ask"),
+            reply_markup=ForceReply(
+                selective=True, input_field_placeholder=texts.raw(lang, "conversation.placeholder")
+            ),
+            do_quote=True,
+        )
+    await svc.run(svc.conversations.shown_in, chat.id, user.id, conv.token, question.message_id)
+    if previous is not None and previous.message_id:
+        # Starting again replaces the earlier conversation: its buttons are done.
+        await remove_keyboard_of(context.bot, chat.id, previous.message_id)
+
+
+def _addressed_to_bot(message: Message, bot_id: int, bot_username: str) -> bool:
+    """In groups a plain message is for the bot only when it replies to it or mentions it."""
+    if message.chat.type == Chat.PRIVATE:
+        return True
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return True
+    return f"@{bot_username}".lower() in (message.text or "").lower()
+
+
+def _without_mention(text: str, bot_username: str) -> str:
+    mention = f"@{bot_username}"
+    at = text.lower().find(mention.lower())
+    return text if at < 0 else text[:at] + text[at + len(mention) :]
+
+
+async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A plain text: the answer of its sender's guided order; in private chats, else a hint."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None or message.text is None:
+        return
+    bot = context.bot
+    if not _addressed_to_bot(message, bot.id, bot.username):
+        return  # group chatter, not for us
+    private = chat.type == Chat.PRIVATE
+    lang = language_of(update)
+    svc = services(context)
+    conv = await svc.run(svc.conversations.get, chat.id, user.id)
+    if conv is None:
+        if private:
+            await message.reply_html(texts.text(lang, "conversation.hint"))
+        return
+    if conv.expired(svc.conversations.clock()):
+        await _expired(svc, conv, message, lang)
+        return
+    raw_text = _without_mention(message.text, bot.username)
+    try:
+        text = clean_order_text(raw_text)
+    except OrderTextError as exc:
+        # Still waiting: the user may try again.
+        await message.reply_html(
+            texts.text(
+                lang, f"order.error.{exc.code}", max=MAX_ORDER_TEXT, length=len(raw_text.strip())
+            ),
+            do_quote=not private,
+        )
+        return
+    outcome, asked = await svc.run(svc.conversations.answer, chat.id, user.id, conv.token, text)
+    if outcome is Outcome.EXPIRED:
+        await _expired(svc, conv, message, lang)
+        return
+    if asked is None:
+        return  # a button or another message changed it meanwhile
+    confirmation = await message.reply_html(
+        texts.text(lang, "conversation.confirm", text=text),
+        reply_markup=inline(conversation_keyboard(lang, user.id, asked.token, confirm=True)),
+        do_quote=not private,
+    )
+    await svc.run(
+        svc.conversations.shown_in, chat.id, user.id, asked.token, confirmation.message_id
+    )
+    if conv.message_id:
+        # Only the current question keeps buttons (an older one's would only say "stale").
+        await remove_keyboard_of(bot, chat.id, conv.message_id)
+
+
+async def _expired(svc: Services, conv: Conversation, message: Message, lang: str) -> None:
+    await svc.run(svc.conversations.forget, conv.chat_id, conv.user_id)
+    await message.reply_html(texts.text(lang, "conversation.expired"))
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: Pressed) -> Answer:
+    """Confirmar, Cambiar or Cancelar of a guided order, for the user who started it."""
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and chat is not None
+    action, owner, token = pressed.fields
+    lang = language_of(update)
+    if owner != str(query.from_user.id):
+        return Answer(texts.plain(lang, "callback.not_yours"), alert=True)
+    svc = services(context)
+    user_id = query.from_user.id
+    conv = await svc.run(svc.conversations.get, chat.id, user_id)
+    if conv is None or conv.token != token:
+        assert query.message is not None
+        if conv is not None and conv.message_id != query.message.message_id:
+            # An older question of a conversation that moved on: its buttons are done.
+            # (With no conversation the message may be an order's status message by now.)
+            await remove_keyboard(query)
+        return Answer(texts.plain(lang, "callback.stale"), alert=True)
+    if action == CONFIRM:
+        outcome = await svc.run(svc.conversations.confirm, chat.id, user_id, token)
+        if outcome is Outcome.DONE:
+            await _place(svc, update, conv, lang)
+            return Answer(texts.plain(lang, "conversation.confirmed_toast"))
+    elif action == CHANGE:
+        outcome, asked = await svc.run(svc.conversations.change, chat.id, user_id, token)
+        if asked is not None:
+            await edit_pressed(
+                query,
+                texts.text(lang, "conversation.ask_again"),
+                conversation_keyboard(lang, user_id, asked.token, confirm=False),
+            )
+            return Answer()
+    elif action == LEAVE:
+        outcome = await svc.run(svc.conversations.leave, chat.id, user_id, token)
+        if outcome is Outcome.DONE:
+            await edit_pressed(query, texts.text(lang, "conversation.left"))
+            return Answer(texts.plain(lang, "conversation.left_toast"))
+    else:
+        outcome = Outcome.STALE
+    if outcome is Outcome.EXPIRED:
+        await svc.run(svc.conversations.forget, chat.id, user_id)
+        await edit_pressed(query, texts.text(lang, "conversation.expired"))
+        return Answer(texts.plain(lang, "conversation.expired_alert"), alert=True)
+    # Another press got there first (a double tap): it acted, this one does nothing.
+    return Answer(texts.plain(lang, "callback.stale"), alert=True)
+
+
+async def _place(svc: Services, update: Update, conv: Conversation, lang: str) -> None:
+    """Store the confirmed order; its confirmation message becomes its status message."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    confirmation = query.message.message_id
+    # Keyed by the confirmation message: a re-delivered press finds the same order.
+    order, _created = await svc.run(
+        svc.store.create, conv.chat_id, conv.user_id, conv.text, confirmation, lang
+    )
+    if not order.status_message_id:
+        try:
+            await query.edit_message_text(
+                texts.status_message(order),
+                parse_mode=ParseMode.HTML,
+                reply_markup=inline(status_keyboard(order)),
+            )
+        except (NetworkError, RetryAfter) as exc:
+            # The order is safe in the store; the first step sends the status message.
+            log.warning("order=%s status edit failed, the worker will send it: %s", order.id, exc)
+        else:
+            await svc.run(svc.store.set_fields, order.id, status_message_id=confirmation)
+            log.info(
+                "order=%s confirmed chat=%s status_message=%s", order.id, conv.chat_id, confirmation
+            )
+    if not order.task_id:
+        task_id = await svc.enqueue_order(order.id)
+        await svc.run(svc.store.set_fields, order.id, task_id=task_id)
