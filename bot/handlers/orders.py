@@ -7,7 +7,7 @@ import time
 
 import redis
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter
+from telegram.error import Forbidden, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.handlers import conversation
@@ -67,8 +67,9 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             status = await message.reply_html(
                 texts.status_message(order), reply_markup=inline(status_keyboard(order))
             )
-        except (NetworkError, RetryAfter) as exc:
-            # The order is safe in the store; the first step sends the status message.
+        except (NetworkError, RetryAfter, Forbidden) as exc:
+            # The order is safe in the store; the first step sends the status message (and on
+            # a 403 marks the chat unreachable until it writes again).
             log.warning("order=%s status reply failed, the worker will send it: %s", order.id, exc)
         else:
             await svc.run(svc.store.set_fields, order.id, status_message_id=status.message_id)
