@@ -52,7 +52,16 @@ def baseline_chains_per_second(env: dict[str, str], logs: Path) -> float:
 
     worker = Process(
         "noop-worker",
-        [sys.executable, "-m", "celery", "-A", "bench._noop_app", "worker", "--concurrency=1", "--loglevel=INFO"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bench._noop_app",
+            "worker",
+            "--concurrency=1",
+            "--loglevel=INFO",
+        ],
         env,
         logs,
     )
@@ -72,7 +81,9 @@ def baseline_chains_per_second(env: dict[str, str], logs: Path) -> float:
     return ORDERS / elapsed
 
 
-def orders_per_second(sandbox_url: str, env: dict[str, str], logs: Path) -> tuple[float, list[float]]:
+def orders_per_second(
+    sandbox_url: str, env: dict[str, str], logs: Path
+) -> tuple[float, list[float]]:
     """Orders placed by as many chats at once, until each chat sees its completion."""
     from sandbox.client import SandboxClient
 

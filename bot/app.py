@@ -51,7 +51,7 @@ COMMANDS = (
 )
 
 
-def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings) -> Application:
     """The Application with its clients and handlers, ready to run polling or a webhook."""
     app = (
         ApplicationBuilder()
@@ -103,7 +103,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
     return app
 
 
-async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_init(app: Application) -> None:
     """Publish the command menu in every language we speak."""
     for language in texts.languages():
         spanish = language == texts.DEFAULT_LANGUAGE
@@ -117,7 +117,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         )
 
 
-async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_shutdown(app: Application) -> None:
     services: Services = app.bot_data[SERVICES]
     services.store.redis.close()
 

@@ -60,4 +60,5 @@ class Services:
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.bot_data[SERVICES]  # type: ignore[no-any-return]
+    found: Services = context.bot_data[SERVICES]
+    return found

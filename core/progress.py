@@ -8,7 +8,7 @@ EMPTY = "▱"
 
 def clamp_percent(value: float) -> int:
     """A percentage as an int in 0..100."""
-    return max(0, min(100, int(round(value))))
+    return max(0, min(100, round(value)))
 
 
 def percent_of(current: int, total: int) -> int:

@@ -95,7 +95,7 @@ async def estado(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not orders:
             await message.reply_html(texts.text(lang, "order.list_empty"))
             return
-        lines = [texts.text(lang, "order.list_title")]
+        lines: list[str] = [texts.text(lang, "order.list_title")]
         lines += [texts.order_list_line(order, now, lang) for order in orders]
         await message.reply_html("\n".join(lines))
         return
