@@ -6,7 +6,6 @@ state change happens once (atomic in Redis), and the status edit is idempotent.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -46,12 +45,11 @@ class Fulfilment:
         number = STEPS.index(state) + 1
         percent = percent_of(number - 1, len(STEPS))
         try:
-            self.store.move(order_id, state, step=number, progress=percent)
+            _, order = self.store.advance(order_id, state, step=number, progress=percent)
         except InvalidTransition as exc:
             log.info("order=%s step=%s skipped: %s", order_id, state, exc)
             return None
         report(number, len(STEPS), percent, state.value)
-        order = self.store.get(order_id)
         if order.state is not state:
             # Cancelled right after the move: the cancellation shows itself.
             return None
@@ -128,10 +126,11 @@ class Fulfilment:
             self.simulate_work()
             order = self.store.get(order_id)
         if order.state is OrderState.NOTIFICANDO:
-            # Cancelled meanwhile: the cancellation, not this step, tells the chat.
-            with contextlib.suppress(InvalidTransition):
-                self.store.move(order_id, OrderState.COMPLETADO, progress=100)
-            order = self.store.get(order_id)
+            try:
+                _, order = self.store.advance(order_id, OrderState.COMPLETADO, progress=100)
+            except InvalidTransition:
+                # Cancelled meanwhile: the cancellation, not this step, tells the chat.
+                order = self.store.get(order_id)
         if order.state is not OrderState.COMPLETADO:
             self.carry_on(order_id, OrderState.COMPLETADO)
             return

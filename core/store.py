@@ -57,7 +57,7 @@ return {1, ARGV[1]}
 _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], 'state')
 if not current then return {-2, ''} end
-if current == ARGV[1] then return {0, current} end
+if current == ARGV[1] then return {0, current, redis.call('HGETALL', KEYS[1])} end
 local allowed = false
 for state in string.gmatch(ARGV[4], '[^,]+') do
   if state == current then allowed = true end
@@ -71,7 +71,7 @@ if ARGV[2] == '1' then
   redis.call('ZREM', KEYS[2], id)
   redis.call('ZREM', KEYS[3], id)
 end
-return {1, current}
+return {1, current, redis.call('HGETALL', KEYS[1])}
 """
 
 # KEYS: order. ARGV: expected state, then field name/value pairs.
@@ -267,10 +267,17 @@ class OrderStore:
         Raises InvalidTransition when the state machine forbids it and OrderNotFound when
         the order does not exist.
         """
+        moved, _ = self.advance(order_id, wanted, **fields)
+        return moved
+
+    def advance(
+        self, order_id: str, wanted: OrderState, **fields: str | int | float
+    ) -> tuple[bool, Order]:
+        """Like `move`, also returning the order as it is after the change (one round trip)."""
         # A failed or cancelled order keeps the step it stopped at.
         if wanted not in (OrderState.FALLIDO, OrderState.CANCELADO) and "step" not in fields:
             fields["step"] = step_number(wanted)
-        status, current = self._transition(
+        status, current, *rest = self._transition(
             keys=[self.key(order_id), self.OPEN_KEY, self.STALE_KEY],
             args=[
                 wanted.value,
@@ -284,7 +291,8 @@ class OrderStore:
             raise OrderNotFound(order_id)
         if status == -1:
             raise InvalidTransition(OrderState(current), wanted)
-        return bool(status == 1)
+        flat = [str(item) for item in rest[0]]
+        return status == 1, Order.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))
 
     def update_if(self, order_id: str, expected: OrderState, **fields: str | int | float) -> bool:
         """Set fields only while the order is still in `expected`."""
