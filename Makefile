@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck bench setup system-deps clean
 
-setup: $(STAMP) system-deps
+setup: system-deps $(STAMP)
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml
 system-deps:
 	@bash scripts/system-deps.sh
 
-run: setup
+run: $(STAMP)
+	@WITH_CHROMIUM=0 bash scripts/system-deps.sh
 	@$(PY) -m scripts.run
 
-test: setup
+test: system-deps $(STAMP)
 	$(PY) -m pytest -q
 
 lint: setup

@@ -3,6 +3,8 @@
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+# Debian splits venv (and its ensurepip) out of python3.
+python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)
 if [[ "${WITH_CHROMIUM:-1}" == 1 ]] && ! command -v chromium >/dev/null; then
     missing+=(chromium)
 fi
