@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 from sandbox.server import run_in_thread
 
+# Debian's Chromium, headless; these flags keep it off the (closed) network at start-up.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import time
 
-from telegram import Chat, Update
+from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import command_argument, language_of
+from bot.handlers.common import admin_or_refuse, command_argument, language_of
 from bot.services import services
 from core import texts
 from core.delivery import DeadLetter, DeadLetters
-from core.watcher import is_admin
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +23,11 @@ TEXT_PREVIEW = 80
 
 async def entregas(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List failed deliveries to an admin, or replay them (`reenviar <id…|todas>`)."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None or user is None:
+    message = update.effective_message
+    if message is None or not await admin_or_refuse(update, context, "delivery.admins_only"):
         return
     lang = language_of(update)
     svc = services(context)
-    if not is_admin(svc.settings.admin_chat_ids, chat.id, user.id, chat.type == Chat.PRIVATE):
-        log.info("/entregas refused chat=%s user=%s", chat.id, user.id)
-        await message.reply_html(texts.text(lang, "delivery.admins_only"))
-        return
     letters = DeadLetters(svc.store.redis)
     words = command_argument(message).split()
     if words and words[0].lower() in REPLAY_WORDS:

@@ -10,17 +10,10 @@ from pathlib import Path
 import pytest
 
 from sandbox import RunningSandbox
+from sandbox.screenshot import CHROMIUM, CHROMIUM_ARGS
 from tests.support.chat import chat_system, containing, text_of
 from tests.support.system import System
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "guided-order.png"
 
 

@@ -10,16 +10,8 @@ import pytest
 import requests
 
 from sandbox.client import SandboxClient
+from sandbox.screenshot import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.sandbox.conftest import image_bytes
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 class EchoBot:
