@@ -325,16 +325,15 @@ class Courier:
         max_wait: float = INLINE_WAIT,
     ) -> Any:
         """Call `method` unless `key` was delivered; the API result, an earlier id, or None."""
-        previous = self.already_sent(key)
-        if previous is not None:
-            return previous
-        if self.unreachable(chat_id):
-            log.info("skip send to unreachable chat=%s key=%s", chat_id, key)
-            return None
         # Two runs of one task (a re-delivery while the first still runs) must not both send.
+        # (Whether the chat is reachable is checked once the slot is taken, right before the
+        # call: checking earlier too would only cost a round trip per message.)
         claim = f"{PREFIX}sending:{key}"
         token = self._claim(claim)
         if token is None:
+            previous = self.already_sent(key)
+            if previous is not None:
+                return previous
             raise Throttled(method, CLAIM_WAIT)
         try:
             previous = self.already_sent(key)
@@ -482,13 +481,14 @@ class Courier:
                 version, want, shown = self.redis.hmget(state, "version", "want", "shown")
                 if want is None:
                     return target
+                shown_in: int | None = target
                 if want != shown:
                     shown_in = self._edit_now(chat_id, target, json.loads(want), max_wait)
                     if shown_in is None:
                         return None
                 if self._edited(keys=[state, claim], args=[version or "", want, token]):
                     released = True
-                    return self.showing(chat_id, message_id)
+                    return shown_in
                 # A newer text arrived while this one went out: show that one too.
         finally:
             if not released:
@@ -498,8 +498,6 @@ class Courier:
         self, chat_id: int, target: int, wanted: dict[str, Any], max_wait: float
     ) -> int | None:
         """One editMessageText in limits; the id now showing the text, None if unreachable."""
-        if self.unreachable(chat_id):
-            return None
         params = {
             "chat_id": chat_id,
             "message_id": target,
