@@ -83,7 +83,7 @@ def test_the_procfile_runs_each_process_with_the_command_the_tests_run(
 
 def test_make_run_starts_every_procfile_process() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^run:.*\n\t@?\$\(PY\) -m scripts\.run$", makefile, re.M)
+    assert re.search(r"^run:.*\n(?:\t.*\n)*?\t@?\$\(PY\) -m scripts\.run$", makefile, re.M)
     run = (ROOT / "scripts" / "run.py").read_text()
     assert 'os.execvpe(honcho, [honcho, "start", "-f", "Procfile"' in run
     started = re.search(r"processes = (\[.*?\])", run)

@@ -15,6 +15,7 @@ from aiohttp import web
 from sandbox.client import SandboxClient
 from sandbox.server import free_port
 from tests.integration.sandbox.conftest import RawApi
+from tests.support.processes import wait_until
 
 
 class Receiver:
@@ -131,6 +132,10 @@ def test_wrong_secret_rejected_by_receiver_is_retried(
     got = receiver.wait_for(3)
     assert [r["status"] for r in got] == [403, 502, 200]
     assert len({r["body"]["update_id"] for r in got}) == 1
+    # The receiver sees the third request before the sandbox has read its 200.
+    wait_until(
+        lambda: api("getWebhookInfo")["result"]["pending_update_count"] == 0, 5, "delivered"
+    )
     info = api("getWebhookInfo")["result"]
     assert info["last_error_message"] == "Wrong response from the webhook: 502 Bad Gateway"
     assert isinstance(info["last_error_date"], int)
