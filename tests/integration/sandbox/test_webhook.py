@@ -133,9 +133,7 @@ def test_wrong_secret_rejected_by_receiver_is_retried(
     assert [r["status"] for r in got] == [403, 502, 200]
     assert len({r["body"]["update_id"] for r in got}) == 1
     # The receiver sees the third request before the sandbox has read its 200.
-    wait_until(
-        lambda: api("getWebhookInfo")["result"]["pending_update_count"] == 0, 5, "delivered"
-    )
+    wait_until(lambda: api("getWebhookInfo")["result"]["pending_update_count"] == 0, 5, "delivered")
     info = api("getWebhookInfo")["result"]
     assert info["last_error_message"] == "Wrong response from the webhook: 502 Bad Gateway"
     assert isinstance(info["last_error_date"], int)
