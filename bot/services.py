@@ -33,6 +33,14 @@ class Services:
 
         return await asyncio.to_thread(enqueue_order, order_id)
 
+    async def watch_conversation(self, chat_id: int, user_id: int, token: str) -> None:
+        """Have a worker tell the user if this step of their guided order times out."""
+        from tasks.conversations import schedule_timeout
+
+        await asyncio.to_thread(
+            schedule_timeout, chat_id, user_id, token, self.conversations.timeout
+        )
+
     async def enqueue_photo(self, job_id: str) -> str:
         """Start `procesar_imagen` for a photo job; its task id."""
         from tasks.images import enqueue_photo

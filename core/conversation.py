@@ -44,6 +44,16 @@ return 1
 """
 
 
+# KEYS: conversation. ARGV: token, now. The conversation's fields when it timed out under
+# this token and nobody was told yet (then it is marked told); an empty reply otherwise.
+_TIMED_OUT = """
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return {} end
+if tonumber(redis.call('HGET', KEYS[1], 'expires_at')) > tonumber(ARGV[2]) then return {} end
+if redis.call('HSETNX', KEYS[1], 'told', '1') == 0 then return {} end
+return redis.call('HGETALL', KEYS[1])
+"""
+
+
 class Step(StrEnum):
     """Where a guided order is: waiting for the text, or for the confirmation."""
 
@@ -99,6 +109,7 @@ class ConversationStore:
         self.timeout = timeout
         self.clock = clock
         self._change = client.register_script(_CHANGE)
+        self._timed_out = client.register_script(_TIMED_OUT)
 
     @staticmethod
     def key(chat_id: int, user_id: int) -> str:
@@ -166,6 +177,27 @@ class ConversationStore:
         if outcome is Outcome.EXPIRED:
             self.forget(chat_id, user_id)
         return outcome
+
+    def timed_out(self, chat_id: int, user_id: int, token: str) -> Conversation | None:
+        """The conversation if it timed out still under `token`, once: whoever gets it tells.
+
+        It stays stored (until Redis drops it), so a late answer still hears "too late".
+        """
+        reply = self._timed_out(keys=[self.key(chat_id, user_id)], args=[token, self.clock()])
+        if not reply:
+            return None
+        flat = [str(item) for item in reply]
+        raw = dict(zip(flat[::2], flat[1::2], strict=True))
+        return Conversation(
+            chat_id=chat_id,
+            user_id=user_id,
+            token=raw["token"],
+            step=Step(raw["step"]),
+            language=raw.get("language", "es"),
+            expires_at=float(raw["expires_at"]),
+            text=raw.get("text", ""),
+            message_id=int(raw.get("message_id") or 0),
+        )
 
     def forget(self, chat_id: int, user_id: int) -> None:
         """Drop the conversation whatever its state (once the user was told it timed out)."""

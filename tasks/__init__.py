@@ -11,7 +11,13 @@ from core.settings import get_settings
 
 app = Celery("pedidos")
 app.config_from_object("celeryconfig")
-app.conf.include = ["tasks.orders", "tasks.images", "tasks.watcher", "tasks.delivery"]
+app.conf.include = [
+    "tasks.orders",
+    "tasks.images",
+    "tasks.watcher",
+    "tasks.delivery",
+    "tasks.conversations",
+]
 
 __all__ = ["app"]
 

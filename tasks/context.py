@@ -8,6 +8,7 @@ from pathlib import Path
 import redis
 
 from core.botapi import BotApi
+from core.conversation import ConversationStore
 from core.delivery import Courier
 from core.fulfilment import Fulfilment
 from core.payment import PaymentClient
@@ -84,3 +85,8 @@ def watcher() -> Watcher:
         admin_chat_ids=config.admin_chat_ids,
         stale_after=config.stale_after,
     )
+
+
+@cache
+def conversations() -> ConversationStore:
+    return ConversationStore(redis_client(), settings().conversation_timeout)

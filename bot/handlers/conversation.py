@@ -50,6 +50,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             do_quote=True,
         )
     await svc.run(svc.conversations.shown_in, chat.id, user.id, conv.token, question.message_id)
+    await svc.watch_conversation(chat.id, user.id, conv.token)
     if previous is not None and previous.message_id:
         # Starting again replaces the earlier conversation: its buttons are done.
         await remove_keyboard_of(context.bot, chat.id, previous.message_id)
@@ -116,6 +117,7 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await svc.run(
         svc.conversations.shown_in, chat.id, user.id, asked.token, confirmation.message_id
     )
+    await svc.watch_conversation(chat.id, user.id, asked.token)
     if conv.message_id:
         # Only the current question keeps buttons (an older one's would only say "stale").
         await remove_keyboard_of(bot, chat.id, conv.message_id)
@@ -157,6 +159,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed:
                 texts.text(lang, "conversation.ask_again"),
                 conversation_keyboard(lang, user_id, asked.token, confirm=False),
             )
+            await svc.watch_conversation(chat.id, user_id, asked.token)
             return Answer()
     elif action == LEAVE:
         outcome = await svc.run(svc.conversations.leave, chat.id, user_id, token)

@@ -233,3 +233,18 @@ def test_a_conversation_carries_on_across_bot_restarts(system: System, store: Or
     assert toast["text"] == "Pedido confirmado"
     chat.wait_for(containing("está completado"), timeout=20)
     assert [o.text for o in store.recent(chat.chat_id)] == ["pizza tras reiniciar"]
+
+
+def test_a_user_who_walks_away_is_told_the_guided_order_timed_out(system: System) -> None:
+    restart_bot(system, CONVERSATION_TIMEOUT="1s")
+    try:
+        for lang, words in WORDS.items():
+            chat = system.private_chat(language=lang)
+            question = ask(chat, lang)
+            # Nobody writes anything: a worker says it timed out, once, and the buttons go.
+            told = chat.wait_for(containing("⌛", after=question.message_id), timeout=20)
+            assert words["order"] in text_of(told)
+            chat.wait_for(lambda m, q=question.message_id: m.message_id == q and not m.buttons)
+            assert len([m for m in chat.bot_messages() if "⌛" in text_of(m)]) == 1
+    finally:
+        restart_bot(system)

@@ -110,3 +110,19 @@ def test_survives_a_new_process(client: redis.Redis, redis_url: str, clock: Cloc
 def test_leaving_what_does_not_exist(conversations: ConversationStore) -> None:
     assert conversations.leave(CHAT, USER) is Outcome.GONE
     assert conversations.answer(CHAT, USER, "deadbeef", "x") == (Outcome.GONE, None)
+
+
+def test_a_timed_out_step_is_reported_once_and_only_under_its_token(
+    conversations: ConversationStore, clock: Clock
+) -> None:
+    first = conversations.start(10, 7, "es")
+    assert conversations.timed_out(10, 7, first.token) is None  # not due yet
+    outcome, asked = conversations.answer(10, 7, first.token, "2 pizzas")
+    assert outcome is Outcome.DONE and asked is not None
+    clock.now += 61
+    assert conversations.timed_out(10, 7, first.token) is None  # the user moved on
+    told = conversations.timed_out(10, 7, asked.token)
+    assert told is not None and told.text == "2 pizzas"
+    assert conversations.timed_out(10, 7, asked.token) is None  # told once
+    # A late answer still finds it, to hear that it came too late.
+    assert conversations.get(10, 7) is not None
