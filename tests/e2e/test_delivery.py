@@ -19,7 +19,7 @@ from core.delivery import Courier, DeadLetters, Outgoing
 from core.ratelimit import RateLimiter
 from sandbox import RunningSandbox
 from sandbox.client import Chat, SandboxClient
-from tests.support.processes import ROOT, wait_until
+from tests.support.processes import wait_until
 from tests.support.system import System, running_system
 
 ADMIN_ID = 4_242_000
@@ -218,8 +218,6 @@ def test_a_burst_of_50_progress_updates_ends_on_the_latest_text_in_a_few_edits(
 def test_a_message_telegram_keeps_refusing_is_dead_lettered_shown_to_admins_and_replayed(
     system: System, queue: Celery, sandbox: SandboxClient
 ) -> None:
-    if "admin.entregas" not in (ROOT / "bot" / "app.py").read_text():
-        pytest.skip("/entregas is not registered in bot/app.py yet")
     customer = system.private_chat()
     admin = system.sandbox.private_chat(user_id=ADMIN_ID, first_name="Admin")
     stranger = system.private_chat()

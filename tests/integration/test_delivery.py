@@ -16,7 +16,7 @@ from PIL import Image
 
 from core.botapi import BotApi, TransientError
 from core.delivery import Courier, DeadLetters, Outgoing, Throttled
-from core.ratelimit import RateLimiter
+from core.ratelimit import Limits, RateLimiter
 from sandbox.client import SandboxClient
 from tests.support.sandbox import sandbox, sandbox_server  # noqa: F401
 
@@ -75,6 +75,13 @@ def courier(api: TimedApi, client: redis.Redis, handed: Handed) -> Courier:
     return Courier(api, client, RateLimiter(client), later=handed)
 
 
+@pytest.fixture
+def roomy_courier(api: TimedApi, client: redis.Redis, handed: Handed) -> Courier:
+    """For tests of what an edit does, not of limits: a chat may take many sends at once."""
+    roomy = Limits(chat_per_second=1000, chat_burst=1000)
+    return Courier(api, client, RateLimiter(client, roomy), later=handed)
+
+
 def calls(sandbox: SandboxClient, method: str) -> int:  # noqa: F811
     return int(sandbox.counters()["calls"].get(method, 0))
 
@@ -95,6 +102,7 @@ def test_a_key_is_delivered_once_even_when_racing_workers_send_it(
                 ids.append(mine.deliver(message))
                 return
             except Throttled as exc:  # another one holds the key right now
+                # The thread plays a Celery worker: it runs again after the countdown given.
                 time.sleep(exc.retry_after)
 
     threads = [threading.Thread(target=worker) for _ in range(6)]
@@ -123,7 +131,7 @@ def test_progress_edits_coalesce_and_only_the_latest_text_is_shown(
     assert len(handed.flushes) == 1
     assert courier.pending_text(302, status) == "Pedido 20/20"
     _, _, countdown = handed.flushes[0]
-    time.sleep(countdown)
+    time.sleep(countdown)  # as Celery would: the deferred flush runs after its countdown
     assert courier.flush(302, status) == status
     message = chat.wait_for(lambda m: m.text == "Pedido 20/20")
     assert len(message.edits) <= 4, message.edits
@@ -148,12 +156,12 @@ def test_keyed_edits_wait_their_turn_so_each_state_is_seen(
 
 def test_an_edit_to_the_text_already_shown_is_skipped(
     sandbox: SandboxClient,  # noqa: F811
-    courier: Courier,
+    roomy_courier: Courier,
 ) -> None:
+    courier = roomy_courier
     sandbox.private_chat(user_id=303)
     status = courier.send(303, "Paso 1/3", key="status:303")
     assert status is not None
-    time.sleep(1.2)  # a free slot for the edit
     courier.edit(303, status, "Paso 2/3")
     before = calls(sandbox, "editMessageText")
 
@@ -180,14 +188,14 @@ def test_message_not_modified_counts_as_success(
 
 def test_an_edit_of_a_deleted_message_shows_in_one_new_message(
     sandbox: SandboxClient,  # noqa: F811
-    courier: Courier,
+    roomy_courier: Courier,
     api: TimedApi,
 ) -> None:
+    courier = roomy_courier
     chat = sandbox.private_chat(user_id=305)
     status = courier.send(305, "Paso 1/3", key="status:305")
     assert status is not None
     api.call("deleteMessage", {"chat_id": 305, "message_id": status})
-    time.sleep(1.2)
 
     # Keyed edits (an order's states) wait for their slots, so each one shows.
     replacement = courier.edit(305, status, "Paso 2/3", key="order:305:2")
@@ -248,7 +256,7 @@ def test_a_long_wait_or_a_failure_hands_the_message_over_and_it_still_arrives_on
     [(first, backoff), (second, wait)] = handed.sends
     assert (first.text, second.text) == ("uno", "dos")
     assert backoff == 1.0 and wait == pytest.approx(3.0, abs=0.05)
-    time.sleep(wait)
+    time.sleep(wait)  # as Celery would: the handed-over sends run after their countdown
     for message in (first, second, first):  # a re-delivered task, too
         courier.deliver(message)
     assert [m.text for m in chat.bot_messages()] == ["uno", "dos"]

@@ -69,7 +69,7 @@ def test_a_429_holds_its_chat_and_two_chats_hold_the_bot(client: redis.Redis) ->
     assert limiter.cool_down(10, 1.5) is False
     assert limiter.try_acquire(10) == pytest.approx(1.5, abs=0.05)
     assert limiter.try_acquire(11) == 0  # other chats go on
-    time.sleep(1 / 30)
+    time.sleep(1 / 30)  # one bot-wide slot (30/s) passes, so only the cooldown can hold 13
     assert limiter.cool_down(12, 1.0) is True  # a second chat within a second: bot-wide
     assert limiter.try_acquire(13) == pytest.approx(1.0, abs=0.05)
 
