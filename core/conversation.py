@@ -21,6 +21,8 @@ from enum import StrEnum
 
 import redis
 
+from core.redisio import flat_hash, read_hash
+
 PREFIX = "pedidos:conv:"
 DEFAULT_TIMEOUT = 600.0
 # How long an expired conversation is remembered, to answer "too late" rather than nothing.
@@ -91,6 +93,20 @@ class Conversation:
         return now >= self.expires_at
 
 
+def _from_hash(chat_id: int, user_id: int, raw: dict[str, str]) -> Conversation:
+    """A conversation from its Redis hash."""
+    return Conversation(
+        chat_id=chat_id,
+        user_id=user_id,
+        token=raw["token"],
+        step=Step(raw["step"]),
+        language=raw.get("language", "es"),
+        expires_at=float(raw["expires_at"]),
+        text=raw.get("text", ""),
+        message_id=int(raw.get("message_id") or 0),
+    )
+
+
 def new_token() -> str:
     """A short random token that tells this conversation's buttons from older ones."""
     return secrets.token_hex(4)
@@ -138,19 +154,10 @@ class ConversationStore:
 
     def get(self, chat_id: int, user_id: int) -> Conversation | None:
         """The conversation, expired or not (see `Conversation.expired`); None if there is none."""
-        raw: dict[str, str] = self.redis.hgetall(self.key(chat_id, user_id))  # type: ignore[assignment]
+        raw = read_hash(self.redis, self.key(chat_id, user_id))
         if not raw or "token" not in raw:
             return None
-        return Conversation(
-            chat_id=chat_id,
-            user_id=user_id,
-            token=raw["token"],
-            step=Step(raw["step"]),
-            language=raw.get("language", "es"),
-            expires_at=float(raw["expires_at"]),
-            text=raw.get("text", ""),
-            message_id=int(raw.get("message_id") or 0),
-        )
+        return _from_hash(chat_id, user_id, raw)
 
     def answer(
         self, chat_id: int, user_id: int, token: str, text: str
@@ -186,18 +193,7 @@ class ConversationStore:
         reply = self._timed_out(keys=[self.key(chat_id, user_id)], args=[token, self.clock()])
         if not reply:
             return None
-        flat = [str(item) for item in reply]
-        raw = dict(zip(flat[::2], flat[1::2], strict=True))
-        return Conversation(
-            chat_id=chat_id,
-            user_id=user_id,
-            token=raw["token"],
-            step=Step(raw["step"]),
-            language=raw.get("language", "es"),
-            expires_at=float(raw["expires_at"]),
-            text=raw.get("text", ""),
-            message_id=int(raw.get("message_id") or 0),
-        )
+        return _from_hash(chat_id, user_id, flat_hash(reply))
 
     def forget(self, chat_id: int, user_id: int) -> None:
         """Drop the conversation whatever its state (once the user was told it timed out)."""

@@ -25,3 +25,9 @@ def write_hash(client: Any, key: str, fields: Mapping[str, str]) -> None:
 def as_strings(reply: Iterable[Any]) -> list[str]:
     """A list reply (ids from a sorted set) as strings."""
     return [str(item) for item in reply]
+
+
+def flat_hash(reply: Iterable[Any]) -> dict[str, str]:
+    """A hash a Lua script returned as HGETALL's flat [field, value, ...] list."""
+    flat = [str(item) for item in reply]
+    return dict(zip(flat[::2], flat[1::2], strict=True))

@@ -31,7 +31,7 @@ from core.orders import (
     new_order_id,
     step_number,
 )
-from core.redisio import as_strings, read_hash
+from core.redisio import as_strings, flat_hash, read_hash
 
 PREFIX = "pedidos:"
 # How long a Telegram update is remembered for re-delivery: Telegram keeps undelivered
@@ -291,8 +291,7 @@ class OrderStore:
             raise OrderNotFound(order_id)
         if status == -1:
             raise InvalidTransition(OrderState(current), wanted)
-        flat = [str(item) for item in rest[0]]
-        return status == 1, Order.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))
+        return status == 1, Order.from_redis(flat_hash(rest[0]))
 
     def update_if(self, order_id: str, expected: OrderState, **fields: str | int | float) -> bool:
         """Set fields only while the order is still in `expected`."""
