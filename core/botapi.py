@@ -15,12 +15,14 @@ from typing import Any, BinaryIO
 import requests
 from requests.adapters import HTTPAdapter
 
+from core.errors import CrossProcessError
+
 # Connect fast, read a little longer: sendMediaGroup with three photos takes a while.
 DEFAULT_TIMEOUT = (3.05, 30.0)
 TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 
 
-class BotApiError(Exception):
+class BotApiError(CrossProcessError):
     """Telegram refused or could not answer a call."""
 
     def __init__(
@@ -172,7 +174,7 @@ class BotApi:
             ) from None
 
 
-class FileTooBig(Exception):
+class FileTooBig(CrossProcessError):
     """A download went past its size cap."""
 
     def __init__(self, size: int, limit: int) -> None:

@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from core.errors import CrossProcessError
+
 MAX_ORDER_TEXT = 500
 # Crockford-like alphabet: no 0/O, 1/I/L confusion when a customer types an id back.
 ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -59,7 +61,7 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
 }
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(CrossProcessError):
     """A change the state machine does not allow (e.g. completing a cancelled order)."""
 
     def __init__(self, current: OrderState, wanted: OrderState) -> None:

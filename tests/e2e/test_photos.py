@@ -180,3 +180,23 @@ def test_photo_job_shows_in_estado(system: System, photos_dir: Path) -> None:
     assert job_id.startswith("F-")
     chat.send(f"/estado {job_id}")
     chat.wait_for_count(lambda m: job_id in (m.text or "") and "listo" in (m.text or ""), 2)
+
+
+def test_telegram_failing_every_download_ends_in_one_message(
+    system: System, photos_dir: Path
+) -> None:
+    chat = system.private_chat()
+    system.sandbox.fail(method="getFile", status=502, times=1000)
+    try:
+        chat.send_photo(photos_dir / "Landscape_0.jpg")
+        # Retried with backoff until the retries run out, then the chat hears it once.
+        told = chat.wait_for(lambda m: "No pude procesar tu foto" in (m.text or ""), timeout=90)
+        assert "no pude descargarla de Telegram tras varios intentos" in (told.text or "")
+    finally:
+        system.sandbox.clear_faults()
+    status = chat.wait_for(lambda m: (m.text or "").startswith("🖼️") and "fallido" in (m.text or ""))
+    assert "Motivo:" in (status.text or "")
+    assert not any(m.media_group_id for m in chat.bot_messages())
+    assert sum("No pude procesar" in (m.text or "") for m in chat.bot_messages()) == 1
+    calls = system.sandbox.counters()["calls"]["getFile"]
+    assert calls >= 5, calls  # it did retry
