@@ -49,6 +49,43 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# Before a send: KEYS[1] unreachable chats, KEYS[2] the claim, KEYS[3] the delivered record;
+# ARGV[1] chat, ARGV[2] claim token, ARGV[3] claim ms. One round trip answers whether the key
+# was delivered ({1, message id}), the chat blocked the bot ({2}), another process is sending
+# it right now ({3}), or it is ours to send ({0}).
+CLAIM_SEND_SCRIPT = """
+local sent = redis.call('GET', KEYS[3])
+if sent then return {1, sent} end
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {2} end
+if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {3} end
+return {0}
+"""
+
+# After a send went out: record its message id and let go of the claim if still ours.
+RECORD_SENT_SCRIPT = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+# Before an edit: KEYS[1] unreachable chats, KEYS[2] the message's edit state, KEYS[3] its
+# claim, KEYS[4] its replacement (if the customer deleted it); ARGV[1] chat, ARGV[2] the
+# wanted text as JSON ('' to flush what is recorded), ARGV[3] state ttl s, ARGV[4] claim
+# token, ARGV[5] claim ms. Records the wish and tries the claim in one round trip:
+# {-1} unreachable; {0, replaced} claimed by another; {1, replaced, version, want, shown}.
+BEGIN_EDIT_SCRIPT = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {-1} end
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[2], 'want', ARGV[2])
+  redis.call('HINCRBY', KEYS[2], 'version', 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+local replaced = redis.call('GET', KEYS[4])
+if not redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then return {0, replaced} end
+local v = redis.call('HMGET', KEYS[2], 'version', 'want', 'shown')
+return {1, replaced, v[1], v[2], v[3]}
+"""
+
 # After an edit went out: record what the chat shows; when no newer text arrived meanwhile,
 # clear the wish and let go of the message in the same step, so a writer who found the
 # message claimed can rely on the holder to see its text. 1 when done, 0 to go again.
@@ -210,6 +247,9 @@ class Courier:
         self.later = later
         self.dead_letters = DeadLetters(client)
         self._release = client.register_script(RELEASE_SCRIPT)
+        self._claim_send = client.register_script(CLAIM_SEND_SCRIPT)
+        self._record_sent = client.register_script(RECORD_SENT_SCRIPT)
+        self._begin_edit = client.register_script(BEGIN_EDIT_SCRIPT)
         self._edited = client.register_script(EDITED_SCRIPT)
 
     # --- what the chats can and did receive -------------------------------------------
@@ -326,29 +366,34 @@ class Courier:
     ) -> Any:
         """Call `method` unless `key` was delivered; the API result, an earlier id, or None."""
         # Two runs of one task (a re-delivery while the first still runs) must not both send.
-        # (Whether the chat is reachable is checked once the slot is taken, right before the
-        # call: checking earlier too would only cost a round trip per message.)
         claim = f"{PREFIX}sending:{key}"
-        token = self._claim(claim)
-        if token is None:
-            previous = self.already_sent(key)
-            if previous is not None:
-                return previous
+        delivered = self._delivered_key(key)
+        token = secrets.token_hex(8)
+        status, *found = self._claim_send(
+            keys=[UNREACHABLE_KEY, claim, delivered], args=[chat_id, token, CLAIM_TTL_MS]
+        )
+        if status == 1:
+            return int(found[0])
+        if status == 2:
+            return None
+        if status == 3:
             raise Throttled(method, CLAIM_WAIT)
+        recorded = False
         try:
-            previous = self.already_sent(key)
-            if previous is not None:
-                return previous
             result = self._call_in_limits(chat_id, method, params, files, cost, urgent, max_wait)
             first = result[0] if isinstance(result, list) else result
-            self.redis.set(self._delivered_key(key), int(first["message_id"]), ex=DELIVERED_TTL)
+            self._record_sent(
+                keys=[delivered, claim], args=[int(first["message_id"]), DELIVERED_TTL, token]
+            )
+            recorded = True
             return result
         except Forbidden:
             self.mark_unreachable(chat_id)
             log.warning("chat=%s blocked the bot; not sending there any more", chat_id)
             return None
         finally:
-            self._release(keys=[claim], args=[token])
+            if not recorded:
+                self._release(keys=[claim], args=[token])
 
     def _call_in_limits(
         self,
@@ -360,13 +405,16 @@ class Courier:
         urgent: bool,
         max_wait: float = INLINE_WAIT,
     ) -> Any:
-        """Take a slot, call, and on a 429 hold the chat (or the bot) for its `retry_after`."""
+        """Take a slot, call, and on a 429 hold the chat (or the bot) for its `retry_after`.
+
+        The caller has just checked that the chat is reachable (in its claim's round trip).
+        """
         attempt = 0
         while True:
             attempt += 1
-            self._take_slot(chat_id, method, urgent, cost, max_wait)
+            waited = self._take_slot(chat_id, method, urgent, cost, max_wait)
             # While this waited for its slot, another send may have found the chat blocked.
-            if self.unreachable(chat_id):
+            if waited and self.unreachable(chat_id):
                 raise Forbidden(method, 403, "chat marked unreachable")
             try:
                 return self.api.call(method, params, files)
@@ -384,14 +432,14 @@ class Courier:
 
     def _take_slot(
         self, chat_id: int, method: str, urgent: bool, cost: int, max_wait: float
-    ) -> None:
+    ) -> bool:
+        """Take a slot, sleeping through a short wait; True when it had to wait."""
+        if self.limiter.try_acquire(chat_id, urgent=urgent, cost=cost) == 0:
+            return False
         wait = self.limiter.acquire(chat_id, urgent=urgent, cost=cost, max_wait=max_wait)
         if wait > 0:
             raise Throttled(method, wait)
-
-    def _claim(self, name: str) -> str | None:
-        token = secrets.token_hex(8)
-        return token if self.redis.set(name, token, nx=True, px=CLAIM_TTL_MS) else None
+        return True
 
     # --- coalesced edits --------------------------------------------------------------
 
@@ -428,17 +476,9 @@ class Courier:
         so a quick succession of states still shows each one. When the wait is long the
         text is left to a flush too; the id returned is the message that will show it.
         """
-        if self.unreachable(chat_id):
-            return None
         wanted = json.dumps({"text": text, "reply_markup": reply_markup}, ensure_ascii=False)
-        state = self._edit_state(chat_id, message_id)
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(state, "want", wanted)
-            pipe.hincrby(state, "version", 1)
-            pipe.expire(state, DELIVERED_TTL)
-            pipe.execute()
         try:
-            return self.flush(chat_id, message_id, max_wait=INLINE_WAIT if key else 0.0)
+            return self._flush(chat_id, message_id, INLINE_WAIT if key else 0.0, wanted)
         except (TooManyRequests, TransientError) as exc:
             if self.later is None:
                 raise
@@ -468,17 +508,28 @@ class Courier:
         Raises Throttled for a long wait and TransientError when Telegram fails; the wanted
         text stays recorded, so a later flush shows it (or a newer one).
         """
+        return self._flush(chat_id, message_id, max_wait, wanted="")
+
+    def _flush(self, chat_id: int, message_id: int, max_wait: float, wanted: str) -> int | None:
+        """Record `wanted` (unless empty) and flush, starting with one round trip."""
         state = self._edit_state(chat_id, message_id)
         claim = f"{PREFIX}editing:{chat_id}:{message_id}"
-        token = self._claim(claim)
-        if token is None:
+        token = secrets.token_hex(8)
+        status, *found = self._begin_edit(
+            keys=[UNREACHABLE_KEY, state, claim, self._replaced_key(chat_id, message_id)],
+            args=[chat_id, wanted, DELIVERED_TTL, token, CLAIM_TTL_MS],
+        )
+        if status == -1:
+            return None
+        # A deleted message's replacement can itself be replaced: follow the chain (rare).
+        target = message_id if found[0] is None else self.showing(chat_id, message_id)
+        if status == 0:
             # Whoever holds the message sees our text before letting go (EDITED_SCRIPT).
-            return self.showing(chat_id, message_id)
+            return target
+        version, want, shown = found[1:4]
         released = False
         try:
             while True:
-                target = self.showing(chat_id, message_id)
-                version, want, shown = self.redis.hmget(state, "version", "want", "shown")
                 if want is None:
                     return target
                 shown_in: int | None = target
@@ -490,6 +541,8 @@ class Courier:
                     released = True
                     return shown_in
                 # A newer text arrived while this one went out: show that one too.
+                target = self.showing(chat_id, message_id)
+                version, want, shown = self.redis.hmget(state, "version", "want", "shown")
         finally:
             if not released:
                 self._release(keys=[claim], args=[token])

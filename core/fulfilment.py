@@ -36,12 +36,12 @@ class Fulfilment:
     sleep: Callable[[float], None] = time.sleep
 
     def start_step(self, order_id: str, state: OrderState, report: ProgressReport) -> Order | None:
-        """Move the order into step `state` and show it; None when the step has nothing to do."""
-        order = self.store.get(order_id)
-        already_past = order.state in STEPS and STEPS.index(order.state) > STEPS.index(state)
-        if order.is_final or already_past:
-            log.info("order=%s step=%s skipped: order is %s", order_id, state, order.state)
-            return None
+        """Move the order into step `state` and show it; None when the step has nothing to do.
+
+        The state machine decides in the same round trip: an order already past this step,
+        finished or cancelled refuses the move, and the step is skipped; an order already in
+        this step (a re-run) is shown again, which changes nothing the chat sees.
+        """
         number = STEPS.index(state) + 1
         percent = percent_of(number - 1, len(STEPS))
         try:
@@ -120,17 +120,15 @@ class Fulfilment:
 
     def notificar_cliente(self, order_id: str, report: ProgressReport) -> None:
         """Last step: complete the order, show it done and tell the customer once."""
-        order = self.store.get(order_id)
-        if order.state is OrderState.PREPARANDO_ENVIO:
-            self.start_step(order_id, OrderState.NOTIFICANDO, report)
+        if self.start_step(order_id, OrderState.NOTIFICANDO, report) is not None:
             self.simulate_work()
+        try:
+            # Completing a completed order is a no-op that returns it: a re-run resends
+            # nothing (the messages below are keyed) but still finishes what it started.
+            _, order = self.store.advance(order_id, OrderState.COMPLETADO, progress=100)
+        except InvalidTransition:
+            # Cancelled meanwhile: the cancellation, not this step, tells the chat.
             order = self.store.get(order_id)
-        if order.state is OrderState.NOTIFICANDO:
-            try:
-                _, order = self.store.advance(order_id, OrderState.COMPLETADO, progress=100)
-            except InvalidTransition:
-                # Cancelled meanwhile: the cancellation, not this step, tells the chat.
-                order = self.store.get(order_id)
         if order.state is not OrderState.COMPLETADO:
             self.carry_on(order_id, OrderState.COMPLETADO)
             return
