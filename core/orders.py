@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from core import records
 from core.errors import CrossProcessError
 
 MAX_ORDER_TEXT = 500
@@ -143,32 +144,13 @@ class Order:
         return self.state.is_final
 
     def to_redis(self) -> dict[str, str]:
-        """Flat string fields for a Redis hash."""
-        data = asdict(self)
-        extra = data.pop("extra")
-        flat = {key: str(value) for key, value in data.items()}
-        flat["state"] = self.state.value
-        flat.update({f"x:{key}": value for key, value in extra.items()})
+        """Flat string fields for a Redis hash; `extra` as `x:`-prefixed fields."""
+        flat = records.to_hash(self)
+        flat.update({f"x:{key}": value for key, value in self.extra.items()})
         return flat
 
     @classmethod
     def from_redis(cls, raw: dict[str, str]) -> Order:
         """Inverse of `to_redis`."""
-        return cls(
-            id=raw["id"],
-            chat_id=int(raw["chat_id"]),
-            user_id=int(raw["user_id"]),
-            text=raw["text"],
-            state=OrderState(raw["state"]),
-            step=int(raw.get("step", 0)),
-            progress=int(raw.get("progress", 0)),
-            created_at=float(raw.get("created_at", 0)),
-            updated_at=float(raw.get("updated_at", 0)),
-            finished_at=float(raw.get("finished_at", 0)),
-            status_message_id=int(raw.get("status_message_id", 0)),
-            task_id=raw.get("task_id", ""),
-            task_ids=raw.get("task_ids", ""),
-            error=raw.get("error", ""),
-            language=raw.get("language", "es"),
-            extra={k[2:]: v for k, v in raw.items() if k.startswith("x:")},
-        )
+        extra = {k[2:]: v for k, v in raw.items() if k.startswith("x:")}
+        return records.from_hash(cls, raw, extra=extra)

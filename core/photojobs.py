@@ -6,11 +6,12 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 
 import redis
 
+from core import records
 from core.orders import ID_ALPHABET, ID_LENGTH
 from core.redisio import read_hash, write_hash
 
@@ -71,27 +72,11 @@ class PhotoJob:
         return self.state.is_final
 
     def to_redis(self) -> dict[str, str]:
-        data = {key: str(value) for key, value in asdict(self).items()}
-        data["state"] = self.state.value
-        return data
+        return records.to_hash(self)
 
     @classmethod
     def from_redis(cls, raw: dict[str, str]) -> PhotoJob:
-        return cls(
-            id=raw["id"],
-            chat_id=int(raw["chat_id"]),
-            user_id=int(raw["user_id"]),
-            file_id=raw["file_id"],
-            state=PhotoState(raw["state"]),
-            progress=int(raw.get("progress", 0)),
-            created_at=float(raw.get("created_at", 0)),
-            updated_at=float(raw.get("updated_at", 0)),
-            finished_at=float(raw.get("finished_at", 0)),
-            status_message_id=int(raw.get("status_message_id", 0)),
-            task_id=raw.get("task_id", ""),
-            error=raw.get("error", ""),
-            language=raw.get("language", "es"),
-        )
+        return records.from_hash(cls, raw)
 
 
 def new_job_id() -> str:
