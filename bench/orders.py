@@ -2,6 +2,9 @@
 
 Prints orders/s (STEP_SECONDS=0, one worker process with one slot) as a ratio to no-op
 chains/s on the same Redis, and p50/p95 from `/pedido` to the bot's first reply.
+
+The machine is shared and noisy, so the two are measured in alternating rounds, each ratio
+taken within its round, and the median ratio is reported.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from tests.support.processes import Process, RedisServer, celery_argv, python_ar
 
 ORDERS = 150
 LATENCY_SAMPLES = 60
+ROUNDS = 3
 
 
 def _env(redis_url: str, api_url: str, token: str) -> dict[str, str]:
@@ -43,7 +47,7 @@ def _start(process: Process, ready: str) -> Process:
     return process
 
 
-def baseline_chains_per_second(env: dict[str, str], logs: Path) -> float:
+def baseline_chains_per_second(env: dict[str, str], logs: Path, round_number: int) -> float:
     """No-op chains of three tasks through one worker slot, per second."""
     os.environ.update(REDIS_URL=env["REDIS_URL"])
     from celery import chain
@@ -51,7 +55,8 @@ def baseline_chains_per_second(env: dict[str, str], logs: Path) -> float:
     from bench._noop_app import app, bench_noop
 
     worker = Process(
-        "noop-worker",
+        # One log per round: readiness is read from the log, which a restart appends to.
+        f"noop-worker-{round_number}",
         [
             sys.executable,
             "-m",
@@ -82,19 +87,27 @@ def baseline_chains_per_second(env: dict[str, str], logs: Path) -> float:
 
 
 def orders_per_second(
-    sandbox_url: str, env: dict[str, str], logs: Path
+    sandbox_url: str, env: dict[str, str], logs: Path, round_number: int, latency: bool
 ) -> tuple[float, list[float]]:
-    """Orders placed by as many chats at once, until each chat sees its completion."""
+    """Orders placed by as many chats at once, until each chat sees its completion.
+
+    With `latency`, also /pedido → first reply for one order at a time, after the timed part.
+    """
     from sandbox.client import SandboxClient
 
     worker = _start(
-        Process("worker", celery_argv("worker", "--concurrency=1"), env, logs),
+        Process(f"worker-{round_number}", celery_argv("worker", "--concurrency=1"), env, logs),
         " ready.",
     )
-    bot = _start(Process("bot", python_argv("-m", "bot"), env, logs), "Application started")
+    bot = _start(
+        Process(f"bot-{round_number}", python_argv("-m", "bot"), env, logs), "Application started"
+    )
     client = SandboxClient(sandbox_url)
     try:
-        chats = [client.private_chat(user_id=50_000 + i, first_name=f"U{i}") for i in range(ORDERS)]
+        chats = [
+            client.private_chat(user_id=50_000 + 1000 * round_number + i, first_name=f"U{i}")
+            for i in range(ORDERS)
+        ]
         sends_before = client.counters()["calls"].get("sendMessage", 0)
         started = time.perf_counter()
         with ThreadPoolExecutor(16) as pool:
@@ -113,7 +126,7 @@ def orders_per_second(
             assert len(finals) == 1, chat.transcript_text()
 
         latencies = []
-        for i in range(LATENCY_SAMPLES):
+        for i in range(LATENCY_SAMPLES if latency else 0):
             chat = client.private_chat(user_id=90_000 + i, first_name=f"L{i}")
             sent = time.perf_counter()
             chat.send("/pedido 1 café")
@@ -127,20 +140,32 @@ def orders_per_second(
 
 
 def main() -> None:
+    ratios: list[tuple[float, float]] = []
+    latencies: list[float] = []
     with tempfile.TemporaryDirectory() as tmp_name, run_in_thread(port=0) as sandbox:
         tmp = Path(tmp_name)
         redis = RedisServer(tmp, tmp).start()
         try:
             env = _env(redis.url, sandbox.url, sandbox.token)
-            baseline = baseline_chains_per_second(env, tmp)
-            rate, latencies = orders_per_second(sandbox.url, env, tmp)
+            for number in range(ROUNDS):
+                baseline = baseline_chains_per_second(env, tmp, number)
+                last = number == ROUNDS - 1
+                rate, found = orders_per_second(sandbox.url, env, tmp, number, latency=last)
+                ratios.append((baseline, rate))
+                latencies += found
         finally:
             redis.stop()
     p50 = statistics.median(latencies) * 1000
     p95 = statistics.quantiles(latencies, n=20)[18] * 1000
-    print(f"no-op chains/s (baseline): {baseline:8.1f}")
-    print(f"orders/s end to end:       {rate:8.1f}")
-    print(f"ratio orders/baseline:     {rate / baseline:8.2f}   (goal >= 0.5)")
+    for number, (baseline, rate) in enumerate(ratios, 1):
+        print(
+            f"round {number}: no-op chains/s {baseline:6.1f}, orders/s {rate:6.1f}, "
+            f"ratio {rate / baseline:.2f}"
+        )
+    baseline, rate = sorted(ratios, key=lambda pair: pair[1] / pair[0])[len(ratios) // 2]
+    print(f"no-op chains/s (baseline):  {baseline:8.1f}   (median round)")
+    print(f"orders/s end to end:        {rate:8.1f}")
+    print(f"ratio orders/baseline:      {rate / baseline:8.2f}   (goal >= 0.5)")
     print(f"first reply p50: {p50:.1f} ms, p95: {p95:.1f} ms   (goal p95 < 100 ms)")
     sys.stdout.flush()
 
