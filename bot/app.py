@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 import redis
-from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -48,6 +49,11 @@ COMMANDS = (
     ("pedidos", "orders", "commands.pedidos"),
     ("cancelar", "cancel", "commands.cancelar"),
     ("ayuda", "help", "commands.ayuda"),
+)
+# Shown only in the ADMIN_CHAT_IDS chats' menus (others are refused if they type them).
+ADMIN_COMMANDS = (
+    ("atrasados", "stale", "commands.atrasados"),
+    ("entregas", "deliveries", "commands.entregas"),
 )
 
 
@@ -103,18 +109,31 @@ def build_application(settings: Settings) -> Application:
     return app
 
 
+def _menu(language: str, entries: tuple[tuple[str, str, str], ...]) -> list[BotCommand]:
+    """Commands by their Spanish or English names, described in `language`."""
+    spanish = language == texts.DEFAULT_LANGUAGE
+    return [BotCommand(es if spanish else en, texts.raw(language, key)) for es, en, key in entries]
+
+
 async def _post_init(app: Application) -> None:
-    """Publish the command menu in every language we speak."""
+    """Publish the command menu in every language we speak; admin chats also get theirs."""
+    services: Services = app.bot_data[SERVICES]
     for language in texts.languages():
-        spanish = language == texts.DEFAULT_LANGUAGE
-        commands = [
-            BotCommand(es if spanish else en, texts.raw(language, key)) for es, en, key in COMMANDS
-        ]
+        code = None if language == texts.DEFAULT_LANGUAGE else language
         await app.bot.set_my_commands(
-            commands,
-            scope=BotCommandScopeDefault(),
-            language_code=None if spanish else language,
+            _menu(language, COMMANDS), scope=BotCommandScopeDefault(), language_code=code
         )
+        for chat_id in services.settings.admin_chat_ids:
+            try:
+                await app.bot.set_my_commands(
+                    _menu(language, COMMANDS + ADMIN_COMMANDS),
+                    scope=BotCommandScopeChat(chat_id),
+                    language_code=code,
+                )
+            except TelegramError as exc:
+                # A chat the bot has not met yet ("chat not found"): the menu is a nicety,
+                # never a reason not to start.
+                log.warning("admin menu not set for chat=%s: %s", chat_id, exc)
 
 
 async def _post_shutdown(app: Application) -> None:

@@ -856,7 +856,7 @@ async def answer_callback_query(ctx: Context, params: Params) -> Any:
     return True
 
 
-def _scope_key(params: Params) -> str:
+def _scope_key(ctx: Context, params: Params) -> str:
     scope = params.get_json("scope", "can't parse BotCommandScope JSON object")
     if scope is None:
         return "default"
@@ -868,13 +868,21 @@ def _scope_key(params: Params) -> str:
     if kind in ("chat", "chat_administrators", "chat_member"):
         if scope.get("chat_id") in (None, ""):
             raise bad("chat_id is empty")
-        key = f"{kind}:{scope['chat_id']}"
+        # Like Telegram, a scope names a chat the bot knows: "chat not found" otherwise.
+        chat = ctx.bot.chats.get(int(scope["chat_id"])) if _is_int(scope["chat_id"]) else None
+        if chat is None:
+            raise bad("chat not found")
+        key = f"{kind}:{chat.id}"
         if kind == "chat_member":
             if not scope.get("user_id"):
                 raise bad("user not found")
             key += f":{scope['user_id']}"
         return key
     raise bad("unsupported bot command scope type")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) or bool(re.fullmatch(r"-?\d+", str(value)))
 
 
 def _language(params: Params) -> str:
@@ -902,7 +910,7 @@ async def set_my_commands(ctx: Context, params: Params) -> Any:
         if not 1 <= len(description) <= 256:
             raise bad("BOT_COMMAND_DESCRIPTION_INVALID")
         clean.append({"command": name, "description": description})
-    key = (_scope_key(params), _language(params))
+    key = (_scope_key(ctx, params), _language(params))
     if clean:
         ctx.bot.commands[key] = clean
     else:
@@ -912,12 +920,12 @@ async def set_my_commands(ctx: Context, params: Params) -> Any:
 
 async def get_my_commands(ctx: Context, params: Params) -> Any:
     """getMyCommands: exactly that scope and language, no fallback."""
-    return list(ctx.bot.commands.get((_scope_key(params), _language(params)), []))
+    return list(ctx.bot.commands.get((_scope_key(ctx, params), _language(params)), []))
 
 
 async def delete_my_commands(ctx: Context, params: Params) -> Any:
     """deleteMyCommands."""
-    ctx.bot.commands.pop((_scope_key(params), _language(params)), None)
+    ctx.bot.commands.pop((_scope_key(ctx, params), _language(params)), None)
     return True
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from sandbox import RunningSandbox
 from sandbox.client import Chat
-from tests.support.chat import WORDS, chat_events, chat_system, containing
+from tests.support.chat import WORDS, chat_events, chat_system, containing, restart_bot
 from tests.support.system import System
 
 
@@ -30,6 +30,32 @@ def test_the_command_menu_is_set_in_both_languages_at_start_up(system: System) -
     }
     assert menus[("default", "")] == ["pedido", "estado", "pedidos", "cancelar", "ayuda"]
     assert menus[("default", "en")] == ["order", "status", "orders", "cancel", "help"]
+
+
+def test_admin_chats_also_see_the_admin_commands(system: System) -> None:
+    admin = system.private_chat(first_name="Admin")
+    unknown = 4_242_424  # an admin chat the bot has not met: skipped, the bot still starts
+    restart_bot(system, ADMIN_CHAT_IDS=f"{unknown},{admin.chat_id}")
+    try:
+        menus = {
+            (entry["scope"], entry["language_code"]): [c["command"] for c in entry["commands"]]
+            for entry in system.sandbox.commands()
+        }
+        assert menus[(f"chat:{admin.chat_id}", "")] == [
+            *["pedido", "estado", "pedidos", "cancelar", "ayuda"],
+            *["atrasados", "entregas"],
+        ]
+        assert menus[(f"chat:{admin.chat_id}", "en")] == [
+            *["order", "status", "orders", "cancel", "help"],
+            *["stale", "deliveries"],
+        ]
+        assert not any(scope == f"chat:{unknown}" for scope, _ in menus)
+        assert menus[("default", "")] == ["pedido", "estado", "pedidos", "cancelar", "ayuda"]
+        # The bot runs: it answers the admin.
+        admin.send("/ayuda")
+        admin.wait_for(containing(WORDS["es"]["orders"]))
+    finally:
+        restart_bot(system)
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])

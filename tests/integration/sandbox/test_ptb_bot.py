@@ -197,6 +197,8 @@ async def test_commands_by_scope_and_language(bot: Bot, sandbox: SandboxClient) 
         "estado"
     ]
     assert await bot.get_my_commands(language_code="en") == ()
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.set_my_commands([BotCommand("estado", "x")], scope=BotCommandScopeChat(4242))
     assert await bot.delete_my_commands()
     assert await bot.get_my_commands() == ()
 
