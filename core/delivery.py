@@ -434,9 +434,12 @@ class Courier:
         self, chat_id: int, method: str, urgent: bool, cost: int, max_wait: float
     ) -> bool:
         """Take a slot, sleeping through a short wait; True when it had to wait."""
-        if self.limiter.try_acquire(chat_id, urgent=urgent, cost=cost) == 0:
+        first = self.limiter.try_acquire(chat_id, urgent=urgent, cost=cost)
+        if first == 0:
             return False
-        wait = self.limiter.acquire(chat_id, urgent=urgent, cost=cost, max_wait=max_wait)
+        wait = self.limiter.acquire(
+            chat_id, urgent=urgent, cost=cost, max_wait=max_wait, known_wait=first
+        )
         if wait > 0:
             raise Throttled(method, wait)
         return True

@@ -208,20 +208,24 @@ class RateLimiter:
         urgent: bool = True,
         cost: int = 1,
         max_wait: float = INLINE_WAIT,
+        known_wait: float | None = None,
     ) -> float:
         """Take a slot, sleeping through waits that keep within `max_wait` in all.
 
         0.0 when the slot is taken; otherwise the wait still ahead, which the caller should
-        spend away from its worker slot (a countdown) before asking again.
+        spend away from its worker slot (a countdown) before asking again. `known_wait` is
+        the answer of a `try_acquire` the caller just made, so it is not asked twice.
         """
         deadline = time.monotonic() + max_wait
-        while True:
+        wait = known_wait
+        if wait is None:
             wait = self.try_acquire(chat_id, urgent=urgent, cost=cost)
-            if wait == 0:
-                return 0.0
+        while wait > 0:
             if time.monotonic() + wait > deadline:
                 return wait
             self._sleep(wait)
+            wait = self.try_acquire(chat_id, urgent=urgent, cost=cost)
+        return 0.0
 
     def cool_down(self, chat_id: int | str, seconds: float) -> bool:
         """Hold every send to `chat_id` for `seconds` (Telegram's 429 `retry_after`).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from core.botapi import BotApi, TransientError
 from core.delivery import Courier, DeadLetters, Outgoing, Throttled
 from core.ratelimit import Limits, RateLimiter
 from sandbox.client import SandboxClient
+from tests.support.processes import wait_until
 from tests.support.sandbox import sandbox, sandbox_server  # noqa: F401
 
 
@@ -130,9 +132,8 @@ def test_progress_edits_coalesce_and_only_the_latest_text_is_shown(
     assert shown == [status] * 20
     assert len(handed.flushes) == 1
     assert courier.pending_text(302, status) == "Pedido 20/20"
-    _, _, countdown = handed.flushes[0]
-    time.sleep(countdown)  # as Celery would: the deferred flush runs after its countdown
-    assert courier.flush(302, status) == status
+    # The deferred flush, retried as Celery would until the chat has a slot for it.
+    assert wait_until(lambda: courier.flush(302, status, max_wait=0), 10, "the flush") == status
     message = chat.wait_for(lambda m: m.text == "Pedido 20/20")
     assert len(message.edits) <= 4, message.edits
     assert courier.pending_text(302, status) is None
@@ -256,9 +257,10 @@ def test_a_long_wait_or_a_failure_hands_the_message_over_and_it_still_arrives_on
     [(first, backoff), (second, wait)] = handed.sends
     assert (first.text, second.text) == ("uno", "dos")
     assert backoff == 1.0 and wait == pytest.approx(3.0, abs=0.05)
-    time.sleep(wait)  # as Celery would: the handed-over sends run after their countdown
-    for message in (first, second, first):  # a re-delivered task, too
-        courier.deliver(message)
+    # The handed-over sends, retried as Celery would until their slots come (the 429's
+    # cooldown holds the chat for `wait`); then a re-delivered task, which sends nothing.
+    for message in (first, second, first):
+        wait_until(partial(courier.deliver, message), 10, f"{message.text!r} delivered")
     assert [m.text for m in chat.bot_messages()] == ["uno", "dos"]
 
 
