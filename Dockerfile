@@ -1,13 +1,19 @@
 # One image for every process of pedidos-bot; docker-compose.yml picks the command (the same
 # commands as the Procfile that `make run` starts).
 
-# Build stage: a venv with exactly the pinned lock (--no-deps: nothing unpinned sneaks in).
+# Build stage: a venv with exactly uv.lock's runtime set (no dev group, the project's code is
+# copied below rather than installed), by the uv version pyproject.toml requires.
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY requirements.lock /tmp/requirements.lock
-RUN python -m venv /venv \
-    && /venv/bin/pip install --no-deps -r /tmp/requirements.lock
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PROJECT_ENVIRONMENT=/venv \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_LINK_MODE=copy \
+    UV_NO_CACHE=1
+COPY pyproject.toml uv.lock /src/
+WORKDIR /src
+RUN pip install "uv$(sed -n 's/^required-version = "\(.*\)"/\1/p' pyproject.toml)" \
+    && uv sync --locked --no-dev --no-install-project --python /usr/local/bin/python3
 
 # Runtime stage: the venv and the code, run by an unprivileged user.
 FROM python:3.11-slim

@@ -1,31 +1,49 @@
 # pedidos-bot: `make run` brings the whole system up, `make test` runs every test.
+# Every Python package comes from uv.lock and from nothing else (`uv sync --locked`).
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# uv itself, at the version pyproject.toml requires ([tool.uv] required-version), in a venv of
+# its own so that the project's venv holds exactly the lock.
+UV_VERSION := $(shell sed -n 's/^required-version = "==\(.*\)"/\1/p' pyproject.toml)
+UV_HOME := .uv
+UV := $(UV_HOME)/bin/uv
+# The project's venv is $(VENV); never download a Python, use the machine's python3.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := python3
+export UV_LINK_MODE := copy
 
-.PHONY: run test lint typecheck bench setup system-deps clean
+.PHONY: run test lint typecheck bench setup sync lock system-deps clean
 
-setup: system-deps $(STAMP)
+setup: system-deps sync
 
-$(STAMP): pyproject.toml
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+$(UV):
+	python3 -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+
+# Cheap when nothing changed (well under a second); makes the venv exactly the lock: adds what is
+# missing, fixes versions, removes what the lock does not list.
+sync: $(UV)
+	@$(UV) sync --locked --quiet
+
+# Regenerate uv.lock on purpose: after changing a pin in pyproject.toml, or with UPGRADE=1 to
+# move every unpinned transitive dependency to its newest release.
+lock: $(UV)
+	$(UV) lock $(if $(UPGRADE),--upgrade)
 
 # redis-server (and Chromium for the browser tests) come from Debian's packages.
 system-deps:
 	@bash scripts/system-deps.sh
 
-run: $(STAMP)
+run: sync
 	@WITH_CHROMIUM=0 bash scripts/system-deps.sh
 	@$(PY) -m scripts.run
 
-test: system-deps $(STAMP)
+test: setup
 	$(PY) -m pytest -q
 
-lint: setup
+lint: sync
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy .
 
 bench: setup

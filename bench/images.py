@@ -34,7 +34,7 @@ from PIL import Image, ImageChops, ImageStat
 from core.images import RENDITIONS, make_renditions
 
 REPO = Path(__file__).resolve().parents[1]
-PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos" / "exif-orientation"
+PHOTOS = Path(__file__).resolve().parents[1] / "tests" / "data" / "exif-orientation"
 SOURCE = PHOTOS / "Landscape_1.jpg"
 SIZES = tuple((r.box_w, r.box_h) for r in RENDITIONS)
 # 3:2 like the 1800x1200 source, so the enlargement keeps its aspect.

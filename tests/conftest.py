@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.processes import RedisServer
 
-PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos" / "exif-orientation"
+PHOTOS = Path(__file__).resolve().parent / "data" / "exif-orientation"
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,7 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def photos_dir() -> Path:
-    """The shared real photos with every EXIF orientation."""
+    """The real photos with every EXIF orientation (tests/data, MIT licence)."""
     if not PHOTOS.is_dir():
         pytest.fail(f"test photos missing: {PHOTOS}")
     return PHOTOS

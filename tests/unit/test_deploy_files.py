@@ -1,14 +1,14 @@
 """The deployment files run what the tests run: docker-compose.yml, the Procfile (`make run`)
-and the Dockerfile start each process with the command tests/support/system.py uses, and the
-image installs the pinned lock the tests run with."""
+and the Dockerfile start each process with the command tests/support/system.py uses, and every
+install path (Makefile, Dockerfile) installs uv.lock and nothing else."""
 
 from __future__ import annotations
 
 import ast
 import re
 import shlex
+import sys
 import tomllib
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.support.lock import drift, installed_packages, locked_packages, read_lock
 from tests.support.system import BEAT_COMMAND, BOT_COMMAND, FLOWER_COMMAND, WORKER_COMMAND
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,8 +152,6 @@ def test_dockerfile_is_multi_stage_non_root_unbuffered_and_installs_the_lock() -
     assert users and users[-1] not in ("root", "0")
     envs = " ".join(args for op, args in final if op == "ENV")
     assert "PYTHONUNBUFFERED=1" in envs
-    runs = " ".join(args for op, args in instructions if op == "RUN")
-    assert "pip install --no-deps -r /tmp/requirements.lock" in runs
     cmd = [args for op, args in final if op == "CMD"][-1]
     assert tuple(yaml.safe_load(cmd)) == BOT_COMMAND
     copied = " ".join(args for op, args in final if op == "COPY")
@@ -160,35 +159,80 @@ def test_dockerfile_is_multi_stage_non_root_unbuffered_and_installs_the_lock() -
         assert needed in copied, needed
 
 
-def locked() -> dict[str, str]:
-    pins: dict[str, str] = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, _, version = line.partition("==")
-            pins[canonicalize_name(name)] = version.strip()
-    return pins
+def pyproject() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
-def test_the_lock_pins_pyprojects_dependencies_and_what_the_tests_run_with() -> None:
-    pins = locked()
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for spec in project["dependencies"]:
+def test_the_venv_is_exactly_the_lock() -> None:
+    """`uv sync --locked` made this venv; anything else installed by hand, or a newer release
+    that slipped in, shows here (both directions: missing, extra, other version)."""
+    locked = locked_packages(read_lock(ROOT / "uv.lock"), "pedidos-bot")
+    assert drift(locked, installed_packages()) == drift({}, {})
+
+
+def test_drift_is_seen_in_both_directions() -> None:
+    locked = {"certifi": "2026.10.18", "redis": "8.1.0", "pillow": "13.0.0"}
+    installed = {"certifi": "2026.10.19.post1", "redis": "8.1.0", "six": "1.17.0"}
+    found = drift(locked, installed)
+    assert found
+    assert found.missing == {"pillow": "13.0.0"}
+    assert found.extra == {"six": "1.17.0"}
+    assert found.changed == {"certifi": ("2026.10.18", "2026.10.19.post1")}
+    assert not drift(locked, dict(locked))
+
+
+def test_the_lock_walk_follows_extras_markers_and_groups() -> None:
+    lock = {
+        "package": [
+            {
+                "name": "app",
+                "version": "1",
+                "dependencies": [
+                    {"name": "lib", "extra": ["fast"]},
+                    {"name": "win-only", "marker": "sys_platform == 'win32'"},
+                ],
+                "dev-dependencies": {"dev": [{"name": "tool"}]},
+            },
+            {
+                "name": "lib",
+                "version": "2",
+                "optional-dependencies": {"fast": [{"name": "speedup"}]},
+            },
+            {"name": "speedup", "version": "3"},
+            {"name": "win-only", "version": "4"},
+            {"name": "tool", "version": "5"},
+            {"name": "unused", "version": "6"},
+        ]
+    }
+    expected = {"app": "1", "lib": "2", "speedup": "3", "tool": "5"}
+    if sys.platform == "win32":
+        expected["win-only"] = "4"
+    assert locked_packages(lock, "app") == expected
+    assert "tool" not in locked_packages(lock, "app", groups=())
+
+
+def test_pyprojects_pins_are_what_the_lock_holds() -> None:
+    locked = locked_packages(read_lock(ROOT / "uv.lock"), "pedidos-bot")
+    specs = [*pyproject()["project"]["dependencies"], *pyproject()["dependency-groups"]["dev"]]
+    for spec in specs:
         requirement = Requirement(spec)
         name = canonicalize_name(requirement.name)
-        assert name in pins, spec
-        assert pins[name] in requirement.specifier, (spec, pins[name])
-    for package, version in pins.items():
-        assert metadata.version(package) == version, f"the test venv has another {package}"
+        assert name in locked, spec
+        assert locked[name] in requirement.specifier, (spec, locked[name])
 
 
-def test_the_lock_holds_every_dependency_of_what_it_locks() -> None:
-    pins = locked()
-    for name in pins:
-        for spec in metadata.requires(name) or ():
-            requirement = Requirement(spec)
-            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
-                continue
-            assert canonicalize_name(requirement.name) in pins, f"{name} needs {spec}"
+def test_every_install_path_installs_from_the_lock_with_one_uv() -> None:
+    required = pyproject()["tool"]["uv"]["required-version"]
+    assert required.startswith("==")
+    makefile = (ROOT / "Makefile").read_text()
+    assert "uv sync --locked" in makefile.replace("$(UV)", "uv")
+    # pip installs uv itself and nothing else.
+    pip_lines = [line for line in makefile.splitlines() if "pip install" in line]
+    assert pip_lines and all(line.endswith("'uv==$(UV_VERSION)'") for line in pip_lines)
+    runs = " ".join(args for op, args in dockerfile_instructions() if op == "RUN")
+    assert "uv sync --locked" in runs
+    assert "required-version" in runs  # the image takes uv's version from pyproject.toml
+    assert "requirements" not in runs
 
 
 def test_env_example_documents_every_setting() -> None:
