@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery.schedules import schedule
 from kombu import Exchange, Queue
 
-from core.settings import get_settings
+from core.settings import TASK_TIME_LIMIT, get_settings
 
 _settings = get_settings()
 
@@ -43,8 +43,8 @@ task_track_started = True
 worker_send_task_events = True
 task_send_sent_event = True
 # Kill a task stuck far beyond any normal run, so its slot comes back.
-task_time_limit = 300
-task_soft_time_limit = 240
+task_time_limit = TASK_TIME_LIMIT
+task_soft_time_limit = TASK_TIME_LIMIT - 60
 worker_hijack_root_logger = False
 worker_redirect_stdouts = False
 

@@ -13,6 +13,15 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 SANDBOX_TOKEN = "123456789:sandbox-token"
+# The longest any task may run before Celery kills it (the watcher's run has its own, longer
+# limit, core.watcher.RUN_TIME_LIMIT). A message is redelivered after VISIBILITY_TIMEOUT even
+# while its task still runs, so the timeout must outlast every limit.
+TASK_TIME_LIMIT = 300
+LONGEST_TASK = 600
+
+
+class SettingsError(ValueError):
+    """Settings that would break a guarantee; the message names them and says why."""
 
 
 def parse_duration(text: str) -> float:
@@ -52,10 +61,19 @@ class Settings:
     rate_chat_per_second: float = 1.0
     rate_chat_burst: int = 3
     rate_group_per_minute: float = 20.0
-    # Celery: a message not acked within this time goes back to the queue (a worker died);
-    # it must outlive every retry countdown, or a waiting retry would run twice.
+    # Celery: a message not acked within this time goes back to the queue (the broker's own
+    # last resort when a worker dies; core.recovery acts long before). No countdown ever
+    # reaches the broker (waits go to the schedule in Redis), so nothing waits past it.
     visibility_timeout: float = 3600.0
     retry_backoff_max: float = 60.0
+    # A running task's lease on its order, photo job or message: renewed every quarter of
+    # it, it expires this long after its worker died, and the sweep sends the task again.
+    task_lease: float = 15.0
+    # How often the one active sweeper recovers expired leases and sends due waits.
+    sweep_interval: float = 1.0
+    # A task whose runs died this many times in a row (e.g. an image that kills its pool
+    # process) is not tried again: the job fails and the chat is told.
+    task_max_crashes: int = 3
     log_format: str = "kv"
     log_level: str = "INFO"
     health_port: int = 0
@@ -79,6 +97,35 @@ class Settings:
     @property
     def webhook_mode(self) -> bool:
         return bool(self.webhook_url)
+
+    def problems(self) -> list[str]:
+        """What in these settings would break recovery's guarantees (empty when none)."""
+        found = []
+        if self.visibility_timeout < 2 * LONGEST_TASK:
+            found.append(
+                f"VISIBILITY_TIMEOUT={self.visibility_timeout:g}s must be at least "
+                f"{2 * LONGEST_TASK}s (twice the longest task time limit, {LONGEST_TASK}s): "
+                "a message still running when it expires is delivered to a second worker"
+            )
+        if self.task_lease < 4:
+            found.append(f"TASK_LEASE={self.task_lease:g}s must be at least 4s")
+        if self.task_lease >= self.visibility_timeout:
+            found.append("TASK_LEASE must be shorter than VISIBILITY_TIMEOUT")
+        if not 0 < self.sweep_interval <= self.task_lease / 2:
+            found.append(
+                f"SWEEP_INTERVAL={self.sweep_interval:g}s must be above 0 and at most half "
+                f"of TASK_LEASE ({self.task_lease:g}s)"
+            )
+        if self.task_max_crashes < 1:
+            found.append("TASK_MAX_CRASHES must be at least 1")
+        return found
+
+    def validated(self) -> Settings:
+        """These settings, or SettingsError naming every unsafe one."""
+        found = self.problems()
+        if found:
+            raise SettingsError("unsafe settings: " + "; ".join(found))
+        return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -112,6 +159,9 @@ class Settings:
             rate_group_per_minute=float(get("RATE_GROUP_PER_MINUTE", "20")),
             visibility_timeout=parse_duration(get("VISIBILITY_TIMEOUT", "1h")),
             retry_backoff_max=parse_duration(get("RETRY_BACKOFF_MAX", "60s")),
+            task_lease=parse_duration(get("TASK_LEASE", "15s")),
+            sweep_interval=parse_duration(get("SWEEP_INTERVAL", "1s")),
+            task_max_crashes=int(get("TASK_MAX_CRASHES", "3")),
             log_format=get("LOG_FORMAT", defaults.log_format),
             log_level=get("LOG_LEVEL", defaults.log_level).upper(),
             health_port=int(get("HEALTH_PORT", "0")),
@@ -125,5 +175,8 @@ class Settings:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
-    return Settings.from_env()
+    """The process-wide settings, read from the environment on first use.
+
+    Every process (bot, worker, beat) refuses to start with unsafe ones (SettingsError).
+    """
+    return Settings.from_env().validated()

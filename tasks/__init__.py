@@ -32,3 +32,7 @@ def _configure_logging(**_: object) -> None:
 # Every line a task logs names its order or photo job (`order=P-…`, `job=F-…`).
 task_prerun.connect(logs.task_started, weak=False)
 task_postrun.connect(logs.task_finished, weak=False)
+
+
+# The sweeper runs in every worker (a bootstep): registered before any worker is built.
+import tasks.recovery  # noqa: E402, F401

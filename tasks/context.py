@@ -15,6 +15,7 @@ from core.payment import PaymentClient
 from core.photojobs import PhotoJobStore
 from core.photos import PhotoProcessing
 from core.ratelimit import Limits, RateLimiter
+from core.recovery import LeaseKeeper, Leases, Schedule
 from core.settings import Settings, get_settings
 from core.store import OrderStore
 from core.watcher import Watcher
@@ -90,3 +91,20 @@ def watcher() -> Watcher:
 @cache
 def conversations() -> ConversationStore:
     return ConversationStore(redis_client(), settings().conversation_timeout)
+
+
+@cache
+def leases() -> Leases:
+    config = settings()
+    return Leases(redis_client(), config.task_lease, config.task_max_crashes)
+
+
+@cache
+def lease_keeper() -> LeaseKeeper:
+    """Renews this process's leases four times per lease."""
+    return LeaseKeeper(leases(), settings().task_lease / 4)
+
+
+@cache
+def schedule() -> Schedule:
+    return Schedule(redis_client())

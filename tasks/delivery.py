@@ -26,13 +26,39 @@ MAX_ATTEMPTS = 8
 
 
 class CeleryLater:
-    """The Courier's `Later`: the tasks below, on the telegram queue, with a countdown."""
+    """The Courier's `Later`: the tasks below, on the telegram queue, after a wait (an entry
+    of the Redis schedule, see tasks.recovery: a `retry_after` of hours is safe)."""
 
     def send(self, message: Outgoing, countdown: float) -> None:
         entregar_mensaje.apply_async((message.to_dict(),), countdown=countdown)
 
     def flush(self, chat_id: int, message_id: int, countdown: float) -> None:
         actualizar_mensaje.apply_async((chat_id, message_id), countdown=countdown)
+
+
+class DeliveryTask(TelegramTask):
+    """A send (unit: its key) or a coalesced edit (unit: the message) of one chat."""
+
+    abstract = True
+
+    def lease_unit(self, args: tuple, kwargs: dict) -> str | None:
+        if not args:
+            return None
+        if isinstance(args[0], dict):
+            return f"send:{args[0]['key']}"
+        return f"edit:{args[0]}:{args[1]}"
+
+    def give_up(self, args: tuple, kwargs: dict, crashes: int) -> None:
+        """Its runs kept dying: the message goes to the dead letters admins see."""
+        letters = ctx.courier().dead_letters
+        error = f"its worker process died {crashes} times"
+        if isinstance(args[0], dict):
+            letter = letters.add_send(Outgoing.from_dict(args[0]), error, crashes)
+        else:
+            chat_id, message_id = int(args[0]), int(args[1])
+            text = ctx.courier().pending_text(chat_id, message_id) or ""
+            letter = letters.add_edit(chat_id, message_id, text, error, crashes)
+        log.error("%s gave up: dead letter %s", self.lease_unit(args, kwargs), letter.id)
 
 
 def _retry_or_give_up(task: Task, exc: Exception) -> int | None:
@@ -45,7 +71,7 @@ def _retry_or_give_up(task: Task, exc: Exception) -> int | None:
 
 @app.task(
     bind=True,
-    base=TelegramTask,
+    base=DeliveryTask,
     name="entregar_mensaje",
     queue="telegram",
     max_retries=None,
@@ -68,7 +94,7 @@ def entregar_mensaje(self: Task, message: dict[str, Any]) -> int | None:
 
 @app.task(
     bind=True,
-    base=TelegramTask,
+    base=DeliveryTask,
     name="actualizar_mensaje",
     queue="telegram",
     max_retries=None,

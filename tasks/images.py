@@ -18,6 +18,14 @@ class ImageTask(TelegramTask):
 
     abstract = True
 
+    def lease_unit(self, args: tuple, kwargs: dict) -> str | None:
+        return f"photo:{args[0]}" if args else None
+
+    def give_up(self, args: tuple, kwargs: dict, crashes: int) -> None:
+        """The photo killed its worker process every time (e.g. out of memory): say so once."""
+        log.error("job=%s failed: %s runs crashed", args[0], crashes)
+        ctx.photos().fail(str(args[0]), "crashed")
+
     def on_failure(
         self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: object
     ) -> None:

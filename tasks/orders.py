@@ -32,9 +32,25 @@ def _reporter(task: Task) -> Any:
     return report
 
 
+class OrderStep(TelegramTask):
+    """A step of the order chain: the order is its unit of work (one lease per order)."""
+
+    abstract = True
+
+    def lease_unit(self, args: tuple, kwargs: dict) -> str | None:
+        return f"order:{args[0]}" if args else None
+
+    def give_up(self, args: tuple, kwargs: dict, crashes: int) -> None:
+        """The step's runs kept dying: the order fails and the chat hears it once."""
+        order_id = str(args[0])
+        log.error("order=%s failed: %s runs of %s crashed", order_id, crashes, self.name)
+        if ctx.fulfilment().fail(order_id, "crashed"):
+            avisar_fallo.delay(order_id)
+
+
 @app.task(
     bind=True,
-    base=TelegramTask,
+    base=OrderStep,
     name="validar_pago",
     autoretry_for=(PaymentUnavailable,),
     retry_backoff=1,
@@ -48,14 +64,14 @@ def validar_pago(self: Task, order_id: str) -> str:
     return order_id
 
 
-@app.task(bind=True, base=TelegramTask, name="preparar_envio", **TELEGRAM_RETRY)
+@app.task(bind=True, base=OrderStep, name="preparar_envio", **TELEGRAM_RETRY)
 def preparar_envio(self: Task, order_id: str) -> str:
     """Step 2: the shipment is prepared."""
     ctx.fulfilment().preparar_envio(order_id, _reporter(self))
     return order_id
 
 
-@app.task(bind=True, base=TelegramTask, name="notificar_cliente", **TELEGRAM_RETRY)
+@app.task(bind=True, base=OrderStep, name="notificar_cliente", **TELEGRAM_RETRY)
 def notificar_cliente(self: Task, order_id: str) -> str:
     """Step 3: the order completes and the customer hears it once."""
     ctx.fulfilment().notificar_cliente(order_id, _reporter(self))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from celery import Task
 from celery.exceptions import Retry
 
 from core.botapi import TooManyRequests, TransientError
 from tasks import context as ctx
+from tasks.recovery import RecoverableTask
 
 # For `@app.task(**TELEGRAM_RETRY)`: 5xx and dropped connections retry with exponential
 # backoff and jitter, a bounded number of times.
@@ -29,9 +29,10 @@ def backoff(retries: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-class TelegramTask(Task):
+class TelegramTask(RecoverableTask):
     """A task that waits for Telegram (a 429's `retry_after`, or a slot of the shared
-    limiter) by running again after that wait, without counting it as a retry."""
+    limiter) by running again after that wait, without counting it as a retry. The wait is
+    an entry of the Redis schedule (RecoverableTask), so any `retry_after` is safe."""
 
     abstract = True
 

@@ -25,9 +25,18 @@ log = get_task_logger(__name__)
 ORDER_STEPS = frozenset({"validar_pago", "preparar_envio", "notificar_cliente"})
 
 
+class WatcherTask(TelegramTask):
+    """Not leased: the next beat run adopts the claims of a run lost with its worker."""
+
+    abstract = True
+
+    def lease_unit(self, args: tuple, kwargs: dict) -> str | None:
+        return None
+
+
 @app.task(
     bind=True,
-    base=TelegramTask,
+    base=WatcherTask,
     name="revisar_pedidos_atrasados",
     soft_time_limit=RUN_TIME_LIMIT - 30,
     time_limit=RUN_TIME_LIMIT,
@@ -35,6 +44,7 @@ ORDER_STEPS = frozenset({"validar_pago", "preparar_envio", "notificar_cliente"})
 )
 def revisar_pedidos_atrasados(self: Task) -> dict[str, Any]:
     """Alert every newly stale order once, in its chat and in the admins' digest."""
+
     # The task id names the run: a retry or a re-delivery resends the same run's alerts.
     run_id = self.request.id or uuid.uuid4().hex
     report = ctx.watcher().run(run_id)

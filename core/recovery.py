@@ -1,0 +1,363 @@
+"""Recovery of work a dead worker held, in seconds rather than a visibility timeout.
+
+Redis gives a message a worker took back to the queue only after `VISIBILITY_TIMEOUT` (1 h by
+default). Three things here do not wait for it:
+
+- Leases: a task holds a lease on its unit of work (an order, a photo job, a message) while it
+  runs, renewed every few seconds by its process. A lease that stops being renewed (the pool
+  process or the whole worker died) expires after `TASK_LEASE`, and the sweep sends the task
+  again under a new id; the old id is marked superseded, so the original message, if Redis
+  ever gives it back, does nothing.
+- Crash count: a unit whose previous run started and never finished counts one crash; past
+  `TASK_MAX_CRASHES` the next run gives up (the task tells the chat) instead of running.
+- Schedule: every wait (a retry's backoff, Telegram's `retry_after`, a conversation's timeout)
+  is an entry in a Redis sorted set that the sweep sends when due, never a broker countdown:
+  a countdown is held unacked by a worker, lost with it until the visibility timeout, and run
+  twice when longer than it.
+
+One sweeper at a time does the sweeping (a Redis lock every worker tries each interval).
+Times are Redis's clock (`TIME`, in ms), so every machine agrees. No Celery here: tasks/
+gives the payloads (signatures as JSON) and sends them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+log = logging.getLogger(__name__)
+
+PREFIX = "pedidos:recovery:"
+LEASES_KEY = f"{PREFIX}leases"
+SCHEDULE_KEY = f"{PREFIX}schedule"
+SCHEDULE_ITEMS_KEY = f"{PREFIX}schedule:items"
+SWEEPER_KEY = f"{PREFIX}sweeper"
+# A scheduled entry taken by a sweep comes back if the sweep dies before sending it.
+SCHEDULE_CLAIM_MS = 30_000
+# How long a superseded task id is remembered: past the broker's own redelivery of it.
+SUPERSEDED_TTL_S = 3 * 24 * 3600
+# Units or entries one sweep handles at most (the next sweep takes the rest).
+SWEEP_BATCH = 200
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# KEYS: leases, the unit's lease hash, this task id's superseded marker.
+# ARGV: unit, task id, payload, lease ms, max crashes, holder.
+# A run whose lease shows an earlier start that never finished (the same message given back,
+# or a lease nobody renewed) counts a crash. Returns {verdict, crashes}.
+_BEGIN = (
+    _NOW
+    + """
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'superseded', 0} end
+local h = redis.call('HMGET', KEYS[2], 'task_id', 'running', 'crashes')
+local crashes = tonumber(h[3] or '0')
+if h[2] == '1' then
+  local expiry = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0')
+  if h[1] == ARGV[2] or expiry <= now then crashes = crashes + 1 end
+end
+if crashes >= tonumber(ARGV[5]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('DEL', KEYS[2])
+  return {'give_up', crashes}
+end
+redis.call('HSET', KEYS[2], 'task_id', ARGV[2], 'payload', ARGV[3], 'running', '1',
+  'crashes', crashes, 'holder', ARGV[6])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
+return {'run', crashes}
+"""
+)
+
+# KEYS: leases, then one lease hash per unit. ARGV: lease ms, then unit, task id pairs.
+# Pushes back the expiry of the leases this process still holds.
+_RENEW = (
+    _NOW
+    + """
+local n = 0
+for i = 2, #KEYS do
+  local unit, task = ARGV[2 * i - 2], ARGV[2 * i - 1]
+  if redis.call('HGET', KEYS[i], 'task_id') == task then
+    redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), unit)
+    n = n + 1
+  end
+end
+return n
+"""
+)
+
+# KEYS: leases, the unit's lease hash. ARGV: unit, task id. Ends the lease if still ours.
+_END = """
+if redis.call('HGET', KEYS[2], 'task_id') ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+return 1
+"""
+
+# KEYS: leases. ARGV: lease hash prefix, superseded prefix, superseded ttl s, queued ms,
+# then fresh task ids (one per unit this sweep may recover).
+# Each expired lease is handed to a new task id: a crash counted if it was running, the old
+# id superseded, the lease kept (not running) until the new run starts. Returns
+# {unit, old id, new id, payload, crashes} per recovered unit.
+_RECOVER = (
+    _NOW
+    + """
+local limit = #ARGV - 4
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
+local out = {}
+for i, unit in ipairs(expired) do
+  local key = ARGV[1] .. unit
+  local h = redis.call('HMGET', key, 'task_id', 'payload', 'running', 'crashes')
+  if not h[2] then
+    redis.call('ZREM', KEYS[1], unit)
+  else
+    local crashes = tonumber(h[4] or '0')
+    if h[3] == '1' then crashes = crashes + 1 end
+    local fresh = ARGV[4 + i]
+    redis.call('HSET', key, 'task_id', fresh, 'running', '0', 'crashes', crashes)
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), unit)
+    if h[1] then redis.call('SET', ARGV[2] .. h[1], '1', 'EX', ARGV[3]) end
+    out[#out + 1] = {unit, h[1] or '', fresh, h[2], crashes}
+  end
+end
+return out
+"""
+)
+
+# KEYS: schedule, items. ARGV: entry id, delay ms, payload.
+_SCHEDULE = (
+    _NOW
+    + """
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return now + tonumber(ARGV[2])
+"""
+)
+
+# KEYS: schedule, items. ARGV: limit, claim ms. The due entries, each pushed back by the
+# claim (it comes back if the sweep dies before sending it); {id, payload} pairs.
+_TAKE_DUE = (
+    _NOW
+    + """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+local out = {}
+for _, id in ipairs(due) do
+  local payload = redis.call('HGET', KEYS[2], id)
+  if payload then
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id)
+    out[#out + 1] = {id, payload}
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return out
+"""
+)
+
+# KEYS: lock. ARGV: holder, ms. Takes the lock or keeps it if ours; 1 when we hold it.
+_HOLD = """
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a starting run should do: `run`, `give_up` (too many crashes) or `superseded`."""
+
+    action: str
+    crashes: int
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """A unit whose holder died: its payload goes out again under `new_id`."""
+
+    unit: str
+    old_id: str
+    new_id: str
+    payload: str
+    crashes: int
+
+
+@dataclass(frozen=True)
+class Due:
+    """A scheduled payload whose time has come."""
+
+    id: str
+    payload: str
+
+
+def holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Leases:
+    """Leases on units of work, their crash counts, and the sweep that recovers them."""
+
+    def __init__(self, client: redis.Redis, lease_seconds: float, max_crashes: int) -> None:
+        self.redis = client
+        self.lease_ms = max(1, round(lease_seconds * 1000))
+        self.max_crashes = max_crashes
+        self._begin = client.register_script(_BEGIN)
+        self._renew = client.register_script(_RENEW)
+        self._end = client.register_script(_END)
+        self._recover = client.register_script(_RECOVER)
+
+    @staticmethod
+    def key(unit: str) -> str:
+        return f"{PREFIX}lease:{unit}"
+
+    @staticmethod
+    def superseded_key(task_id: str) -> str:
+        return f"{PREFIX}superseded:{task_id}"
+
+    def begin(self, unit: str, task_id: str, payload: str) -> Verdict:
+        """Take the lease on `unit` for this run of `task_id` (its payload re-sends it)."""
+        action, crashes = self._begin(
+            keys=[LEASES_KEY, self.key(unit), self.superseded_key(task_id)],
+            args=[unit, task_id, payload, self.lease_ms, self.max_crashes, holder_name()],
+        )
+        return Verdict(str(action), int(crashes))
+
+    def renew(self, held: list[tuple[str, str]]) -> int:
+        """Push back the leases (unit, task id) still held by these runs; how many were."""
+        if not held:
+            return 0
+        keys = [LEASES_KEY, *(self.key(unit) for unit, _ in held)]
+        args: list[str | int] = [self.lease_ms]
+        for unit, task_id in held:
+            args += [unit, task_id]
+        return int(self._renew(keys=keys, args=args))
+
+    def end(self, unit: str, task_id: str) -> bool:
+        """The run finished (done, failed for good, or handed to the schedule)."""
+        return bool(self._end(keys=[LEASES_KEY, self.key(unit)], args=[unit, task_id]))
+
+    def recover(self, new_id: Callable[[], str], queued_seconds: float) -> list[Recovered]:
+        """Hand every expired lease to a fresh task id; the units to send again."""
+        fresh = [new_id() for _ in range(SWEEP_BATCH)]
+        rows = self._recover(
+            keys=[LEASES_KEY],
+            args=[
+                self.key(""),
+                self.superseded_key(""),
+                SUPERSEDED_TTL_S,
+                max(1, round(queued_seconds * 1000)),
+                *fresh,
+            ],
+        )
+        return [Recovered(str(u), str(o), str(n), str(p), int(c)) for u, o, n, p, c in rows]
+
+    def held(self) -> int:
+        return int(self.redis.zcard(LEASES_KEY))
+
+
+class Schedule:
+    """Payloads to send at a later time, kept in Redis instead of a broker countdown."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._schedule = client.register_script(_SCHEDULE)
+        self._take_due = client.register_script(_TAKE_DUE)
+
+    def add(self, payload: str, delay: float, entry_id: str | None = None) -> str:
+        """Send `payload` in `delay` seconds (by Redis's clock); the entry's id."""
+        entry = entry_id or secrets.token_hex(8)
+        self._schedule(
+            keys=[SCHEDULE_KEY, SCHEDULE_ITEMS_KEY],
+            args=[entry, max(0, round(delay * 1000)), payload],
+        )
+        return entry
+
+    def take_due(self, limit: int = SWEEP_BATCH) -> list[Due]:
+        """Due entries, claimed for `SCHEDULE_CLAIM_MS`; `done` each once it is sent."""
+        rows = self._take_due(
+            keys=[SCHEDULE_KEY, SCHEDULE_ITEMS_KEY], args=[limit, SCHEDULE_CLAIM_MS]
+        )
+        return [Due(str(i), str(p)) for i, p in rows]
+
+    def done(self, entry_id: str) -> None:
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(SCHEDULE_KEY, entry_id)
+            pipe.hdel(SCHEDULE_ITEMS_KEY, entry_id)
+            pipe.execute()
+
+    def pending(self) -> list[tuple[str, float]]:
+        """Every entry and when it is due (epoch seconds), soonest first."""
+        entries: list[Any] = list(self.redis.zrange(SCHEDULE_KEY, 0, -1, withscores=True))
+        return [(str(entry), float(score) / 1000) for entry, score in entries]
+
+
+class SweeperLock:
+    """One active sweeper among all workers: whoever holds this lock sweeps."""
+
+    def __init__(self, client: redis.Redis, hold_seconds: float, holder: str | None = None) -> None:
+        self.redis = client
+        self.hold_ms = max(1, round(hold_seconds * 1000))
+        self.holder = holder or f"{holder_name()}:{secrets.token_hex(3)}"
+        self._hold = client.register_script(_HOLD)
+
+    def hold(self) -> bool:
+        """Take or keep the lock; True while this process is the sweeper."""
+        return bool(self._hold(keys=[SWEEPER_KEY], args=[self.holder, self.hold_ms]))
+
+    def release(self) -> None:
+        self.redis.eval(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+            "return 0",
+            1,
+            SWEEPER_KEY,
+            self.holder,
+        )
+
+
+class LeaseKeeper:
+    """Renews the leases one process holds, from a daemon thread, while its runs go on.
+
+    When the process dies the renewals stop with it, and the leases expire.
+    """
+
+    def __init__(self, leases: Leases, every: float) -> None:
+        self.leases = leases
+        self.every = every
+        self._held: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def hold(self, unit: str, task_id: str) -> None:
+        with self._lock:
+            self._held[unit] = task_id
+        # A forked child does not inherit its parent's thread: start one per process.
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
+            self._thread.start()
+
+    def drop(self, unit: str) -> None:
+        with self._lock:
+            self._held.pop(unit, None)
+
+    def _loop(self) -> None:
+        event = threading.Event()
+        while not event.wait(self.every):
+            with self._lock:
+                held = list(self._held.items())
+            try:
+                self.leases.renew(held)
+            except redis.RedisError as exc:  # Redis away for a moment: try again next time
+                log.warning("lease renewal failed: %s", exc)

@@ -1,0 +1,201 @@
+"""Celery's side of core.recovery: leased tasks, waits in the Redis schedule, the sweeper.
+
+- `RecoverableTask` (the base of every task that works for a chat) holds a lease on its unit
+  of work while it runs, gives up after too many crashes, does nothing when superseded, and
+  turns every countdown or ETA into an entry of the schedule in Redis.
+- `Sweeper` is a worker bootstep: every `SWEEP_INTERVAL` each worker's main process tries the
+  sweeper lock, and the one holding it sends the due waits and re-sends the tasks whose lease
+  expired. A worker-side timer rather than beat: recovery then needs nothing but a live worker
+  (a crashed beat hands over only after its lock expires, minutes later), and a sweep never
+  waits behind other tasks in a queue.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from celery import Task, bootsteps, uuid
+from celery.utils.log import get_task_logger
+from kombu.utils.json import dumps as json_dumps
+
+from core.recovery import SweeperLock
+from tasks import app
+from tasks import context as ctx
+
+log = get_task_logger(__name__)
+
+# Options of a request that must not travel with a re-sent copy.
+_DROPPED_OPTIONS = ("countdown", "eta")
+
+
+def _delay_of(countdown: Any, eta: Any) -> float | None:
+    """Seconds from now that a countdown or an ETA (datetime or ISO text) asks to wait."""
+    if countdown is not None:
+        return float(countdown)
+    if eta is None:
+        return None
+    when = datetime.fromisoformat(eta) if isinstance(eta, str) else eta
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - datetime.now(UTC)).total_seconds()
+
+
+def _payload(signature: Any) -> str:
+    """A signature as the JSON the sweeper sends again, without any wait."""
+    data = dict(signature)
+    data["options"] = {
+        k: v for k, v in dict(data.get("options") or {}).items() if k not in _DROPPED_OPTIONS
+    }
+    return str(json_dumps(data))
+
+
+def send_payload(payload: str, **options: Any) -> None:
+    """Send a stored signature now (the sweeper's side)."""
+    app.signature(json.loads(payload)).apply_async(**options)
+
+
+class RecoverableTask(Task):
+    """A task whose run holds a lease on its unit of work (see core.recovery)."""
+
+    abstract = True
+
+    def lease_unit(self, args: tuple, kwargs: dict) -> str | None:
+        """The unit of work this run holds (None: not leased). One unit, one lease."""
+        return ":".join([self.name, *(str(a) for a in args)])
+
+    def give_up(self, args: tuple, kwargs: dict, crashes: int) -> None:
+        """The unit's runs died `crashes` times in a row: end it for good, and say so."""
+        log.error("task %s%s gave up after %s crashed runs", self.name, args, crashes)
+
+    def apply_async(
+        self,
+        args: Any = None,
+        kwargs: Any = None,
+        task_id: str | None = None,
+        producer: Any = None,
+        link: Any = None,
+        link_error: Any = None,
+        shadow: Any = None,
+        **options: Any,
+    ) -> Any:
+        """Send the task; a countdown or ETA goes to the Redis schedule, never the broker.
+
+        A broker countdown is held unacked in a worker's memory until due: lost with that
+        worker until VISIBILITY_TIMEOUT, and delivered twice when longer than it.
+        """
+        delay = _delay_of(options.pop("countdown", None), options.pop("eta", None))
+        if delay is None or delay <= 0 or self.app.conf.task_always_eager:
+            return super().apply_async(
+                args, kwargs, task_id, producer, link, link_error, shadow, **options
+            )
+        task_id = task_id or uuid()
+        signature = self.signature(
+            args, kwargs, task_id=task_id, link=link, link_error=link_error, **options
+        )
+        ctx.schedule().add(_payload(signature), delay, entry_id=task_id)
+        return self.AsyncResult(task_id)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        request = self.request
+        unit = None
+        if not (request.called_directly or request.is_eager or not request.id):
+            unit = self.lease_unit(args, kwargs)
+        if unit is None:
+            return super().__call__(*args, **kwargs)
+        payload = _payload(self.signature_from_request(request))
+        verdict = ctx.leases().begin(unit, request.id, payload)
+        if verdict.action == "superseded":
+            log.info("task %s[%s] superseded by a recovered copy: skipped", self.name, request.id)
+            self._stop_chain()
+            return None
+        if verdict.action == "give_up":
+            log.error("unit=%s crashed %s times: giving up", unit, verdict.crashes)
+            self._stop_chain()
+            self.give_up(args, kwargs, verdict.crashes)
+            return None
+        if verdict.crashes:
+            log.warning("unit=%s runs again after %s crashed runs", unit, verdict.crashes)
+        request.lease_unit = unit
+        ctx.lease_keeper().hold(unit, request.id)
+        return super().__call__(*args, **kwargs)
+
+    def after_return(
+        self,
+        status: str,
+        retval: Any,
+        task_id: str,
+        args: tuple,
+        kwargs: dict,
+        einfo: Any,
+    ) -> None:
+        """The run ended (after the chain's next step was sent): let go of the lease."""
+        unit = getattr(self.request, "lease_unit", None)
+        if unit:
+            ctx.lease_keeper().drop(unit)
+            ctx.leases().end(unit, task_id)
+
+    def _stop_chain(self) -> None:
+        """This run does nothing, so the steps chained after it must not start either."""
+        self.request.chain = None
+        self.request.callbacks = None
+
+
+class Sweeper(bootsteps.StartStopStep):
+    """Each `SWEEP_INTERVAL`, in the worker's main process: sweep if holding the lock."""
+
+    requires: ClassVar[set[str]] = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
+        self.tref: Any = None
+        config = ctx.settings()
+        self.interval = config.sweep_interval
+        # A dead sweeper's lock frees in a few intervals, well inside a lease.
+        self.lock = SweeperLock(ctx.redis_client(), max(3.0, 4 * config.sweep_interval))
+        # A recovered task not started within this long is sent once more (the copy it
+        # supersedes then does nothing): a queue backlog costs a duplicate skip, not a loss.
+        self.queued_grace = max(300.0, 20 * config.task_lease)
+
+    def start(self, worker: Any) -> None:
+        self.tref = worker.timer.call_repeatedly(self.interval, self.tick, priority=10)
+
+    def stop(self, worker: Any) -> None:
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+        try:
+            self.lock.release()
+        except Exception:  # Redis may be gone at shutdown; the lock then expires by itself
+            log.debug("sweeper lock not released", exc_info=True)
+
+    def tick(self) -> None:
+        try:
+            if self.lock.hold():
+                sweep(self.queued_grace)
+        except Exception:  # never let a sweep error stop the worker's timer
+            log.exception("sweep failed")
+
+
+def sweep(queued_grace: float) -> tuple[int, int]:
+    """Send the due waits and re-send the tasks whose holder died; (sent, recovered)."""
+    schedule = ctx.schedule()
+    sent = 0
+    for due in schedule.take_due():
+        send_payload(due.payload)
+        schedule.done(due.id)
+        sent += 1
+    recovered = ctx.leases().recover(uuid, queued_grace)
+    for unit in recovered:
+        log.warning(
+            "unit=%s lease expired (holder of %s died, %s crashed runs): sent again as %s",
+            unit.unit,
+            unit.old_id,
+            unit.crashes,
+            unit.new_id,
+        )
+        send_payload(unit.payload, task_id=unit.new_id)
+    return sent, len(recovered)
+
+
+app.steps["worker"].add(Sweeper)
