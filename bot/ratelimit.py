@@ -19,7 +19,15 @@ from redis.backoff import ExponentialWithJitterBackoff
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from core.ratelimit import ACQUIRE_SCRIPT, COOLDOWN_SCRIPT, Limits, cooldown_call
+from core.ratelimit import (
+    ACQUIRE_SCRIPT,
+    ANSWERED_SCRIPT,
+    COOLDOWN_SCRIPT,
+    GLOBAL_LOG_KEY,
+    Limits,
+    cooldown_call,
+    new_ticket,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,7 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
         self._redis = aioredis.Redis.from_url(self.redis_url, retry=retry)
         self._acquire = self._redis.register_script(ACQUIRE_SCRIPT)
         self._cooldown = self._redis.register_script(COOLDOWN_SCRIPT)
+        self._answered = self._redis.register_script(ANSWERED_SCRIPT)
 
     async def shutdown(self) -> None:
         if self._redis is not None:
@@ -67,7 +76,8 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
         cost = len(data.get("media") or ()) or 1
         retries = 0
         while True:
-            await self._wait_for_slot(chat_id, urgent, cost)
+            ticket = new_ticket()
+            await self._wait_for_slot(chat_id, urgent, cost, ticket)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -79,10 +89,15 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
                 keys, cool_args = cooldown_call(chat_id, seconds)
                 await self._cooldown(keys=keys, args=cool_args)
                 log.warning("429 on %s chat=%s: waiting %.1fs", endpoint, chat_id, seconds)
+            finally:
+                # The bot-wide limit counts this send until a second after its answer.
+                await self._answered(keys=[GLOBAL_LOG_KEY], args=[ticket, cost])
 
-    async def _wait_for_slot(self, chat_id: int | str, urgent: bool, cost: int) -> None:
-        """Sleep until the shared buckets give this send its slot."""
-        keys, args = self.limits.acquire_call(chat_id, urgent, cost)
+    async def _wait_for_slot(
+        self, chat_id: int | str, urgent: bool, cost: int, ticket: str
+    ) -> None:
+        """Sleep until the shared limits give this send (named `ticket`) its slot."""
+        keys, args = self.limits.acquire_call(chat_id, urgent, cost, ticket)
         while wait_us := int(await self._acquire(keys=keys, args=args)):
             await asyncio.sleep(wait_us / 1_000_000)
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import redis
 
 from core.botapi import BadRequest, BotApi, Forbidden, TooManyRequests, TransientError
-from core.ratelimit import INLINE_WAIT, RateLimiter
+from core.ratelimit import INLINE_WAIT, RateLimiter, new_ticket
 
 log = logging.getLogger(__name__)
 
@@ -412,11 +412,12 @@ class Courier:
         attempt = 0
         while True:
             attempt += 1
-            waited = self._take_slot(chat_id, method, urgent, cost, max_wait)
-            # While this waited for its slot, another send may have found the chat blocked.
-            if waited and self.unreachable(chat_id):
-                raise Forbidden(method, 403, "chat marked unreachable")
+            ticket = new_ticket()
+            waited = self._take_slot(chat_id, method, urgent, cost, max_wait, ticket)
             try:
+                # While this waited for its slot, another send may have found the chat blocked.
+                if waited and self.unreachable(chat_id):
+                    raise Forbidden(method, 403, "chat marked unreachable")
                 return self.api.call(method, params, files)
             except TooManyRequests as exc:
                 whole_bot = self.limiter.cool_down(chat_id, exc.retry_after)
@@ -429,16 +430,19 @@ class Courier:
                 )
                 if attempt == MAX_429_INLINE:
                     raise
+            finally:
+                # The bot-wide limit counts this send until a second after its answer.
+                self.limiter.answered(ticket, cost)
 
     def _take_slot(
-        self, chat_id: int, method: str, urgent: bool, cost: int, max_wait: float
+        self, chat_id: int, method: str, urgent: bool, cost: int, max_wait: float, ticket: str
     ) -> bool:
         """Take a slot, sleeping through a short wait; True when it had to wait."""
-        first = self.limiter.try_acquire(chat_id, urgent=urgent, cost=cost)
+        first = self.limiter.try_acquire(chat_id, urgent=urgent, cost=cost, ticket=ticket)
         if first == 0:
             return False
         wait = self.limiter.acquire(
-            chat_id, urgent=urgent, cost=cost, max_wait=max_wait, known_wait=first
+            chat_id, urgent=urgent, cost=cost, max_wait=max_wait, known_wait=first, ticket=ticket
         )
         if wait > 0:
             raise Throttled(method, wait)

@@ -1,24 +1,30 @@
 """Telegram's flood limits, kept by every process together through one Redis.
 
-Each limit is a bucket run as GCRA (the token bucket written as one "theoretical arrival
-time" per key): about 30 messages/s for the whole bot, 1/s per chat with a small burst, and
-20/min per group. One Lua script checks every bucket a send touches and takes from all of
-them or from none, on Redis's clock (`TIME`), so workers on different machines agree.
+The bot-wide limit is a sliding-window log: a send counts from the moment it is granted
+until one second after Telegram answered it (while unanswered, it counts as in flight). A new
+send is granted only while fewer than 30 sends count. However the requests are delayed on
+their way, each one reaches Telegram between its grant and its answer, so no sliding second
+at Telegram ever sees more than 30 (a plain bucket on grant times let two busy workers put 32
+in one second there: requests granted 33 ms apart can arrive closer). The cost: a send's
+round trip is added to its second, so the pace is 30 / (1 s + round trip).
+
+The chat and group limits are buckets run as GCRA (the token bucket written as one
+"theoretical arrival time" per key): 1/s per chat with a small burst, and 20/min per group.
+One Lua script checks every limit a send touches and takes from all of them or from none, on
+Redis's clock (`TIME`), so workers on different machines agree.
 
 Two refinements keep the limits safe and the important messages first:
 
 - Jitter margin: a request reaches Telegram a little later than we granted it, and not all
   by the same delay. The chat and group bursts are cut by `jitter` seconds, so a send that
   arrives that much early (relative to the one before) still finds a token at Telegram.
-  The bot-wide bucket needs no margin: we keep a steady pace far inside Telegram's burst.
-- Priority: progress edits leave one send's worth of every bucket free, so a result or an
-  alert finds its slot at once even while progress edits keep a chat busy. In a bucket
-  without burst (the bot-wide one) a progress edit takes a slot only once it has stayed
-  free for a quarter interval: an urgent send waiting for that slot always gets it first.
+- Priority: progress edits leave one send's worth of every limit free, so a result or an
+  alert finds its slot at once even while progress edits keep a chat or the bot busy.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,11 +39,14 @@ PREFIX = "pedidos:rate:"
 # Waits up to this long are slept in place; longer ones go back to the queue with a countdown.
 INLINE_WAIT = 1.2
 
-# KEYS[1] bot-wide cooldown, KEYS[2] chat cooldown, KEYS[3..] one arrival time per bucket.
-# ARGV[1] cost (messages), ARGV[2] "1" when urgent, then per bucket: interval_us, tolerance_us,
-# reserve_us (what progress edits leave free).
-# Returns 0 when every bucket gave its slot, else the microseconds to wait (nothing taken).
-# A send may go up to 1 ms early: far inside the jitter margin and the bot-wide slack.
+# KEYS[1] bot-wide cooldown, KEYS[2] chat cooldown, KEYS[3] the bot-wide log (sorted set:
+# one member per send, scored with when it stops counting minus the window), KEYS[4..] one
+# arrival time per GCRA bucket.
+# ARGV[1] cost (messages), ARGV[2] "1" when urgent, ARGV[3] bot-wide limit per window,
+# ARGV[4] window_us, ARGV[5] flight_us (how long an unanswered send counts as in flight),
+# ARGV[6] ticket (names this send's log members), then per GCRA bucket: interval_us,
+# tolerance_us, reserve_us (what progress edits leave free).
+# Returns 0 when every limit gave its slot, else the microseconds to wait (nothing taken).
 ACQUIRE_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -48,9 +57,24 @@ for i = 1, 2 do
   local cool = tonumber(redis.call('GET', KEYS[i]) or 0)
   if cool - now > wait then wait = cool - now end
 end
+local limit, window, flight = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
+local counted = redis.call('ZCARD', KEYS[3])
+local room = limit
+if not urgent then room = room - 1 end
+if counted > 0 and counted + cost > room then
+  -- The send whose leaving makes room: answered ones leave one window after their answer;
+  -- one still in flight is asked about again shortly.
+  local nth = counted + cost - room - 1
+  local leaving = redis.call('ZRANGE', KEYS[3], nth, nth, 'WITHSCORES')
+  local score = tonumber(leaving[2])
+  local left = score + window - now
+  if score > now then left = 20000 end
+  if left > wait then wait = left end
+end
 local after = {}
-for b = 3, #KEYS do
-  local a = 3 * b - 6
+for b = 4, #KEYS do
+  local a = 3 * b - 5
   local interval = tonumber(ARGV[a])
   local tolerance = tonumber(ARGV[a + 1])
   local tat = tonumber(redis.call('GET', KEYS[b]) or 0)
@@ -63,11 +87,26 @@ end
 -- Redis's clock is the wall clock and may step back a few microseconds between calls:
 -- a wait shorter than a millisecond is that, not a full bucket.
 if wait > 1000 then return math.ceil(wait) end
-for b = 3, #KEYS do
+for b = 4, #KEYS do
   local ttl = math.ceil((after[b] - now) / 1000) + 1000
   redis.call('SET', KEYS[b], string.format('%.0f', after[b]), 'PX', ttl)
 end
+for j = 1, cost do
+  redis.call('ZADD', KEYS[3], string.format('%.0f', now + flight), ARGV[6] .. ':' .. j)
+end
+redis.call('PEXPIRE', KEYS[3], math.ceil((window + flight) / 1000) + 1000)
 return 0
+"""
+
+# KEYS[1] the bot-wide log. ARGV[1] ticket, ARGV[2] cost. Telegram answered (or the call
+# failed): the send counts for one more window from now, no longer as in flight.
+ANSWERED_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+for j = 1, tonumber(ARGV[2]) do
+  redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now), ARGV[1] .. ':' .. j)
+end
+return 1
 """
 
 # KEYS[1] chat cooldown, KEYS[2] bot-wide cooldown, KEYS[3] chats answered 429 lately.
@@ -117,14 +156,24 @@ class Bucket:
         return self.interval_us if self.burst >= 2 else self.interval_us // 4
 
 
+GLOBAL_LOG_KEY = f"{PREFIX}global"
+# The bot-wide window, and how long an unanswered send counts as in flight (past the
+# Bot API client's timeouts, core.botapi.DEFAULT_TIMEOUT: by then it was abandoned).
+WINDOW_US = 1_000_000
+FLIGHT_US = 40_000_000
+
+
+def new_ticket() -> str:
+    """Names one send in the bot-wide log."""
+    return secrets.token_hex(6)
+
+
 @dataclass(frozen=True)
 class Limits:
     """The numbers every process keeps to (defaults: Telegram's documented limits)."""
 
+    # Sends counted in any sliding second, bot-wide (a count, not a rate: see the log above).
     global_per_second: float = 30.0
-    # A steady pace, no real burst (never above 30 in any second): the extra quarter only
-    # lets a send granted a little late keep the pace instead of losing its slot.
-    global_burst: float = 1.25
     chat_per_second: float = 1.0
     chat_burst: float = 3
     group_per_minute: float = 20.0
@@ -143,9 +192,9 @@ class Limits:
         )
 
     def buckets(self, chat_id: int | str) -> list[tuple[str, Bucket]]:
-        """The buckets a send to `chat_id` takes from, each with its Redis key."""
+        """The GCRA buckets a send to `chat_id` takes from, each with its Redis key (the
+        bot-wide limit is the log at GLOBAL_LOG_KEY)."""
         found = [
-            (f"{PREFIX}global", Bucket(self.global_per_second, self.global_burst)),
             (f"{PREFIX}chat:{chat_id}", Bucket(self.chat_per_second, self.chat_burst, self.jitter)),
         ]
         if is_group(chat_id):
@@ -154,11 +203,18 @@ class Limits:
         return found
 
     def acquire_call(
-        self, chat_id: int | str, urgent: bool, cost: int
-    ) -> tuple[list[str], list[int]]:
-        """KEYS and ARGV of ACQUIRE_SCRIPT for one send."""
-        keys = [cooldown_key(None), cooldown_key(chat_id)]
-        args = [max(1, cost), 1 if urgent else 0]
+        self, chat_id: int | str, urgent: bool, cost: int, ticket: str = ""
+    ) -> tuple[list[str], list[int | str]]:
+        """KEYS and ARGV of ACQUIRE_SCRIPT for one send (`ticket` names it in the log)."""
+        keys = [cooldown_key(None), cooldown_key(chat_id), GLOBAL_LOG_KEY]
+        args: list[int | str] = [
+            max(1, cost),
+            1 if urgent else 0,
+            max(1, int(self.global_per_second)),
+            WINDOW_US,
+            FLIGHT_US,
+            ticket or new_ticket(),
+        ]
         for key, bucket in self.buckets(chat_id):
             keys.append(key)
             args += [bucket.interval_us, bucket.tolerance_us, bucket.reserve_us]
@@ -194,12 +250,22 @@ class RateLimiter:
         self.limits = limits or Limits()
         self._acquire = client.register_script(ACQUIRE_SCRIPT)
         self._cooldown = client.register_script(COOLDOWN_SCRIPT)
+        self._answered = client.register_script(ANSWERED_SCRIPT)
         self._sleep = sleep
 
-    def try_acquire(self, chat_id: int | str, *, urgent: bool = True, cost: int = 1) -> float:
-        """0.0 when the slot was taken, else the seconds to wait before asking again."""
-        keys, args = self.limits.acquire_call(chat_id, urgent, cost)
+    def try_acquire(
+        self, chat_id: int | str, *, urgent: bool = True, cost: int = 1, ticket: str = ""
+    ) -> float:
+        """0.0 when the slot was taken, else the seconds to wait before asking again.
+
+        A taken slot counts as in flight until `answered(ticket)`.
+        """
+        keys, args = self.limits.acquire_call(chat_id, urgent, cost, ticket)
         return int(self._acquire(keys=keys, args=args)) / 1_000_000
+
+    def answered(self, ticket: str, cost: int = 1) -> None:
+        """The send named `ticket` got its answer (or failed): it counts one more second."""
+        self._answered(keys=[GLOBAL_LOG_KEY], args=[ticket, max(1, cost)])
 
     def acquire(
         self,
@@ -209,6 +275,7 @@ class RateLimiter:
         cost: int = 1,
         max_wait: float = INLINE_WAIT,
         known_wait: float | None = None,
+        ticket: str = "",
     ) -> float:
         """Take a slot, sleeping through waits that keep within `max_wait` in all.
 
@@ -217,14 +284,15 @@ class RateLimiter:
         the answer of a `try_acquire` the caller just made, so it is not asked twice.
         """
         deadline = time.monotonic() + max_wait
+        ticket = ticket or new_ticket()
         wait = known_wait
         if wait is None:
-            wait = self.try_acquire(chat_id, urgent=urgent, cost=cost)
+            wait = self.try_acquire(chat_id, urgent=urgent, cost=cost, ticket=ticket)
         while wait > 0:
             if time.monotonic() + wait > deadline:
                 return wait
             self._sleep(wait)
-            wait = self.try_acquire(chat_id, urgent=urgent, cost=cost)
+            wait = self.try_acquire(chat_id, urgent=urgent, cost=cost, ticket=ticket)
         return 0.0
 
     def cool_down(self, chat_id: int | str, seconds: float) -> bool:

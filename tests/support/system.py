@@ -67,8 +67,14 @@ class System:
         self._names = itertools.count(1)
         self._chat_ids = itertools.count(random.randrange(10_000, 10_000_000, 1000))
 
-    def start_worker(self, queues: str = ALL_QUEUES, concurrency: int = 2, **env: str) -> Process:
-        """A `celery worker` process; returns once it is ready to consume."""
+    def start_worker(
+        self,
+        queues: str = ALL_QUEUES,
+        concurrency: int = 2,
+        options: tuple[str, ...] = (),
+        **env: str,
+    ) -> Process:
+        """A `celery worker` process (plus `options`); returns once it is ready to consume."""
         name = f"worker{next(self._names)}"
         command = tuple(a for a in WORKER_COMMAND if not a.startswith("--queues="))
         argv = local_argv(
@@ -78,6 +84,7 @@ class System:
             f"--hostname={name}@%h",
             "--without-mingle",
             "--without-gossip",
+            *options,
         )
         process = Process(name, argv, {**self.env, **env}, self.logs).start()
         self.processes.append(process)

@@ -24,18 +24,24 @@ def test_limits_come_from_settings() -> None:
 
 def test_a_private_chat_takes_from_the_bot_and_the_chat_a_group_also_from_the_group() -> None:
     limits = Limits()
-    assert [key for key, _ in limits.buckets(42)] == ["pedidos:rate:global", "pedidos:rate:chat:42"]
+    keys, _ = limits.acquire_call(42, urgent=True, cost=1)
+    assert keys[2:] == ["pedidos:rate:global", "pedidos:rate:chat:42"]
     assert [key for key, _ in limits.buckets(-100123)][-1] == "pedidos:rate:group:-100123"
     assert is_group(-5) and is_group("@channel") and not is_group(7) and not is_group("7")
 
 
 def test_script_arguments_carry_each_bucket_in_order() -> None:
-    keys, args = Limits().acquire_call(-7, urgent=False, cost=3)
-    assert keys[:2] == ["pedidos:rate:cool:global", "pedidos:rate:cool:chat:-7"]
-    assert len(keys) == 5 and len(args) == 2 + 3 * 3
-    assert args[:2] == [3, 0]
-    interval, tolerance, reserve = args[2:5]  # the bot-wide bucket: 30/s, no real burst
-    assert interval == 33333 and tolerance == 41666 and reserve == interval // 4
+    keys, args = Limits().acquire_call(-7, urgent=False, cost=3, ticket="t1")
+    assert keys[:3] == [
+        "pedidos:rate:cool:global",
+        "pedidos:rate:cool:chat:-7",
+        "pedidos:rate:global",
+    ]
+    assert len(keys) == 5 and len(args) == 6 + 2 * 3
+    # The bot-wide log: 30 sends in any one-second window, in flight for at most 40 s.
+    assert args[:6] == [3, 0, 30, 1_000_000, 40_000_000, "t1"]
+    interval, tolerance, reserve = args[6:9]  # the chat: 1/s, burst 3 cut by 0.2 s
+    assert interval == 1_000_000 and tolerance == 2_800_000 and reserve == interval
 
 
 def test_chat_bucket_keeps_a_jitter_margin_and_reserves_a_send_for_urgent_ones() -> None:

@@ -1,0 +1,219 @@
+"""A lost worker costs seconds, with the default VISIBILITY_TIMEOUT (1 h): orders, photo jobs and
+messages waiting on a 429 resume on another worker and finish once; a task that kills its
+pool process every time stops after TASK_MAX_CRASHES tries; a 429 of two hours is honoured."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from core.recovery import SCHEDULE_KEY, Schedule
+from core.settings import Settings
+from sandbox import RunningSandbox
+from sandbox.client import Chat, Message
+from tests.e2e.test_orders import completed, is_status, order_id_of
+from tests.e2e.test_photos import album_of, status_of
+from tests.support.payment import PaymentService, payment_service
+from tests.support.processes import Process, wait_until
+from tests.support.system import System, running_system
+
+# What the issue promises: a dead worker's order completes within two minutes.
+RECOVERY_BUDGET = 120.0
+QUEUES = ("orders", "images", "telegram", "watcher")
+
+
+@pytest.fixture(scope="module")
+def payments() -> Iterator[PaymentService]:
+    with payment_service() as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def system(
+    tmp_path_factory: pytest.TempPathFactory,
+    sandbox_server: RunningSandbox,
+    payments: PaymentService,
+) -> Iterator[System]:
+    tmp = tmp_path_factory.mktemp("recovery")
+    with running_system(
+        tmp, sandbox_server.url, sandbox_server.token, PAYMENT_API_URL=payments.url
+    ) as running:
+        assert "VISIBILITY_TIMEOUT" not in running.env  # the default, 1 h
+        running.start_bot()
+        yield running
+
+
+@pytest.fixture
+def store(system: System) -> Iterator[redis.Redis]:
+    system.sandbox.clear_faults()
+    system.sandbox.set_latency(0)
+    client = redis.Redis.from_url(system.redis.url, decode_responses=True)
+    yield client
+    client.close()
+
+
+def stop_workers(system: System) -> None:
+    for process in system.processes:
+        if process.name.startswith("worker"):
+            process.kill(signal.SIGTERM)
+
+
+def kill_group(worker: Process) -> float:
+    """SIGKILL the worker's whole process group, as a lost machine does; when it happened."""
+    worker.kill(signal.SIGKILL)
+    return time.monotonic()
+
+
+def redeliver_unacked(client: redis.Redis) -> int:
+    """What Redis does once VISIBILITY_TIMEOUT has passed: every message a dead worker took
+    goes back to its queue (kombu's `unacked` hash, restored as kombu restores it)."""
+    restored = 0
+    for tag, raw in client.hgetall("unacked").items():
+        message, _exchange, routing_key = json.loads(raw)
+        client.lpush(routing_key, json.dumps(message))
+        client.hdel("unacked", tag)
+        client.zrem("unacked_index", tag)
+        restored += 1
+    return restored
+
+
+def broker_holds_nothing(client: redis.Redis) -> bool:
+    """No message waits in a queue or unacked in a worker (no countdown held anywhere)."""
+    return not client.hlen("unacked") and not any(client.llen(q) for q in QUEUES)
+
+
+def count(chat: Chat, predicate: Callable[[Message], object]) -> int:
+    return sum(1 for m in chat.bot_messages() if predicate(m))
+
+
+def test_order_whose_worker_dies_mid_step_completes_once(
+    system: System, store: redis.Redis, payments: PaymentService
+) -> None:
+    stop_workers(system)
+    slow = system.start_worker(queues="orders", concurrency=1, STEP_SECONDS="120")
+    chat = system.private_chat()
+    chat.send("/pedido 2 empanadas")
+    chat.wait_for(lambda m: is_status(m) and "validando pago" in (m.text or ""), timeout=30)
+    order_id = order_id_of(chat.wait_for(is_status))
+
+    killed_at = kill_group(slow)
+    system.start_worker()
+    done = chat.wait_for(completed, timeout=RECOVERY_BUDGET)
+    assert time.monotonic() - killed_at < RECOVERY_BUDGET
+    assert order_id in (done.text or "")
+
+    # An hour later Redis gives the dead worker's message back: it must change nothing.
+    assert redeliver_unacked(store) >= 1
+    worker_logs = system.all_logs
+    wait_until(lambda: "superseded by a recovered copy" in worker_logs(), 30, "the old copy")
+    chat.send(f"/estado {order_id}")
+    chat.wait_for(lambda m: "Creado:" in (m.text or "") and "completado" in (m.text or ""))
+    assert count(chat, completed) == 1
+    status = chat.wait_for(lambda m: is_status(m) and "100%" in (m.text or ""))
+    assert [t for t in status.edits if "Estado: completado" in t][-1] == status.edits[-1]
+    # The payment was asked again after the crash, under the same key: never charged twice.
+    tries = [c for c in payments.calls if c["order_id"] == order_id]
+    assert len(tries) == 2 and {c["idempotency_key"] for c in tries} == {order_id}
+
+
+def test_photo_job_whose_worker_dies_mid_download_is_answered_once(
+    system: System, store: redis.Redis, photos_dir: Path
+) -> None:
+    stop_workers(system)
+    system.sandbox.reset_counters()
+    system.sandbox.set_latency(25, method="getfile")
+    photos = system.start_worker(queues="images,telegram", concurrency=1)
+    chat = system.private_chat()
+    chat.send_photo(photos_dir / "Landscape_3.jpg")
+    wait_until(lambda: system.sandbox.counters()["calls"].get("getFile"), 30, "the download")
+
+    killed_at = kill_group(photos)
+    system.sandbox.set_latency(0, method="getfile")
+    system.start_worker()
+    album = album_of(chat, timeout=RECOVERY_BUDGET)
+    assert time.monotonic() - killed_at < RECOVERY_BUDGET
+    status_of(chat, "listo")
+    redeliver_unacked(store)
+    wait_until(lambda: "superseded by a recovered copy" in system.all_logs(), 30, "old copy")
+    assert len(album) == 3
+    assert count(chat, lambda m: bool(m.media_group_id)) == 3
+
+
+def test_message_waiting_on_a_429_survives_the_death_of_its_worker(
+    system: System, store: redis.Redis
+) -> None:
+    stop_workers(system)
+    worker = system.start_worker(STEP_SECONDS="2")
+    chat = system.private_chat()
+    chat.send("/pedido 1 flan")
+    chat.wait_for(is_status, timeout=30)
+    # The next sendMessage is the "completado" one: Telegram says wait 20 s.
+    system.sandbox.fail(method="sendMessage", status=429, retry_after=20)
+    wait_until(lambda: store.zcard(SCHEDULE_KEY), 60, "the message waiting in the schedule")
+    told_wait_at = time.monotonic()
+
+    killed_at = kill_group(worker)
+    assert not any(completed(m) for m in chat.bot_messages())
+    system.start_worker()
+    chat.wait_for(completed, timeout=RECOVERY_BUDGET)
+    arrived = time.monotonic()
+    assert arrived - killed_at < RECOVERY_BUDGET
+    assert arrived - told_wait_at >= 19  # Telegram's retry_after was honoured
+    redeliver_unacked(store)
+    time.sleep(3)  # anything a redelivery would send comes within a sweep or two
+    assert count(chat, completed) == 1
+
+
+def test_a_task_that_kills_its_pool_process_stops_after_n_tries(
+    system: System, store: redis.Redis, photos_dir: Path
+) -> None:
+    stop_workers(system)
+    tries = Settings().task_max_crashes
+    poisoned = system.start_worker(queues="images", options=("--include=tests.support.poison",))
+    system.start_worker(queues="orders,telegram,watcher")
+    chat = system.private_chat()
+    chat.send_photo(photos_dir / "Landscape_5.jpg")
+    chat.send("/pedido 3 tortillas mientras tanto")
+
+    failed = chat.wait_for(lambda m: "No pude procesar tu foto" in (m.text or ""), timeout=90)
+    assert "hizo fallar al servidor varias veces" in (failed.text or "")
+    chat.wait_for(completed, timeout=60)  # other work kept flowing
+    status_of(chat, "fallido")
+    deaths = poisoned.log().count("exited with 'signal 9 (SIGKILL)'")
+    assert deaths == tries, poisoned.log()[-3000:]
+    time.sleep(2)
+    assert count(chat, lambda m: "No pude procesar tu foto" in (m.text or "")) == 1
+    assert not any(m.media_group_id for m in chat.bot_messages())
+
+
+def test_a_429_of_two_hours_is_honoured_and_sent_once(system: System, store: redis.Redis) -> None:
+    stop_workers(system)
+    system.start_worker(STEP_SECONDS="2")
+    chat = system.private_chat()
+    chat.send("/pedido 4 croquetas")
+    chat.wait_for(is_status, timeout=30)
+    system.sandbox.fail(method="sendMessage", status=429, retry_after=7200)
+    wait_until(lambda: store.zcard(SCHEDULE_KEY), 60, "the message waiting in the schedule")
+    order_id = order_id_of(chat.wait_for(is_status))
+    wait_until(lambda: store.hget(f"pedidos:order:{order_id}", "state") == "completado", 30)
+
+    # Two hours to wait, and no broker message holds it: nothing to redeliver at 1 h.
+    (entry, due), *others = Schedule(store).pending()
+    assert not others and due - time.time() > 7100
+    wait_until(lambda: broker_holds_nothing(store), 30, "the broker to hold nothing")
+    assert redeliver_unacked(store) == 0
+    assert not any(completed(m) for m in chat.bot_messages())
+
+    # Two hours later (moved forward: the schedule entry and Telegram's hold on the chat).
+    store.zadd(SCHEDULE_KEY, {entry: 0})
+    store.delete(*store.keys("pedidos:rate:cool:*"))
+    chat.wait_for(completed, timeout=30)
+    time.sleep(3)
+    assert count(chat, completed) == 1
+    assert store.zcard(SCHEDULE_KEY) == 0
