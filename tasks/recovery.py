@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from celery import Task, bootsteps, uuid
+from celery.exceptions import Ignore, Reject, Retry
 from celery.utils.log import get_task_logger
 from kombu.utils.json import dumps as json_dumps
 
@@ -119,7 +120,20 @@ class RecoverableTask(Task):
             log.warning("unit=%s runs again after %s crashed runs", unit, verdict.crashes)
         request.lease_unit = unit
         ctx.lease_keeper().hold(unit, request.id)
-        return super().__call__(*args, **kwargs)
+        try:
+            return super().__call__(*args, **kwargs)
+        except (Retry, Ignore, Reject):
+            # Celery runs no after_return for these: the retry is already in the schedule.
+            self.end_lease()
+            raise
+
+    def end_lease(self) -> None:
+        """This run is over: let go of its lease (once; later calls do nothing)."""
+        unit = getattr(self.request, "lease_unit", None)
+        if unit:
+            self.request.lease_unit = None
+            ctx.lease_keeper().drop(unit)
+            ctx.leases().end(unit, self.request.id)
 
     def after_return(
         self,
@@ -131,10 +145,7 @@ class RecoverableTask(Task):
         einfo: Any,
     ) -> None:
         """The run ended (after the chain's next step was sent): let go of the lease."""
-        unit = getattr(self.request, "lease_unit", None)
-        if unit:
-            ctx.lease_keeper().drop(unit)
-            ctx.leases().end(unit, task_id)
+        self.end_lease()
 
     def _stop_chain(self) -> None:
         """This run does nothing, so the steps chained after it must not start either."""

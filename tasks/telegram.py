@@ -40,7 +40,10 @@ class TelegramTask(RecoverableTask):
         try:
             return super().__call__(*args, **kwargs)
         except TooManyRequests as exc:
-            raise self.run_later(exc.retry_after, exc) from None
+            error = self.run_later(exc.retry_after, exc)
+            # The wait is in the schedule now: the lease may go (Celery runs no after_return).
+            self.end_lease()
+            raise error from None
 
     def run_later(self, countdown: float, exc: BaseException) -> BaseException:
         """Re-send this task with a countdown and its retry count unchanged.
