@@ -117,9 +117,10 @@ def test_order_whose_worker_dies_mid_step_completes_once(
     assert count(chat, completed) == 1
     status = chat.wait_for(lambda m: is_status(m) and "100%" in (m.text or ""))
     assert [t for t in status.edits if "Estado: completado" in t][-1] == status.edits[-1]
-    # The payment was asked again after the crash, under the same key: never charged twice.
+    # Asked again after the crash if the dead run had asked, always under the same key: the
+    # payment service never sees a second charge. The superseded copy asked nothing.
     tries = [c for c in payments.calls if c["order_id"] == order_id]
-    assert len(tries) == 2 and {c["idempotency_key"] for c in tries} == {order_id}
+    assert 1 <= len(tries) <= 2 and {c["idempotency_key"] for c in tries} == {order_id}
 
 
 def test_photo_job_whose_worker_dies_mid_download_is_answered_once(
