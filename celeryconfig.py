@@ -61,6 +61,7 @@ task_default_routing_key = "orders"
 task_routes = {
     "procesar_imagen": {"queue": "images"},
     "revisar_pedidos_atrasados": {"queue": "watcher"},
+    "podar_retenidos": {"queue": "watcher"},
 }
 
 beat_schedule = {
@@ -69,6 +70,12 @@ beat_schedule = {
         "schedule": schedule(run_every=_settings.watch_interval),
         # A run that could not start before the next one is due is pointless.
         "options": {"expires": _settings.watch_interval},
+    },
+    # Retention (core.retention): finished orders, photo jobs and old renditions go.
+    "podar-retenidos": {
+        "task": "podar_retenidos",
+        "schedule": schedule(run_every=_settings.retention_interval),
+        "options": {"expires": _settings.retention_interval},
     },
 }
 
@@ -79,4 +86,6 @@ redbeat_redis_url = _settings.redis_url
 redbeat_key_prefix = "pedidos:redbeat:"
 # The lock outlives a few missed beats, yet a crashed beat hands over within this time.
 redbeat_lock_timeout = max(30, int(_settings.watch_interval * 5))
-beat_max_loop_interval = max(1, min(30, int(_settings.watch_interval)))
+beat_max_loop_interval = max(
+    1, min(30, int(_settings.watch_interval), int(_settings.retention_interval))
+)

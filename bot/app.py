@@ -19,6 +19,7 @@ from telegram.ext import (
 )
 
 from bot.chataction import while_replying
+from bot.fairness import FairUpdateProcessor
 from bot.handlers import (
     admin,
     admin_stale,
@@ -31,11 +32,12 @@ from bot.handlers import (
     reachability,
 )
 from bot.handlers import help as help_handlers
-from bot.ratelimit import SharedRateLimiter
+from bot.ratelimit import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import SERVICES, Services
 from core import texts
 from core.conversation import ConversationStore
 from core.photojobs import PhotoJobStore
+from core.quotas import Quotas
 from core.ratelimit import Limits
 from core.settings import Settings
 from core.store import OrderStore
@@ -64,10 +66,19 @@ def build_application(settings: Settings) -> Application:
         .token(settings.telegram_bot_token)
         .base_url(settings.bot_api_base)
         .base_file_url(settings.bot_file_base)
-        # Updates from different chats are handled concurrently; the store is atomic.
-        .concurrent_updates(32)
-        # The bot's own sends share the workers' flood-limit buckets in Redis.
-        .rate_limiter(SharedRateLimiter(settings.redis_url, Limits.from_settings(settings)))
+        # Updates from different chats are handled concurrently (the store is atomic), and
+        # one chat's one at a time, so a flooding chat holds a single slot.
+        .concurrent_updates(FairUpdateProcessor(running=32))
+        # The bot's own sends share the workers' flood-limit buckets in Redis; a reply that
+        # would wait long for its chat goes to the workers' delivery queue instead.
+        .rate_limiter(
+            SharedRateLimiter(
+                settings.redis_url,
+                Limits.from_settings(settings),
+                max_wait=settings.reply_max_wait,
+                hand_over=hand_over_reply,
+            )
+        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -78,6 +89,7 @@ def build_application(settings: Settings) -> Application:
         store=OrderStore(redis_client),
         photo_jobs=PhotoJobStore(redis_client),
         conversations=ConversationStore(redis_client, settings.conversation_timeout),
+        quotas=Quotas.from_settings(redis_client, settings),
     )
 
     # Group -1 runs before every other handler and never stops them.
@@ -144,4 +156,8 @@ async def _post_shutdown(app: Application) -> None:
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log a handler's failure with the update it was handling."""
     chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else "-"
+    if isinstance(context.error, ReplyHandedOver):
+        # Not a failure: the chat was busy and a worker sends the reply when its slot comes.
+        log.info("chat=%s %s", chat, context.error)
+        return
     log.error("handler failed chat=%s: %s", chat, context.error, exc_info=context.error)

@@ -3,22 +3,43 @@
 PTB's AIORateLimiter only counts what one process sends; this limiter takes its slots from
 the Redis buckets every worker uses, so a reply from the bot and a result from a worker
 share the chat's 1/s. Replies are urgent; edits are progress and yield to urgent sends.
+
+A handler never waits long for one chat: a reply whose slot is more than `max_wait` away
+is handed to the workers' delivery queue (sent once, under a key, when its slot comes) and
+the handler stops with ReplyHandedOver, which frees its slot for other chats. A handler
+that has its own fallback (the status reply of `/pedido`, which the order's first step
+sends when the bot could not) sends inside `with own_fallback():` and gets RetryAfter
+instead.
+
+The limiter's scripts run with `allow-oom`: their keys are a few bytes with a TTL, and a
+Redis refusing writes must still let the bot say "try again later".
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from collections.abc import Callable, Coroutine
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
-from telegram.error import RetryAfter
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
+# PTB's own conversion of a call's arguments to what goes over the wire (not re-exported).
+from telegram.request._requestparameter import RequestParameter
+
+from bot.fairness import CURRENT_UPDATE
+from core import pressure
+from core.delivery import Outgoing
 from core.ratelimit import (
     ACQUIRE_SCRIPT,
     ANSWERED_SCRIPT,
@@ -34,15 +55,54 @@ log = logging.getLogger(__name__)
 # What puts (or changes) a message in a chat: what Telegram's flood control counts.
 LIMITED_PREFIXES = ("send", "edit", "copy", "forward")
 NOT_LIMITED = {"sendchataction"}
+# Redis 7 script flag: run even when Redis is at maxmemory (the keys are tiny and expire).
+ALLOW_OOM = "#!lua flags=allow-oom\n"
+
+# Hands a reply to the workers: (chat, the reply as an Outgoing, seconds until its slot).
+HandOver = Callable[[Outgoing, float], Awaitable[None]]
+
+
+# False inside `own_fallback()`: a long wait raises RetryAfter instead of handing over.
+_HAND_OVER: ContextVar[bool] = ContextVar("hand_over", default=True)
+
+
+@contextmanager
+def own_fallback() -> Iterator[None]:
+    """Sends in this block are not handed to the workers: the caller has its own fallback."""
+    token = _HAND_OVER.set(False)
+    try:
+        yield
+    finally:
+        _HAND_OVER.reset(token)
+
+
+class ReplyHandedOver(TelegramError):
+    """The reply will be sent by a worker when the chat's slot comes; the handler stops."""
+
+    def __init__(self, key: str, wait: float) -> None:
+        super().__init__(f"reply {key} handed to the delivery queue ({wait:.1f}s away)")
+        self.key = key
 
 
 class SharedRateLimiter(BaseRateLimiter[bool]):
-    """PTB rate limiter over the shared Redis buckets; `rate_limit_args=True` marks urgent."""
+    """PTB rate limiter over the shared Redis buckets.
 
-    def __init__(self, redis_url: str, limits: Limits | None = None, max_retries: int = 3) -> None:
+    `rate_limit_args` is True/False: urgent or not (by default only edits are not).
+    """
+
+    def __init__(
+        self,
+        redis_url: str,
+        limits: Limits | None = None,
+        max_retries: int = 3,
+        max_wait: float = 1.0,
+        hand_over: HandOver | None = None,
+    ) -> None:
         self.redis_url = redis_url
         self.limits = limits or Limits()
         self.max_retries = max_retries
+        self.max_wait = max_wait
+        self.hand_over = hand_over
         self._redis: aioredis.Redis | None = None
 
     async def initialize(self) -> None:
@@ -50,9 +110,10 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
         # pooled connection would fail its next command instead of reconnecting.
         retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=5)
         self._redis = aioredis.Redis.from_url(self.redis_url, retry=retry)
-        self._acquire = self._redis.register_script(ACQUIRE_SCRIPT)
-        self._cooldown = self._redis.register_script(COOLDOWN_SCRIPT)
-        self._answered = self._redis.register_script(ANSWERED_SCRIPT)
+        self._acquire = self._redis.register_script(ALLOW_OOM + ACQUIRE_SCRIPT)
+        self._cooldown = self._redis.register_script(ALLOW_OOM + COOLDOWN_SCRIPT)
+        self._note_urgent = self._redis.register_script(ALLOW_OOM + pressure.NOTE_SCRIPT)
+        self._answered = self._redis.register_script(ALLOW_OOM + ANSWERED_SCRIPT)
 
     async def shutdown(self) -> None:
         if self._redis is not None:
@@ -73,11 +134,20 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
         if chat_id is None or not name.startswith(LIMITED_PREFIXES) or name in NOT_LIMITED:
             return await callback(*args, **kwargs)
         urgent = rate_limit_args if rate_limit_args is not None else not endpoint.startswith("edit")
+        can_hand_over = _HAND_OVER.get() and name == "sendmessage"
         cost = len(data.get("media") or ()) or 1
         retries = 0
         while True:
             ticket = new_ticket()
-            await self._wait_for_slot(chat_id, urgent, cost, ticket)
+            wait = await self._wait_for_slot(chat_id, urgent, cost, ticket)
+            if wait > 0:
+                if can_hand_over and self.hand_over is not None:
+                    message = _outgoing(data)
+                    if message is not None:
+                        await self.hand_over(message, wait)
+                        log.info("chat=%s reply %s handed over (%.1fs)", chat_id, message.key, wait)
+                        raise ReplyHandedOver(message.key, wait)
+                raise RetryAfter(max(1, round(wait)))
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -95,11 +165,52 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
 
     async def _wait_for_slot(
         self, chat_id: int | str, urgent: bool, cost: int, ticket: str
-    ) -> None:
-        """Sleep until the shared limits give this send (named `ticket`) its slot."""
+    ) -> float:
+        """Sleep until the shared limits give this send (named `ticket`) its slot, for
+        `max_wait` at most: 0.0 once the slot is taken, else the wait still ahead (nothing
+        taken)."""
         keys, args = self.limits.acquire_call(chat_id, urgent, cost, ticket)
+        deadline = time.monotonic() + self.max_wait
         while wait_us := int(await self._acquire(keys=keys, args=args)):
-            await asyncio.sleep(wait_us / 1_000_000)
+            wait = wait_us / 1_000_000
+            if time.monotonic() + wait > deadline:
+                return wait
+            await asyncio.sleep(wait)
+        if urgent:
+            # Urgent traffic near the bot-wide limit makes progress edits give way.
+            await self._note_urgent(keys=[pressure.KEY], args=[cost])
+        return 0.0
+
+
+def _outgoing(data: dict[str, Any]) -> Outgoing | None:
+    """A sendMessage request as an Outgoing a worker can send, or None if it cannot carry it
+    (an upload)."""
+    params: dict[str, Any] = {}
+    for name, value in data.items():
+        if value is None:
+            continue
+        param = RequestParameter.from_input(name, value)
+        if param.input_files:
+            return None
+        params[name] = param.value
+    chat_id, text = params.pop("chat_id"), str(params.pop("text", ""))
+    reply_markup = params.pop("reply_markup", None)
+    update_id = CURRENT_UPDATE.get()
+    if update_id is not None:
+        # A re-delivered update hands over the same reply under the same key: sent once.
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        key = f"reply:{chat_id}:{update_id}:{digest}"
+    else:
+        key = f"reply:{chat_id}:{secrets.token_hex(6)}"
+    return Outgoing(int(chat_id), text, key, reply_markup, urgent=True, params=params)
+
+
+async def hand_over_reply(message: Outgoing, wait: float) -> None:
+    """Queue the reply on the workers' `telegram` queue, due when its slot comes."""
+    # Imported here: the Celery app reads its config on import, once settings are final.
+    from tasks.delivery import CeleryLater
+
+    await asyncio.to_thread(CeleryLater().send, message, wait)
 
 
 def _seconds(value: int | float | timedelta) -> float:

@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from core.conversation import ConversationStore
 from core.fulfilment import Fulfilment
 from core.photojobs import PhotoJobStore
+from core.quotas import Quotas
 from core.settings import Settings
 from core.store import OrderStore
 
@@ -25,6 +26,7 @@ class Services:
     store: OrderStore
     photo_jobs: PhotoJobStore
     conversations: ConversationStore
+    quotas: Quotas
 
     async def enqueue_order(self, order_id: str) -> str:
         """Start the order's Celery chain; the first task's id."""

@@ -74,7 +74,8 @@ async def receive_update(request: web.Request) -> web.Response:
         log.warning("webhook request refused: body is not an update (from %s)", request.remote)
         return web.Response(status=400, text="Bad Request")
     log.debug("update=%s received over the webhook", update.update_id)
-    await application.process_update(update)
+    # Through the update processor, as in polling: one slot per chat at most (bot.fairness).
+    await application.update_processor.process_update(update, application.process_update(update))
     return web.Response(status=200)
 
 

@@ -25,13 +25,22 @@ from typing import Any, Protocol
 import redis
 
 from core.botapi import BadRequest, BotApi, Forbidden, TooManyRequests, TransientError
+from core.pressure import Pressure
 from core.ratelimit import INLINE_WAIT, RateLimiter, new_ticket
 
 log = logging.getLogger(__name__)
 
 PREFIX = "pedidos:delivery:"
-# Chats that blocked the bot (a 403): nothing more is sent there until they write again.
-UNREACHABLE_KEY = f"{PREFIX}unreachable"
+# Chats that blocked the bot (a 403): nothing more is sent there until they write again,
+# one key per chat. It expires after UNREACHABLE_TTL: a send then finds out afresh.
+UNREACHABLE_PREFIX = f"{PREFIX}unreachable:"
+UNREACHABLE_TTL = 30 * 24 * 3600
+
+
+def unreachable_key(chat_id: int | str) -> str:
+    return f"{UNREACHABLE_PREFIX}{chat_id}"
+
+
 # Delivered keys are remembered long enough to outlive any retry or re-delivery.
 DELIVERED_TTL = 7 * 24 * 3600
 # A send in flight holds its key this long at most (a crashed sender lets go by then).
@@ -42,6 +51,9 @@ CLAIM_WAIT = 1.0
 MAX_429_INLINE = 3
 # First retry of a message handed over after a 5xx or a dropped connection.
 FIRST_BACKOFF = 1.0
+# A progress edit that gave way to urgent sends (core.pressure) is looked at again after
+# this, unless a later edit of its message (at the latest the final one) showed it first.
+SHED_DELAY = 5.0
 
 # Compare-and-delete: let go of a claim only if it is still ours.
 RELEASE_SCRIPT = """
@@ -49,14 +61,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# Before a send: KEYS[1] unreachable chats, KEYS[2] the claim, KEYS[3] the delivered record;
-# ARGV[1] chat, ARGV[2] claim token, ARGV[3] claim ms. One round trip answers whether the key
-# was delivered ({1, message id}), the chat blocked the bot ({2}), another process is sending
-# it right now ({3}), or it is ours to send ({0}).
+# Before a send: KEYS[1] the chat's unreachable mark, KEYS[2] the claim, KEYS[3] the
+# delivered record; ARGV[1] chat, ARGV[2] claim token, ARGV[3] claim ms. One round trip
+# answers whether the key was delivered ({1, message id}), the chat blocked the bot ({2}),
+# another process is sending it right now ({3}), or it is ours to send ({0}).
 CLAIM_SEND_SCRIPT = """
 local sent = redis.call('GET', KEYS[3])
 if sent then return {1, sent} end
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {2} end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {2} end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {3} end
 return {0}
 """
@@ -68,13 +80,13 @@ if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
 return 1
 """
 
-# Before an edit: KEYS[1] unreachable chats, KEYS[2] the message's edit state, KEYS[3] its
+# Before an edit: KEYS[1] the chat's unreachable mark, KEYS[2] the message's edit state, KEYS[3] its
 # claim, KEYS[4] its replacement (if the customer deleted it); ARGV[1] chat, ARGV[2] the
 # wanted text as JSON ('' to flush what is recorded), ARGV[3] state ttl s, ARGV[4] claim
 # token, ARGV[5] claim ms. Records the wish and tries the claim in one round trip:
 # {-1} unreachable; {0, replaced} claimed by another; {1, replaced, version, want, shown}.
 BEGIN_EDIT_SCRIPT = """
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {-1} end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[2], 'want', ARGV[2])
   redis.call('HINCRBY', KEYS[2], 'version', 1)
@@ -114,6 +126,8 @@ class Outgoing:
     key: str
     reply_markup: dict[str, Any] | None = None
     urgent: bool = True
+    # Further sendMessage parameters (a bot reply handed over: its quote, parse mode...).
+    params: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +140,7 @@ class Outgoing:
             key=str(data["key"]),
             reply_markup=data.get("reply_markup"),
             urgent=bool(data.get("urgent", True)),
+            params=data.get("params"),
         )
 
 
@@ -160,20 +175,48 @@ class DeadLetter:
         return cls(**json.loads(raw))
 
 
-class DeadLetters:
-    """The dead-letter list in Redis: newest first, each taken out at most once."""
+# Dead letters kept at most (DEAD_LETTERS_MAX); beyond it the oldest go and are counted.
+DEAD_LETTERS_MAX = 1000
 
-    def __init__(self, client: redis.Redis) -> None:
+# KEYS: items hash, order zset, dropped counter. ARGV: id, json, at, cap.
+# Adds the letter, then drops the oldest beyond the cap; returns how many were dropped.
+ADD_DEAD_LETTER_SCRIPT = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+if excess <= 0 then return 0 end
+local oldest = redis.call('ZPOPMIN', KEYS[2], excess)
+for i = 1, #oldest, 2 do redis.call('HDEL', KEYS[1], oldest[i]) end
+redis.call('INCRBY', KEYS[3], excess)
+return excess
+"""
+
+
+class DeadLetters:
+    """The dead-letter list in Redis: newest first, each taken out at most once, capped."""
+
+    def __init__(self, client: redis.Redis, cap: int = DEAD_LETTERS_MAX) -> None:
         self.redis = client
+        self.cap = max(1, cap)
         self._items = f"{PREFIX}dead"
         self._order = f"{PREFIX}dead:order"
+        self._dropped = f"{PREFIX}dead:dropped"
+        self._add = client.register_script(ADD_DEAD_LETTER_SCRIPT)
 
     def add(self, letter: DeadLetter) -> DeadLetter:
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._items, letter.id, letter.to_json())
-            pipe.zadd(self._order, {letter.id: letter.at})
-            pipe.execute()
+        dropped = int(
+            self._add(
+                keys=[self._items, self._order, self._dropped],
+                args=[letter.id, letter.to_json(), letter.at, self.cap],
+            )
+        )
+        if dropped:
+            log.warning("dead letters over %s: dropped the %s oldest", self.cap, dropped)
         return letter
+
+    def dropped(self) -> int:
+        """How many letters were dropped, oldest first, to keep the list within its cap."""
+        return int(self.redis.get(self._dropped) or 0)
 
     def add_send(self, message: Outgoing, error: str, attempts: int) -> DeadLetter:
         return self.add(
@@ -239,13 +282,15 @@ class Courier:
         client: redis.Redis,
         limiter: RateLimiter | None = None,
         later: Later | None = None,
+        dead_letters_max: int = DEAD_LETTERS_MAX,
     ) -> None:
         self.api = api
         self.redis = client
         # Without an explicit limiter, still the shared buckets with Telegram's numbers.
         self.limiter = limiter or RateLimiter(client)
+        self.pressure = Pressure(client, self.limiter.limits.global_per_second)
         self.later = later
-        self.dead_letters = DeadLetters(client)
+        self.dead_letters = DeadLetters(client, dead_letters_max)
         self._release = client.register_script(RELEASE_SCRIPT)
         self._claim_send = client.register_script(CLAIM_SEND_SCRIPT)
         self._record_sent = client.register_script(RECORD_SENT_SCRIPT)
@@ -259,10 +304,10 @@ class Courier:
 
     def unreachable(self, chat_id: int) -> bool:
         """Whether the chat blocked the bot (a 403), so nothing more is sent there."""
-        return bool(self.redis.sismember(UNREACHABLE_KEY, str(chat_id)))
+        return bool(self.redis.exists(unreachable_key(chat_id)))
 
     def mark_unreachable(self, chat_id: int) -> None:
-        self.redis.sadd(UNREACHABLE_KEY, chat_id)
+        self.redis.set(unreachable_key(chat_id), 1, ex=UNREACHABLE_TTL)
 
     def mark_reachable(self, chat_id: int) -> None:
         """The chat wrote to the bot again, so it unblocked it."""
@@ -312,6 +357,7 @@ class Courier:
             "parse_mode": "HTML",
             "reply_markup": message.reply_markup,
             "link_preview_options": {"is_disabled": True},
+            **(message.params or {}),
         }
         result = self._send_once(
             message.chat_id, message.key, "sendMessage", params, urgent=message.urgent
@@ -370,7 +416,7 @@ class Courier:
         delivered = self._delivered_key(key)
         token = secrets.token_hex(8)
         status, *found = self._claim_send(
-            keys=[UNREACHABLE_KEY, claim, delivered], args=[chat_id, token, CLAIM_TTL_MS]
+            keys=[unreachable_key(chat_id), claim, delivered], args=[chat_id, token, CLAIM_TTL_MS]
         )
         if status == 1:
             return int(found[0])
@@ -414,6 +460,8 @@ class Courier:
             attempt += 1
             ticket = new_ticket()
             waited = self._take_slot(chat_id, method, urgent, cost, max_wait, ticket)
+            if urgent:
+                self.pressure.note_urgent(cost)
             try:
                 # While this waited for its slot, another send may have found the chat blocked.
                 if waited and self.unreachable(chat_id):
@@ -473,6 +521,7 @@ class Courier:
         *,
         reply_markup: dict[str, Any] | None = None,
         key: str | None = None,
+        final: bool = False,
     ) -> int | None:
         """Show `text` in a message; the id of the message showing it (new if it was deleted).
 
@@ -482,16 +531,37 @@ class Courier:
         `key` names a state worth seeing (an order's step): it waits briefly for its slot,
         so a quick succession of states still shows each one. When the wait is long the
         text is left to a flush too; the id returned is the message that will show it.
+
+        A `final` text (the message's last form: an order done, failed or cancelled) is as
+        urgent as a result. Any other text gives way while urgent sends saturate the bot
+        (core.pressure): it is only recorded, for the next edit or a flush to show.
         """
-        wanted = json.dumps({"text": text, "reply_markup": reply_markup}, ensure_ascii=False)
+        wanted = json.dumps(
+            {"text": text, "reply_markup": reply_markup, "final": final}, ensure_ascii=False
+        )
+        if not final and self.pressure.saturated():
+            self._record_wish(chat_id, message_id, wanted)
+            if self.later is not None:
+                self.flush_later(chat_id, message_id, SHED_DELAY)
+            return self.showing(chat_id, message_id)
         try:
-            return self._flush(chat_id, message_id, INLINE_WAIT if key else 0.0, wanted)
+            return self._flush(chat_id, message_id, INLINE_WAIT if key or final else 0.0, wanted)
         except (TooManyRequests, TransientError) as exc:
             if self.later is None:
                 raise
             countdown = exc.retry_after if isinstance(exc, TooManyRequests) else FIRST_BACKOFF
             self.flush_later(chat_id, message_id, countdown)
             return self.showing(chat_id, message_id)
+
+    def _record_wish(self, chat_id: int, message_id: int, wanted: str) -> None:
+        """Record the text a message should show, without sending it (BEGIN_EDIT's first
+        half: whoever holds or next takes the message sends the newest wish)."""
+        state = self._edit_state(chat_id, message_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(state, "want", wanted)
+            pipe.hincrby(state, "version", 1)
+            pipe.expire(state, DELIVERED_TTL)
+            pipe.execute()
 
     def flush_later(self, chat_id: int, message_id: int, countdown: float) -> None:
         """Have `Later` flush the message, unless a flush is already on its way."""
@@ -523,7 +593,7 @@ class Courier:
         claim = f"{PREFIX}editing:{chat_id}:{message_id}"
         token = secrets.token_hex(8)
         status, *found = self._begin_edit(
-            keys=[UNREACHABLE_KEY, state, claim, self._replaced_key(chat_id, message_id)],
+            keys=[unreachable_key(chat_id), state, claim, self._replaced_key(chat_id, message_id)],
             args=[chat_id, wanted, DELIVERED_TTL, token, CLAIM_TTL_MS],
         )
         if status == -1:
@@ -536,6 +606,10 @@ class Courier:
         version, want, shown = found[1:4]
         released = False
         try:
+            progress = bool(want) and not json.loads(want).get("final")
+            if not wanted and progress and self.pressure.saturated():
+                # A scheduled flush of progress: still giving way while urgent sends saturate.
+                raise Throttled("editMessageText", SHED_DELAY)
             while True:
                 if want is None:
                     return target
@@ -566,9 +640,10 @@ class Courier:
             "reply_markup": wanted.get("reply_markup"),
             "link_preview_options": {"is_disabled": True},
         }
+        urgent = bool(wanted.get("final"))
         try:
             self._call_in_limits(
-                chat_id, "editMessageText", params, None, 1, urgent=False, max_wait=max_wait
+                chat_id, "editMessageText", params, None, 1, urgent=urgent, max_wait=max_wait
             )
         except BadRequest as exc:
             if exc.not_modified:
@@ -581,7 +656,7 @@ class Courier:
                 f"replace:{chat_id}:{target}",
                 "sendMessage",
                 {**params, "message_id": None},
-                urgent=False,
+                urgent=urgent,
                 max_wait=max_wait,
             )
             if sent is None:
@@ -599,4 +674,4 @@ class Courier:
 
 def mark_reachable(client: redis.Redis, chat_id: int) -> None:
     """The chat wrote to the bot, so it no longer blocks it: sending there may resume."""
-    client.srem(UNREACHABLE_KEY, chat_id)
+    client.delete(unreachable_key(chat_id))

@@ -82,6 +82,7 @@ class Fulfilment:
                     # Telegram drops the keyboard of an edit that does not repeat it.
                     reply_markup=status_keyboard(order),
                     key=f"order:{order.id}:status:{order.state.value}",
+                    final=order.state.is_final,
                 )
             else:
                 # The bot could not send its reply (Telegram down at that moment): the

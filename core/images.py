@@ -389,6 +389,9 @@ def make_renditions(
         for rendition, path in paths.items():
             found = _existing(rendition, path)
             if found is not None:
+                # Used again: the retention sweep (core.retention) keeps files by last use.
+                with contextlib.suppress(FileNotFoundError):
+                    os.utime(path)
                 done[rendition] = found
         if len(done) == len(paths):
             # A retry after everything was written: no decode at all.

@@ -18,6 +18,20 @@ from core.redisio import read_hash, write_hash
 PREFIX = "pedidos:"
 JOB_ID = re.compile(rf"^F-[{ID_ALPHABET}]{{{ID_LENGTH}}}$")
 UPDATE_MEMORY_SECONDS = 48 * 3600
+# `{chat}/{id}` of finished jobs by finish time, for core.retention.
+FINISHED_KEY = f"{PREFIX}photos:finished"
+
+# KEYS: update guard, job, chat index. ARGV: job id, created_at, guard ttl, then the job's
+# fields as name/value pairs. All or nothing, so a refused write (Redis out of memory)
+# leaves no guard pointing at a job that was never stored. Returns {1, id} or {0, first id}.
+_CREATE = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return {0, existing} end
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return {1, ARGV[1]}
+"""
 
 
 class PhotoState(StrEnum):
@@ -94,10 +108,15 @@ class PhotoJobStore:
     def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time) -> None:
         self.redis = client
         self.clock = clock
+        self._create = client.register_script(_CREATE)
 
     @staticmethod
     def key(job_id: str) -> str:
         return f"{PREFIX}photo:{job_id}"
+
+    @staticmethod
+    def chat_key(chat_id: int) -> str:
+        return f"{PREFIX}photos:{chat_id}"
 
     def create(
         self, chat_id: int, user_id: int, file_id: str, source_message_id: int, language: str
@@ -114,14 +133,21 @@ class PhotoJobStore:
             updated_at=now,
             language=language,
         )
-        if not self.redis.set(guard, job.id, nx=True, ex=UPDATE_MEMORY_SECONDS):
-            existing = self.redis.get(guard)
-            return self.get(str(existing)), False
-        pipe = self.redis.pipeline()
-        write_hash(pipe, self.key(job.id), job.to_redis())
-        pipe.zadd(f"{PREFIX}photos:{chat_id}", {job.id: now})
-        pipe.execute()
+        fields = [part for pair in job.to_redis().items() for part in pair]
+        created, job_id = self._create(
+            keys=[guard, self.key(job.id), self.chat_key(chat_id)],
+            args=[job.id, now, UPDATE_MEMORY_SECONDS, *fields],
+        )
+        if not created:
+            return self.get(str(job_id)), False
         return job, True
+
+    def forget(self, job: PhotoJob, source_message_id: int) -> None:
+        """Remove a job that never started (its task could not be queued): no trace left."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(self.key(job.id), f"{PREFIX}photo-update:{job.chat_id}:{source_message_id}")
+        pipe.zrem(self.chat_key(job.chat_id), job.id)
+        pipe.execute()
 
     def get(self, job_id: str) -> PhotoJob:
         raw = read_hash(self.redis, self.key(job_id))
@@ -140,6 +166,10 @@ class PhotoJobStore:
     def update(self, job_id: str, **fields: str | int | float) -> None:
         values = {k: (v.value if isinstance(v, StrEnum) else str(v)) for k, v in fields.items()}
         values["updated_at"] = str(self.clock())
+        pipe = self.redis.pipeline(transaction=True)
         if fields.get("state") in (PhotoState.LISTO, PhotoState.FALLIDO):
             values["finished_at"] = values["updated_at"]
-        write_hash(self.redis, self.key(job_id), values)
+            chat_id = str(self.redis.hget(self.key(job_id), "chat_id"))
+            pipe.zadd(FINISHED_KEY, {f"{chat_id}/{job_id}": float(values["finished_at"])})
+        write_hash(pipe, self.key(job_id), values)
+        pipe.execute()

@@ -157,7 +157,7 @@ class PhotoProcessing:
 
     def _show_final(self, job: PhotoJob) -> None:
         if job.status_message_id:
-            self.courier.edit(job.chat_id, job.status_message_id, status_text(job))
+            self.courier.edit(job.chat_id, job.status_message_id, status_text(job), final=True)
 
     def fail(self, job_id: str, reason: str) -> None:
         """End the job with a reason and tell the chat once."""
@@ -167,7 +167,7 @@ class PhotoProcessing:
         self.jobs.update(job_id, state=PhotoState.FALLIDO, error=reason)
         job = self.jobs.get(job_id)
         if job.status_message_id:
-            self.courier.edit(job.chat_id, job.status_message_id, status_text(job))
+            self.courier.edit(job.chat_id, job.status_message_id, status_text(job), final=True)
         self.courier.send(
             job.chat_id,
             texts.text(

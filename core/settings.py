@@ -83,6 +83,18 @@ class Settings:
     # calls it dead when the file is older than three intervals.
     heartbeat_file: str = os.path.join(tempfile.gettempdir(), "pedidos-bot.heartbeat")
     heartbeat_interval: float = 10.0
+    # Per-user quotas (core.quotas): orders per minute, photos per hour.
+    quota_orders_per_minute: int = 10
+    quota_photos_per_hour: int = 30
+    # Retention (core.retention): finished orders and photo jobs, renditions on disk.
+    order_retention: float = 90 * 86400.0
+    media_retention: float = 7 * 86400.0
+    retention_interval: float = 3600.0
+    # Dead letters kept for /entregas; beyond this the oldest are dropped (and counted).
+    dead_letters_max: int = 1000
+    # How long the bot waits in a handler for a chat's slot before handing the reply over
+    # to the workers' delivery queue (so one busy chat never holds an update slot).
+    reply_max_wait: float = 1.0
 
     @property
     def bot_api_base(self) -> str:
@@ -170,6 +182,13 @@ class Settings:
             ),
             heartbeat_file=get("HEARTBEAT_FILE", defaults.heartbeat_file),
             heartbeat_interval=parse_duration(get("HEARTBEAT_INTERVAL", "10s")),
+            quota_orders_per_minute=int(get("QUOTA_ORDERS_PER_MINUTE", "10")),
+            quota_photos_per_hour=int(get("QUOTA_PHOTOS_PER_HOUR", "30")),
+            order_retention=parse_duration(get("ORDER_RETENTION", "90d")),
+            media_retention=parse_duration(get("MEDIA_RETENTION", "7d")),
+            retention_interval=parse_duration(get("RETENTION_INTERVAL", "1h")),
+            dead_letters_max=int(get("DEAD_LETTERS_MAX", "1000")),
+            reply_max_wait=parse_duration(get("REPLY_MAX_WAIT", "1s")),
         )
 
 

@@ -5,6 +5,7 @@ Keys (all under the `pedidos:` prefix):
   chat:{chat_id}       zset   the chat's order ids by creation time (for /estado and /pedidos)
   open                 zset   ids of unfinished orders not yet alerted as stale, by creation time
   stale                zset   ids of unfinished orders already alerted as stale, by creation time
+  finished             zset   `{chat}/{id}` of finished orders, by finish time (core.retention)
   update:{chat}:{msg}  string the order created from that Telegram message (re-delivery guard)
   watcher:run:{run}    list   the order ids one watcher run claimed (its retries resend these)
   watcher:pending      zset   runs that claimed and have not finished, by their latest attempt
@@ -51,8 +52,8 @@ redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[3])
 return {1, ARGV[1]}
 """
 
-# KEYS: order, open index, stale index. ARGV: wanted state, is_final (0/1), now, allowed-from states
-# joined by ',', then extra field name/value pairs.
+# KEYS: order, open index, stale index, finished index. ARGV: wanted state, is_final (0/1),
+# now, allowed-from states joined by ',', then extra field name/value pairs.
 # Returns {status, state}: 1 moved, 0 already there (a step run twice), -1 refused, -2 missing.
 _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], 'state')
@@ -70,6 +71,7 @@ if ARGV[2] == '1' then
   local id = redis.call('HGET', KEYS[1], 'id')
   redis.call('ZREM', KEYS[2], id)
   redis.call('ZREM', KEYS[3], id)
+  redis.call('ZADD', KEYS[4], ARGV[3], redis.call('HGET', KEYS[1], 'chat_id') .. '/' .. id)
 end
 return {1, current, redis.call('HGETALL', KEYS[1])}
 """
@@ -198,6 +200,7 @@ class OrderStore:
 
     OPEN_KEY = f"{PREFIX}open"
     STALE_KEY = f"{PREFIX}stale"
+    FINISHED_KEY = f"{PREFIX}finished"
     RUN_PREFIX = f"{PREFIX}watcher:run:"
     PENDING_RUNS_KEY = f"{PREFIX}watcher:pending"
     WATCH_HISTORY_KEY = f"{PREFIX}watcher:history"
@@ -278,7 +281,7 @@ class OrderStore:
         if wanted not in (OrderState.FALLIDO, OrderState.CANCELADO) and "step" not in fields:
             fields["step"] = step_number(wanted)
         status, current, *rest = self._transition(
-            keys=[self.key(order_id), self.OPEN_KEY, self.STALE_KEY],
+            keys=[self.key(order_id), self.OPEN_KEY, self.STALE_KEY, self.FINISHED_KEY],
             args=[
                 wanted.value,
                 "1" if wanted.is_final else "0",

@@ -17,6 +17,7 @@ app.conf.include = [
     "tasks.watcher",
     "tasks.delivery",
     "tasks.conversations",
+    "tasks.retention",
 ]
 
 __all__ = ["app"]

@@ -16,6 +16,7 @@ from core.photojobs import PhotoJobStore
 from core.photos import PhotoProcessing
 from core.ratelimit import Limits, RateLimiter
 from core.recovery import LeaseKeeper, Leases, Schedule
+from core.retention import Retention
 from core.settings import Settings, get_settings
 from core.store import OrderStore
 from core.watcher import Watcher
@@ -46,7 +47,13 @@ def courier() -> Courier:
     # Imported here: tasks.delivery imports this module (its tasks use the courier).
     from tasks.delivery import CeleryLater
 
-    return Courier(bot_api(), redis_client(), limiter=limiter(), later=CeleryLater())
+    return Courier(
+        bot_api(),
+        redis_client(),
+        limiter=limiter(),
+        later=CeleryLater(),
+        dead_letters_max=settings().dead_letters_max,
+    )
 
 
 @cache
@@ -108,3 +115,11 @@ def lease_keeper() -> LeaseKeeper:
 @cache
 def schedule() -> Schedule:
     return Schedule(redis_client())
+
+
+@cache
+def retention() -> Retention:
+    config = settings()
+    return Retention(
+        redis_client(), config.order_retention, config.media_retention, Path(config.media_dir)
+    )

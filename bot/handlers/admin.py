@@ -28,7 +28,7 @@ async def entregas(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lang = language_of(update)
     svc = services(context)
-    letters = DeadLetters(svc.store.redis)
+    letters = DeadLetters(svc.store.redis, svc.settings.dead_letters_max)
     words = command_argument(message).split()
     if words and words[0].lower() in REPLAY_WORDS:
         answer = await svc.run(_replay, letters, words[1:], lang)
@@ -39,13 +39,16 @@ async def entregas(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _listing(letters: DeadLetters, lang: str, now: float) -> str:
     count = letters.count()
+    dropped = letters.dropped()
+    note = [texts.text(lang, "delivery.dropped", count=dropped, cap=letters.cap)] if dropped else []
     if count == 0:
-        return texts.text(lang, "delivery.empty")
+        return "\n\n".join([texts.text(lang, "delivery.empty"), *note])
     shown = letters.latest(SHOWN)
     lines: list[str] = [texts.text(lang, "delivery.title", count=count)]
     lines += [_line(letter, lang, now) for letter in shown]
     if count > len(shown):
         lines.append(texts.text(lang, "delivery.more", count=count - len(shown)))
+    lines += note
     lines.append(texts.text(lang, "delivery.hint", example=shown[0].id))
     return "\n\n".join(lines)
 

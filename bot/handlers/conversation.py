@@ -15,6 +15,7 @@ from telegram.error import NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.handlers.answers import Answer, edit_pressed, remove_keyboard, remove_keyboard_of
+from bot.handlers.chain import start_chain
 from bot.handlers.common import language_of
 from bot.markup import inline
 from bot.services import Services, services
@@ -149,7 +150,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed:
     if action == CONFIRM:
         outcome = await svc.run(svc.conversations.confirm, chat.id, user_id, token)
         if outcome is Outcome.DONE:
-            await _place(svc, update, conv, lang)
+            await _place(context, update, conv, lang)
             return Answer(texts.plain(lang, "conversation.confirmed_toast"))
     elif action == CHANGE:
         outcome, asked = await svc.run(svc.conversations.change, chat.id, user_id, token)
@@ -176,8 +177,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed:
     return Answer(texts.plain(lang, "callback.stale"), alert=True)
 
 
-async def _place(svc: Services, update: Update, conv: Conversation, lang: str) -> None:
+async def _place(
+    context: ContextTypes.DEFAULT_TYPE, update: Update, conv: Conversation, lang: str
+) -> None:
     """Store the confirmed order; its confirmation message becomes its status message."""
+    svc = services(context)
     query = update.callback_query
     assert query is not None and query.message is not None
     confirmation = query.message.message_id
@@ -185,6 +189,7 @@ async def _place(svc: Services, update: Update, conv: Conversation, lang: str) -
     order, _created = await svc.run(
         svc.store.create, conv.chat_id, conv.user_id, conv.text, confirmation, lang
     )
+    status_id = 0
     if not order.status_message_id:
         try:
             await query.edit_message_text(
@@ -196,10 +201,8 @@ async def _place(svc: Services, update: Update, conv: Conversation, lang: str) -
             # The order is safe in the store; the first step sends the status message.
             log.warning("order=%s status edit failed, the worker will send it: %s", order.id, exc)
         else:
-            await svc.run(svc.store.set_fields, order.id, status_message_id=confirmation)
+            status_id = confirmation
             log.info(
                 "order=%s confirmed chat=%s status_message=%s", order.id, conv.chat_id, confirmation
             )
-    if not order.task_id:
-        task_id = await svc.enqueue_order(order.id)
-        await svc.run(svc.store.set_fields, order.id, task_id=task_id)
+    await start_chain(context, order, confirmation, status_id, lang)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import redis
@@ -11,8 +12,10 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.handlers import conversation
+from bot.handlers.chain import start_chain
 from bot.handlers.common import command_argument, language_of
 from bot.markup import inline
+from bot.ratelimit import own_fallback
 from bot.services import services
 from core import texts
 from core.keyboards import status_keyboard
@@ -31,6 +34,27 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or chat is None or user is None:
         return
     lang = language_of(update)
+    svc = services(context)
+    try:
+        verdict = await svc.run(
+            svc.quotas.take, svc.quotas.orders, user.id, chat.id, message.message_id
+        )
+    except redis.RedisError:
+        log.exception("quota store unavailable for chat=%s", chat.id)
+        await message.reply_html(texts.text(lang, "order.error.store_unavailable"))
+        return
+    if not verdict.allowed:
+        log.info("order quota reached user=%s chat=%s told=%s", user.id, chat.id, verdict.tell)
+        if verdict.tell:
+            await message.reply_html(
+                texts.text(
+                    lang,
+                    "quota.orders",
+                    limit=svc.quotas.orders.limit,
+                    wait=texts.format_age(math.ceil(verdict.wait), lang),
+                )
+            )
+        return
     raw_text = command_argument(message)
     if not raw_text.strip():
         # No text: ask for it, step by step.
@@ -46,7 +70,6 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         return
 
-    svc = services(context)
     try:
         order, created = await svc.run(
             svc.store.create, chat.id, user.id, text, message.message_id, lang
@@ -62,23 +85,22 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             chat.id,
             message.message_id,
         )
+    status_id = 0
     if not order.status_message_id:
         try:
-            status = await message.reply_html(
-                texts.status_message(order), reply_markup=inline(status_keyboard(order))
-            )
+            # Not handed to the workers when the chat is busy: the first step sends it.
+            with own_fallback():
+                status = await message.reply_html(
+                    texts.status_message(order), reply_markup=inline(status_keyboard(order))
+                )
         except (NetworkError, RetryAfter, Forbidden) as exc:
             # The order is safe in the store; the first step sends the status message (and on
             # a 403 marks the chat unreachable until it writes again).
             log.warning("order=%s status reply failed, the worker will send it: %s", order.id, exc)
         else:
-            await svc.run(svc.store.set_fields, order.id, status_message_id=status.message_id)
-            log.info(
-                "order=%s created chat=%s status_message=%s", order.id, chat.id, status.message_id
-            )
-    if not order.task_id:
-        task_id = await svc.enqueue_order(order.id)
-        await svc.run(svc.store.set_fields, order.id, task_id=task_id)
+            status_id = status.message_id
+            log.info("order=%s created chat=%s status_message=%s", order.id, chat.id, status_id)
+    await start_chain(context, order, message.message_id, status_id, lang)
 
 
 async def estado(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

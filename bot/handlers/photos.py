@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import math
 
+import redis
 from telegram import Chat, Message, Update
+from telegram.error import Forbidden, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import language_of
+from bot.ratelimit import own_fallback
 from bot.services import services
 from core import texts
+from core.admission import out_of_memory
 from core.photos import MAX_DOWNLOAD_BYTES, reject_sentence, status_text
 
 log = logging.getLogger(__name__)
@@ -51,13 +56,57 @@ async def foto(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
 
     svc = services(context)
-    job, _created = await svc.run(
-        svc.photo_jobs.create, chat.id, user.id, file_id, message.message_id, lang
-    )
+    try:
+        verdict = await svc.run(
+            svc.quotas.take, svc.quotas.photos, user.id, chat.id, message.message_id
+        )
+        if not verdict.allowed:
+            log.info("photo quota reached user=%s chat=%s", user.id, chat.id)
+            if verdict.tell:
+                await message.reply_html(
+                    texts.text(
+                        lang,
+                        "quota.photos",
+                        limit=svc.quotas.photos.limit,
+                        wait=texts.format_age(math.ceil(verdict.wait), lang),
+                    ),
+                    do_quote=True,
+                )
+            return
+        job, _created = await svc.run(
+            svc.photo_jobs.create, chat.id, user.id, file_id, message.message_id, lang
+        )
+    except redis.RedisError:
+        log.exception("photo store unavailable for chat=%s", chat.id)
+        await message.reply_html(texts.text(lang, "quota.photo_unavailable"), do_quote=True)
+        return
+    status_id = 0
     if not job.status_message_id:
-        status = await message.reply_html(status_text(job), do_quote=True)
-        await svc.run(svc.photo_jobs.update, job.id, status_message_id=status.message_id)
-        log.info("job=%s created chat=%s", job.id, chat.id)
-    if not job.task_id:
-        task_id = await svc.enqueue_photo(job.id)
-        await svc.run(svc.photo_jobs.update, job.id, task_id=task_id)
+        try:
+            # Not handed to the workers when the chat is busy: the job goes on without it.
+            with own_fallback():
+                status = await message.reply_html(status_text(job), do_quote=True)
+        except (NetworkError, RetryAfter, Forbidden) as exc:
+            # The job is stored: it still runs, and its album arrives without a status.
+            log.warning("job=%s status reply failed: %s", job.id, exc)
+        else:
+            status_id = status.message_id
+            log.info("job=%s created chat=%s", job.id, chat.id)
+    try:
+        if status_id:
+            await svc.run(svc.photo_jobs.update, job.id, status_message_id=status_id)
+        if not job.task_id:
+            task_id = await svc.enqueue_photo(job.id)
+            await svc.run(svc.photo_jobs.update, job.id, task_id=task_id)
+    except Exception as exc:
+        if not out_of_memory(exc):
+            raise
+        log.warning("job=%s refused: Redis is out of memory", job.id)
+        await svc.run(svc.photo_jobs.forget, job, message.message_id)
+        refusal = texts.text(lang, "quota.photo_unavailable")
+        if status_id:
+            await context.bot.edit_message_text(
+                refusal, chat_id=chat.id, message_id=status_id, parse_mode="HTML"
+            )
+        else:
+            await message.reply_html(refusal, do_quote=True)

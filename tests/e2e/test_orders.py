@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from core.delivery import UNREACHABLE_KEY
+from core.delivery import unreachable_key
 from sandbox.client import Message
 from tests.support.processes import wait_until
 from tests.support.system import System
@@ -127,9 +127,7 @@ def test_a_chat_that_unblocks_the_bot_hears_from_it_again(system: System) -> Non
     chat.send("/pedido 1 pizza mientras está bloqueado")
     # The worker meets the 403 and stops sending to this chat.
     redis_client = redis.Redis.from_url(system.redis.url, decode_responses=True)
-    wait_until(
-        lambda: redis_client.sismember(UNREACHABLE_KEY, str(chat.chat_id)), 30, "chat marked"
-    )
+    wait_until(lambda: redis_client.exists(unreachable_key(chat.chat_id)), 30, "chat marked")
     assert chat.bot_messages() == []
 
     system.sandbox.unblock_chat(chat.chat_id)

@@ -1,0 +1,69 @@
+"""Fair update processing: one busy chat holds at most one of the bot's handler slots.
+
+PTB's default processor runs any `concurrent_updates` updates at once, whoever sent them:
+a chat that forwards a hundred messages fills every slot, each handler then waits on that
+chat's 1 message/s, and every other customer waits behind it. Here a chat's updates run one
+at a time, in the order they arrived, and only the one running holds a slot; the rest wait
+in their chat's line without holding anything another chat needs. Updates without a chat
+(inline queries, polls) are lined up by user, or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from contextvars import ContextVar
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+# Updates held at once, running or waiting in their chat's line (PTB's own semaphore).
+HELD_UPDATES = 4096
+# The update being handled, for what needs to name it (a handed-over reply's key).
+CURRENT_UPDATE: ContextVar[int | None] = ContextVar("current_update", default=None)
+
+
+class FairUpdateProcessor(BaseUpdateProcessor):
+    """At most `running` updates at once, and at most one per chat."""
+
+    def __init__(self, running: int, held: int = HELD_UPDATES) -> None:
+        super().__init__(max_concurrent_updates=held)
+        self._running = asyncio.BoundedSemaphore(running)
+        # One lock per chat with updates in flight; dropped when its line is empty.
+        self._lines: dict[object, tuple[asyncio.Lock, list[int]]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if isinstance(update, Update):
+            CURRENT_UPDATE.set(update.update_id)
+        line = _line_of(update)
+        if line is None:
+            async with self._running:
+                await coroutine
+            return
+        lock, users = self._lines.setdefault(line, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock, self._running:
+                await coroutine
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._lines[line]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def _line_of(update: object) -> object:
+    """Which line an update waits in: its chat, else its user, else none."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_chat is not None:
+        return ("chat", update.effective_chat.id)
+    if update.effective_user is not None:
+        return ("user", update.effective_user.id)
+    return None

@@ -1,0 +1,38 @@
+"""Taking new work in whole, or not at all, when Redis refuses writes.
+
+Redis runs with `maxmemory` and `noeviction`: when full it refuses writes ("OOM command not
+allowed") rather than dropping queued tasks. A new order or photo job is then refused as a
+whole: what was already written of it is removed, so no order sits `pendiente` without a
+chain and no index lists a job that never ran. Deletes are always allowed, even when full.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from core.orders import Order
+from core.store import PREFIX, OrderStore
+
+_OOM_TEXT = "OOM command not allowed"
+
+
+def out_of_memory(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what caused it, e.g. inside kombu's wrappers) is Redis refusing a
+    write for lack of memory."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, redis.exceptions.OutOfMemoryError) or _OOM_TEXT in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def discard_order(store: OrderStore, order: Order, source_message_id: int) -> None:
+    """Remove an order whose chain never started, and every index entry it made."""
+    pipe = store.redis.pipeline(transaction=True)
+    pipe.delete(store.key(order.id), f"{PREFIX}update:{order.chat_id}:{source_message_id}")
+    pipe.zrem(store.chat_key(order.chat_id), order.id)
+    pipe.zrem(store.OPEN_KEY, order.id)
+    pipe.zrem(store.STALE_KEY, order.id)
+    pipe.execute()

@@ -1,0 +1,119 @@
+"""Retention: finished orders and photo jobs leave Redis, old renditions leave the disk.
+
+Run by beat (`podar_retenidos`, every RETENTION_INTERVAL). Orders and photo jobs enter a
+`finished` index (member `{chat}/{id}`, scored by finish time) in the same step that makes
+them final, so a sweep costs in proportion to what expires now, never to everything ever
+stored, and it never sees an unfinished one. Each expired record goes together with its
+entry in its chat's index, in one script, so `/pedidos` never lists an order that is gone.
+
+Renditions are files named by content, so one file can serve two jobs of the same photo:
+a job that reuses a file touches it (core.images), and the sweep deletes only files not
+written or reused for MEDIA_RETENTION.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from core.photojobs import FINISHED_KEY as PHOTOS_FINISHED_KEY
+from core.photojobs import PhotoJobStore
+from core.store import OrderStore
+
+log = logging.getLogger(__name__)
+
+# Records removed per script call: each call is short, so Redis never stalls on a sweep.
+BATCH = 500
+
+# KEYS[1] finished index. ARGV: cutoff, limit, record key prefix, chat index prefix.
+# Removes up to `limit` records finished at or before `cutoff`; returns how many, and 1 when
+# more are left.
+_PRUNE = """
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(found) do
+  local slash = string.find(member, '/', 1, true)
+  local chat, id = string.sub(member, 1, slash - 1), string.sub(member, slash + 1)
+  redis.call('DEL', ARGV[3] .. id)
+  redis.call('ZREM', ARGV[4] .. chat, id)
+  redis.call('ZREM', KEYS[1], member)
+end
+local more = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]) > 0 and 1 or 0
+return {#found, more}
+"""
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep removed."""
+
+    orders: int
+    photo_jobs: int
+    files: int
+
+
+class Retention:
+    """Removes what is older than its retention: finished records, then rendition files."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        order_retention: float,
+        media_retention: float,
+        media_dir: Path,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.order_retention = order_retention
+        self.media_retention = media_retention
+        self.media_dir = media_dir
+        self.clock = clock
+        self._prune = client.register_script(_PRUNE)
+
+    def sweep(self) -> SweepReport:
+        now = self.clock()
+        orders = self._prune_all(
+            OrderStore.FINISHED_KEY,
+            now - self.order_retention,
+            OrderStore.key(""),
+            OrderStore.chat_key(0)[:-1],
+        )
+        jobs = self._prune_all(
+            PHOTOS_FINISHED_KEY,
+            now - self.media_retention,
+            PhotoJobStore.key(""),
+            PhotoJobStore.chat_key(0)[:-1],
+        )
+        files = self.delete_old_files(now - self.media_retention)
+        report = SweepReport(orders=orders, photo_jobs=jobs, files=files)
+        log.info("retention sweep: %s orders, %s photo jobs, %s files", orders, jobs, files)
+        return report
+
+    def _prune_all(self, index: str, cutoff: float, record_prefix: str, chat_prefix: str) -> int:
+        removed = 0
+        while True:
+            args: list[str | float] = [cutoff, BATCH, record_prefix, chat_prefix]
+            count, more = self._prune(keys=[index], args=args)
+            removed += int(count)
+            if not more:
+                return removed
+
+    def delete_old_files(self, cutoff: float) -> int:
+        """Delete renditions (and stray temporary files) last written or used before `cutoff`."""
+        removed = 0
+        if not self.media_dir.is_dir():
+            return 0
+        for root, _dirs, names in os.walk(self.media_dir):
+            for name in names:
+                path = Path(root) / name
+                try:
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue  # another sweep, or the job that owned it, got there first
+        return removed
