@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from telegram import Update
 
 from bot.health import check_heartbeat, health_url
+from bot.fairness import FairUpdateProcessor
 from bot.services import SERVICES
 from bot.webhook import (
     WebhookConfigError,
@@ -80,7 +81,8 @@ class FakeRedis:
 
 
 class FakeApplication:
-    """What the HTTP server uses of PTB's Application: running, bot, bot_data, process_update."""
+    """What the HTTP server uses of PTB's Application: running, bot, bot_data, process_update
+    and the update processor (the real, fair one)."""
 
     def __init__(self, redis_up: bool = True) -> None:
         self.running = True
@@ -88,6 +90,7 @@ class FakeApplication:
         store = SimpleNamespace(redis=FakeRedis(redis_up))
         self.bot_data = {SERVICES: SimpleNamespace(store=store)}
         self.processed: list[Update] = []
+        self.update_processor = FairUpdateProcessor(running=4)
 
     async def process_update(self, update: Update) -> None:
         self.processed.append(update)
