@@ -127,6 +127,16 @@ def test_redis_persists_has_a_password_and_is_internal_only(compose: dict[str, A
         assert "internal" in service["networks"], name
 
 
+def test_redis_has_a_memory_cap_and_refuses_writes_past_it(compose: dict[str, Any]) -> None:
+    procfile = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("redis:")
+    )
+    composed = " ".join(compose["services"]["redis"]["command"])
+    for command in (procfile, composed):
+        assert "--maxmemory " in command and "--maxmemory-policy noeviction" in command
+    assert compose["services"]["redis"]["environment"]["REDIS_MAXMEMORY"].endswith(":-256mb}")
+
+
 def test_media_and_redis_data_are_volumes(compose: dict[str, Any]) -> None:
     assert set(compose["volumes"]) == {"redis-data", "media"}
     for name in ("worker", "bot"):
