@@ -112,7 +112,7 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
         self._redis = aioredis.Redis.from_url(self.redis_url, retry=retry)
         self._acquire = self._redis.register_script(ALLOW_OOM + ACQUIRE_SCRIPT)
         self._cooldown = self._redis.register_script(ALLOW_OOM + COOLDOWN_SCRIPT)
-        self._note_urgent = self._redis.register_script(ALLOW_OOM + pressure.NOTE_SCRIPT)
+        self._note_sent = self._redis.register_script(ALLOW_OOM + pressure.NOTE_SCRIPT)
         self._answered = self._redis.register_script(ALLOW_OOM + ANSWERED_SCRIPT)
 
     async def shutdown(self) -> None:
@@ -176,9 +176,8 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
             if time.monotonic() + wait > deadline:
                 return wait
             await asyncio.sleep(wait)
-        if urgent:
-            # Urgent traffic near the bot-wide limit makes progress edits give way.
-            await self._note_urgent(keys=[pressure.KEY], args=[cost])
+        # Traffic near the bot-wide limit makes progress edits give way (core.pressure).
+        await self._note_sent(keys=[pressure.KEY], args=[cost])
         return 0.0
 
 

@@ -460,8 +460,7 @@ class Courier:
             attempt += 1
             ticket = new_ticket()
             waited = self._take_slot(chat_id, method, urgent, cost, max_wait, ticket)
-            if urgent:
-                self.pressure.note_urgent(cost)
+            self.pressure.note_sent(cost)
             try:
                 # While this waited for its slot, another send may have found the chat blocked.
                 if waited and self.unreachable(chat_id):
@@ -533,7 +532,7 @@ class Courier:
         text is left to a flush too; the id returned is the message that will show it.
 
         A `final` text (the message's last form: an order done, failed or cancelled) is as
-        urgent as a result. Any other text gives way while urgent sends saturate the bot
+        urgent as a result. Any other text gives way while sends saturate the bot
         (core.pressure): it is only recorded, for the next edit or a flush to show.
         """
         wanted = json.dumps(
@@ -608,7 +607,7 @@ class Courier:
         try:
             progress = bool(want) and not json.loads(want).get("final")
             if not wanted and progress and self.pressure.saturated():
-                # A scheduled flush of progress: still giving way while urgent sends saturate.
+                # A scheduled flush of progress: still giving way while sends saturate the bot.
                 raise Throttled("editMessageText", SHED_DELAY)
             while True:
                 if want is None:

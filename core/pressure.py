@@ -1,10 +1,10 @@
-"""How close urgent traffic runs to the bot-wide limit: when progress edits give way.
+"""How close the bot runs to its bot-wide limit: when progress edits give way.
 
-Every process notes each urgent send it is granted (results, replies, alerts, final
-status edits) in one decaying counter in Redis: its level is about the urgent messages
-granted over the last `TAU` seconds. When that level reaches `SATURATED` of the bot-wide
-limit, Telegram's 30 messages/s are being spent on what matters, and an intermediate
-progress edit is not sent: its text stays recorded (core.delivery coalesces edits), so the
+Every process notes each send it is granted in one decaying counter in Redis: its level is
+about the messages granted over the last `TAU` seconds. When that level reaches
+`SATURATED` of the bot-wide limit, every slot is wanted, urgent sends (results, replies,
+alerts, final status edits) take them first, and an intermediate progress edit is not
+sent: its text stays recorded (core.delivery coalesces edits), so the
 next edit of the same message, at the latest its final one, shows the newest text. Under
 saturation an order then costs its reply, its final status and its result.
 
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import redis
 
-KEY = "pedidos:rate:urgent-level"
+KEY = "pedidos:rate:level"
 # Seconds the level looks back (its decay time constant).
 TAU = 1.0
-# Fraction of the bot-wide limit at which urgent traffic counts as saturating it.
+# Fraction of the bot-wide limit at which traffic counts as saturating it.
 SATURATED = 0.8
 
 # KEYS[1] the level. ARGV[1] messages just granted. Decays the level to now and adds them.
@@ -44,19 +44,19 @@ return tostring(tonumber(v[1]) * math.exp((tonumber(v[2]) - now) / {TAU}))
 
 
 class Pressure:
-    """Notes urgent sends and says when progress should give way."""
+    """Notes granted sends and says when progress should give way."""
 
     def __init__(self, client: redis.Redis, global_per_second: float = 30.0) -> None:
         self.threshold = SATURATED * global_per_second * TAU
         self._note = client.register_script(NOTE_SCRIPT)
         self._level = client.register_script(LEVEL_SCRIPT)
 
-    def note_urgent(self, cost: int = 1) -> None:
+    def note_sent(self, cost: int = 1) -> None:
         self._note(keys=[KEY], args=[cost])
 
     def level(self) -> float:
         return float(self._level(keys=[KEY]))
 
     def saturated(self) -> bool:
-        """Whether urgent sends alone are near the bot-wide limit right now."""
+        """Whether sends are near the bot-wide limit right now."""
         return self.level() >= self.threshold
