@@ -116,7 +116,8 @@ def main() -> None:
     p95 = statistics.quantiles(latencies, n=20)[-1]
     print(f"{ORDERS} orders from {ORDERS} chats at once, {WORKERS} workers × {CONCURRENCY}:")
     print(
-        f"  orders/s: {rate:.2f}  ÷ (30 ÷ 3 = {baseline:.0f}/s) = {rate / baseline:.3f}  (goal ≥ 0.9)"
+        f"  orders/s: {rate:.2f}  ÷ (30 ÷ 3 = {baseline:.0f}/s) = {rate / baseline:.3f}"
+        "  (goal ≥ 0.9)"
     )
     print(f"  429s: {counters['too_many_requests']}  (goal 0)")
     print(

@@ -10,8 +10,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from telegram import Update
 
-from bot.health import check_heartbeat, health_url
 from bot.fairness import FairUpdateProcessor
+from bot.health import check_heartbeat, health_url
 from bot.services import SERVICES
 from bot.webhook import (
     WebhookConfigError,
