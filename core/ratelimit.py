@@ -60,6 +60,7 @@ end
 local limit, window, flight = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
 local counted = redis.call('ZCARD', KEYS[3])
+local full = 0
 local room = limit
 if not urgent then room = room - 1 end
 if counted > 0 and counted + cost > room then
@@ -70,7 +71,8 @@ if counted > 0 and counted + cost > room then
   local score = tonumber(leaving[2])
   local left = score + window - now
   if score > now then left = 20000 end
-  if left > wait then wait = left end
+  -- Never rounded away below (as the GCRA waits are): one microsecond early is a 31st send.
+  if left > full then full = left end
 end
 local after = {}
 for b = 4, #KEYS do
@@ -86,7 +88,7 @@ for b = 4, #KEYS do
 end
 -- Redis's clock is the wall clock and may step back a few microseconds between calls:
 -- a wait shorter than a millisecond is that, not a full bucket.
-if wait > 1000 then return math.ceil(wait) end
+if wait > 1000 or full > 0 then return math.ceil(math.max(wait, full)) end
 for b = 4, #KEYS do
   local ttl = math.ceil((after[b] - now) / 1000) + 1000
   redis.call('SET', KEYS[b], string.format('%.0f', after[b]), 'PX', ttl)
