@@ -13,7 +13,7 @@ from sandbox.core import DEFAULT_TOKEN
 from sandbox.server import serve
 
 
-async def _run(host: str, port: int, token: str) -> None:
+async def _run(host: str, port: int, token: str, local: bool) -> None:
     # SIGTERM (honcho, docker stop) ends like Ctrl-C, so the temp dir of uploads is removed.
     task = asyncio.current_task()
     assert task is not None
@@ -21,7 +21,7 @@ async def _run(host: str, port: int, token: str) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
-        await serve(host, port, token)
+        await serve(host, port, token, local)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,9 +34,14 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("TELEGRAM_BOT_TOKEN") or DEFAULT_TOKEN,
         help="the bot token the sandbox accepts (default: $TELEGRAM_BOT_TOKEN or the sandbox's)",
     )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="like telegram-bot-api --local: allow http webhooks on any port",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(_run(args.host, args.port, args.token))
+    asyncio.run(_run(args.host, args.port, args.token, args.local))
 
 
 if __name__ == "__main__":

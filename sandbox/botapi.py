@@ -20,9 +20,9 @@ from sandbox.entities import (
     MAX_TEXT,
     Entity,
     EntityParseError,
+    MessageEntityError,
     UnsupportedParseMode,
     format_text,
-    utf16_len,
 )
 from sandbox.media import (
     MAX_BOT_UPLOAD_BYTES,
@@ -30,7 +30,16 @@ from sandbox.media import (
     MediaError,
     Upload,
 )
-from sandbox.model import BotState, Chat, Message, Photo, StoredFile, Webhook
+from sandbox.model import (
+    CALLBACK_QUERY_TTL,
+    BotState,
+    Chat,
+    Message,
+    Photo,
+    StoredFile,
+    Webhook,
+)
+from sandbox.urls import UrlError, check_link, parse_url
 
 CHAT_ACTIONS = {
     "typing",
@@ -77,6 +86,15 @@ NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+# Bots may delete messages up to two days old (TDLib's can_delete_message for bots).
+DELETE_WINDOW = 2 * 86400
+# getUpdates' long-poll cap (telegram-bot-api's LONG_POLL_MAX_TIMEOUT).
+LONG_POLL_MAX_TIMEOUT = 50
+# Reply markup Telegram refuses as REPLY_MARKUP_TOO_LONG: more than 100 inline buttons or
+# more than about 10 KB of JSON (the server's limit is not published; these are the reported).
+MAX_INLINE_BUTTONS = 100
+MAX_MARKUP_BYTES = 10 * 1024
 
 
 class ApiError(Exception):
@@ -156,6 +174,24 @@ class Params:
             return None if value is None else float(value)
         except (TypeError, ValueError):
             return None
+
+    def get_clamped(self, name: str, default: int, low: int, high: int) -> int:
+        """An integer the way telegram-bot-api reads one (Client::get_integer_arg).
+
+        Absent or empty gives the default; otherwise the leading integer of the text
+        (`"2.5"` is 2, garbage is 0), clamped to low..high.
+        """
+        value = self.values.get(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            number = int(value)
+        elif isinstance(value, int):
+            number = value
+        else:
+            match = re.match(r"\s*(-?\d+)", str(value))
+            number = int(match.group(1)) if match else 0
+        return min(max(number, low), high)
 
     def get_bool(self, name: str) -> bool:
         """A boolean parameter (true/1 are true)."""
@@ -242,19 +278,45 @@ def check_flood(ctx: Context, chat: Chat, count: int = 1) -> None:
         raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
 
 
+def input_entities(params: Params, name: str) -> list[Any] | None:
+    """`entities` as the server reads them: JSON that does not parse to an array is ignored."""
+    raw = params.raw(name)
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None  # Client::get_input_entities logs it and goes on without entities
+    return raw if isinstance(raw, list) else None
+
+
 def formatted(
     params: Params, text: str | None, mode_name: str, entities_name: str
 ) -> tuple[str, list[Entity]]:
     """Apply parse_mode / entities to a text or caption with Telegram's errors."""
-    entities = params.get_json(entities_name, "can't parse entities JSON object")
-    if entities is not None and not isinstance(entities, list):
-        raise bad("can't parse entities JSON object")
     try:
-        return format_text(text or "", params.get_str(mode_name), entities)
+        return format_text(
+            text or "", params.get_str(mode_name), input_entities(params, entities_name)
+        )
     except UnsupportedParseMode as exc:
-        raise bad(f"unsupported parse_mode {exc}") from exc
+        raise bad("unsupported parse_mode") from exc
     except EntityParseError as exc:
         raise bad(f"can't parse entities: {exc}") from exc
+    except MessageEntityError as exc:
+        raise bad(str(exc)) from exc
+
+
+def message_text(params: Params) -> tuple[str, list[Entity]]:
+    """sendMessage/editMessageText's text: present, non-empty once parsed."""
+    raw = params.get_str("text")
+    if raw is None or raw == "":
+        raise bad("message text is empty")
+    text, entities = formatted(params, raw, "parse_mode", "entities")
+    if not text:
+        # TDLib's fix_formatted_text: nothing left after parsing and trimming.
+        raise bad("text must be non-empty")
+    return text, entities
 
 
 def parse_caption(params: Params) -> tuple[str | None, list[Entity]]:
@@ -263,7 +325,8 @@ def parse_caption(params: Params) -> tuple[str | None, list[Entity]]:
     if raw is None:
         return None, []
     caption, entities = formatted(params, raw, "parse_mode", "caption_entities")
-    if utf16_len(caption) > MAX_CAPTION:
+    # Telegram counts characters (code points, TDLib's utf8_length), not UTF-16 units.
+    if len(caption) > MAX_CAPTION:
         raise bad("message caption is too long")
     return (caption or None), (entities if caption else [])
 
@@ -278,39 +341,70 @@ def validate_markup(markup: Any, inline_only: bool = False) -> dict[str, Any] | 
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
             raise bad('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
-        clean_rows = []
-        for row in rows:
-            clean_row = []
-            for button in row:
-                if not isinstance(button, dict):
-                    raise bad(
-                        "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
-                    )
-                if not isinstance(button.get("text"), str):
-                    raise bad(
-                        'can\'t parse inline keyboard button: Field "text" must be of type String'
-                    )
-                actions = [k for k in button if k not in ("text", "style", "icon_custom_emoji_id")]
-                if not actions:
-                    raise bad(
-                        "can't parse inline keyboard button: Text buttons are unallowed in the "
-                        "inline keyboard"
-                    )
-                if "callback_data" in button:
-                    data = str(button["callback_data"])
-                    if not 1 <= len(data.encode("utf-8")) <= 64:
-                        raise bad("BUTTON_DATA_INVALID")
-                clean_row.append({k: v for k, v in button.items() if v is not None})
-            if clean_row:
-                clean_rows.append(clean_row)
+        clean_rows = [[_inline_button(button) for button in row] for row in rows]
+        clean_rows = [row for row in clean_rows if row]
         if not clean_rows:
             return None
+        # What the server (TDLib, then Telegram) refuses once the buttons parsed, in its order.
+        for row in clean_rows:
+            for button in row:
+                if button["text"] == "":
+                    raise bad("inline keyboard button text must be non-empty")
+                if "url" in button:
+                    try:
+                        check_link(str(button["url"]))
+                    except UrlError as exc:
+                        raise bad(f"inline keyboard button {exc}") from exc
+                if "callback_data" in button and len(button["callback_data"].encode()) > 64:
+                    raise bad("BUTTON_DATA_INVALID")
+        markup_json = json.dumps({"inline_keyboard": clean_rows}, ensure_ascii=False)
+        too_many = sum(len(row) for row in clean_rows) > MAX_INLINE_BUTTONS
+        if too_many or len(markup_json.encode()) > MAX_MARKUP_BYTES:
+            raise bad("reply markup is too long")
         return {"inline_keyboard": clean_rows}
     if inline_only:
         raise bad("inline keyboard expected")
     if any(key in markup for key in ("keyboard", "remove_keyboard", "force_reply")):
         return dict(markup)
     raise bad("can't parse reply keyboard markup JSON object")
+
+
+_BUTTON_ACTIONS = (
+    "url",
+    "callback_data",
+    "callback_game",
+    "pay",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "login_url",
+    "web_app",
+    "copy_text",
+)
+
+
+def _inline_button(button: Any) -> dict[str, Any]:
+    """One InlineKeyboardButton as telegram-bot-api parses it (Client::get_inline_keyboard_button).
+
+    An empty `url` or `callback_data` counts as absent, as the server reads optional strings.
+    """
+    prefix = "can't parse inline keyboard button: "
+    if not isinstance(button, dict):
+        raise bad(prefix + "InlineKeyboardButton must be an Object")
+    if "text" not in button:
+        raise bad(prefix + 'Can\'t find field "text"')
+    if not isinstance(button["text"], str):
+        raise bad(prefix + 'Field "text" must be of type String')
+    clean = {k: v for k, v in button.items() if v is not None and v != ""}
+    clean["text"] = button["text"]
+    for key in ("url", "callback_data"):
+        if key in clean:
+            if isinstance(clean[key], dict | list | bool):
+                raise bad(prefix + f'Field "{key}" must be of type String')
+            clean[key] = str(clean[key])
+    if not any(key in clean for key in _BUTTON_ACTIONS):
+        raise bad(prefix + "Text buttons are unallowed in the inline keyboard")
+    return clean
 
 
 def reply_target(params: Params, chat: Chat) -> Message | None:
@@ -460,15 +554,16 @@ async def get_updates(ctx: Context, params: Params) -> Any:
             "to delete the webhook first",
         )
     offset = params.get_int("offset") or 0
-    limit = params.get_int("limit") or 100
-    limit = min(max(limit, 1), 100)
-    timeout = max(params.get_float("timeout") or 0.0, 0.0)
+    # As telegram-bot-api reads them: integers, limit clamped to 1–100, timeout to 0–50 s.
+    limit = params.get_clamped("limit", 100, 1, 100)
+    timeout = params.get_clamped("timeout", 0, 0, LONG_POLL_MAX_TIMEOUT)
     allowed = params.get_json("allowed_updates", "can't parse allowed_updates JSON object")
     if allowed is not None:
         if not isinstance(allowed, list):
             raise bad("can't parse allowed_updates JSON object")
         bot.allowed_updates = [str(kind) for kind in allowed if str(kind) in UPDATE_TYPES]
     bot.confirm_updates(offset)
+    bot.drop_expired()
     # One getUpdates at a time per bot: a new one ends the one still waiting, as Telegram does.
     if bot.poll_waiter is not None and not bot.poll_waiter.done():
         bot.poll_waiter.set_result("conflict")
@@ -494,35 +589,58 @@ async def get_updates(ctx: Context, params: Params) -> Any:
             raise ApiError(409, "Conflict: terminated by setWebhook request")
         if bot.webhook is not None:
             return []
+        bot.drop_expired()
     return [update.to_api() for update in list(bot.updates)[:limit]]
 
 
 async def set_webhook(ctx: Context, params: Params) -> Any:
-    """setWebhook: http(s) URLs on any port, like the local Bot API server accepts."""
+    """setWebhook, following telegram-bot-api's Client::process_set_webhook_query.
+
+    One call a second per bot (429 retry after 1), HTTPS on ports 80, 88, 443 or 8443 unless
+    the sandbox runs `--local`, secret_token of 0–256 `A-Z a-z 0-9 _ -`.
+    """
     bot = ctx.bot
-    url = (params.get_str("url") or "").strip()
+    url = params.get_str("url") or ""
     if not url:
         return await delete_webhook(ctx, params)
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise bad("bad webhook: An HTTPS URL must be provided for webhook")
-    if not parts.hostname:
-        raise bad("bad webhook: Failed to resolve host: Name or service not known")
-    secret = params.get_str("secret_token")
-    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
-        raise bad("bad webhook: secret token contains unallowed characters")
-    max_connections = min(max(params.get_int("max_connections") or 40, 1), 100)
-    allowed = params.get_json("allowed_updates", "can't parse allowed_updates JSON object")
-    if allowed is not None:
-        if not isinstance(allowed, list):
-            raise bad("can't parse allowed_updates JSON object")
-        bot.allowed_updates = [str(kind) for kind in allowed if str(kind) in UPDATE_TYPES]
-    if params.get_bool("drop_pending_updates"):
+    now = time.monotonic()
+    if now < bot.next_set_webhook:
+        raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+    bot.next_set_webhook = now + 1
+    secret = params.get_str("secret_token") or ""
+    most = 100000 if ctx.sandbox.local else 100
+    max_connections = params.get_clamped("max_connections", 40, 1, most)
+    drop_pending = params.get_bool("drop_pending_updates")
+    hook = bot.webhook
+    wanted = (url, secret, max_connections)
+    same = hook is not None and (hook.url, hook.secret_token or "", hook.max_connections) == wanted
+    if same and not drop_pending:
+        _set_allowed_updates(bot, params)
+        return Result(True, "Webhook is already set")
+    # The server closes the old webhook before it checks the new one: a refused URL leaves none.
+    if hook is not None:
+        bot.webhook = None
+        bot.webhook_wakeup.set()
+    if drop_pending:
         bot.updates.clear()
-    same = bot.webhook is not None and (bot.webhook.url, bot.webhook.secret_token) == (url, secret)
+    try:
+        parsed = parse_url(url, default_protocol="https")
+    except UrlError as exc:
+        raise bad("invalid webhook URL specified") from exc
+    if len(secret) > 256:
+        raise bad("secret token is too long")
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", secret):
+        raise bad("secret token contains unallowed characters")
+    if not ctx.sandbox.local:
+        if parsed.protocol != "https":
+            raise bad("bad webhook: An HTTPS URL must be provided for webhook")
+        if parsed.port not in (80, 88, 443, 8443):
+            raise bad("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+    _set_allowed_updates(bot, params)
     bot.webhook = Webhook(
         url=url,
-        secret_token=secret,
+        target=url if "://" in url else f"https://{url}",
+        secret_token=secret or None,
         max_connections=max_connections,
         ip_address=params.get_str("ip_address"),
     )
@@ -530,7 +648,15 @@ async def set_webhook(ctx: Context, params: Params) -> Any:
         bot.poll_waiter.set_result("webhook")
     bot.webhook_wakeup.set()
     ctx.sandbox.start_webhook(bot)
-    return Result(True, "Webhook is already set" if same else "Webhook was set")
+    return Result(True, "Webhook was set")
+
+
+def _set_allowed_updates(bot: BotState, params: Params) -> None:
+    allowed = params.get_json("allowed_updates", "can't parse allowed_updates JSON object")
+    if allowed is not None:
+        if not isinstance(allowed, list):
+            raise bad("can't parse allowed_updates JSON object")
+        bot.allowed_updates = [str(kind) for kind in allowed if str(kind) in UPDATE_TYPES]
 
 
 async def delete_webhook(ctx: Context, params: Params) -> Any:
@@ -548,6 +674,7 @@ async def delete_webhook(ctx: Context, params: Params) -> Any:
 async def get_webhook_info(ctx: Context, params: Params) -> Any:
     """getWebhookInfo."""
     bot = ctx.bot
+    bot.drop_expired()
     hook = bot.webhook
     info: dict[str, Any] = {
         "url": hook.url if hook else "",
@@ -568,13 +695,9 @@ async def get_webhook_info(ctx: Context, params: Params) -> Any:
 
 async def send_message(ctx: Context, params: Params) -> Any:
     """sendMessage."""
-    raw = params.get_str("text")
-    if raw is None or raw == "":
-        raise bad("message text is empty")
-    text, entities = formatted(params, raw, "parse_mode", "entities")
-    if not text:
-        raise bad("message text is empty")
-    if utf16_len(text) > MAX_TEXT:
+    text, entities = message_text(params)
+    # Telegram counts characters (code points, TDLib's utf8_length), not UTF-16 units.
+    if len(text) > MAX_TEXT:
         raise bad("message is too long")
     markup = validate_markup(
         params.get_json("reply_markup", "can't parse reply keyboard markup JSON object")
@@ -704,13 +827,8 @@ async def send_media_group(ctx: Context, params: Params) -> Any:
 
 async def edit_message_text(ctx: Context, params: Params) -> Any:
     """editMessageText: text, entities and markup replaced; identical content refused."""
-    raw = params.get_str("text")
-    if raw is None or raw == "":
-        raise bad("message text is empty")
-    text, entities = formatted(params, raw, "parse_mode", "entities")
-    if not text:
-        raise bad("message text is empty")
-    if utf16_len(text) > MAX_TEXT:
+    text, entities = message_text(params)
+    if len(text) > MAX_TEXT:
         raise bad("MESSAGE_TOO_LONG")
     markup = validate_markup(
         params.get_json("reply_markup", "can't parse reply keyboard markup JSON object"),
@@ -727,7 +845,7 @@ async def edit_message_text(ctx: Context, params: Params) -> Any:
     message.text = text
     message.entities = entities
     message.reply_markup = markup
-    message.edit_date = int(time.time())
+    message.edit_date = int(ctx.sandbox.now())
     ctx.sandbox.message_changed(ctx.bot, message)
     return message.to_api()
 
@@ -752,7 +870,7 @@ async def edit_message_caption(ctx: Context, params: Params) -> Any:
     message.caption = caption
     message.caption_entities = caption_entities
     message.reply_markup = markup
-    message.edit_date = int(time.time())
+    message.edit_date = int(ctx.sandbox.now())
     ctx.sandbox.message_changed(ctx.bot, message)
     return message.to_api()
 
@@ -769,7 +887,7 @@ async def edit_message_reply_markup(ctx: Context, params: Params) -> Any:
     check_reachable(ctx, chat)
     check_flood(ctx, chat)
     message.reply_markup = markup
-    message.edit_date = int(time.time())
+    message.edit_date = int(ctx.sandbox.now())
     ctx.sandbox.message_changed(ctx.bot, message)
     return message.to_api()
 
@@ -785,6 +903,8 @@ async def delete_message(ctx: Context, params: Params) -> Any:
     message = chat.messages.get(message_id)
     if message is None or message.deleted:
         raise bad("message to delete not found")
+    if ctx.sandbox.now() >= message.date + DELETE_WINDOW:
+        raise bad("message can't be deleted")
     message.deleted = True
     ctx.sandbox.message_changed(ctx.bot, message, kind="delete")
     return True
@@ -796,11 +916,14 @@ async def delete_messages(ctx: Context, params: Params) -> Any:
     ids = params.get_json("message_ids", "can't parse message identifiers JSON object")
     if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
         raise bad("message identifiers are not specified")
-    for message_id in ids:
-        message = chat.messages.get(int(message_id))
-        if message is not None and not message.deleted:
-            message.deleted = True
-            ctx.sandbox.message_changed(ctx.bot, message, kind="delete")
+    found = [chat.messages.get(int(message_id)) for message_id in ids]
+    messages = [m for m in found if m is not None and not m.deleted]
+    # Like deleteMessage, all or nothing once one of them is past the bots' two days.
+    if any(ctx.sandbox.now() >= m.date + DELETE_WINDOW for m in messages):
+        raise bad("message can't be deleted")
+    for message in messages:
+        message.deleted = True
+        ctx.sandbox.message_changed(ctx.bot, message, kind="delete")
     return True
 
 
@@ -843,8 +966,10 @@ async def answer_callback_query(ctx: Context, params: Params) -> Any:
     query = ctx.bot.callback_queries.get(query_id)
     if query is None or query.answered:
         raise bad(QUERY_INVALID[len("Bad Request: ") :])
+    if ctx.sandbox.now() - query.created > CALLBACK_QUERY_TTL:
+        raise bad(QUERY_INVALID[len("Bad Request: ") :])
     text = params.get_str("text")
-    if text is not None and utf16_len(text) > 200:
+    if text is not None and len(text) > 200:
         raise bad("MESSAGE_TOO_LONG")
     answer = {
         "text": text,

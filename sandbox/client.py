@@ -578,6 +578,11 @@ class SandboxClient:
         """Privacy mode: in groups the bot only gets commands, replies and mentions."""
         self._post("/config", json={"privacy_mode": enabled})
 
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move the sandbox's clock forward: message dates, update and button-press expiry,
+        deleteMessage's two days all follow it (real time keeps running too)."""
+        return dict(self._post("/clock", json={"advance": seconds}))
+
     def configure(self, **settings: Any) -> dict[str, Any]:
         """Other settings (webhook_retry_delay, webhook_retry_max, webhook_timeout)."""
         return dict(self._post("/config", json=settings))

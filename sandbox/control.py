@@ -12,7 +12,7 @@ from aiohttp import BodyPartReader, web
 
 from sandbox.core import ControlError, Sandbox
 from sandbox.faults import FaultRule
-from sandbox.media import MediaError, Upload
+from sandbox.media import USER_PHOTO_SIDES, MediaError, Upload
 from sandbox.model import BotState, Chat, Message, User
 
 SANDBOX_KEY: web.AppKey[Sandbox] = web.AppKey("sandbox", Sandbox)
@@ -150,9 +150,23 @@ async def info(request: web.Request) -> web.Response:
             "file_base": f"{sb.base_url}/file/bot{bot.token}",
             "web_chat": f"{sb.base_url}/",
             "privacy_mode": bot.privacy_mode,
+            "local": sb.local,
             "seq": sb.events.seq,
         }
     )
+
+
+async def clock(request: web.Request) -> web.Response:
+    """POST /clock {"advance": seconds}: move the sandbox's clock forward (dates, expiries)."""
+    sb = _sandbox(request)
+    body = await _json(request)
+    advance = float(body.get("advance") or 0)
+    if advance < 0:
+        raise ControlError(400, "the clock only moves forward")
+    sb.clock.advance(advance)
+    for bot in sb.bots.values():
+        bot.webhook_wakeup.set()  # deliveries re-check what expired
+    return ok({"offset": sb.clock.offset, "now": sb.now()})
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -301,7 +315,7 @@ async def _photo_message(
             fields["document"] = sb.files.add_document(upload, mime_type)
         else:
             photo = await asyncio.get_running_loop().run_in_executor(
-                None, sb.files.add_photo, upload.data
+                None, sb.files.add_photo, upload.data, USER_PHOTO_SIDES
             )
             sb.register_photo(photo)
             fields["photo"] = photo
@@ -573,6 +587,7 @@ async def reset_counters(request: web.Request) -> web.Response:
 async def webhook(request: web.Request) -> web.Response:
     """GET /webhook: the webhook and its delivery state."""
     bot = _bot(request)
+    bot.drop_expired()
     hook = bot.webhook
     return ok(
         {
@@ -635,6 +650,7 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{p}/reset", reset),
         web.post(f"{p}/bots", add_bot),
         web.post(f"{p}/config", set_config),
+        web.post(f"{p}/clock", clock),
         web.get(f"{p}/users", list_users),
         web.post(f"{p}/users", upsert_user),
         web.get(f"{p}/chats", list_chats),

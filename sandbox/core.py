@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.entities import Entity, format_text
 from sandbox.media import FileStore
 from sandbox.model import (
+    CALLBACK_QUERY_TTL,
+    MESSAGE_UPDATE_TTL,
     BotState,
     CallbackQuery,
     Chat,
+    Clock,
     EventLog,
     Message,
     Photo,
@@ -54,8 +56,12 @@ class Sandbox:
         token: str = DEFAULT_TOKEN,
         bot_username: str = DEFAULT_BOT_USERNAME,
         bot_name: str = DEFAULT_BOT_NAME,
+        local: bool = False,
     ) -> None:
         self.primary_spec = (token, bot_username, bot_name)
+        # Like `telegram-bot-api --local`: plain-http webhooks on any port are allowed.
+        self.local = local
+        self.clock = Clock()
         self.base_url = ""
         self.files = FileStore()
         self.events = EventLog()
@@ -63,9 +69,7 @@ class Sandbox:
         self.bots: dict[str, BotState] = {}
         self.photos: dict[str, Photo] = {}
         self.http: aiohttp.ClientSession | None = None
-        self.webhook_retry_delay = 0.2
-        self.webhook_retry_max = 2.0
-        self.webhook_timeout = 10.0
+        self._default_timing()
         self._reset_state()
 
     # --- lifecycle ---------------------------------------------------------------
@@ -87,9 +91,20 @@ class Sandbox:
         self._reset_state()
         self.files.clear()
         self.photos.clear()
-        self.webhook_retry_delay = 0.2
-        self.webhook_retry_max = 2.0
+        self.clock.offset = 0.0
+        self._default_timing()
         self.events.publish({"type": "reset"})
+
+    def _default_timing(self) -> None:
+        # telegram-bot-api's WebhookActor: a failed update is retried at once, then after
+        # 2, 4, 8… s, up to a random 60–120 s (WEBHOOK_MAX_RESEND_TIMEOUT); tests scale it down.
+        self.webhook_retry_delay = 1.0
+        self.webhook_retry_max = 60.0
+        self.webhook_timeout = 10.0
+
+    def now(self) -> float:
+        """Unix time as the sandbox sees it (moved forward by `/clock`)."""
+        return self.clock.now()
 
     def close(self) -> None:
         """Remove the temp dir."""
@@ -119,7 +134,7 @@ class Sandbox:
     def add_bot(self, token: str, username: str, first_name: str) -> BotState:
         """Register a bot token (idempotent)."""
         if token not in self.bots:
-            self.bots[token] = BotState(token, username, first_name)
+            self.bots[token] = BotState(token, username, first_name, self.clock)
         return self.bots[token]
 
     def bot_by_id(self, bot_id: int | str | None) -> BotState:
@@ -203,7 +218,7 @@ class Sandbox:
             message_id=chat.take_message_id(),
             chat=chat,
             sender=sender,
-            date=int(time.time()),
+            date=int(self.now()),
             **fields,
         )
         message.history.append(message.snapshot())
@@ -247,7 +262,13 @@ class Sandbox:
         """Queue the user's message as an update, as privacy mode lets it through."""
         if bot.privacy_mode and message.chat.type != "private" and not self._bot_sees(bot, message):
             return None
-        update = bot.push_update("message", message.to_api())
+        # Telegram drops a message update a day after the message's date.
+        update = bot.push_update(
+            "message",
+            message.to_api(),
+            queue=f"chat:{message.chat.id}",
+            ttl=message.date + MESSAGE_UPDATE_TTL - self.now(),
+        )
         return update.update_id if update else None
 
     def _bot_sees(self, bot: BotState, message: Message) -> bool:
@@ -320,6 +341,7 @@ class Sandbox:
             message_id=message.message_id,
             user=user,
             data=data,
+            created=self.now(),
         )
         bot.callback_queries[query.id] = query
         payload = {
@@ -329,7 +351,8 @@ class Sandbox:
             "chat_instance": chat.instance,
             "data": data,
         }
-        bot.push_update("callback_query", payload)
+        # A press waits 150 s at most, in a queue of its user's presses (telegram-bot-api).
+        bot.push_update("callback_query", payload, queue=f"user:{user.id}", ttl=CALLBACK_QUERY_TTL)
         self.events.publish(
             {
                 "type": "callback_query",

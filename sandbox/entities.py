@@ -333,7 +333,7 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
             stack.pop()
             i += 1
     if stack:
-        raise EntityParseError(f"Can't find end tag corresponding to start tag {stack[-1][0]}")
+        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
     for entity in entities:
         if entity.type == "code":
             entity.extra.pop("language", None)
@@ -573,7 +573,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[Entity]]:
                 new_entity = link
         elif kind == "custom_emoji":
             if _at(data, i + 1) != ord("("):
-                raise EntityParseError("Custom emoji entity must contain a tg://emoji URL")
+                raise EntityParseError("The entity must contain a tg://emoji or tg://time URL")
             i += 2
             url_begin = i
             url_bytes = bytearray()
@@ -585,14 +585,12 @@ def parse_markdown_v2(text: str) -> tuple[str, list[Entity]]:
                 url_bytes.append(data[i])
                 i += 1
             if _at(data, i) != ord(")"):
-                raise EntityParseError(
-                    f"Can't find end of a custom emoji URL at byte offset {url_begin}"
-                )
+                raise EntityParseError(f"Can't find end of a URL at byte offset {url_begin}")
             match = re.fullmatch(
                 r"tg://emoji\?id=(\d+)", bytes(url_bytes).decode("utf-8", "replace")
             )
             if not match or int(match.group(1)) == 0:
-                raise EntityParseError("Invalid custom emoji identifier specified")
+                raise EntityParseError("Invalid tg://emoji or tg://time URL specified")
             argument = match.group(1)
         elif kind == "blockquote":
             have_blockquote = False
@@ -751,24 +749,27 @@ def _trim(text: str, entities: list[Entity]) -> tuple[str, list[Entity]]:
 def format_text(
     text: str,
     parse_mode: str | None = None,
-    entities: list[dict[str, Any]] | None = None,
+    entities: list[Any] | None = None,
 ) -> tuple[str, list[Entity]]:
-    """Text and final entities as Telegram stores them: parsed, trimmed, auto-detected."""
+    """Text and final entities as Telegram stores them: parsed, trimmed, auto-detected.
+
+    As the Bot API server does (Client::get_formatted_text), a parse mode wins: `entities`
+    count only when no parse mode is given (or it is "none").
+    """
     mode = (parse_mode or "").strip().lower()
     parsed: list[Entity]
-    if entities:
-        parsed = [_entity_from_api(item, text) for item in entities]
-        plain = text
-    elif mode == "html":
-        plain, parsed = parse_html(text)
-    elif mode == "markdownv2":
-        plain, parsed = parse_markdown_v2(text)
-    elif mode == "markdown":
-        plain, parsed = parse_markdown_legacy(text)
-    elif mode:
-        raise UnsupportedParseMode(parse_mode or "")
+    if text and mode and mode != "none":
+        if mode == "html":
+            plain, parsed = parse_html(text)
+        elif mode == "markdownv2":
+            plain, parsed = parse_markdown_v2(text)
+        elif mode == "markdown":
+            plain, parsed = parse_markdown_legacy(text)
+        else:
+            raise UnsupportedParseMode(parse_mode or "")
     else:
-        plain, parsed = text, []
+        plain = text
+        parsed = [e for e in (_entity_from_api(item, text) for item in entities or []) if e]
     plain, parsed = _trim(plain, parsed)
     opaque = [e for e in parsed if e.type in _OPAQUE]
     auto = [e for e in find_auto_entities(plain) if not any(_overlaps(e, o) for o in opaque)]
@@ -781,23 +782,87 @@ class UnsupportedParseMode(ValueError):
     """parse_mode is not one of HTML, MarkdownV2, Markdown."""
 
 
-_API_TYPES = set(_PRIORITY) | {"expandable_blockquote", "bank_card_number", "date_time"}
+class MessageEntityError(ValueError):
+    """An `entities` item Telegram refuses; str() is the description after 'Bad Request: '."""
 
 
-def _entity_from_api(item: dict[str, Any], text: str) -> Entity:
-    """An entity given by the bot in `entities`; raises EntityParseError on garbage."""
+# Types a bot may give; the ones Telegram detects by itself are skipped when given
+# (Client::get_text_entity_type returns nothing for them) and found again in the text.
+_GIVEN_TYPES = {
+    "bold",
+    "italic",
+    "underline",
+    "strikethrough",
+    "spoiler",
+    "code",
+    "pre",
+    "text_link",
+    "text_mention",
+    "custom_emoji",
+    "blockquote",
+    "expandable_blockquote",
+    "date_time",
+}
+_DETECTED_TYPES = {
+    "mention",
+    "hashtag",
+    "cashtag",
+    "bot_command",
+    "url",
+    "email",
+    "phone_number",
+    "bank_card_number",
+}
+_REQUIRED_FIELDS = {"text_link": "url", "text_mention": "user", "custom_emoji": "custom_emoji_id"}
+# fix_formatted_text refuses offsets and lengths outside 0..1000000.
+_MAX_ENTITY_POSITION = 1_000_000
+
+
+def _int_field(item: dict[str, Any], name: str) -> int:
+    if name not in item:
+        raise MessageEntityError(f"can't parse MessageEntity: Can't find field \"{name}\"")
+    value = item[name]
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise MessageEntityError(f'can\'t parse MessageEntity: Field "{name}" must be a Number')
     try:
-        kind = str(item["type"])
-        offset = int(item["offset"])
-        length = int(item["length"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise EntityParseError("can't parse MessageEntity") from exc
-    if kind not in _API_TYPES:
-        raise EntityParseError(f"unsupported entity type {kind!r}")
-    if offset < 0 or length < 0 or offset + length > utf16_len(text):
-        raise EntityParseError("entity beginning or length is out of bounds")
+        return int(value)
+    except ValueError as exc:
+        raise MessageEntityError(
+            f'can\'t parse MessageEntity: Field "{name}" must be a valid Number'
+        ) from exc
+
+
+def _entity_from_api(item: Any, text: str) -> Entity | None:
+    """An entity given by the bot in `entities`, clipped to the text as TDLib clips it.
+
+    None for a type Telegram detects by itself or an entity wholly outside the text.
+    """
+    if not isinstance(item, dict):
+        raise MessageEntityError("can't parse MessageEntity: expected an Object")
+    offset = _int_field(item, "offset")
+    length = _int_field(item, "length")
+    if "type" not in item:
+        raise MessageEntityError("can't parse MessageEntity: Can't find field \"type\"")
+    kind = str(item["type"])
+    if not kind:
+        raise MessageEntityError("can't parse MessageEntity: Type is not specified")
+    if kind in _DETECTED_TYPES:
+        return None
+    if kind not in _GIVEN_TYPES:
+        raise MessageEntityError("can't parse MessageEntity: Unsupported type specified")
+    needed = _REQUIRED_FIELDS.get(kind)
+    if needed and needed not in item:
+        raise MessageEntityError(f"can't parse MessageEntity: Can't find field \"{needed}\"")
+    if not 0 <= offset <= _MAX_ENTITY_POSITION:
+        raise MessageEntityError(f"receive an entity with incorrect offset {offset}")
+    if not 0 <= length <= _MAX_ENTITY_POSITION:
+        raise MessageEntityError(f"receive an entity with incorrect length {length}")
+    # Out of range is not an error: TDLib drops what starts past the end and clips the rest.
+    end = min(offset + length, utf16_len(text))
+    if end <= offset:
+        return None
     extra = {k: v for k, v in item.items() if k not in ("type", "offset", "length")}
-    return Entity(kind, offset, length, extra)
+    return Entity(kind, offset, end - offset, extra)
 
 
 def parse_markdown_legacy(text: str) -> tuple[str, list[Entity]]:

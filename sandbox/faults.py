@@ -1,4 +1,4 @@
-"""Fault injection and Telegram's flood limits, switched on through the control API."""
+"""Telegram's flood limits (on by default) and fault injection through the control API."""
 
 from __future__ import annotations
 
@@ -15,9 +15,14 @@ EDITING_METHODS = {"editmessagetext", "editmessagereplymarkup", "editmessagecapt
 
 @dataclass
 class Limits:
-    """Flood-limit settings; off by default, like a sandbox nobody asked to be strict."""
+    """Flood-limit settings: Telegram's documented numbers, on by default as on Telegram.
 
-    enabled: bool = False
+    https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this: about 30
+    messages a second per bot, one a second per chat (short bursts pass), 20 a minute per
+    group. Tests that need more raise them through the control API and say why.
+    """
+
+    enabled: bool = True
     global_per_second: float = 30.0
     chat_per_second: float = 1.0
     chat_burst: int = 3

@@ -16,8 +16,10 @@ from PIL import Image, ImageOps
 
 from sandbox.model import Photo, StoredFile
 
-# Largest side of each PhotoSize Telegram makes (s, m, x, y); never upscaled.
+# Largest side of each PhotoSize Telegram makes (s, m, x, y); never upscaled. A photo a user
+# sends from an app keeps a 2560 px size (w) too; what a bot uploads stops at 1280.
 PHOTO_SIDES = (90, 320, 800, 1280)
+USER_PHOTO_SIDES = (*PHOTO_SIDES, 2560)
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 MAX_BOT_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -125,7 +127,7 @@ class FileStore:
         self.files[stored.file_id] = stored
         return stored
 
-    def add_photo(self, data: bytes) -> Photo:
+    def add_photo(self, data: bytes, sides: tuple[int, ...] = PHOTO_SIDES) -> Photo:
         """Re-encode an uploaded photo into Telegram's sizes; raises MediaError as Telegram."""
         if not data:
             raise MediaError("file must be non-empty")
@@ -134,7 +136,7 @@ class FileStore:
                 f"file of size {len(data)} bytes is too big for a photo; "
                 f"the maximum size is {MAX_PHOTO_BYTES} bytes"
             )
-        renditions, width, height = render_photo_sizes(data)
+        renditions, width, height = render_photo_sizes(data, sides)
         sizes = []
         for blob, (w, h) in renditions:
             stored = StoredFile(
@@ -161,7 +163,9 @@ def _guess_mime(name: str, content_type: str | None) -> str:
     return "application/octet-stream"
 
 
-def render_photo_sizes(data: bytes) -> tuple[list[tuple[bytes, tuple[int, int]]], int, int]:
+def render_photo_sizes(
+    data: bytes, photo_sides: tuple[int, ...] = PHOTO_SIDES
+) -> tuple[list[tuple[bytes, tuple[int, int]]], int, int]:
     """JPEG renditions at Telegram's photo sides (never upscaled), and the source size."""
     try:
         with Image.open(io.BytesIO(data)) as source:
@@ -176,9 +180,9 @@ def render_photo_sizes(data: bytes) -> tuple[list[tuple[bytes, tuple[int, int]]]
     except Exception as exc:  # whatever Pillow cannot decode, Telegram cannot either
         raise MediaError("IMAGE_PROCESS_FAILED") from exc
     longest = max(width, height)
-    sides = [side for side in PHOTO_SIDES if side < longest]
-    if min(longest, PHOTO_SIDES[-1]) not in sides:
-        sides.append(min(longest, PHOTO_SIDES[-1]))
+    sides = [side for side in photo_sides if side < longest]
+    if min(longest, photo_sides[-1]) not in sides:
+        sides.append(min(longest, photo_sides[-1]))
     out = []
     for side in sides:
         scale = side / longest

@@ -199,7 +199,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 class RunningSandbox:
     """A sandbox served from a daemon thread with its own event loop."""
 
-    def __init__(self, host: str, port: int, token: str) -> None:
+    def __init__(self, host: str, port: int, token: str, local: bool = False) -> None:
+        self.local = local
         self.host = host
         self.port = port
         self.token = token
@@ -253,7 +254,7 @@ class RunningSandbox:
             loop.close()
 
     async def _serve(self) -> None:
-        self.sandbox = Sandbox(token=self.token)
+        self.sandbox = Sandbox(token=self.token, local=self.local)
         app = create_app(self.sandbox)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
@@ -302,10 +303,13 @@ class RunningSandbox:
 
 
 def run_in_thread(
-    port: int = 0, token: str = DEFAULT_TOKEN, host: str = "127.0.0.1"
+    port: int = 0, token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", local: bool = False
 ) -> RunningSandbox:
-    """Serve a sandbox from a daemon thread on a free port (port=0); stop() or use `with`."""
-    return RunningSandbox(host, port, token).start()
+    """Serve a sandbox from a daemon thread on a free port (port=0); stop() or use `with`.
+
+    `local=True` is `python -m sandbox --local`: webhooks may be plain http on any port.
+    """
+    return RunningSandbox(host, port, token, local).start()
 
 
 @contextlib.contextmanager
@@ -318,9 +322,9 @@ def running(port: int = 0, token: str = DEFAULT_TOKEN) -> Iterator[RunningSandbo
         sandbox.stop()
 
 
-async def serve(host: str, port: int, token: str) -> None:
+async def serve(host: str, port: int, token: str, local: bool = False) -> None:
     """Serve until cancelled (python -m sandbox)."""
-    sandbox = Sandbox(token=token)
+    sandbox = Sandbox(token=token, local=local)
     app = create_app(sandbox)
     runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
     await runner.setup()
