@@ -11,13 +11,17 @@ order store dedupes on chat and message id), and no replica keeps state another 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
+import random
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import Update
+from telegram.error import RetryAfter
 from telegram.ext import Application
 
 from bot import health
@@ -28,6 +32,9 @@ log = logging.getLogger(__name__)
 # https://core.telegram.org/bots/api#setwebhook: Telegram sends the secret in this header.
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Telegram takes one setWebhook a second per bot and answers the next with 429 (retry after
+# 1): replicas starting together wait their turn instead of dying at start-up.
+SET_WEBHOOK_ATTEMPTS = 10
 APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)
 SECRET: web.AppKey[str] = web.AppKey("secret", str)
 
@@ -120,12 +127,30 @@ class BotServer:
 
 
 async def set_webhook(application: Application, settings: Settings) -> None:
-    """Point Telegram at WEBHOOK_URL; every replica sets the same URL, so this is idempotent."""
-    await application.bot.set_webhook(
-        url=settings.webhook_url,
-        secret_token=settings.webhook_secret,
-        allowed_updates=Update.ALL_TYPES,
-        max_connections=settings.webhook_max_connections,
-        drop_pending_updates=False,
-    )
+    """Point Telegram at WEBHOOK_URL; every replica sets the same URL, so this is idempotent.
+
+    A 429 (another replica set it within the second) is waited out, with a little jitter so
+    replicas that collided do not collide again; the later ones hear "already set".
+    """
+    for attempt in range(1, SET_WEBHOOK_ATTEMPTS + 1):
+        try:
+            await application.bot.set_webhook(
+                url=settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+                max_connections=settings.webhook_max_connections,
+                drop_pending_updates=False,
+            )
+            break
+        except RetryAfter as exc:
+            if attempt == SET_WEBHOOK_ATTEMPTS:
+                raise
+            wait = _seconds(exc.retry_after) + random.uniform(0, 0.5)
+            log.info("setWebhook flood-limited (attempt %d): retrying in %.1fs", attempt, wait)
+            await asyncio.sleep(wait)
     log.info("webhook set url=%s", settings.webhook_url)
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    """`RetryAfter.retry_after` is seconds or a timedelta depending on PTB's settings."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

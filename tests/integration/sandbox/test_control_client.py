@@ -144,6 +144,7 @@ def test_callback_answer_waits_for_the_bot(sandbox: SandboxClient, api: RawApi) 
     assert answer == {"text": "¡Listo!", "show_alert": True, "url": None, "cache_time": 0}
 
 
+@pytest.mark.usefixtures("roomy_limits")  # a send and three edits within a second
 def test_wait_for_sees_edits_and_times_out_with_transcript(
     sandbox: SandboxClient, api: RawApi
 ) -> None:

@@ -11,11 +11,24 @@ from sandbox.client import SandboxClient
 from tests.integration.sandbox.conftest import RawApi
 
 
-def test_limits_are_off_by_default(sandbox: SandboxClient, api: RawApi) -> None:
+def test_limits_are_on_by_default(sandbox: SandboxClient, api: RawApi) -> None:
+    # Telegram's limits hold without asking: a burst of 3 in a chat, then 1/s.
     sandbox.private_chat(user_id=1001, first_name="Ana")
-    answers = [api("sendMessage", chat_id=1001, text=f"{i}") for i in range(40)]
-    assert all(a["ok"] for a in answers)
-    assert sandbox.counters()["too_many_requests"] == 0
+    assert sandbox.faults()["limits"] == {
+        "enabled": True,
+        "global_per_second": 30.0,
+        "chat_per_second": 1.0,
+        "chat_burst": 3,
+        "group_per_minute": 20.0,
+        "count_edits": True,
+    }
+    answers = [api("sendMessage", chat_id=1001, text=f"{i}") for i in range(4)]
+    assert [a["ok"] for a in answers] == [True, True, True, False]
+    assert answers[3]["parameters"] == {"retry_after": 1}
+    assert sandbox.counters()["too_many_requests"] == 1
+    # Switched off explicitly, 40 in a row pass.
+    sandbox.set_limits(enabled=False)
+    assert all(api("sendMessage", chat_id=1001, text=f"{i}")["ok"] for i in range(40))
 
 
 def test_per_chat_limit_with_burst(sandbox: SandboxClient, api: RawApi) -> None:
@@ -163,5 +176,6 @@ def test_counters_and_reset(sandbox: SandboxClient, api: RawApi) -> None:
     sandbox.block_chat(1001)
     sandbox.reset()
     assert sandbox.counters()["calls"] == {}
-    assert sandbox.faults()["blocked"] == [] and not sandbox.faults()["limits"]["enabled"]
+    # Reset brings back Telegram's limits, not "off".
+    assert sandbox.faults()["blocked"] == [] and sandbox.faults()["limits"]["enabled"]
     assert sandbox.chats() == []

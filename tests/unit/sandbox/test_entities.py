@@ -59,7 +59,7 @@ def test_html_text_mention_from_tg_user_link() -> None:
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("<b>x", "Can't find end tag corresponding to start tag b"),
+        ("<b>x", 'Can\'t find end tag corresponding to start tag "b"'),
         ("<foo>x</foo>", 'Unsupported start tag "foo" at byte offset 0'),
         ("x</b>", "Unexpected end tag at byte offset 1"),
         ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
@@ -154,7 +154,11 @@ def test_format_text_no_auto_entities_inside_code() -> None:
     assert [(e.type, e.offset) for e in entities] == [("code", 0), ("bot_command", 7)]
 
 
-def test_format_text_explicit_entities_win_over_parse_mode() -> None:
+def test_format_text_parse_mode_wins_over_explicit_entities() -> None:
+    # telegram-bot-api's get_formatted_text reads `entities` only when no parse_mode is given.
     text, entities = format_text("<b>x</b>", "HTML", [{"type": "italic", "offset": 0, "length": 3}])
+    assert text == "x"
+    assert api(entities) == [{"offset": 0, "length": 1, "type": "bold"}]
+    text, entities = format_text("<b>x</b>", None, [{"type": "italic", "offset": 0, "length": 3}])
     assert text == "<b>x</b>"
     assert api(entities) == [{"offset": 0, "length": 3, "type": "italic"}]
