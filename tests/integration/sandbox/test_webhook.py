@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 import time
@@ -36,6 +37,8 @@ class Receiver:
         self.requests: list[dict[str, Any]] = []
         self.statuses: list[int] = []  # answers to give, in order; then 200
         self.reply: dict[str, Any] | None = None
+        self.error_headers: dict[str, str] = {}  # sent with every non-200 answer
+        self.held: dict[str, asyncio.Event] = {}  # message texts whose answer waits
         self.changed = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -55,12 +58,28 @@ class Receiver:
                     "content_type": request.content_type,
                     "body": body,
                     "status": status,
+                    "at": time.monotonic(),
                 }
             )
             self.changed.notify_all()
+        gate = self.held.get(body.get("message", {}).get("text", ""))
+        if gate is not None:
+            await gate.wait()
         if status == 200 and self.reply is not None:
             return web.json_response(self.reply)
+        if status != 200:
+            return web.Response(status=status, headers=self.error_headers)
         return web.Response(status=status)
+
+    def hold(self, text: str) -> None:
+        """Answer the update with this message text only after release(text)."""
+        self.held[text] = asyncio.run_coroutine_threadsafe(_event(), self._loop).result(5)
+
+    def release(self, text: str) -> float:
+        """Let the held answer go; when it was released."""
+        released = time.monotonic()
+        self._loop.call_soon_threadsafe(self.held[text].set)
+        return released
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -88,6 +107,10 @@ class Receiver:
             if not self.changed.wait_for(lambda: len(self.requests) >= count, timeout):
                 raise TimeoutError(f"{len(self.requests)} webhook requests, wanted {count}")
             return list(self.requests)
+
+
+async def _event() -> asyncio.Event:
+    return asyncio.Event()
 
 
 @pytest.fixture
@@ -218,3 +241,87 @@ def test_bad_webhook_urls(sandbox: SandboxClient, api: RawApi) -> None:
         "description"
     ] == ("Bad Request: secret token contains unallowed characters")
     assert json.dumps(api("getWebhookInfo")["result"]["url"]) == '""'
+
+
+def texts(requests_seen: list[dict[str, Any]]) -> list[str]:
+    return [r["body"]["message"]["text"] for r in requests_seen]
+
+
+def test_redirect_is_a_failure_not_followed(
+    sandbox: SandboxClient, api: RawApi, receiver: Receiver
+) -> None:
+    sandbox.configure(webhook_retry_delay=0.05, webhook_retry_max=0.1)
+    chat = sandbox.private_chat(user_id=1001, first_name="Ana")
+    receiver.statuses = [302]
+    receiver.error_headers = {"Location": receiver.url}
+    assert api("setWebhook", url=receiver.url)["ok"]
+    chat.send("hola")
+    got = receiver.wait_for(2)
+    # Each POST is one attempt: the 302 was not followed but retried as a failure.
+    assert [r["status"] for r in got] == [302, 200]
+    assert api("getWebhookInfo")["result"]["last_error_message"] == (
+        "Wrong response from the webhook: 302 Found"
+    )
+
+
+def test_retries_at_once_then_doubling(
+    sandbox: SandboxClient, api: RawApi, receiver: Receiver
+) -> None:
+    # Telegram: at once, then 2 s, 4 s… (up to 60–120 s); scaled here by 0.2.
+    sandbox.configure(webhook_retry_delay=0.2, webhook_retry_max=60)
+    chat = sandbox.private_chat(user_id=1001, first_name="Ana")
+    receiver.statuses = [500, 500, 500]
+    assert api("setWebhook", url=receiver.url)["ok"]
+    chat.send("hola")
+    at = [r["at"] for r in receiver.wait_for(4, timeout=20)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(at)]
+    assert gaps[1] >= 0.4 * 0.95 and gaps[2] >= 0.8 * 0.95
+    assert gaps[0] < gaps[2]  # the first retry does not wait
+
+
+def test_retry_after_header_is_honoured(
+    sandbox: SandboxClient, api: RawApi, receiver: Receiver
+) -> None:
+    sandbox.configure(webhook_retry_delay=0.05, webhook_retry_max=0.1)
+    chat = sandbox.private_chat(user_id=1001, first_name="Ana")
+    receiver.statuses = [429]
+    receiver.error_headers = {"Retry-After": "2"}
+    assert api("setWebhook", url=receiver.url)["ok"]
+    chat.send("hola")
+    first, second = receiver.wait_for(2, timeout=15)
+    assert second["at"] - first["at"] >= 2 * 0.95
+
+
+def test_chats_are_delivered_in_parallel_and_in_order_within_a_chat(
+    sandbox: SandboxClient, api: RawApi, receiver: Receiver
+) -> None:
+    ana = sandbox.private_chat(user_id=1001, first_name="Ana")
+    luis = sandbox.private_chat(user_id=1002, first_name="Luis")
+    receiver.hold("ana 1")
+    assert api("setWebhook", url=receiver.url)["ok"]
+    ana.send("ana 1")
+    ana.send("ana 2")
+    luis.send("luis 1")
+    # Luis's update goes while Ana's first is still unanswered; Ana's second waits for it.
+    assert texts(receiver.wait_for(2)) == ["ana 1", "luis 1"]
+    released = receiver.release("ana 1")
+    got = receiver.wait_for(3)
+    assert texts(got) == ["ana 1", "luis 1", "ana 2"]
+    assert got[2]["at"] >= released
+
+
+def test_failing_webhook_drops_updates_a_day_old(sandbox: SandboxClient, api: RawApi) -> None:
+    sandbox.configure(webhook_retry_delay=0.05, webhook_retry_max=0.1)
+    chat = sandbox.private_chat(user_id=1001, first_name="Ana")
+    assert api("setWebhook", url=f"http://127.0.0.1:{free_port()}/hook")["ok"]
+    chat.send("nadie contesta")
+    assert api("getWebhookInfo")["result"]["pending_update_count"] == 1
+    seq = sandbox.wait_events(0, timeout=0)["seq"]
+    sandbox.advance_clock(86400)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        events = sandbox.wait_events(seq, timeout=deadline - time.monotonic())
+        seq = events["seq"]
+        if any(e["type"] == "webhook_dropped" for e in events["events"]):
+            break
+    assert api("getWebhookInfo")["result"]["pending_update_count"] == 0
