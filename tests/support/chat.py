@@ -26,7 +26,7 @@ ROOMY_LIMITS = {
 }
 # The sandbox keeps Telegram's limits by default; a bot told to send at the rates above would
 # meet 429s there, so the chat tests raise the sandbox's limits to the same numbers.
-ROOMY_SANDBOX_LIMITS = {"chat_per_second": 200, "chat_burst": 200, "group_per_minute": 12000}
+ROOMY_SANDBOX_LIMITS = {"chat_per_second": 200.0, "chat_burst": 200.0, "group_per_minute": 12000.0}
 
 # Words the status message and the chat use, per language.
 WORDS = {
@@ -76,7 +76,11 @@ def chat_system(
     with running_system(
         tmp, sandbox_server.url, sandbox_server.token, **{**ROOMY_LIMITS, **env}
     ) as running:
-        running.sandbox.set_limits(**ROOMY_SANDBOX_LIMITS)
+        running.sandbox.set_limits(
+            chat_per_second=ROOMY_SANDBOX_LIMITS["chat_per_second"],
+            chat_burst=int(ROOMY_SANDBOX_LIMITS["chat_burst"]),
+            group_per_minute=ROOMY_SANDBOX_LIMITS["group_per_minute"],
+        )
         running.start_worker(concurrency=4)
         running.start_bot()
         yield running
