@@ -43,11 +43,12 @@ def test_jpeg_photo_comes_back_as_three_upright_renditions(
 
     album = album_of(chat)
     images = [rendition(system, m) for m in album]
-    # Telegram hands bots a photo of at most 1280 px: the large rendition is never upscaled.
-    assert [im.size for im in images] == [(150, 100), (800, 533), (1280, 853)]
+    # A user's 1800×1200 photo keeps its size on Telegram (sizes go up to 2560 px), so the
+    # large rendition is the full 1920×1080 box's 1620×1080, from the largest size.
+    assert [im.size for im in images] == [(150, 100), (800, 533), (1620, 1080)]
     assert all(im.format == "JPEG" for im in images)
     captions = [m.caption or "" for m in album]
-    assert "Miniatura: 150×100 px" in captions[0] and "Grande: 1280×853 px" in captions[2]
+    assert "Miniatura: 150×100 px" in captions[0] and "Grande: 1620×1080 px" in captions[2]
     done = status_of(chat, "listo")
     # Progress edits are coalesced under Telegram's 1 message/s per chat: fast stages may be
     # skipped, but the bar only moves forward and ends at 100%.
