@@ -68,6 +68,7 @@ def echo_bot(sandbox: SandboxClient) -> Iterator[EchoBot]:
 
 
 @pytest.mark.browser
+@pytest.mark.usefixtures("roomy_limits")  # the echo bot sends and edits twice in a second
 def test_web_chat_send_text_and_photo(
     sandbox: SandboxClient, echo_bot: EchoBot, tmp_path: Path
 ) -> None:
@@ -97,9 +98,10 @@ def test_web_chat_send_text_and_photo(
 
             page.set_input_files("#file-input", str(photo))
             expect(page.locator(".row.out img")).to_have_count(1)
-            expect(page.locator(".row.out img")).to_have_attribute("data-width", "1280")
+            # A user's photo keeps up to 2560 px on Telegram: 1600×1200 stays as it is.
+            expect(page.locator(".row.out img")).to_have_attribute("data-width", "1600")
             photo_reply = page.locator(".row:not(.out) .bubble").nth(1)
-            expect(photo_reply).to_contain_text("Foto recibida 1280×960 ✓")
+            expect(photo_reply).to_contain_text("Foto recibida 1600×1200 ✓")
 
             page.screenshot(path=str(tmp_path / "web-chat.png"), full_page=True)
         finally:
@@ -108,7 +110,7 @@ def test_web_chat_send_text_and_photo(
     assert (tmp_path / "web-chat.png").stat().st_size > 10_000
     shown = chat.wait_for(lambda m: m.text == "Eco: hola bot ✓")
     assert shown.edits == ["Eco: hola bot ⏳", "Eco: hola bot ✓"]
-    assert [m.media[0].width for m in chat.messages() if m.media] == [1280]
+    assert [m.media[0].width for m in chat.messages() if m.media] == [1600]
 
 
 @pytest.mark.browser
