@@ -44,8 +44,11 @@ def test_jpeg_photo_comes_back_as_three_upright_renditions(
     album = album_of(chat)
     images = [rendition(system, m) for m in album]
     # A user's 1800×1200 photo keeps its size on Telegram (sizes go up to 2560 px), so the
-    # large rendition is the full 1920×1080 box's 1620×1080, from the largest size.
-    assert [im.size for im in images] == [(150, 100), (800, 533), (1620, 1080)]
+    # worker's large rendition fills the 1920×1080 box: 1620×1080 as uploaded, which Telegram
+    # then shows at its own 1280 px for a bot's photo.
+    made = [(m.media[0].original_width, m.media[0].original_height) for m in album]
+    assert made == [(150, 100), (800, 533), (1620, 1080)]
+    assert [im.size for im in images] == [(150, 100), (800, 533), (1280, 853)]
     assert all(im.format == "JPEG" for im in images)
     captions = [m.caption or "" for m in album]
     assert "Miniatura: 150×100 px" in captions[0] and "Grande: 1620×1080 px" in captions[2]
