@@ -163,8 +163,10 @@ async def deliver_loop(sandbox: Sandbox, bot: BotState) -> None:
             wakeup = loop.create_task(bot.webhook_wakeup.wait())
             waiters.add(wakeup)
             timeout = None if next_wake is None else max(0.0, next_wake - loop.time())
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            wakeup.cancel()
+            try:
+                await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                wakeup.cancel()  # also when this loop is cancelled (reset, shutdown)
             for queue, task in list(running.items()):
                 if task.done():
                     del running[queue]
