@@ -15,7 +15,8 @@ WORKDIR /src
 RUN pip install "uv$(sed -n 's/^required-version = "\(.*\)"/\1/p' pyproject.toml)" \
     && uv sync --locked --no-dev --no-install-project --python /usr/local/bin/python3
 
-# Runtime stage: the venv and the code, run by an unprivileged user.
+# Runtime stage: the venv and the code, run by an unprivileged user who can write only /data and
+# /tmp: the venv and the code belong to root, so a compromised process cannot rewrite them.
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -27,12 +28,12 @@ RUN useradd --create-home --uid 10001 pedidos \
     && chown -R pedidos:pedidos /data
 COPY --from=build /venv /venv
 WORKDIR /app
-COPY --chown=pedidos:pedidos core ./core
-COPY --chown=pedidos:pedidos bot ./bot
-COPY --chown=pedidos:pedidos tasks ./tasks
-COPY --chown=pedidos:pedidos sandbox ./sandbox
-COPY --chown=pedidos:pedidos scripts ./scripts
-COPY --chown=pedidos:pedidos celeryconfig.py flowerconfig.py ./
+COPY core ./core
+COPY bot ./bot
+COPY tasks ./tasks
+COPY sandbox ./sandbox
+COPY scripts ./scripts
+COPY celeryconfig.py flowerconfig.py ./
 USER pedidos
 # 8443: the bot's webhook and /healthz (webhook mode); 5555: Flower.
 EXPOSE 8443 5555
