@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3
 export UV_LINK_MODE := copy
 
-.PHONY: run test lint typecheck bench setup sync lock system-deps clean
+.PHONY: run test test-containers lint typecheck bench setup sync lock system-deps clean
 
 setup: system-deps sync
 
@@ -42,6 +42,12 @@ run: sync
 
 test: setup
 	$(PY) -m pytest -q
+
+# The image built from the lock and docker-compose.yml run for real under Podman, with the
+# sandbox as Telegram (tests/containers). Installs Podman and makes local base images first.
+test-containers: sync
+	@bash tests/containers/prepare.sh
+	PEDIDOS_TEST_CONTAINERS=1 $(PY) -m pytest -q tests/containers
 
 lint: sync
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import pytest
 from tests.support.processes import RedisServer
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "exif-orientation"
+
+# tests/containers builds the image and runs the compose stack under Podman: only
+# `make test-containers` (which sets this) collects it, never `make test`.
+collect_ignore = [] if os.environ.get("PEDIDOS_TEST_CONTAINERS") == "1" else ["containers"]
 
 
 @pytest.fixture(scope="session")

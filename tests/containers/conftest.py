@@ -1,0 +1,88 @@
+"""The image built from the lock and the compose stack, once for the container tests.
+
+Only `make test-containers` collects this folder (tests/conftest.py leaves it out of
+`make test`): it needs Podman and the local base images tests/containers/prepare.sh makes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.client import SandboxClient
+from tests.containers.podman import (
+    BASE_IMAGE,
+    IMAGE,
+    ROOT,
+    SERVICES,
+    Stack,
+    build_image,
+    image_size,
+)
+
+NUMBERS = pytest.StashKey[dict[str, float]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[NUMBERS] = {}
+
+
+@pytest.fixture(scope="session")
+def numbers(request: pytest.FixtureRequest) -> dict[str, float]:
+    """What the run measured, printed at the end and kept in var/containers/numbers.json."""
+    return request.config.stash[NUMBERS]
+
+
+@pytest.fixture(scope="session")
+def image(numbers: dict[str, float]) -> str:
+    """The image, built cold (no layer cache) and then again with the cache."""
+    # CONTAINERS_COLD=0 skips the cold build while iterating on the tests.
+    if os.environ.get("CONTAINERS_COLD", "1") != "0":
+        numbers["build_cold_s"] = build_image(no_cache=True)
+    numbers["build_cached_s"] = build_image()
+    numbers["image_mb"] = image_size(IMAGE) / 1e6
+    numbers["base_image_mb"] = image_size(BASE_IMAGE) / 1e6
+    return IMAGE
+
+
+@pytest.fixture(scope="session")
+def stack(image: str, numbers: dict[str, float], request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """`up -d` of the whole stack; ready once every service passed its healthcheck."""
+    running = Stack(project=f"pedidos-ct-{os.getpid()}")
+    running.write_env_file()
+    try:
+        started = time.monotonic()
+        running.compose("up", "-d", "--no-build")
+        containers = running.all_containers()
+        assert {c.rsplit("_", 2)[-2] for c in containers} == set(SERVICES), containers
+        running.wait_healthy(containers)
+        numbers["up_to_healthy_s"] = time.monotonic() - started
+        yield running
+    finally:
+        if request.session.testsfailed:
+            print(running.logs(tail=200))
+        running.down()
+
+
+@pytest.fixture(scope="session")
+def sandbox(stack: Stack) -> Iterator[SandboxClient]:
+    """The sandbox's control API through its published port: the test plays the users."""
+    client = SandboxClient(stack.sandbox_url)
+    yield client
+    client.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    found = terminalreporter.config.stash.get(NUMBERS, {})
+    if not found:
+        return
+    terminalreporter.section("image and stack")
+    for name, value in found.items():
+        terminalreporter.write_line(f"{name}: {value:.1f}")
+    out = ROOT / "var" / "containers" / "numbers.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({k: round(v, 1) for k, v in found.items()}, indent=2) + "\n")

@@ -1,0 +1,189 @@
+"""The project's image and compose stack driven through Podman, as a user drives Docker."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = "pedidos-bot:latest"
+BASE_IMAGE = "python:3.11-slim"
+OVERRIDE = "tests/containers/compose.sandbox.yml"
+# The settings file the override names (relative to the repository, like the compose files).
+ENV_FILE = "var/containers/test.env"
+SANDBOX_TOKEN = "123456789:sandbox-token"
+# Where the base image keeps its CA bundle; the host's is mounted there while building.
+IMAGE_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+SERVICES = ("redis", "sandbox", "bot", "worker", "beat", "flower")
+
+
+def run(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command in the repository; its output is kept for the assertion that follows."""
+    done = subprocess.run(
+        args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {done.returncode}\n{done.stdout[-4000:]}\n"
+            f"{done.stderr[-4000:]}"
+        )
+    return done
+
+
+def host_ca_bundle() -> str | None:
+    """The CA bundle this machine trusts (a TLS-intercepting proxy's CA included), if any."""
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT"):
+        path = os.environ.get(name)
+        if path and Path(path).is_file():
+            return path
+    default = Path("/etc/ssl/certs/ca-certificates.crt")
+    return str(default) if default.is_file() else None
+
+
+def build_command(no_cache: bool = False) -> list[str]:
+    """`podman build` of the Dockerfile with the host's network and CA bundle."""
+    command = ["podman", "build", "--network", "host"]
+    bundle = host_ca_bundle()
+    if bundle:
+        command += ["-v", f"{bundle}:{IMAGE_CA_BUNDLE}:ro"]
+    if no_cache:
+        command.append("--no-cache")
+    return [*command, "-t", IMAGE, "."]
+
+
+def build_image(no_cache: bool = False) -> float:
+    """Build the image; the seconds it took."""
+    started = time.monotonic()
+    run(*build_command(no_cache), timeout=900)
+    return time.monotonic() - started
+
+
+def image_size(name: str) -> int:
+    return int(run("podman", "image", "inspect", "--format", "{{.Size}}", name).stdout)
+
+
+@dataclass
+class Stack:
+    """docker-compose.yml plus the sandbox override, up under one compose project."""
+
+    project: str
+    redis_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    flower_auth: str = field(default_factory=lambda: f"admin:{secrets.token_urlsafe(12)}")
+    flower_port: int = field(default_factory=free_port)
+    sandbox_port: int = field(default_factory=free_port)
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def flower_url(self) -> str:
+        return f"http://127.0.0.1:{self.flower_port}"
+
+    def write_env_file(self) -> None:
+        """.env as a user makes it: .env.example with the secrets filled in, plus the sandbox."""
+        settings = {
+            "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN,
+            "TELEGRAM_API_URL": "http://sandbox:8081",
+            "REDIS_PASSWORD": self.redis_password,
+            "FLOWER_BASIC_AUTH": self.flower_auth,
+            "PUBLISHED_FLOWER_PORT": str(self.flower_port),
+            "SANDBOX_PORT": str(self.sandbox_port),
+            # Orders last long enough (three steps of 3 s) for a worker to be killed mid-way.
+            "STEP_SECONDS": "3",
+            # A killed worker's task runs again after this: 1 h by default, too long to wait.
+            "VISIBILITY_TIMEOUT": "15s",
+        }
+        lines = []
+        for line in (ROOT / ".env.example").read_text().splitlines():
+            name = line.split("=", 1)[0]
+            lines.append(f"{name}={settings.pop(name)}" if name in settings else line)
+        lines += [f"{name}={value}" for name, value in settings.items()]
+        path = ROOT / ENV_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n")
+
+    def compose_command(self, *args: str) -> list[str]:
+        compose = str(Path(sys.executable).with_name("podman-compose"))
+        return [
+            compose,
+            "-p",
+            self.project,
+            "--env-file",
+            ENV_FILE,
+            "-f",
+            "docker-compose.yml",
+            "-f",
+            OVERRIDE,
+            *args,
+        ]
+
+    def compose(self, *args: str, timeout: float = 180) -> str:
+        return run(*self.compose_command(*args), timeout=timeout).stdout
+
+    def containers(self, service: str, running_only: bool = True) -> list[str]:
+        """Names of the service's containers, oldest first."""
+        args = [
+            "podman",
+            "ps",
+            "--format",
+            "json",
+            "--filter",
+            f"label=io.podman.compose.project={self.project}",
+            "--filter",
+            f"label=com.docker.compose.service={service}",
+        ]
+        if not running_only:
+            args.insert(2, "--all")
+        found = json.loads(run(*args).stdout or "[]")
+        return [c["Names"][0] for c in sorted(found, key=lambda c: c["Created"])]
+
+    def container(self, service: str) -> str:
+        names = self.containers(service)
+        assert len(names) == 1, (service, names)
+        return names[0]
+
+    def inspect(self, name: str, template: str) -> str:
+        return run("podman", "inspect", "--format", template, name).stdout.strip()
+
+    def exec(self, name: str, *command: str, timeout: float = 60) -> str:
+        return run("podman", "exec", name, *command, timeout=timeout).stdout
+
+    def healthy(self, name: str) -> bool:
+        """Run the container's own healthcheck now, as Docker's scheduler would; no systemd
+        here to run Podman's timers."""
+        return run("podman", "healthcheck", "run", name, timeout=60, check=False).returncode == 0
+
+    def wait_healthy(self, names: list[str], timeout: float = 180) -> float:
+        """Seconds until every one of the containers passed its healthcheck."""
+        started = time.monotonic()
+        waiting = list(names)
+        while waiting:
+            if time.monotonic() - started > timeout:
+                raise AssertionError(f"not healthy after {timeout}s: {waiting}\n{self.logs()}")
+            waiting = [name for name in waiting if not self.healthy(name)]
+            if waiting:
+                time.sleep(1)
+        return time.monotonic() - started
+
+    def all_containers(self) -> list[str]:
+        return [name for service in SERVICES for name in self.containers(service)]
+
+    def logs(self, tail: int = 60) -> str:
+        parts = []
+        for service in SERVICES:
+            for name in self.containers(service, running_only=False):
+                out = run("podman", "logs", "--tail", str(tail), name, check=False)
+                parts.append(f"--- {name}\n{out.stdout}{out.stderr}")
+        return "\n".join(parts)
+
+    def down(self) -> None:
+        run(*self.compose_command("down", "-v", "-t", "10"), timeout=300, check=False)

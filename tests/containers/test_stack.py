@@ -1,0 +1,221 @@
+"""The image and docker-compose.yml for real: the stack comes up healthy under Podman, a customer
+in the sandbox chat gets their order, and killed or restarted containers lose and duplicate
+nothing. The tests run in this order on one stack; the fault tests come last."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.client import Chat, SandboxClient
+from tests.containers.podman import IMAGE, Stack, run
+from tests.e2e.test_orders import completed, is_status, order_id_of
+from tests.e2e.test_photos import album_of
+from tests.support.processes import wait_until
+
+# Setup builds the image twice and brings the stack up: well past the default per-test limit.
+pytestmark = pytest.mark.timeout(600)
+
+APP_SERVICES = ("bot", "worker", "beat", "flower", "sandbox")
+_users = itertools.count(7001)
+
+
+def new_chat(sandbox: SandboxClient) -> Chat:
+    return sandbox.private_chat(user_id=next(_users), first_name="Ana", language_code="es")
+
+
+def completions(chat: Chat) -> int:
+    return sum(1 for m in chat.bot_messages() if completed(m))
+
+
+def ping_replies(stack: Stack, worker: str) -> set[str]:
+    """The nodes that answer `celery -A tasks inspect ping`, run inside a worker container."""
+    out = stack.exec(worker, "celery", "-A", "tasks", "inspect", "ping", "--timeout", "10")
+    return set(re.findall(r"->\s+(celery@\S+): OK", out))
+
+
+def flower_workers(stack: Stack) -> dict[str, dict[str, object]]:
+    user, password = stack.flower_auth.split(":", 1)
+    answer = requests.get(
+        f"{stack.flower_url}/api/workers",
+        params={"refresh": "1"},
+        auth=(user, password),
+        timeout=30,
+    )
+    answer.raise_for_status()
+    workers: dict[str, dict[str, object]] = answer.json()
+    return workers
+
+
+def test_every_service_is_up_and_healthy(stack: Stack) -> None:
+    for service in ("redis", *APP_SERVICES):
+        name = stack.container(service)
+        assert stack.inspect(name, "{{.State.Status}}") == "running", name
+        assert stack.inspect(name, "{{.State.Health.Status}}") == "healthy", name
+        # Podman starts every service at once (it cannot wait for Redis to be healthy), and
+        # none of them fell over waiting for it.
+        assert stack.inspect(name, "{{.RestartCount}}") == "0", name
+
+
+def test_image_runs_as_non_root_with_read_only_code(stack: Stack) -> None:
+    assert run("podman", "image", "inspect", "--format", "{{.Config.User}}", IMAGE).stdout.strip()
+    for service in APP_SERVICES:
+        name = stack.container(service)
+        assert stack.exec(name, "id", "-u").strip() == "10001", service
+    worker = stack.container("worker")
+    probe = (
+        "import sys\n"
+        "for path in sys.argv[1:]:\n"
+        "    try:\n"
+        "        open(path, 'a').close()\n"
+        "        print('writable', path)\n"
+        "    except PermissionError:\n"
+        "        print('read-only', path)\n"
+    )
+    out = stack.exec(
+        worker,
+        "python",
+        "-c",
+        probe,
+        "/app/core/orders.py",
+        "/app/celeryconfig.py",
+        "/app/new-module.py",
+        "/venv/bin/celery",
+        "/data/media/probe",
+    )
+    assert out.split("\n")[:-1] == [
+        "read-only /app/core/orders.py",
+        "read-only /app/celeryconfig.py",
+        "read-only /app/new-module.py",
+        "read-only /venv/bin/celery",
+        "writable /data/media/probe",
+    ]
+
+
+def test_an_order_completes_in_the_chat_once(stack: Stack, sandbox: SandboxClient) -> None:
+    chat = new_chat(sandbox)
+    chat.send("/pedido 2 pizzas margarita")
+
+    done = chat.wait_for(completed, timeout=60)
+    status = chat.wait_for(lambda m: is_status(m) and "100%" in (m.text or ""), timeout=10)
+    assert order_id_of(status) in (done.text or "")
+    steps = [line for text in status.edits for line in text.splitlines() if line.startswith("Paso")]
+    assert steps == [
+        "Paso 1/3: validando pago",
+        "Paso 2/3: preparando envío",
+        "Paso 3/3: notificando",
+    ]
+    assert completions(chat) == 1
+
+
+def test_a_photo_comes_back_as_three_renditions(
+    stack: Stack, sandbox: SandboxClient, photos_dir: Path
+) -> None:
+    chat = new_chat(sandbox)
+    chat.send_photo(photos_dir / "Landscape_1.jpg")
+    album = album_of(chat, timeout=60)
+    assert [m.media[0].width for m in album] == [150, 800, 1280]
+    # Written by the unprivileged worker into the media volume, which the bot shares.
+    listing = stack.exec(stack.container("bot"), "ls", "/data/media")
+    assert listing.split(), "no rendition in the media volume"
+
+
+def test_celery_inspect_ping_answers_from_the_worker(stack: Stack) -> None:
+    worker = stack.container("worker")
+    hostname = stack.exec(worker, "hostname").strip()
+    assert ping_replies(stack, worker) == {f"celery@{hostname}"}
+
+
+def test_flower_api_through_the_published_port(stack: Stack) -> None:
+    worker = stack.container("worker")
+    hostname = stack.exec(worker, "hostname").strip()
+    assert f"celery@{hostname}" in flower_workers(stack)
+    refused = requests.get(f"{stack.flower_url}/api/workers", timeout=30)
+    assert refused.status_code == 401
+
+
+def test_worker_killed_mid_order_completes_once_after_restart(
+    stack: Stack, sandbox: SandboxClient
+) -> None:
+    worker = stack.container("worker")
+    restarts = int(stack.inspect(worker, "{{.RestartCount}}"))
+    chat = new_chat(sandbox)
+    chat.send("/pedido 4 bocadillos")
+    chat.wait_for(lambda m: is_status(m) and "validando pago" in (m.text or ""), timeout=60)
+
+    # SIGKILL to the container's init from outside, as the OOM killer or a crash would: its
+    # processes die with it. (`podman kill` would count as a stop by the user, and a stopped
+    # container stays stopped.)
+    os.kill(int(stack.inspect(worker, "{{.State.Pid}}")), signal.SIGKILL)
+    wait_until(
+        lambda: (
+            stack.inspect(worker, "{{.State.Status}}") != "running"
+            or int(stack.inspect(worker, "{{.RestartCount}}")) > restarts
+        ),
+        timeout=30,
+        what="the worker died",
+    )
+    assert completions(chat) == 0
+    # restart: unless-stopped brings the same container back.
+    wait_until(
+        lambda: (
+            int(stack.inspect(worker, "{{.RestartCount}}")) > restarts
+            and stack.inspect(worker, "{{.State.Status}}") == "running"
+        ),
+        timeout=60,
+        what="the killed worker restarted",
+    )
+    done = chat.wait_for(completed, timeout=120)
+    status = chat.wait_for(lambda m: is_status(m) and "100%" in (m.text or ""), timeout=10)
+    assert order_id_of(status) in (done.text or "")
+    assert completions(chat) == 1
+    stack.wait_healthy([worker], timeout=120)
+
+
+def test_redis_restart_loses_nothing_confirmed(stack: Stack, sandbox: SandboxClient) -> None:
+    chat = new_chat(sandbox)
+    chat.send("/pedido 1 antes del reinicio")
+    chat.wait_for(completed, timeout=60)
+
+    stack.compose("stop", "worker")
+    chat.send("/pedido 2 durante el reinicio")
+    # The bot confirmed it: stored and queued in Redis, no worker to take it yet.
+    chat.wait_for(lambda m: is_status(m) and "durante" in (m.text or ""), timeout=30)
+
+    redis = stack.container("redis")
+    run("podman", "restart", redis)
+    stack.wait_healthy([redis], timeout=60)
+    stack.compose("start", "worker")
+    wait_until(lambda: completions(chat) == 2, timeout=120, what="both orders completed")
+
+    chat.send("/estado")
+    listing = chat.wait_for(lambda m: "Tus pedidos recientes" in (m.text or ""), timeout=30)
+    assert "antes del reinicio" in (listing.text or "")
+    assert "durante el reinicio" in (listing.text or "")
+    assert completions(chat) == 2
+    # Every service found Redis again by itself.
+    stack.wait_healthy(stack.all_containers(), timeout=180)
+
+
+def test_three_workers_share_the_orders(stack: Stack, sandbox: SandboxClient) -> None:
+    stack.compose("up", "-d", "--no-build", "--scale", "worker=3")
+    workers = stack.containers("worker")
+    assert len(workers) == 3
+    stack.wait_healthy(workers, timeout=180)
+    hostnames = {stack.exec(w, "hostname").strip() for w in workers}
+    nodes = {f"celery@{h}" for h in hostnames}
+    assert ping_replies(stack, workers[0]) == nodes
+    assert nodes <= set(flower_workers(stack))
+
+    chats = [new_chat(sandbox) for _ in range(6)]
+    for n, chat in enumerate(chats, start=1):
+        chat.send(f"/pedido {n} empanadas")
+    for chat in chats:
+        chat.wait_for(completed, timeout=120)
+    assert [completions(chat) for chat in chats] == [1] * 6
