@@ -8,6 +8,8 @@ import itertools
 import os
 import re
 import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,13 +19,21 @@ from sandbox.client import Chat, SandboxClient
 from tests.containers.podman import IMAGE, Stack, run
 from tests.e2e.test_orders import completed, is_status, order_id_of
 from tests.e2e.test_photos import album_of
-from tests.support.processes import wait_until
 
 # Setup builds the image twice and brings the stack up: well past the default per-test limit.
 pytestmark = pytest.mark.timeout(600)
 
 APP_SERVICES = ("bot", "worker", "beat", "flower", "sandbox")
 _users = itertools.count(7001)
+
+
+def eventually(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `condition` every half second (each poll runs podman or an HTTP call)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting until {what}")
+        time.sleep(0.5)
 
 
 def new_chat(sandbox: SandboxClient) -> Chat:
@@ -153,7 +163,7 @@ def test_worker_killed_mid_order_completes_once_after_restart(
     # processes die with it. (`podman kill` would count as a stop by the user, and a stopped
     # container stays stopped.)
     os.kill(int(stack.inspect(worker, "{{.State.Pid}}")), signal.SIGKILL)
-    wait_until(
+    eventually(
         lambda: (
             stack.inspect(worker, "{{.State.Status}}") != "running"
             or int(stack.inspect(worker, "{{.RestartCount}}")) > restarts
@@ -163,7 +173,7 @@ def test_worker_killed_mid_order_completes_once_after_restart(
     )
     assert completions(chat) == 0
     # restart: unless-stopped brings the same container back.
-    wait_until(
+    eventually(
         lambda: (
             int(stack.inspect(worker, "{{.RestartCount}}")) > restarts
             and stack.inspect(worker, "{{.State.Status}}") == "running"
@@ -192,7 +202,7 @@ def test_redis_restart_loses_nothing_confirmed(stack: Stack, sandbox: SandboxCli
     run("podman", "restart", redis)
     stack.wait_healthy([redis], timeout=60)
     stack.compose("start", "worker")
-    wait_until(lambda: completions(chat) == 2, timeout=120, what="both orders completed")
+    eventually(lambda: completions(chat) == 2, timeout=120, what="both orders completed")
 
     chat.send("/estado")
     listing = chat.wait_for(lambda m: "Tus pedidos recientes" in (m.text or ""), timeout=30)
@@ -213,7 +223,7 @@ def test_three_workers_share_the_orders(stack: Stack, sandbox: SandboxClient) ->
     assert ping_replies(stack, workers[0]) == nodes
     # Flower asks the workers on each refresh and keeps who answered within its 1 s
     # inspect timeout: a worker just started may miss one round.
-    wait_until(lambda: nodes <= set(flower_workers(stack)), timeout=60, what="Flower lists 3")
+    eventually(lambda: nodes <= set(flower_workers(stack)), timeout=60, what="Flower lists 3")
 
     chats = [new_chat(sandbox) for _ in range(6)]
     for n, chat in enumerate(chats, start=1):
