@@ -98,9 +98,8 @@ class Stack:
             "PUBLISHED_FLOWER_PORT": str(self.flower_port),
             "SANDBOX_PORT": str(self.sandbox_port),
             # Orders last long enough (three steps of 3 s) for a worker to be killed mid-way.
+            # Everything else keeps .env.example's values, recovery's among them.
             "STEP_SECONDS": "3",
-            # A killed worker's task runs again after this: 1 h by default, too long to wait.
-            "VISIBILITY_TIMEOUT": "15s",
         }
         lines = []
         for line in (ROOT / ".env.example").read_text().splitlines():
