@@ -185,4 +185,13 @@ class Stack:
         return "\n".join(parts)
 
     def down(self) -> None:
+        """Remove every container of the project, then its volumes and networks.
+
+        podman-compose's `down` removes only the replicas the compose file names (worker_1):
+        after `--scale worker=3` the other two would keep the pod, the volumes and the networks.
+        """
+        project = f"label=io.podman.compose.project={self.project}"
+        names = run("podman", "ps", "--all", "--quiet", "--filter", project).stdout.split()
+        if names:
+            run("podman", "rm", "--force", "--time", "10", *names, timeout=300, check=False)
         run(*self.compose_command("down", "-v", "-t", "10"), timeout=300, check=False)
