@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery.schedules import schedule
+from celery.schedules import crontab, schedule
 from kombu import Exchange, Queue
 
 from core.settings import TASK_TIME_LIMIT, get_settings
@@ -54,7 +54,7 @@ task_default_queue = "orders"
 # get a copy of every message.
 task_queues = tuple(
     Queue(name, Exchange(name, type="direct"), routing_key=name)
-    for name in ("orders", "images", "telegram", "watcher")
+    for name in ("orders", "images", "telegram", "watcher", "imports", "reports")
 )
 task_default_exchange = "orders"
 task_default_routing_key = "orders"
@@ -62,7 +62,26 @@ task_routes = {
     "procesar_imagen": {"queue": "images"},
     "revisar_pedidos_atrasados": {"queue": "watcher"},
     "podar_retenidos": {"queue": "watcher"},
+    # A 50,000-row import or a year's report must not hold up orders or alerts.
+    "importar_datos": {"queue": "imports"},
+    "generar_reporte": {"queue": "reports"},
+    "resumen_diario": {"queue": "reports"},
 }
+# crontab entries (the daily summary) are read in the report's time zone.
+timezone = _settings.report_timezone
+
+
+def _daily_schedule(when: str) -> crontab | None:
+    """DAILY_REPORT_AT as a crontab: "HH:MM", five crontab fields, or "off"."""
+    if when.strip().lower() in ("off", "no", "none", ""):
+        return None
+    fields = when.split()
+    if len(fields) == 5:
+        minute, hour, day_of_month, month_of_year, day_of_week = fields
+        return crontab(minute, hour, day_of_week, day_of_month, month_of_year)
+    hour, _, minute = when.strip().partition(":")
+    return crontab(minute=int(minute or 0), hour=int(hour))
+
 
 beat_schedule = {
     "revisar-pedidos-atrasados": {
@@ -78,6 +97,14 @@ beat_schedule = {
         "options": {"expires": _settings.retention_interval},
     },
 }
+_daily = _daily_schedule(_settings.daily_report_at)
+if _daily is not None:
+    beat_schedule["resumen-diario"] = {
+        "task": "resumen_diario",
+        "schedule": _daily,
+        # A summary hours late is news nobody wants: drop it if not started within an hour.
+        "options": {"expires": 3600},
+    }
 
 # RedBeat keeps the schedule in Redis behind a lock: a second beat (an overlapping redeploy)
 # waits instead of scheduling every job twice.

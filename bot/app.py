@@ -26,6 +26,8 @@ from bot.handlers import (
     buttons,
     cancel,
     conversation,
+    importer,
+    informe,
     lists,
     orders,
     photos,
@@ -56,6 +58,8 @@ COMMANDS = (
 ADMIN_COMMANDS = (
     ("atrasados", "stale", "commands.atrasados"),
     ("entregas", "deliveries", "commands.entregas"),
+    ("informe", "report", "commands.informe"),
+    ("importar", "import", "commands.importar"),
 )
 
 
@@ -106,6 +110,10 @@ def build_application(settings: Settings) -> Application:
             # Admins only (checked inside, so others get a refusal); not in the public menu.
             CommandHandler(["atrasados", "stale"], admin_stale.atrasados),
             CommandHandler(["entregas", "deliveries"], admin.entregas),
+            CommandHandler(["informe", "report"], while_replying(informe.informe)),
+            CommandHandler(["importar", "import"], importer.importar),
+            # A CSV document from staff is an import (before photos, which take any document).
+            MessageHandler(importer.CSV_DOCUMENTS, importer.on_csv),
             # Photos, and any document: a non-image document gets a clear "not an image".
             MessageHandler(filters.PHOTO | filters.Document.ALL, photos.foto),
             # Every inline button: answered exactly once, whatever it was.

@@ -13,6 +13,7 @@ from core.fulfilment import Fulfilment
 from core.photojobs import PhotoJobStore
 from core.quotas import Quotas
 from core.settings import Settings
+from core.staff.actions import StaffActions
 from core.store import OrderStore
 
 SERVICES = "services"
@@ -63,6 +64,12 @@ class Services:
         from tasks import context
 
         return context.fulfilment()
+
+    def staff_actions(self) -> StaffActions:
+        """What the staff cards' buttons do (built with the workers' delivery path)."""
+        from tasks import context
+
+        return context.staff_actions()
 
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a blocking store call off the event loop."""

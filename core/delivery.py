@@ -401,6 +401,33 @@ class Courier:
             return int(result[0]["message_id"])
         return result
 
+    def send_file(
+        self,
+        chat_id: int,
+        method: str,
+        path: Path,
+        *,
+        key: str,
+        caption: str = "",
+        file_name: str | None = None,
+        mime_type: str = "application/octet-stream",
+    ) -> int | None:
+        """sendDocument or sendPhoto of a file on this worker's disk, once under `key`.
+
+        Like an album, never handed to another task: a long wait raises Throttled and a
+        failure TransientError, for the caller's task to retry.
+        """
+        field = "photo" if method == "sendPhoto" else "document"
+        # Bytes, not a file object: a 429 inside the call sends the same body again.
+        result = self._send_once(
+            chat_id,
+            key,
+            method,
+            {"chat_id": chat_id, "caption": caption or None, "parse_mode": "HTML"},
+            files={field: (file_name or path.name, path.read_bytes(), mime_type)},
+        )
+        return int(result["message_id"]) if isinstance(result, dict) else result
+
     def _send_once(
         self,
         chat_id: int,

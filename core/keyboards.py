@@ -5,6 +5,7 @@ Callback data is at most 64 bytes (Telegram refuses longer with BUTTON_DATA_INVA
   o:c:{order}              cancel the order ("Cancelar")
   g:{ok|edit|no}:{user}:{token}  the guided order's Confirmar / Cambiar / Cancelar
   l:{page}:{user}          a page of /pedidos
+  s:{action}:{order}:{round}  a staff card's button (core.staff.cards)
 Who may press a button is checked by its handler: the order's customer, or the user in the data.
 """
 
@@ -21,6 +22,7 @@ MAX_CALLBACK_BYTES = 64
 ORDER = "o"
 CONVERSATION = "g"
 LIST = "l"
+STAFF = "s"
 
 REFRESH = "r"
 CANCEL = "c"
@@ -45,15 +47,19 @@ def parse(data: str | None) -> Pressed | None:
     if not data or len(data.encode()) > MAX_CALLBACK_BYTES:
         return None
     kind, *fields = data.split(":")
-    expected = {ORDER: 2, CONVERSATION: 3, LIST: 2}.get(kind)
+    expected = {ORDER: 2, CONVERSATION: 3, LIST: 2, STAFF: 3}.get(kind)
     if expected is None or len(fields) != expected or not all(fields):
         return None
     return Pressed(kind, tuple(fields))
 
 
-def _button(label: str, data: str) -> dict[str, str]:
+def button(label: str, data: str) -> dict[str, str]:
+    """One inline button with callback data (checked against Telegram's 64 bytes)."""
     assert len(data.encode()) <= MAX_CALLBACK_BYTES, data
     return {"text": label, "callback_data": data}
+
+
+_button = button
 
 
 def status_keyboard(order: Order) -> Keyboard:

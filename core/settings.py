@@ -32,6 +32,19 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
+_UNIT_BYTES = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, None: 1}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from `1048576`, `512KB`, `10MB` or `1GB` (binary units)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(f"not a size: {text!r} (use e.g. 512KB, 10MB)")
+    unit = match.group(2).lower() if match.group(2) else None
+    return int(float(match.group(1)) * _UNIT_BYTES[unit])
+
+
 def _int_list(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.split(r"[,\s]+", text.strip()) if part)
 
@@ -95,6 +108,19 @@ class Settings:
     # How long the bot waits in a handler for a chat's slot before handing the reply over
     # to the workers' delivery queue (so one busy chat never holds an update slot).
     reply_max_wait: float = 1.0
+    # Staff alerts (core.staff): an unanswered stale-order alert is repeated every
+    # ESCALATE_AFTER, at most ESCALATE_REPEATS times, then goes to the escalation chats.
+    escalate_after: float = 2 * 3600.0
+    escalate_repeats: int = 2
+    escalation_chat_ids: tuple[int, ...] = ()
+    snooze_for: float = 3600.0
+    # CSV imports (core.importer): files past either limit are refused with a clear message.
+    import_max_rows: int = 50_000
+    import_max_bytes: int = 10 * 1024**2
+    # Reports (core.reports): days are calendar days in this zone; the daily summary is sent
+    # at DAILY_REPORT_AT there ("HH:MM", or a five-field crontab; "off" sends none).
+    report_timezone: str = "UTC"
+    daily_report_at: str = "08:00"
 
     @property
     def bot_api_base(self) -> str:
@@ -189,6 +215,14 @@ class Settings:
             retention_interval=parse_duration(get("RETENTION_INTERVAL", "1h")),
             dead_letters_max=int(get("DEAD_LETTERS_MAX", "1000")),
             reply_max_wait=parse_duration(get("REPLY_MAX_WAIT", "1s")),
+            escalate_after=parse_duration(get("ESCALATE_AFTER", "2h")),
+            escalate_repeats=int(get("ESCALATE_REPEATS", str(defaults.escalate_repeats))),
+            escalation_chat_ids=_int_list(get("ESCALATION_CHAT_IDS", "")),
+            snooze_for=parse_duration(get("SNOOZE_FOR", "1h")),
+            import_max_rows=int(get("IMPORT_MAX_ROWS", str(defaults.import_max_rows))),
+            import_max_bytes=parse_size(get("IMPORT_MAX_BYTES", "10MB")),
+            report_timezone=get("REPORT_TIMEZONE", defaults.report_timezone),
+            daily_report_at=get("DAILY_REPORT_AT", defaults.daily_report_at),
         )
 
 

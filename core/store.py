@@ -7,6 +7,7 @@ Keys (all under the `pedidos:` prefix):
   stale                zset   ids of unfinished orders already alerted as stale, by creation time
   finished             zset   `{chat}/{id}` of finished orders, by finish time (core.retention)
   update:{chat}:{msg}  string the order created from that Telegram message (re-delivery guard)
+  created              zset   every order id by creation time (reports read ranges of it)
   watcher:run:{run}    list   the order ids one watcher run claimed (its retries resend these)
   watcher:pending      zset   runs that claimed and have not finished, by their latest attempt
   watcher:history      list   the latest finished runs, newest first (JSON)
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import redis
@@ -39,16 +40,19 @@ PREFIX = "pedidos:"
 # updates for 24 hours, so a re-delivered one cannot be older than that.
 UPDATE_MEMORY_SECONDS = 48 * 3600
 
-# KEYS: order, chat index, open index, update guard.
-# ARGV: id, created_at, chat score, then the hash fields as name/value pairs.
+# KEYS: order, chat index, open index, guard, creation index.
+# ARGV: id, created_at, guard ttl, guard value, then the hash fields as name/value pairs.
+# The guard names where the order came from (a Telegram message, a CSV row): a second
+# create from the same place returns the guard's value and creates nothing.
 _CREATE = """
 local existing = redis.call('GET', KEYS[4])
 if existing then return {0, existing} end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, ''} end
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[3])
+redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
+redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[3])
 return {1, ARGV[1]}
 """
 
@@ -199,6 +203,7 @@ class OrderStore:
         return f"{PREFIX}chat:{chat_id}"
 
     OPEN_KEY = f"{PREFIX}open"
+    CREATED_KEY = f"{PREFIX}created"
     STALE_KEY = f"{PREFIX}stale"
     FINISHED_KEY = f"{PREFIX}finished"
     RUN_PREFIX = f"{PREFIX}watcher:run:"
@@ -227,14 +232,54 @@ class OrderStore:
                 language=language,
             )
             status, order_id = self._create(
-                keys=[self.key(order.id), self.chat_key(chat_id), self.OPEN_KEY, guard],
-                args=[order.id, now, UPDATE_MEMORY_SECONDS, *_flatten(order.to_redis())],
+                keys=self._create_keys(order, guard),
+                args=[order.id, now, UPDATE_MEMORY_SECONDS, order.id, *_flatten(order.to_redis())],
             )
             if status == 1:
                 return order, True
             if status == 0:
                 return self.get(str(order_id)), False
             # status -1: the random id is taken (rare); draw another.
+
+    def _create_keys(self, order: Order, guard: str) -> list[str]:
+        return [
+            self.key(order.id),
+            self.chat_key(order.chat_id),
+            self.OPEN_KEY,
+            guard,
+            self.CREATED_KEY,
+        ]
+
+    def create_guarded(
+        self, orders: list[tuple[Order, str, str]], guard_ttl: int
+    ) -> list[tuple[int, str]]:
+        """Store new orders in one round trip, each under its (guard key, guard value).
+
+        For each: (1, id) created; (0, value) the guard existed (nothing created: `value` is
+        what the guard holds); (-1, '') the random id was taken (draw another and retry).
+        """
+        pipe = self.redis.pipeline(transaction=False)
+        for order, guard, value in orders:
+            self._create(
+                keys=self._create_keys(order, guard),
+                args=[order.id, order.created_at, guard_ttl, value, *_flatten(order.to_redis())],
+                client=pipe,
+            )
+        return [(int(status), str(found)) for status, found in pipe.execute()]
+
+    def created_between(self, start: float, end: float, batch: int = 500) -> Iterator[list[Order]]:
+        """Orders created in [start, end), oldest first, `batch` at a time."""
+        offset = 0
+        while True:
+            ids = as_strings(
+                self.redis.zrangebyscore(
+                    self.CREATED_KEY, start, f"({end}", start=offset, num=batch
+                )
+            )
+            if not ids:
+                return
+            yield self.get_many(ids)
+            offset += len(ids)
 
     def get(self, order_id: str) -> Order:
         raw = read_hash(self.redis, self.key(order_id))

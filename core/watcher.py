@@ -135,6 +135,8 @@ class Watcher:
     max_per_run: int = MAX_ALERTS_PER_RUN
     adopt_after: float = ADOPT_AFTER
     clock: Callable[[], float] = time.time
+    # Told of each run's newly stale orders (core.staff queues their cards with buttons).
+    on_stale: Callable[[list[Order], float], None] | None = None
 
     def run(self, run_id: str) -> RunReport:
         """One run (or a retry of it): claim, send the digest, alert each chat, finish."""
@@ -145,6 +147,8 @@ class Watcher:
         )
         # Orders that finished since they were claimed are no longer stuck: leave them out.
         stuck = [order for order in self.store.get_many(claim.ids) if not order.is_final]
+        if stuck and self.on_stale is not None:
+            self.on_stale(stuck, now)
         read_at = time.monotonic()
         if stuck:
             self.send_digest(run_id, stuck, now)

@@ -18,6 +18,8 @@ app.conf.include = [
     "tasks.delivery",
     "tasks.conversations",
     "tasks.retention",
+    "tasks.importer",
+    "tasks.reports",
 ]
 
 __all__ = ["app"]

@@ -18,6 +18,9 @@ from core.ratelimit import Limits, RateLimiter
 from core.recovery import LeaseKeeper, Leases, Schedule
 from core.retention import Retention
 from core.settings import Settings, get_settings
+from core.staff.actions import StaffActions
+from core.staff.alerts import StaffAlerts
+from core.staff.desk import StaffDesk
 from core.store import OrderStore
 from core.watcher import Watcher
 
@@ -92,6 +95,45 @@ def watcher() -> Watcher:
         messenger=courier(),
         admin_chat_ids=config.admin_chat_ids,
         stale_after=config.stale_after,
+        on_stale=staff_alerts().opened,
+    )
+
+
+@cache
+def staff_desk() -> StaffDesk:
+    return StaffDesk(redis_client())
+
+
+@cache
+def staff_alerts() -> StaffAlerts:
+    config = settings()
+    return StaffAlerts(
+        desk=staff_desk(),
+        store=store(),
+        sender=courier(),
+        admin_chat_ids=config.admin_chat_ids,
+        escalation_chat_ids=config.escalation_chat_ids,
+        stale_after=config.stale_after,
+        remind_after=config.escalate_after,
+        repeats=config.escalate_repeats,
+        snooze_for=config.snooze_for,
+    )
+
+
+@cache
+def staff_actions() -> StaffActions:
+    # Imported here: tasks.orders and tasks.staff import this module.
+    from tasks.orders import revoke_order
+    from tasks.staff import retry_order
+
+    config = settings()
+    return StaffActions(
+        desk=staff_desk(),
+        fulfilment=fulfilment(),
+        snooze_for=config.snooze_for,
+        remind_after=config.escalate_after,
+        retry=retry_order,
+        revoke=revoke_order,
     )
 
 

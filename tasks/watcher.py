@@ -6,6 +6,7 @@ latest error on the order, so the admins' digest can say why an order is stuck.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import asdict
 from typing import Any
@@ -48,13 +49,16 @@ def revisar_pedidos_atrasados(self: Task) -> dict[str, Any]:
     # The task id names the run: a retry or a re-delivery resends the same run's alerts.
     run_id = self.request.id or uuid.uuid4().hex
     report = ctx.watcher().run(run_id)
+    # The staff's cards: first alerts of the orders just claimed, reminders, escalations.
+    cards = ctx.staff_alerts().run(run_id, time.time())
     log.info(
-        "watcher run=%s claimed=%s alerted=%s resumed=%s more=%s",
+        "watcher run=%s claimed=%s alerted=%s resumed=%s more=%s cards=%s",
         report.run_id,
         report.claimed,
         report.alerted,
         report.resumed,
         report.more,
+        cards,
     )
     if report.more:
         # More stale orders than one run takes: the next run starts now, not a beat later.

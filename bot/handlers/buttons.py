@@ -15,14 +15,14 @@ from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.handlers import conversation, lists
+from bot.handlers import conversation, lists, staff
 from bot.handlers.answers import Answer, remove_keyboard
 from bot.handlers.cancel import cancel
 from bot.handlers.common import language_of
 from bot.services import services
 from core import texts
 from core.cancel import CancelOutcome
-from core.keyboards import CANCEL, CONVERSATION, LIST, ORDER, REFRESH, Pressed, parse
+from core.keyboards import CANCEL, CONVERSATION, LIST, ORDER, REFRESH, STAFF, Pressed, parse
 from core.orders import normalize_order_id
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             answer = Answer(texts.plain(lang, "callback.stale"), alert=True)
         elif pressed.kind == ORDER:
             answer = await _order_button(update, context, pressed)
+        elif pressed.kind == STAFF:
+            answer = await staff.on_button(update, context, pressed)
         elif pressed.kind == CONVERSATION:
             answer = await conversation.on_button(update, context, pressed)
         else:

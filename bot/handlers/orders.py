@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
-from bot.handlers import conversation
+from bot.handlers import conversation, staff
 from bot.handlers.chain import start_chain
 from bot.handlers.common import command_argument, language_of
 from bot.markup import inline
@@ -127,6 +127,11 @@ async def estado(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if job is not None:
             await message.reply_html(status_text(job, lang))
             return
+    # Staff see any chat's order, with what the staff did about it.
+    for_staff = await staff.order_for_staff(update, context, argument.split()[0], now)
+    if for_staff is not None:
+        await message.reply_html(for_staff)
+        return
     order_id = normalize_order_id(argument.split()[0])
     # Unknown, malformed and other chats' ids get the same answer: ids are not guessable.
     order = await svc.run(svc.store.find, order_id, chat.id) if order_id else None

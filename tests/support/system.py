@@ -19,7 +19,7 @@ from tests.support.processes import (
     wait_until,
 )
 
-ALL_QUEUES = "orders,images,telegram,watcher"
+ALL_QUEUES = "orders,images,telegram,watcher,imports,reports"
 
 # The command of each process, as the Procfile, docker-compose.yml and the Dockerfile run it
 # (tests/unit/test_deploy_files.py holds them to it). Tests add only options that place a

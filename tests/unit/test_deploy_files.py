@@ -109,7 +109,7 @@ def test_workers_scale_out(compose: dict[str, Any]) -> None:
     worker = compose["services"]["worker"]
     # `--scale worker=N` needs no fixed name and no host port.
     assert "container_name" not in worker and "ports" not in worker
-    assert "--queues=orders,images,telegram,watcher" in worker["command"]
+    assert "--queues=orders,images,telegram,watcher,imports,reports" in worker["command"]
 
 
 def test_redis_persists_has_a_password_and_is_internal_only(compose: dict[str, Any]) -> None:

@@ -1,0 +1,86 @@
+"""CSV documents from staff become import jobs; /importar (/import) explains the format."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Chat, Update
+from telegram.ext import ContextTypes, filters
+
+from bot.handlers.common import language_of
+from bot.handlers.staff_access import is_staff, staff_or_refuse
+from bot.services import services
+from core import texts
+from core.importer.jobs import ImportJobs
+from core.importer.run import format_size
+
+log = logging.getLogger(__name__)
+
+# What counts as a CSV: by name, or by the MIME types spreadsheets and phones send.
+CSV_DOCUMENTS = (
+    filters.Document.FileExtension("csv")
+    | filters.Document.MimeType("text/csv")
+    | filters.Document.MimeType("text/comma-separated-values")
+)
+
+
+async def importar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """How to import: columns, encodings, limits."""
+    message = update.effective_message
+    if message is None or not await staff_or_refuse(update, context):
+        return
+    settings = services(context).settings
+    await message.reply_html(
+        texts.text(
+            language_of(update),
+            "import.help",
+            rows=settings.import_max_rows,
+            size=format_size(settings.import_max_bytes),
+        )
+    )
+
+
+async def on_csv(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer at once with a status message; a worker (`importar_datos`) does the rest."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None or message.document is None:
+        return
+    if not is_staff(update, context):
+        # In groups a shared CSV is none of our business; in private say why not.
+        if chat.type == Chat.PRIVATE:
+            await staff_or_refuse(update, context)
+        return
+    lang = language_of(update)
+    svc = services(context)
+    document = message.document
+    name = document.file_name or "import.csv"
+    size = document.file_size or 0
+    limit = svc.settings.import_max_bytes
+    if size > limit:
+        await message.reply_html(
+            texts.text(
+                lang, "import.too_big", name=name, size=format_size(size), max=format_size(limit)
+            ),
+            do_quote=True,
+        )
+        return
+    jobs = ImportJobs(svc.store.redis)
+    job, _created = await svc.run(
+        jobs.create, chat.id, user.id, document.file_id, name, size, message.message_id, lang
+    )
+    if not job.status_message_id:
+        status = await message.reply_html(
+            texts.text(lang, "import.queued", id=job.id, name=name), do_quote=True
+        )
+        await svc.run(jobs.update, job.id, status_message_id=status.message_id)
+        log.info("import=%s created chat=%s file=%s size=%s", job.id, chat.id, name, size)
+    if not job.task_id:
+        task_id = await svc.run(_enqueue, job.id)
+        await svc.run(jobs.update, job.id, task_id=task_id)
+
+
+def _enqueue(job_id: str) -> str:
+    # Imported here: the Celery app reads its config on import, once settings are final.
+    from tasks.importer import enqueue_import
+
+    return enqueue_import(job_id)

@@ -1,0 +1,304 @@
+"""`importar_datos`: one import job, from the Telegram file to orders with their chains.
+
+The file is downloaded to a temp file and read twice as a stream (count, then import), so
+memory stays flat whatever its size. Rows go to the store in batches, each row under a
+guard keyed by its content (core.importer.rows.GoodRow.key): a row imported before, in this
+file or another, creates nothing. A re-run of the same job (a worker died) walks the file
+again: rows it created the first time are recognised by the job and row number in their
+guard, counted as created, and their chains enqueued if they were not.
+
+One status message shows the progress bar, edited at most once per PROGRESS_EVERY.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from core import texts
+from core.botapi import BadRequest, FileTooBig
+from core.importer.csvfile import Layout, MissingColumn, NotUtf8, count_rows, layout_of, read_rows
+from core.importer.jobs import ROW_MEMORY_SECONDS, ImportJob, ImportJobs, ImportState, row_guard
+from core.importer.rows import BadRow, GoodRow, check
+from core.orders import Order, new_order_id
+from core.progress import percent_of, render_progress
+from core.store import OrderStore
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+PROGRESS_EVERY = 1.0
+IMPORT_FIELD = "import"
+
+
+class ImportCourier(Protocol):
+    """core.delivery.Courier."""
+
+    def send(self, chat_id: int, text: str, *, key: str) -> int | None: ...
+
+    def edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        reply_markup: dict[str, Any] | None = None,
+        key: str | None = None,
+    ) -> int | None: ...
+
+    def send_file(
+        self,
+        chat_id: int,
+        method: str,
+        path: Path,
+        *,
+        key: str,
+        caption: str = "",
+        file_name: str | None = None,
+        mime_type: str = "application/octet-stream",
+    ) -> int | None: ...
+
+
+@dataclass
+class Counts:
+    total: int
+    done: int = 0
+    created: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+    def fields(self) -> dict[str, int]:
+        return {
+            "total": self.total,
+            "done": self.done,
+            "created": self.created,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+        }
+
+
+def format_size(size: int) -> str:
+    if size >= 1024**2:
+        return f"{size / 1024**2:.1f} MB"
+    return f"{max(1, size // 1024)} KB"
+
+
+@dataclass
+class Importer:
+    jobs: ImportJobs
+    store: OrderStore
+    courier: ImportCourier
+    # Download a Telegram file into a path, refusing it past a size (core.botapi).
+    fetch: Callable[[str, Path, int], None]
+    # Start the chains of new orders (tasks.importer).
+    enqueue: Callable[[list[str]], None]
+    max_rows: int
+    max_bytes: int
+    batch: int = BATCH
+    progress_every: float = PROGRESS_EVERY
+    clock: Callable[[], float] = time.monotonic
+    workdir: str | None = None
+    _shown_at: float = field(default=float("-inf"), init=False)
+
+    def run(self, job_id: str) -> ImportJob | None:
+        """Import the job's file (nothing when it already finished)."""
+        job = self.jobs.get(job_id)
+        if job is None or job.state in (ImportState.DONE, ImportState.REFUSED):
+            return job
+        self.jobs.update(job.id, state=ImportState.RUNNING.value)
+        with tempfile.TemporaryDirectory(prefix="import-", dir=self.workdir) as tmp:
+            counts = self._import(job, Path(tmp))
+        if counts is None:
+            return self.jobs.get(job.id)
+        self.jobs.update(
+            job.id, state=ImportState.DONE.value, finished_at=time.time(), **counts.fields()
+        )
+        return self.jobs.get(job.id)
+
+    # --- the steps -------------------------------------------------------------------
+
+    def _import(self, job: ImportJob, tmp: Path) -> Counts | None:
+        source = tmp / "source.csv"
+        if job.file_size > self.max_bytes:
+            self._refuse(job, "too_big")
+            return None
+        try:
+            self.fetch(job.file_id, source, self.max_bytes)
+        except FileTooBig:
+            self._refuse(job, "too_big")
+            return None
+        except BadRequest as exc:
+            log.warning("import=%s download failed: %s", job.id, exc)
+            self._refuse(job, "download_failed")
+            return None
+        try:
+            layout = layout_of(source)
+            if layout is None:
+                self._refuse(job, "empty")
+                return None
+            total = count_rows(source, layout)
+        except NotUtf8:
+            self._refuse(job, "not_utf8")
+            return None
+        except MissingColumn as exc:
+            self._refuse(job, "bad_header", missing=exc.column)
+            return None
+        if total == 0:
+            self._refuse(job, "empty")
+            return None
+        if total > self.max_rows:
+            self._refuse(job, "too_many_rows", rows=total)
+            return None
+        counts = Counts(total)
+        self._show(job, counts, force=True)
+        rejected = tmp / "rejected.csv"
+        with rejected.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(
+                [*texts.raw(job.language, "import.rejected_header").split(","), *layout.header]
+            )
+            try:
+                self._rows(job, source, layout, counts, writer)
+            except NotUtf8:
+                self._refuse(job, "not_utf8")
+                return None
+        self._finish(job, counts, rejected)
+        return counts
+
+    def _rows(
+        self, job: ImportJob, source: Path, layout: Layout, counts: Counts, writer: Any
+    ) -> None:
+        batch: list[GoodRow] = []
+        for raw in read_rows(source, layout):
+            verdict = check(raw)
+            if isinstance(verdict, BadRow):
+                self._reject(job, verdict, counts, writer)
+            else:
+                batch.append(verdict)
+                if len(batch) >= self.batch:
+                    self._create(job, batch, counts, writer)
+                    batch = []
+            self._show(job, counts)
+        if batch:
+            self._create(job, batch, counts, writer)
+
+    def _reject(self, job: ImportJob, row: BadRow, counts: Counts, writer: Any) -> None:
+        writer.writerow([row.number, row.reason_text(job.language), *row.original])
+        counts.rejected += 1
+        counts.done += 1
+
+    def _create(self, job: ImportJob, rows: list[GoodRow], counts: Counts, writer: Any) -> None:
+        """One batch: every row created once, its chain started; repeats told apart."""
+        pending = list(rows)
+        fresh: list[str] = []
+        earlier: list[str] = []
+        while pending:
+            now = time.time()
+            items = []
+            for row in pending:
+                order = Order(
+                    id=new_order_id(),
+                    chat_id=row.chat_id,
+                    # A private chat's order is its user's (they may cancel it); a group's
+                    # belongs to the admin who imported it.
+                    user_id=row.chat_id if row.chat_id > 0 else job.user_id,
+                    text=row.text,
+                    created_at=now,
+                    updated_at=now,
+                    language=row.language,
+                    extra={IMPORT_FIELD: job.id},
+                )
+                items.append((order, row_guard(row.key), f"{order.id}|{job.id}|{row.number}"))
+            results = self.store.create_guarded(items, ROW_MEMORY_SECONDS)
+            retry: list[GoodRow] = []
+            for (order, _, _), row, (status, found) in zip(items, pending, results, strict=True):
+                if status == -1:
+                    retry.append(row)  # the random id was taken: draw another
+                    continue
+                counts.done += 1
+                if status == 1:
+                    counts.created += 1
+                    fresh.append(order.id)
+                    continue
+                first_order, first_job, first_row = found.split("|")
+                if first_job != job.id:
+                    counts.duplicates += 1
+                elif int(first_row) == row.number:
+                    # This job created it on an earlier attempt.
+                    counts.created += 1
+                    earlier.append(first_order)
+                else:
+                    self._reject(
+                        job,
+                        BadRow(row.number, "duplicate", [], (("row", first_row),)),
+                        counts,
+                        writer,
+                    )
+                    counts.done -= 1  # _reject counted it again
+            pending = retry
+        unstarted = [o.id for o in self.store.get_many(earlier) if not o.task_ids]
+        if fresh or unstarted:
+            self.enqueue(fresh + unstarted)
+
+    def _show(self, job: ImportJob, counts: Counts, force: bool = False) -> None:
+        """Edit the progress bar, at most once per `progress_every` (plus the first)."""
+        now = self.clock()
+        if not force and now - self._shown_at < self.progress_every:
+            return
+        self._shown_at = now
+        self._edit(job, self._progress_text(job, counts))
+        self.jobs.update(job.id, **counts.fields())
+
+    def _progress_text(self, job: ImportJob, counts: Counts) -> str:
+        return texts.text(
+            job.language,
+            "import.progress",
+            id=job.id,
+            name=job.file_name,
+            bar=render_progress(percent_of(counts.done, counts.total)),
+            **counts.fields(),
+        )
+
+    def _edit(self, job: ImportJob, text: str, key: str | None = None) -> None:
+        if job.status_message_id:
+            self.courier.edit(job.chat_id, job.status_message_id, text, key=key)
+
+    def _finish(self, job: ImportJob, counts: Counts, rejected: Path) -> None:
+        lang = job.language
+        self._edit(job, self._progress_text(job, counts), key=f"import:{job.id}:progress:done")
+        self.courier.send(
+            job.chat_id,
+            texts.text(lang, "import.done", id=job.id, name=job.file_name, **counts.fields()),
+            key=f"import:{job.id}:done",
+        )
+        if counts.rejected:
+            stem = Path(job.file_name).stem or "import"
+            self.courier.send_file(
+                job.chat_id,
+                "sendDocument",
+                rejected,
+                key=f"import:{job.id}:rejected",
+                caption=texts.text(lang, "import.rejected_caption", name=job.file_name),
+                file_name=f"{stem}-{texts.raw(lang, 'import.rejected_suffix')}.csv",
+                mime_type="text/csv",
+            )
+        log.info("import=%s done %s", job.id, counts.fields())
+
+    def _refuse(self, job: ImportJob, reason: str, **values: object) -> None:
+        text = texts.text(
+            job.language,
+            f"import.{reason}",
+            name=job.file_name,
+            size=format_size(job.file_size),
+            max=format_size(self.max_bytes) if reason == "too_big" else self.max_rows,
+            **values,
+        )
+        self._edit(job, text, key=f"import:{job.id}:refused")
+        self.jobs.update(job.id, state=ImportState.REFUSED.value, finished_at=time.time())
+        log.info("import=%s refused: %s", job.id, reason)

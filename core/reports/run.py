@@ -1,0 +1,133 @@
+"""`generar_reporte` and the daily summary: read the period once, send a CSV and a chart."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from core import texts
+from core.delivery import DeadLetters
+from core.importer.run import ImportCourier
+from core.orders import OrderState
+from core.reports.chart import draw
+from core.reports.data import Tally, collect, percentile
+from core.reports.period import Period, today_in
+from core.store import OrderStore
+from core.watcher import ADMIN_LANGUAGE
+
+log = logging.getLogger(__name__)
+
+CHART_DAYS = 7
+DAY = 24 * 3600.0
+
+
+def format_seconds(seconds: float | None, language: str) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return texts.format_age(seconds, language)
+
+
+@dataclass
+class Reporter:
+    store: OrderStore
+    courier: ImportCourier
+    dead_letters: DeadLetters
+    admin_chat_ids: tuple[int, ...]
+    stale_after: float
+    zone: str
+    workdir: str | None = None
+
+    def report(self, chat_id: int, period: Period, language: str, key: str) -> Tally:
+        """The CSV of the period's orders and the chart of orders per day by state."""
+        with tempfile.TemporaryDirectory(prefix="report-", dir=self.workdir) as tmp:
+            name = f"pedidos-{period.first.isoformat()}-{period.last.isoformat()}.csv"
+            csv_path = Path(tmp) / name
+            tally = collect(self.store, period, csv_path)
+            values = {
+                "start": period.first.isoformat(),
+                "end": period.last.isoformat(),
+                "zone": period.zone,
+                "total": tally.total,
+            }
+            if tally.total == 0:
+                self.courier.send(chat_id, texts.text(language, "report.empty", **values), key=key)
+                return tally
+            chart = draw(tally, period, language, Path(tmp) / "chart.png")
+            self.courier.send_file(
+                chat_id,
+                "sendPhoto",
+                chart,
+                key=f"{key}:chart",
+                caption=texts.text(language, "report.caption", **values),
+                mime_type="image/png",
+            )
+            self.courier.send_file(
+                chat_id,
+                "sendDocument",
+                csv_path,
+                key=f"{key}:csv",
+                caption=texts.text(language, "report.csv_caption", **values),
+                mime_type="text/csv",
+            )
+        return tally
+
+    def daily(self, key: str, now: float) -> str:
+        """The summary of the last 24 hours, with the last week's chart, to each admin chat."""
+        lang = ADMIN_LANGUAGE
+        start = now - DAY
+        tally = Tally()
+        for batch in self.store.created_between(start, now + 1):
+            for order in batch:
+                tally.add(order, today_in(self.zone, order.created_at))
+        stale, _ = self.store.stale_now(now - self.stale_after, 1)
+        text = self.summary(tally, stale, self.dead_letters.count(), now, lang)
+        today = today_in(self.zone, now)
+        week = Period(today - timedelta(days=CHART_DAYS - 1), today, self.zone)
+        with tempfile.TemporaryDirectory(prefix="daily-", dir=self.workdir) as tmp:
+            chart = draw(collect(self.store, week), week, lang, Path(tmp) / "chart.png")
+            for chat_id in self.admin_chat_ids:
+                self.courier.send_file(
+                    chat_id,
+                    "sendPhoto",
+                    chart,
+                    key=f"{key}:{chat_id}",
+                    caption=text,
+                    mime_type="image/png",
+                )
+        return text
+
+    def summary(self, tally: Tally, stale: int, dead: int, now: float, lang: str) -> str:
+        """The daily summary's words (a photo caption: well under 1024 characters)."""
+        lines = [
+            texts.text(
+                lang, "report.daily_title", day=today_in(self.zone, now).isoformat(), zone=self.zone
+            ),
+            texts.text(lang, "report.daily_total", total=tally.total),
+        ]
+        lines += [
+            texts.text(lang, "report.daily_state", state=texts.state_name(lang, state), count=count)
+            for state in OrderState
+            if (count := tally.by_state.get(state, 0))
+        ]
+        lines.append(texts.text(lang, "report.daily_stale", count=stale))
+        lines.append(
+            texts.text(lang, "report.daily_failed", count=tally.by_state.get(OrderState.FALLIDO, 0))
+        )
+        lines.append(texts.text(lang, "report.daily_dead", count=dead))
+        if tally.to_complete:
+            lines.append(
+                texts.text(
+                    lang,
+                    "report.daily_times",
+                    p50=format_seconds(percentile(tally.to_complete, 0.5), lang),
+                    p95=format_seconds(percentile(tally.to_complete, 0.95), lang),
+                )
+            )
+        else:
+            lines.append(texts.text(lang, "report.daily_no_times"))
+        return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Staff work on stale orders: alert cards with buttons, reminders, escalation, actions."""

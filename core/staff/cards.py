@@ -1,0 +1,96 @@
+"""What a staff card says and which buttons it carries.
+
+Callback data (at most 64 bytes): `s:{action}:{order}:{round}`, e.g. `s:a:P-7K2Q4F:3`. The
+round makes a press on an old card (replaced by a reminder) harmless.
+"""
+
+from __future__ import annotations
+
+from core import texts
+from core.keyboards import STAFF, Keyboard, button
+from core.orders import Order
+from core.staff.desk import Action, Kind, Record
+from core.watcher import ADMIN_LANGUAGE, order_line
+
+ACTION_KEYS = {
+    Action.ACK: "ack",
+    Action.SNOOZE: "snooze",
+    Action.RETRY: "retry",
+    Action.CANCEL: "cancel",
+}
+
+
+def card_text(
+    order: Order, kind: Kind, ignored: int, repeats: int, now: float, stale_after: float
+) -> str:
+    """The card of one round: a heading by kind, then the watcher's line for the order."""
+    lang = ADMIN_LANGUAGE
+    after = texts.format_age(stale_after, lang)
+    if kind is Kind.ALERT:
+        heading = texts.text(lang, "staff.alert_title", id=order.id, after=after)
+    elif kind is Kind.REMINDER:
+        heading = texts.text(lang, "staff.reminder_title", id=order.id, n=ignored, max=repeats)
+    else:
+        heading = texts.text(lang, "staff.escalation_title", id=order.id, n=ignored)
+    return "\n".join([heading, order_line(order, now, lang), _what(order)])
+
+
+def _what(order: Order) -> str:
+    what = order.text if len(order.text) <= 80 else order.text[:79] + "…"
+    return str(texts.text(ADMIN_LANGUAGE, "staff.what", what=what))
+
+
+def card_keyboard(order_id: str, round_: int, snooze_for: float) -> Keyboard:
+    """Atendido / Posponer, then Reintentar / Cancelar y avisar."""
+    lang = ADMIN_LANGUAGE
+
+    def data(action: Action) -> str:
+        return f"{STAFF}:{action.value}:{order_id}:{round_}"
+
+    snooze = texts.raw(lang, "staff.buttons.snooze").format(
+        duration=texts.format_age(snooze_for, lang)
+    )
+    return {
+        "inline_keyboard": [
+            [
+                button(texts.raw(lang, "staff.buttons.ack"), data(Action.ACK)),
+                button(snooze, data(Action.SNOOZE)),
+            ],
+            [
+                button(texts.raw(lang, "staff.buttons.retry"), data(Action.RETRY)),
+                button(texts.raw(lang, "staff.buttons.cancel"), data(Action.CANCEL)),
+            ],
+        ]
+    }
+
+
+def action_name(language: str, action: str) -> str:
+    return texts.raw(language, f"staff.action.{ACTION_KEYS[Action(action)]}")
+
+
+def record_line(record: Record, language: str) -> str:
+    """`✅ Atendido · Ana (id 42) · 2026-11-23 18:04 UTC`, plus what it came to."""
+    line: str = texts.text(
+        language,
+        "staff.record_line",
+        action=action_name(language, record.action),
+        name=record.name,
+        user=record.user_id,
+        at=texts.format_time(record.at),
+    )
+    if record.outcome:
+        line += " · " + texts.raw(language, f"staff.outcome.{record.outcome}")
+    return str(line)
+
+
+def closed_text(order: Order, record: Record, now: float) -> str:
+    """A card once answered: the order as it is now and who answered; no buttons."""
+    lang = ADMIN_LANGUAGE
+    return "\n".join(
+        [
+            texts.text(lang, "staff.closed_title", id=order.id),
+            order_line(order, now, lang),
+            _what(order),
+            record_line(record, lang),
+        ]
+    )

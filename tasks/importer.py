@@ -1,0 +1,89 @@
+"""`importar_datos` (queue `imports`): one CSV import job; core.importer does the work."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from celery import Task, uuid
+from celery.utils.log import get_task_logger
+
+from core.importer.jobs import ImportJobs
+from core.importer.run import Importer
+from tasks import app
+from tasks import context as ctx
+from tasks.orders import STEP_TASKS, order_chain
+from tasks.telegram import TELEGRAM_RETRY, TelegramTask
+
+log = get_task_logger(__name__)
+
+# A 50,000-row file takes a few minutes; far below the broker's visibility timeout.
+IMPORT_TIME_LIMIT = 1800
+
+
+def fetch(file_id: str, dest: Path, max_bytes: int) -> None:
+    """getFile, then stream the file to `dest` (FileTooBig past `max_bytes`)."""
+    api = ctx.bot_api()
+    info = api.call("getFile", {"file_id": file_id})
+    with dest.open("wb") as fh:
+        api.download(str(info["file_path"]), fh, max_bytes)
+
+
+def enqueue_chains(order_ids: list[str]) -> None:
+    """Start the chain of each new order: ids stored first (one round trip), then every
+    chain published through one broker connection."""
+    store = ctx.store()
+    plans = [(order_id, [uuid() for _ in STEP_TASKS]) for order_id in order_ids]
+    pipe = store.redis.pipeline(transaction=False)
+    for order_id, ids in plans:
+        pipe.hset(store.key(order_id), mapping={"task_ids": ",".join(ids), "task_id": ids[0]})
+    pipe.execute()
+    with app.producer_or_acquire() as producer:
+        for order_id, ids in plans:
+            order_chain(order_id, ids).apply_async(producer=producer)
+
+
+@cache
+def jobs() -> ImportJobs:
+    return ImportJobs(ctx.redis_client())
+
+
+@cache
+def importer() -> Importer:
+    config = ctx.settings()
+    return Importer(
+        jobs=jobs(),
+        store=ctx.store(),
+        courier=ctx.courier(),
+        fetch=fetch,
+        enqueue=enqueue_chains,
+        max_rows=config.import_max_rows,
+        max_bytes=config.import_max_bytes,
+    )
+
+
+@app.task(
+    bind=True,
+    base=TelegramTask,
+    name="importar_datos",
+    soft_time_limit=IMPORT_TIME_LIMIT,
+    time_limit=IMPORT_TIME_LIMIT + 60,
+    **TELEGRAM_RETRY,
+)
+def importar_datos(self: Task, job_id: str) -> dict[str, Any]:
+    """Import one CSV job: orders created once per row, progress shown, rejects sent back."""
+    job = importer().run(job_id)
+    if job is None:
+        log.warning("import=%s not found", job_id)
+        return {}
+    return {
+        "id": job.id,
+        "state": job.state.value,
+        "created": job.created,
+        "rejected": job.rejected,
+    }
+
+
+def enqueue_import(job_id: str) -> str:
+    return str(importar_datos.delay(job_id).id)
