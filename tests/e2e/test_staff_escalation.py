@@ -10,6 +10,7 @@ import pytest
 
 from core.store import OrderStore
 from sandbox import RunningSandbox
+from sandbox.client import Message
 from tests.e2e.test_orders import is_status, order_id_of
 from tests.support.processes import wait_until
 from tests.support.system import System, running_system
@@ -49,7 +50,7 @@ def test_unanswered_alert_is_repeated_then_escalated_then_left(system: System) -
     customer.send("/pedido 1 tarta")
     order_id = order_id_of(customer.wait_for(is_status, timeout=15))
 
-    def cards(text: str) -> list:  # type: ignore[type-arg]
+    def cards(text: str) -> list[Message]:
         return [
             m
             for m in admin.bot_messages() + escalation.bot_messages()
