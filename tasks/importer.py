@@ -10,7 +10,7 @@ from celery import Task, uuid
 from celery.utils.log import get_task_logger
 
 from core.importer.jobs import ImportJobs
-from core.importer.run import Importer
+from core.importer.run import ImportBusy, Importer
 from tasks import app
 from tasks import context as ctx
 from tasks.orders import STEP_TASKS, order_chain
@@ -73,7 +73,12 @@ def importer() -> Importer:
 )
 def importar_datos(self: Task, job_id: str) -> dict[str, Any]:
     """Import one CSV job: orders created once per row, progress shown, rejects sent back."""
-    job = importer().run(job_id)
+    try:
+        job = importer().run(job_id)
+    except ImportBusy as exc:
+        # The same job runs elsewhere (a redelivered message): look again when its lease
+        # would have expired; the other run most likely finishes it first.
+        raise self.retry(countdown=exc.retry_after, max_retries=None) from None
     if job is None:
         log.warning("import=%s not found", job_id)
         return {}

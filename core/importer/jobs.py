@@ -26,6 +26,17 @@ ROW_MEMORY_SECONDS = 400 * 24 * 3600
 JOB_MEMORY_SECONDS = 90 * 24 * 3600
 
 
+# Compare-and-extend and compare-and-delete of a job's lease.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 class ImportState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -65,6 +76,8 @@ def row_guard(key: str) -> str:
 class ImportJobs:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
 
     @staticmethod
     def key(job_id: str) -> str:
@@ -106,6 +119,16 @@ class ImportJobs:
     def get(self, job_id: str) -> ImportJob | None:
         raw = read_hash(self.redis, self.key(job_id))
         return records.from_hash(ImportJob, raw) if raw else None
+
+    def take_lease(self, job_id: str, token: str, ms: int) -> bool:
+        return bool(self.redis.set(self.key(job_id) + ":lease", token, nx=True, px=ms))
+
+    def renew_lease(self, job_id: str, token: str, ms: int) -> None:
+        """Extend the lease if it is still ours (a run that lost it goes on: rows are guarded)."""
+        self._renew(keys=[self.key(job_id) + ":lease"], args=[token, ms])
+
+    def release_lease(self, job_id: str, token: str) -> None:
+        self._release(keys=[self.key(job_id) + ":lease"], args=[token])
 
     def update(self, job_id: str, **fields: str | int | float) -> None:
         self.redis.hset(self.key(job_id), mapping={k: str(v) for k, v in fields.items()})

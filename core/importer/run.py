@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import secrets
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,6 +35,17 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 PROGRESS_EVERY = 1.0
+# One run of a job at a time: a run holds the job's lease and renews it as it goes, so a
+# message delivered twice (a broker redelivery while the first run still works) waits.
+LEASE_MS = 30_000
+
+
+class ImportBusy(Exception):
+    """Another run holds this job's lease: try again when it may have expired."""
+
+    retry_after = LEASE_MS / 1000
+
+
 IMPORT_FIELD = "import"
 
 
@@ -105,15 +117,22 @@ class Importer:
     clock: Callable[[], float] = time.monotonic
     workdir: str | None = None
     _shown_at: float = field(default=float("-inf"), init=False)
+    _lease: str = field(default="", init=False)
 
     def run(self, job_id: str) -> ImportJob | None:
         """Import the job's file (nothing when it already finished)."""
         job = self.jobs.get(job_id)
         if job is None or job.state in (ImportState.DONE, ImportState.REFUSED):
             return job
-        self.jobs.update(job.id, state=ImportState.RUNNING.value)
-        with tempfile.TemporaryDirectory(prefix="import-", dir=self.workdir) as tmp:
-            counts = self._import(job, Path(tmp))
+        self._lease = secrets.token_hex(8)
+        if not self.jobs.take_lease(job.id, self._lease, LEASE_MS):
+            raise ImportBusy(job.id)
+        try:
+            self.jobs.update(job.id, state=ImportState.RUNNING.value)
+            with tempfile.TemporaryDirectory(prefix="import-", dir=self.workdir) as tmp:
+                counts = self._import(job, Path(tmp))
+        finally:
+            self.jobs.release_lease(job.id, self._lease)
         if counts is None:
             return self.jobs.get(job.id)
         self.jobs.update(
@@ -252,6 +271,7 @@ class Importer:
         if not force and now - self._shown_at < self.progress_every:
             return
         self._shown_at = now
+        self.jobs.renew_lease(job.id, self._lease, LEASE_MS)
         self._edit(job, self._progress_text(job, counts))
         self.jobs.update(job.id, **counts.fields())
 
