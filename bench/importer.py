@@ -1,0 +1,164 @@
+"""Import benchmark: a 10,000-row CSV through `importar_datos`'s code, in this process.
+
+A fresh redis-server (broker and store) and the sandbox in this process; the admin uploads
+the file as a document and the importer downloads it through getFile, exactly as the task
+does (no worker consumes `orders`: the chains are published and left queued).
+
+- rows/s of the import, as a ratio to the baseline of the same run: the naive way, the same
+  rows read into memory and each stored with OrderStore.create and started with
+  tasks.orders.enqueue_order (what /pedido does per order);
+- peak Python memory of an import of ROWS_SMALL and of ROWS_LARGE rows (tracemalloc, a run
+  of its own): streamed, their ratio stays near 1 while the file grows tenfold;
+- editMessageText calls per second during the import (the progress bar: at most 1/s).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import redis
+
+from sandbox import run_in_thread
+from sandbox.client import Chat
+from tests.support.processes import RedisServer
+
+ROWS = 10_000
+ROWS_SMALL = 2_000
+ROWS_LARGE = 20_000
+ADMIN = 9_999
+
+
+def csv_bytes(rows: int, salt: str) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["chat_id", "texto", "idioma"])
+    for n in range(rows):
+        writer.writerow([100_000 + n % 500, f"pedido {salt} número {n}: 2 pizzas margarita", "es"])
+    return out.getvalue().encode()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp_name, run_in_thread(port=0) as sandbox:
+        tmp = Path(tmp_name)
+        (tmp / "redis").mkdir()
+        server = RedisServer(tmp / "redis", tmp).start()
+        try:
+            os.environ.update(
+                REDIS_URL=server.url,
+                TELEGRAM_API_URL=sandbox.url,
+                TELEGRAM_BOT_TOKEN=sandbox.token,
+                IMPORT_MAX_ROWS=str(ROWS_LARGE),
+                IMPORT_MAX_BYTES="50MB",
+                LOG_LEVEL="WARNING",
+                # Our own cost is measured, not Telegram's pace (bench.delivery measures that).
+                RATE_GLOBAL_PER_SECOND="100000",
+                RATE_CHAT_PER_SECOND="100000",
+                RATE_CHAT_BURST="100000",
+            )
+            # As in a worker process: sending a task does not subscribe to its result (the
+            # Redis backend would, in a plain client process, for every chain published).
+            from celery._state import _set_task_join_will_block
+
+            _set_task_join_will_block(True)
+            run(sandbox.client.private_chat(user_id=ADMIN, first_name="Ana"), sandbox.client)
+        finally:
+            server.stop()
+
+
+def upload(admin: Chat, rows: int, salt: str) -> str:
+    """A new import job for a CSV of `rows` rows the admin sends; its id."""
+    from core.importer.jobs import ImportJobs
+    from tasks import context as ctx
+
+    data = csv_bytes(rows, salt)
+    sent = admin.send_document(data, mime_type="text/csv", file_name=f"{salt}.csv")
+    status = admin.send(f"estado de {salt}")  # a message to edit, as the bot's reply would be
+    document = sent.media[0]
+    jobs = ImportJobs(ctx.redis_client())
+    job, _ = jobs.create(
+        ADMIN, ADMIN, document.file_id, f"{salt}.csv", len(data), sent.message_id, "es"
+    )
+    bot_status = ctx.courier().send(ADMIN, f"📥 {salt}", key=f"bench:{salt}")
+    jobs.update(job.id, status_message_id=bot_status or status.message_id)
+    return job.id
+
+
+def naive(rows: int) -> float:
+    """Rows/s of the per-order path: create and enqueue one order at a time."""
+    from tasks import context as ctx
+    from tasks.orders import enqueue_order
+
+    reader = csv.DictReader(io.StringIO(csv_bytes(rows, "naive").decode()))
+    store = ctx.store()
+    start = time.perf_counter()
+    for number, row in enumerate(reader):
+        order, _ = store.create(
+            int(row["chat_id"]), int(row["chat_id"]), row["texto"], number, "es"
+        )
+        enqueue_order(order.id)
+    return rows / (time.perf_counter() - start)
+
+
+def run(admin: Chat, sandbox: object) -> None:
+    from core.importer.run import Importer
+    from tasks import context as ctx
+    from tasks.importer import enqueue_chains, fetch, jobs
+
+    config = ctx.settings()
+
+    def importer() -> Importer:
+        return Importer(
+            jobs=jobs(),
+            store=ctx.store(),
+            courier=ctx.courier(),
+            fetch=fetch,
+            enqueue=enqueue_chains,
+            max_rows=config.import_max_rows,
+            max_bytes=config.import_max_bytes,
+        )
+
+    client = admin.client
+    # Speed.
+    job_id = upload(admin, ROWS, "speed")
+    client.reset_counters()
+    start = time.perf_counter()
+    job = importer().run(job_id)
+    elapsed = time.perf_counter() - start
+    edits = client.counters()["calls"].get("editMessageText", 0)
+    assert job is not None and job.created == ROWS, job
+    rate = ROWS / elapsed
+    baseline = naive(ROWS)
+    queued = redis.Redis.from_url(config.redis_url).llen("orders")
+    assert queued == 2 * ROWS, queued  # every chain published (the import's and the naive's)
+    print(
+        f"import {ROWS} rows: {rate:,.0f} rows/s in {elapsed:.1f} s; naive per-order path "
+        f"{baseline:,.0f} rows/s; ratio {rate / baseline:.2f}"
+    )
+    print(f"progress edits: {edits} in {elapsed:.1f} s = {edits / elapsed:.2f} edits/s")
+
+    # Memory: a tenfold file, the same peak.
+    peaks = {}
+    for rows in (ROWS_SMALL, ROWS_LARGE):
+        job_id = upload(admin, rows, f"mem{rows}")
+        tracemalloc.start()
+        job = importer().run(job_id)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert job is not None and job.created == rows
+        peaks[rows] = peak
+    ratio = peaks[ROWS_LARGE] / peaks[ROWS_SMALL]
+    print(
+        f"peak memory: {peaks[ROWS_SMALL] / 1024:,.0f} KiB for {ROWS_SMALL} rows, "
+        f"{peaks[ROWS_LARGE] / 1024:,.0f} KiB for {ROWS_LARGE} rows: ratio {ratio:.2f} "
+        f"for a file {ROWS_LARGE // ROWS_SMALL}x larger"
+    )
+
+
+if __name__ == "__main__":
+    main()
