@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 # Records removed per script call: each call is short, so Redis never stalls on a sweep.
 BATCH = 500
 
-# KEYS[1] finished index. ARGV: cutoff, limit, record key prefix, chat index prefix.
+# KEYS[1] finished index, KEYS[2] (orders only) the creation index reports read.
+# ARGV: cutoff, limit, record key prefix, chat index prefix.
 # Removes up to `limit` records finished at or before `cutoff`; returns how many, and 1 when
 # more are left.
 _PRUNE = """
@@ -41,6 +42,7 @@ for _, member in ipairs(found) do
   local chat, id = string.sub(member, 1, slash - 1), string.sub(member, slash + 1)
   redis.call('DEL', ARGV[3] .. id)
   redis.call('ZREM', ARGV[4] .. chat, id)
+  if KEYS[2] then redis.call('ZREM', KEYS[2], id) end
   redis.call('ZREM', KEYS[1], member)
 end
 local more = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]) > 0 and 1 or 0
@@ -81,6 +83,7 @@ class Retention:
             now - self.order_retention,
             OrderStore.key(""),
             OrderStore.chat_key(0)[:-1],
+            also=OrderStore.CREATED_KEY,
         )
         jobs = self._prune_all(
             PHOTOS_FINISHED_KEY,
@@ -93,11 +96,13 @@ class Retention:
         log.info("retention sweep: %s orders, %s photo jobs, %s files", orders, jobs, files)
         return report
 
-    def _prune_all(self, index: str, cutoff: float, record_prefix: str, chat_prefix: str) -> int:
+    def _prune_all(
+        self, index: str, cutoff: float, record_prefix: str, chat_prefix: str, also: str = ""
+    ) -> int:
         removed = 0
         while True:
             args: list[str | float] = [cutoff, BATCH, record_prefix, chat_prefix]
-            count, more = self._prune(keys=[index], args=args)
+            count, more = self._prune(keys=[index, also] if also else [index], args=args)
             removed += int(count)
             if not more:
                 return removed
