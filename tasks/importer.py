@@ -11,6 +11,7 @@ from celery.utils.log import get_task_logger
 
 from core.importer.jobs import ImportJobs
 from core.importer.run import ImportBusy, Importer
+from core.settings import LONGEST_TASK
 from tasks import app
 from tasks import context as ctx
 from tasks.orders import STEP_TASKS, order_chain
@@ -18,8 +19,8 @@ from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
 
-# A 50,000-row file takes a few minutes; far below the broker's visibility timeout.
-IMPORT_TIME_LIMIT = 1800
+# A 50,000-row file takes a minute or two (bench.importer): the longest limit any task has.
+IMPORT_TIME_LIMIT = LONGEST_TASK
 
 
 def fetch(file_id: str, dest: Path, max_bytes: int) -> None:
@@ -67,8 +68,8 @@ def importer() -> Importer:
     bind=True,
     base=TelegramTask,
     name="importar_datos",
-    soft_time_limit=IMPORT_TIME_LIMIT,
-    time_limit=IMPORT_TIME_LIMIT + 60,
+    soft_time_limit=IMPORT_TIME_LIMIT - 30,
+    time_limit=IMPORT_TIME_LIMIT,
     **TELEGRAM_RETRY,
 )
 def importar_datos(self: Task, job_id: str) -> dict[str, Any]:

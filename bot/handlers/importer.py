@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from telegram import Chat, Update
+from telegram.error import Forbidden, NetworkError, RetryAfter
 from telegram.ext import ContextTypes, filters
 
 from bot.handlers.common import language_of
 from bot.handlers.staff_access import is_staff, staff_or_refuse
+from bot.ratelimit import own_fallback
 from bot.services import services
 from core import texts
 from core.importer.jobs import ImportJobs
@@ -69,10 +71,17 @@ async def on_csv(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         jobs.create, chat.id, user.id, document.file_id, name, size, message.message_id, lang
     )
     if not job.status_message_id:
-        status = await message.reply_html(
-            texts.text(lang, "import.queued", id=job.id, name=name), do_quote=True
-        )
-        await svc.run(jobs.update, job.id, status_message_id=status.message_id)
+        try:
+            # Not handed to the workers when the chat is busy: the import goes on without
+            # its progress bar, and its summary still comes.
+            with own_fallback():
+                status = await message.reply_html(
+                    texts.text(lang, "import.queued", id=job.id, name=name), do_quote=True
+                )
+        except (NetworkError, RetryAfter, Forbidden) as exc:
+            log.warning("import=%s status reply failed: %s", job.id, exc)
+        else:
+            await svc.run(jobs.update, job.id, status_message_id=status.message_id)
         log.info("import=%s created chat=%s file=%s size=%s", job.id, chat.id, name, size)
     if not job.task_id:
         task_id = await svc.run(_enqueue, job.id)

@@ -30,8 +30,9 @@ async def informe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_html(f"{problem}\n{texts.text(lang, 'report.usage')}")
         return
     first, last = period.first.isoformat(), period.last.isoformat()
-    await message.reply_html(texts.text(lang, "report.queued", start=first, end=last))
+    # Enqueued first: the files come whether or not this short answer waits for a slot.
     await svc.run(_enqueue, chat.id, first, last, lang)
+    await message.reply_html(texts.text(lang, "report.queued", start=first, end=last))
 
 
 def _enqueue(chat_id: int, first: str, last: str, language: str) -> str:

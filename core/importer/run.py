@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from core import texts
-from core.botapi import BadRequest, FileTooBig
+from core.botapi import BadRequest, FileTooBig, TooManyRequests
 from core.importer.csvfile import Layout, MissingColumn, NotUtf8, count_rows, layout_of, read_rows
 from core.importer.jobs import ROW_MEMORY_SECONDS, ImportJob, ImportJobs, ImportState, row_guard
 from core.importer.rows import BadRow, GoodRow, check
@@ -38,6 +38,8 @@ PROGRESS_EVERY = 1.0
 # One run of a job at a time: a run holds the job's lease and renews it as it goes, so a
 # message delivered twice (a broker redelivery while the first run still works) waits.
 LEASE_MS = 30_000
+# How long the end of an import waits for Telegram to take the rejected rows' file.
+SEND_FILE_PATIENCE = 60.0
 
 
 class ImportBusy(Exception):
@@ -115,6 +117,7 @@ class Importer:
     batch: int = BATCH
     progress_every: float = PROGRESS_EVERY
     clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
     workdir: str | None = None
     _shown_at: float = field(default=float("-inf"), init=False)
     _lease: str = field(default="", init=False)
@@ -299,15 +302,25 @@ class Importer:
         )
         if counts.rejected:
             stem = Path(job.file_name).stem or "import"
-            self.courier.send_file(
-                job.chat_id,
-                "sendDocument",
-                rejected,
-                key=f"import:{job.id}:rejected",
-                caption=texts.text(lang, "import.rejected_caption", name=job.file_name),
-                file_name=f"{stem}-{texts.raw(lang, 'import.rejected_suffix')}.csv",
-                mime_type="text/csv",
-            )
+            # The file exists only here, and the summary and the last edit just took the
+            # chat's slots: wait for the next one in place rather than import all over again.
+            deadline = self.clock() + SEND_FILE_PATIENCE
+            while True:
+                try:
+                    self.courier.send_file(
+                        job.chat_id,
+                        "sendDocument",
+                        rejected,
+                        key=f"import:{job.id}:rejected",
+                        caption=texts.text(lang, "import.rejected_caption", name=job.file_name),
+                        file_name=f"{stem}-{texts.raw(lang, 'import.rejected_suffix')}.csv",
+                        mime_type="text/csv",
+                    )
+                    break
+                except TooManyRequests as exc:
+                    if self.clock() + exc.retry_after > deadline:
+                        raise
+                    self.sleep(exc.retry_after)
         log.info("import=%s done %s", job.id, counts.fields())
 
     def _refuse(self, job: ImportJob, reason: str, **values: object) -> None:

@@ -38,8 +38,6 @@ def system(
         sandbox_server.token,
         ADMIN_CHAT_IDS=str(ADMIN),
         IMPORT_MAX_ROWS=str(MAX_ROWS),
-        # Longer than the import takes on a busy machine (the default is an hour).
-        VISIBILITY_TIMEOUT="120s",
     ) as running:
         running.start_worker(queues="images,telegram,watcher,imports,reports")
         running.start_bot()
