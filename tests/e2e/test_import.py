@@ -145,9 +145,15 @@ def test_too_many_rows_and_bad_files_are_refused_clearly(system: System, admin: 
         timeout=60,
     )
     admin.send_document(b"cliente,cosa\n1,x\n", mime_type="text/csv", file_name="raro.csv")
-    admin.wait_for(lambda m: "raro.csv" in (m.text or "") and "falta chat_id" in (m.text or ""))
+    # Each refusal is a status message edited by a worker, queued behind the chat's 1/s.
+    admin.wait_for(
+        lambda m: "raro.csv" in (m.text or "") and "falta chat_id" in (m.text or ""), timeout=30
+    )
     admin.send_document("chat_id,texto\n1,caf\xe9\n".encode("latin-1"), file_name="latin.csv")
-    admin.wait_for(lambda m: "latin.csv" in (m.text or "") and "no está en UTF-8" in (m.text or ""))
+    admin.wait_for(
+        lambda m: "latin.csv" in (m.text or "") and "no está en UTF-8" in (m.text or ""),
+        timeout=30,
+    )
 
 
 def test_a_customer_cannot_import(system: System) -> None:
