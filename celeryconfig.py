@@ -5,12 +5,20 @@ from __future__ import annotations
 from celery.schedules import crontab, schedule
 from kombu import Exchange, Queue
 
+from core import redisconn
 from core.settings import TASK_TIME_LIMIT, get_settings
 
 _settings = get_settings()
+# REDIS_URL, or the Sentinels' master (REDIS_SENTINELS): broker, results, their passwords and,
+# with Sentinel, the transport options naming the master and a publish retry through failovers.
+_redis = redisconn.celery_settings(_settings)
 
-broker_url = _settings.redis_url
-result_backend = _settings.redis_url
+broker_url = _redis["broker_url"]
+result_backend = _redis["result_backend"]
+if redisconn.sentinel_mode(_settings):
+    redis_password = _redis["redis_password"]
+    redis_socket_connect_timeout = _redis["redis_socket_connect_timeout"]
+    task_publish_retry_policy = _redis["task_publish_retry_policy"]
 broker_connection_retry_on_startup = True  # Redis may start after the worker in compose.
 
 # JSON only: a pickled message from the broker could run code.
@@ -33,8 +41,12 @@ broker_transport_options = {
     # default); keep the sweep well inside the visibility timeout so recovery is prompt.
     "unacked_restore_interval": max(1, min(10, _visibility // 4)),
     "unacked_restore_throttle": 1 if _visibility < 600 else 10,
+    **_redis["broker_transport_options"],
 }
-result_backend_transport_options = {"visibility_timeout": int(_settings.visibility_timeout)}
+result_backend_transport_options = {
+    "visibility_timeout": int(_settings.visibility_timeout),
+    **_redis["result_backend_transport_options"],
+}
 # Results are for Flower and `/estado` while a task runs; the order store keeps the truth.
 result_expires = 24 * 3600
 # STARTED shows in Flower and in the task state while a step runs.
@@ -108,8 +120,13 @@ if _daily is not None:
 
 # RedBeat keeps the schedule in Redis behind a lock: a second beat (an overlapping redeploy)
 # waits instead of scheduling every job twice.
-beat_scheduler = "redbeat.RedBeatScheduler"
-redbeat_redis_url = _settings.redis_url
+# tasks.beat's scheduler is RedBeat's, carrying on through a Redis failover.
+beat_scheduler = "tasks.beat:FailoverScheduler"
+# With Sentinel: `redis-sentinel://` and the Sentinels, master name and password in the options.
+_redbeat = redisconn.redbeat_settings(_settings)
+redbeat_redis_url = _redbeat["redbeat_redis_url"]
+if "redbeat_redis_options" in _redbeat:
+    redbeat_redis_options = _redbeat["redbeat_redis_options"]
 redbeat_key_prefix = "pedidos:redbeat:"
 # The lock outlives a few missed beats, yet a crashed beat hands over within this time.
 redbeat_lock_timeout = max(30, int(_settings.watch_interval * 5))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -36,7 +35,7 @@ from bot.handlers import (
 from bot.handlers import help as help_handlers
 from bot.ratelimit import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import SERVICES, Services
-from core import texts
+from core import redisconn, texts
 from core.conversation import ConversationStore
 from core.photojobs import PhotoJobStore
 from core.quotas import Quotas
@@ -77,7 +76,7 @@ def build_application(settings: Settings) -> Application:
         # would wait long for its chat goes to the workers' delivery queue instead.
         .rate_limiter(
             SharedRateLimiter(
-                settings.redis_url,
+                lambda: redisconn.connect_async(settings),
                 Limits.from_settings(settings),
                 max_wait=settings.reply_max_wait,
                 hand_over=hand_over_reply,
@@ -87,9 +86,11 @@ def build_application(settings: Settings) -> Application:
         .post_shutdown(_post_shutdown)
         .build()
     )
-    redis_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    # One switch for every client: REDIS_URL, or the Sentinels' master (core.redisconn).
+    redis_client = redisconn.connect(settings)
     app.bot_data[SERVICES] = Services(
         settings=settings,
+        fence=redisconn.ReplicaFence.from_settings(redis_client, settings),
         store=OrderStore(redis_client),
         photo_jobs=PhotoJobStore(redis_client),
         conversations=ConversationStore(redis_client, settings.conversation_timeout),

@@ -29,8 +29,6 @@ from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
@@ -92,13 +90,14 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
 
     def __init__(
         self,
-        redis_url: str,
+        connect: Callable[[], aioredis.Redis],
         limits: Limits | None = None,
         max_retries: int = 3,
         max_wait: float = 1.0,
         hand_over: HandOver | None = None,
     ) -> None:
-        self.redis_url = redis_url
+        # core.redisconn.connect_async: REDIS_URL's Redis or the Sentinels' master.
+        self.connect = connect
         self.limits = limits or Limits()
         self.max_retries = max_retries
         self.max_wait = max_wait
@@ -106,10 +105,7 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
         self._redis: aioredis.Redis | None = None
 
     async def initialize(self) -> None:
-        # from_url leaves the asyncio client without retries: after a Redis restart every
-        # pooled connection would fail its next command instead of reconnecting.
-        retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=5)
-        self._redis = aioredis.Redis.from_url(self.redis_url, retry=retry)
+        self._redis = self.connect()
         self._acquire = self._redis.register_script(ALLOW_OOM + ACQUIRE_SCRIPT)
         self._cooldown = self._redis.register_script(ALLOW_OOM + COOLDOWN_SCRIPT)
         self._note_sent = self._redis.register_script(ALLOW_OOM + pressure.NOTE_SCRIPT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,13 +11,16 @@ from telegram.ext import ContextTypes
 
 from core.conversation import ConversationStore
 from core.fulfilment import Fulfilment
+from core.orders import Order
 from core.photojobs import PhotoJobStore
 from core.quotas import Quotas
+from core.redisconn import ReplicaFence
 from core.settings import Settings
 from core.staff.actions import StaffActions
 from core.store import OrderStore
 
 SERVICES = "services"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,6 +32,43 @@ class Services:
     photo_jobs: PhotoJobStore
     conversations: ConversationStore
     quotas: Quotas
+    # Waits until a replica holds what the customer is about to be told (with Sentinel).
+    fence: ReplicaFence
+
+    async def place_order(
+        self, chat_id: int, user_id: int, text: str, message_id: int, language: str
+    ) -> tuple[Order, bool]:
+        """Store an order so that it outlives a Redis failover once the customer sees it.
+
+        Replication is asynchronous: the order is in a replica only after the fence. A
+        failover between the write and the fence (another master answers the fence) may have
+        lost the write, so it is made again; the store's guard on chat and message returns
+        the same order when it did survive.
+        """
+        while True:
+            before = await asyncio.to_thread(self.fence.master_id)
+            order, created = await self.run(
+                self.store.create, chat_id, user_id, text, message_id, language
+            )
+            after = await asyncio.to_thread(self.fence)
+            if after.master_id == before:
+                return order, created
+            log.warning("order=%s: Redis failed over while it was stored; storing again", order.id)
+
+    async def start_order(self, order_id: str) -> str:
+        """Enqueue the order's chain and record it; the first task's id.
+
+        A failover between the publish and the fence may have lost the chain's first message
+        with the old master; then the chain is enqueued again (its steps skip what is done).
+        """
+        while True:
+            before = await asyncio.to_thread(self.fence.master_id)
+            task_id = await self.enqueue_order(order_id)
+            await self.run(self.store.set_fields, order_id, task_id=task_id)
+            after = await asyncio.to_thread(self.fence)
+            if after.master_id == before:
+                return task_id
+            log.warning("order=%s: Redis failed over while it was enqueued; again", order_id)
 
     async def enqueue_order(self, order_id: str) -> str:
         """Start the order's Celery chain; the first task's id."""

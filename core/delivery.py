@@ -17,7 +17,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -286,8 +286,12 @@ class Courier:
         limiter: RateLimiter | None = None,
         later: Later | None = None,
         dead_letters_max: int = DEAD_LETTERS_MAX,
+        fence: Callable[[], object] | None = None,
     ) -> None:
         self.api = api
+        # After a message is recorded as sent: a replica must hold the record too, or a
+        # failover could forget it and a re-run task would send the message again.
+        self.fence = fence
         self.redis = client
         # Without an explicit limiter, still the shared buckets with Telegram's numbers.
         self.limiter = limiter or RateLimiter(client)
@@ -462,6 +466,8 @@ class Courier:
                 keys=[delivered, claim], args=[int(first["message_id"]), DELIVERED_TTL, token]
             )
             recorded = True
+            if self.fence is not None:
+                self.fence()
             return result
         except Forbidden:
             self.mark_unreachable(chat_id)

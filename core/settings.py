@@ -49,6 +49,19 @@ def _int_list(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.split(r"[,\s]+", text.strip()) if part)
 
 
+def parse_hosts(text: str) -> tuple[tuple[str, int], ...]:
+    """`(host, port)` pairs from `a:26379,b:26379` (the port defaults to Sentinel's 26379)."""
+    hosts = []
+    for part in re.split(r"[,\s]+", text.strip()):
+        if not part:
+            continue
+        host, _, port = part.rpartition(":") if ":" in part else (part, "", "26379")
+        if not host or not port.isdigit():
+            raise ValueError(f"not host:port: {part!r} (use e.g. 10.0.0.5:26379)")
+        hosts.append((host.strip("[]"), int(port)))
+    return tuple(hosts)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The configuration of every process; see .env.example for what each one means."""
@@ -56,6 +69,18 @@ class Settings:
     telegram_bot_token: str = field(default=SANDBOX_TOKEN, repr=False)
     telegram_api_url: str = "https://api.telegram.org"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis Sentinel: when sentinels are set they replace redis_url everywhere (core.redisconn).
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str = "pedidos"
+    redis_password: str = field(default="", repr=False)
+    redis_sentinel_password: str = field(default="", repr=False)
+    redis_db: int = 0
+    # How long a client keeps looking for a master (a failover) before a command fails.
+    redis_failover_timeout: float = 30.0
+    # Before the customer is told an order is placed, this many replicas must hold it
+    # (Redis WAIT), at most redis_wait_timeout; see README, "Redis with Sentinel".
+    redis_wait_replicas: int = 1
+    redis_wait_timeout: float = 0.5
     admin_chat_ids: tuple[int, ...] = ()
     stale_after: float = 24 * 3600.0
     watch_interval: float = 3600.0
@@ -179,6 +204,14 @@ class Settings:
             telegram_bot_token=get("TELEGRAM_BOT_TOKEN", defaults.telegram_bot_token),
             telegram_api_url=get("TELEGRAM_API_URL", defaults.telegram_api_url),
             redis_url=get("REDIS_URL", defaults.redis_url),
+            redis_sentinels=parse_hosts(get("REDIS_SENTINELS", "")),
+            redis_sentinel_master=get("REDIS_SENTINEL_MASTER", defaults.redis_sentinel_master),
+            redis_password=get("REDIS_PASSWORD", ""),
+            redis_sentinel_password=get("REDIS_SENTINEL_PASSWORD", ""),
+            redis_db=int(get("REDIS_DB", "0")),
+            redis_failover_timeout=parse_duration(get("REDIS_FAILOVER_TIMEOUT", "30s")),
+            redis_wait_replicas=int(get("REDIS_WAIT_REPLICAS", "1")),
+            redis_wait_timeout=parse_duration(get("REDIS_WAIT_TIMEOUT", "500ms")),
             admin_chat_ids=_int_list(get("ADMIN_CHAT_IDS", "")),
             stale_after=parse_duration(get("STALE_AFTER", "24h")),
             watch_interval=parse_duration(get("WATCH_INTERVAL", "1h")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import setup_logging, task_postrun, task_prerun
+from celery.signals import after_task_publish, setup_logging, task_postrun, task_prerun
 
 from core import logs
 from core.logs import configure_logging
@@ -30,6 +30,19 @@ def _configure_logging(**_: object) -> None:
     """Workers and beat log in the same format as the bot, with the token masked."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, settings.telegram_bot_token)
+
+
+@after_task_publish.connect(weak=False)
+def _replicated(**_: object) -> None:
+    """With Sentinel, a published task is on a replica before the publisher carries on.
+
+    A step publishes the next one and then acks its own message: were the master to die with
+    the publish not yet copied, the promoted replica would hold neither, and the order would
+    wait for the step's message to come back after VISIBILITY_TIMEOUT. No-op without Sentinel.
+    """
+    from tasks import context
+
+    context.fence()()
 
 
 # Every line a task logs names its order or photo job (`order=P-…`, `job=F-…`).

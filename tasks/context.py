@@ -7,6 +7,7 @@ from pathlib import Path
 
 import redis
 
+from core import redisconn
 from core.botapi import BotApi
 from core.conversation import ConversationStore
 from core.delivery import Courier
@@ -31,7 +32,14 @@ def settings() -> Settings:
 
 @cache
 def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings().redis_url, decode_responses=True)
+    """REDIS_URL's Redis, or with Sentinel the current master (found again after a failover)."""
+    return redisconn.connect(settings())
+
+
+@cache
+def fence() -> redisconn.ReplicaFence:
+    """Waits for a replica to hold what a chat was just told (with Sentinel)."""
+    return redisconn.ReplicaFence.from_settings(redis_client(), settings())
 
 
 @cache
@@ -56,6 +64,7 @@ def courier() -> Courier:
         limiter=limiter(),
         later=CeleryLater(),
         dead_letters_max=settings().dead_letters_max,
+        fence=fence(),
     )
 
 

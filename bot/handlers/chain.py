@@ -28,8 +28,8 @@ async def start_chain(
         if status_id:
             await svc.run(svc.store.set_fields, order.id, status_message_id=status_id)
         if not order.task_id:
-            task_id = await svc.enqueue_order(order.id)
-            await svc.run(svc.store.set_fields, order.id, task_id=task_id)
+            # Enqueued, recorded, and on a replica (with Sentinel) before this returns.
+            await svc.start_order(order.id)
     except Exception as exc:
         if not out_of_memory(exc):
             raise

@@ -186,8 +186,8 @@ async def _place(
     assert query is not None and query.message is not None
     confirmation = query.message.message_id
     # Keyed by the confirmation message: a re-delivered press finds the same order.
-    order, _created = await svc.run(
-        svc.store.create, conv.chat_id, conv.user_id, conv.text, confirmation, lang
+    order, _created = await svc.place_order(
+        conv.chat_id, conv.user_id, conv.text, confirmation, lang
     )
     status_id = 0
     if not order.status_message_id:

@@ -71,9 +71,7 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
 
     try:
-        order, created = await svc.run(
-            svc.store.create, chat.id, user.id, text, message.message_id, lang
-        )
+        order, created = await svc.place_order(chat.id, user.id, text, message.message_id, lang)
     except redis.RedisError:
         log.exception("order store unavailable for chat=%s", chat.id)
         await message.reply_html(texts.text(lang, "order.error.store_unavailable"))
