@@ -88,6 +88,31 @@ def _master_kwargs(settings: Settings) -> dict[str, Any]:
     return kwargs
 
 
+class _MasterConnection(redis.sentinel.SentinelManagedConnection):
+    """Asks the Sentinels for the master at every socket connect.
+
+    redis-py's Sentinel connection looks the master up in `connect()`, but a command retried
+    on the same connection reconnects through `connect_check_health()`, which goes to the
+    address it had: the dead master, until the retries run out. Looking it up here covers
+    both paths.
+    """
+
+    def _connect(self) -> Any:
+        if self.connection_pool.is_master:
+            self.host, self.port = self.connection_pool.get_master_address()
+        return super()._connect()
+
+
+class _AsyncMasterConnection(redis.asyncio.sentinel.SentinelManagedConnection):
+    """The same for the asyncio client (the bot's rate limiter), where it was seen: a reply
+    retried for 30 s against the killed master while everything else had moved on."""
+
+    async def _connect(self) -> Any:
+        if self.connection_pool.is_master:
+            self.host, self.port = await self.connection_pool.get_master_address()
+        return await super()._connect()
+
+
 def connect(settings: Settings, *, decode_responses: bool = True) -> redis.Redis:
     """A client of the current master: `REDIS_URL`'s Redis, or the Sentinels' master."""
     if not sentinel_mode(settings):
@@ -97,6 +122,7 @@ def connect(settings: Settings, *, decode_responses: bool = True) -> redis.Redis
     )
     return sentinel.master_for(
         settings.redis_sentinel_master,
+        connection_class=_MasterConnection,
         decode_responses=decode_responses,
         retry=_sync_retry(settings),
         **_master_kwargs(settings),
@@ -120,6 +146,7 @@ def connect_async(settings: Settings, *, decode_responses: bool = False) -> redi
     )
     return sentinel.master_for(
         settings.redis_sentinel_master,
+        connection_class=_AsyncMasterConnection,
         decode_responses=decode_responses,
         retry=retry,
         **_master_kwargs(settings),

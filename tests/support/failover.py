@@ -100,7 +100,7 @@ def sentinel_system(
             system.start_worker()
             system.start_worker()
             system.start_beat()
-            system.start_bot()
+            system.start_bot(LOG_LEVEL="DEBUG")
             yield system, cluster
         finally:
             system.stop()
