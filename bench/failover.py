@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import statistics
 import tempfile
 import time
@@ -83,58 +84,60 @@ def _order_id(order: Placed) -> str | None:
     return None
 
 
-def run() -> dict[str, float]:
+def run() -> tuple[dict[str, float], str]:
     tmp = tempfile.mkdtemp(prefix="bench-failover-")
-    print(f"  (logs in {tmp})")
     with (
         run_in_thread(port=0) as sandbox,
         sentinel_system(Path(tmp), sandbox.url, sandbox.token, **DEFAULTS) as (system, cluster),
     ):
-        if True:
-            workers = [p for p in system.processes if p.name.startswith("worker")]
-            fenced, bare = fence_cost(cluster)
-            warm = system.private_chat()
-            warm.send("/pedido para calentar")
-            warm.wait_for(completed, timeout=120)
-            with OrderStream(system, every=EVERY) as stream:
-                wait_until(lambda: len(stream.orders) >= BEFORE_KILL, 120, "orders before")
-                failover = kill_master(cluster, stream.orders)
-                wait_until(lambda: time.time() > failover.killed_at + AFTER_KILL, 120, "stream")
-            orders = failover.orders
-            confirmed = [o for o in orders if o.confirmed()]
-            deadline = time.monotonic() + SETTLE
-            for order in confirmed:
-                with contextlib.suppress(TimeoutError):
-                    order.chat.wait_for(completed, timeout=max(0.1, deadline - time.monotonic()))
-            for order in confirmed:
-                if not order.completions():
-                    print("  not completed:", order.chat.transcript_text().replace("\n", " | "))
-            lost = sum(1 for o in confirmed if not o.completions())
-            doubled = sum(1 for o in confirmed if len(o.completions()) > 1)
-            ids = {oid: o.sent_at for o in confirmed if (oid := _order_id(o))}
-            done = _completion_times(workers)
-            killed = failover.killed_at
-            normal = [
-                done[oid] - sent for oid, sent in ids.items() if oid in done and done[oid] < killed
-            ]
-            after = [t for oid, t in done.items() if t > killed]
-            placed_after = [done[oid] for oid, sent in ids.items() if sent > killed and oid in done]
-            return {
-                "orders": len(orders),
-                "confirmed": len(confirmed),
-                "lost": lost,
-                "doubled": doubled,
-                "promoted": failover.promoted_after,
-                "first_completed": min(after) - killed,
-                "first_placed_after_completed": min(placed_after) - killed,
-                "normal_order": statistics.median(normal),
-                "fence": fenced,
-                "bare": bare,
-            }
+        workers = [p for p in system.processes if p.name.startswith("worker")]
+        fenced, bare = fence_cost(cluster)
+        warm = system.private_chat()
+        warm.send("/pedido para calentar")
+        warm.wait_for(completed, timeout=120)
+        with OrderStream(system, every=EVERY) as stream:
+            wait_until(lambda: len(stream.orders) >= BEFORE_KILL, 120, "orders before")
+            failover = kill_master(cluster, stream.orders)
+            wait_until(lambda: time.time() > failover.killed_at + AFTER_KILL, 120, "stream")
+        orders = failover.orders
+        confirmed = [o for o in orders if o.confirmed()]
+        deadline = time.monotonic() + SETTLE
+        for order in confirmed:
+            with contextlib.suppress(TimeoutError):
+                order.chat.wait_for(completed, timeout=max(0.1, deadline - time.monotonic()))
+        for order in confirmed:
+            if not order.completions():
+                print("  not completed:", order.chat.transcript_text().replace("\n", " | "))
+        lost = sum(1 for o in confirmed if not o.completions())
+        doubled = sum(1 for o in confirmed if len(o.completions()) > 1)
+        ids = {oid: o.sent_at for o in confirmed if (oid := _order_id(o))}
+        done = _completion_times(workers)
+        killed = failover.killed_at
+        normal = [
+            done[oid] - sent for oid, sent in ids.items() if oid in done and done[oid] < killed
+        ]
+        after = [t for oid, t in done.items() if t > killed]
+        placed_after = [done[oid] for oid, sent in ids.items() if sent > killed and oid in done]
+        return {
+            "orders": len(orders),
+            "confirmed": len(confirmed),
+            "lost": lost,
+            "doubled": doubled,
+            "promoted": failover.promoted_after,
+            "first_completed": min(after) - killed,
+            "first_placed_after_completed": min(placed_after) - killed,
+            "normal_order": statistics.median(normal),
+            "fence": fenced,
+            "bare": bare,
+        }, tmp
 
 
 def main() -> None:
-    result = run()
+    result, logs = run()
+    if result["lost"] or result["doubled"]:
+        print(f"  (logs kept in {logs})")
+    else:
+        shutil.rmtree(logs, ignore_errors=True)
     normal = result["normal_order"]
     print(
         f"failover: {result['orders']:.0f} orders, {result['confirmed']:.0f} confirmed to the "
