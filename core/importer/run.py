@@ -291,6 +291,13 @@ class Importer:
     def _edit(self, job: ImportJob, text: str, key: str | None = None) -> None:
         if job.status_message_id:
             self.courier.edit(job.chat_id, job.status_message_id, text, key=key)
+            return
+        # The bot could not post the status message (the chat was busy): the worker's first
+        # word becomes it, sent once, and later words edit it. A refusal must never be silent.
+        sent = self.courier.send(job.chat_id, text, key=f"import:{job.id}:status")
+        if sent:
+            job.status_message_id = sent
+            self.jobs.update(job.id, status_message_id=sent)
 
     def _finish(self, job: ImportJob, counts: Counts, rejected: Path) -> None:
         lang = job.language

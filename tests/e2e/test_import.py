@@ -160,3 +160,22 @@ def test_a_customer_cannot_import(system: System) -> None:
     customer = system.private_chat()
     customer.send_document(b"chat_id,texto\n1,x\n", mime_type="text/csv", file_name="mio.csv")
     customer.wait_for(lambda m: "solo para el equipo" in (m.text or ""), timeout=10)
+
+
+def test_a_refusal_still_arrives_when_the_bot_could_not_post_the_status(
+    system: System, admin: Chat
+) -> None:
+    # Telegram holds the chat when the bot answers: the import goes on without a status
+    # message, and the worker's refusal becomes one instead of editing nothing.
+    system.sandbox.fail("sendMessage", status=429, retry_after=3, times=1)
+    rows = "chat_id,texto\n" + "".join(f"1,q{n}\n" for n in range(MAX_ROWS + 1))
+    admin.send_document(rows.encode(), mime_type="text/csv", file_name="ocupado.csv")
+    refusal = admin.wait_for(
+        lambda m: (
+            "ocupado.csv" in (m.text or "")
+            and f"tiene {MAX_ROWS + 1} filas; el máximo es {MAX_ROWS}" in (m.text or "")
+        ),
+        timeout=60,
+    )
+    assert sum(1 for m in admin.bot_messages() if "ocupado.csv" in (m.text or "")) == 1
+    assert refusal.text
