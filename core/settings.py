@@ -82,6 +82,8 @@ class Settings:
     redis_wait_replicas: int = 1
     redis_wait_timeout: float = 0.5
     admin_chat_ids: tuple[int, ...] = ()
+    # The people who may use admin commands (core.admins): user ids, never a group's members.
+    admin_user_ids: tuple[int, ...] = ()
     stale_after: float = 24 * 3600.0
     watch_interval: float = 3600.0
     step_seconds: float = 2.0
@@ -213,6 +215,7 @@ class Settings:
             redis_wait_replicas=int(get("REDIS_WAIT_REPLICAS", "1")),
             redis_wait_timeout=parse_duration(get("REDIS_WAIT_TIMEOUT", "500ms")),
             admin_chat_ids=_int_list(get("ADMIN_CHAT_IDS", "")),
+            admin_user_ids=_int_list(get("ADMIN_USER_IDS", "")),
             stale_after=parse_duration(get("STALE_AFTER", "24h")),
             watch_interval=parse_duration(get("WATCH_INTERVAL", "1h")),
             step_seconds=parse_duration(get("STEP_SECONDS", "2")),

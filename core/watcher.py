@@ -216,10 +216,3 @@ def _last_run_line(history: Iterable[dict[str, str | int | float]], now: float, 
         age = texts.format_age(now - float(run["at"]), lang)
         return texts.text(lang, "watcher.last_run", age=age)
     return texts.text(lang, "watcher.never_run")
-
-
-def is_admin(admin_chat_ids: tuple[int, ...], chat_id: int, user_id: int, private: bool) -> bool:
-    """Admin commands answer only in an admin chat, and in private only to an admin user."""
-    if chat_id not in admin_chat_ids:
-        return False
-    return not private or user_id in admin_chat_ids

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 
-from telegram import Update
+from telegram import Chat, Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import admin_or_refuse, command_argument, language_of
 from bot.services import services
 from core import texts
+from core.admins import Admins
 from core.delivery import DeadLetter, DeadLetters
 
 log = logging.getLogger(__name__)
@@ -19,25 +20,31 @@ SHOWN = 10
 REPLAY_WORDS = ("reenviar", "replay")
 ALL_WORDS = ("todas", "all")
 TEXT_PREVIEW = 80
+# A replay answer names at most this many ids (all of them could pass Telegram's 4096).
+REPLAY_IDS_SHOWN = 20
 
 
 async def entregas(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List failed deliveries to an admin, or replay them (`reenviar <id…|todas>`)."""
-    message = update.effective_message
-    if message is None or not await admin_or_refuse(update, context, "delivery.admins_only"):
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    if not await admin_or_refuse(update, context, "delivery.admins_only"):
         return
     lang = language_of(update)
     svc = services(context)
     letters = DeadLetters(svc.store.redis, svc.settings.dead_letters_max)
+    # Customers' texts only where an admin alone reads them (not to an admin group's members).
+    show_text = Admins.only_admins_read(chat.type == Chat.PRIVATE)
     words = command_argument(message).split()
     if words and words[0].lower() in REPLAY_WORDS:
         answer = await svc.run(_replay, letters, words[1:], lang)
     else:
-        answer = await svc.run(_listing, letters, lang, time.time())
+        answer = await svc.run(_listing, letters, lang, time.time(), show_text)
     await message.reply_html(answer)
 
 
-def _listing(letters: DeadLetters, lang: str, now: float) -> str:
+def _listing(letters: DeadLetters, lang: str, now: float, show_text: bool) -> str:
     count = letters.count()
     dropped = letters.dropped()
     note = [texts.text(lang, "delivery.dropped", count=dropped, cap=letters.cap)] if dropped else []
@@ -45,7 +52,7 @@ def _listing(letters: DeadLetters, lang: str, now: float) -> str:
         return "\n\n".join([texts.text(lang, "delivery.empty"), *note])
     shown = letters.latest(SHOWN)
     lines: list[str] = [texts.text(lang, "delivery.title", count=count)]
-    lines += [_line(letter, lang, now) for letter in shown]
+    lines += [_line(letter, lang, now, show_text) for letter in shown]
     if count > len(shown):
         lines.append(texts.text(lang, "delivery.more", count=count - len(shown)))
     lines += note
@@ -53,8 +60,13 @@ def _listing(letters: DeadLetters, lang: str, now: float) -> str:
     return "\n\n".join(lines)
 
 
-def _line(letter: DeadLetter, lang: str, now: float) -> str:
-    preview = letter.text if len(letter.text) <= TEXT_PREVIEW else letter.text[:TEXT_PREVIEW] + "…"
+def _line(letter: DeadLetter, lang: str, now: float, show_text: bool) -> str:
+    if not show_text:
+        preview = texts.raw(lang, "delivery.text_hidden")
+    elif len(letter.text) <= TEXT_PREVIEW:
+        preview = letter.text
+    else:
+        preview = letter.text[:TEXT_PREVIEW] + "…"
     return texts.text(
         lang,
         "delivery.line",
@@ -78,5 +90,8 @@ def _replay(letters: DeadLetters, words: list[str], lang: str) -> str:
     replayed = replay_dead_letters(letters, wanted)
     if not replayed:
         return texts.text(lang, "delivery.replayed_none")
-    ids = ", ".join(letter.id for letter in replayed)
+    ids = ", ".join(letter.id for letter in replayed[:REPLAY_IDS_SHOWN])
+    if len(replayed) > REPLAY_IDS_SHOWN:
+        more = texts.plain(lang, "delivery.replayed_more", count=len(replayed) - REPLAY_IDS_SHOWN)
+        ids = f"{ids} {more}"
     return texts.text(lang, "delivery.replayed", count=len(replayed), ids=ids)

@@ -9,8 +9,8 @@ from telegram.ext import ContextTypes
 
 from bot.services import services
 from core import texts
+from core.admins import Admins
 from core.texts import pick_language
-from core.watcher import is_admin
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +30,30 @@ def command_argument(message: Message) -> str:
     return text.partition(" ")[2]
 
 
+def admins_of(context: ContextTypes.DEFAULT_TYPE) -> Admins:
+    settings = services(context).settings
+    return Admins.of(settings.admin_user_ids, settings.admin_chat_ids)
+
+
+def sender_chat_id(message: Message) -> int | None:
+    """The chat a message was sent on behalf of (anonymous admin, channel), else None."""
+    return message.sender_chat.id if message.sender_chat else None
+
+
 async def admin_or_refuse(
     update: Update, context: ContextTypes.DEFAULT_TYPE, refusal_key: str
 ) -> bool:
-    """True for an admin (admin chat; in private, an admin user); others get a refusal."""
+    """True for an admin asking in private or in an admin chat (core.admins); anyone else,
+    anonymous admins and channel posts included, gets a refusal."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None or user is None:
+    if message is None or chat is None:
         return False
-    settings = services(context).settings
-    if is_admin(settings.admin_chat_ids, chat.id, user.id, chat.type == Chat.PRIVATE):
+    user_id = user.id if user else None
+    sender_chat = sender_chat_id(message)
+    if admins_of(context).may_use_admin_commands(
+        chat.id, chat.type == Chat.PRIVATE, user_id, sender_chat
+    ):
         return True
-    log.info("admin command refused chat=%s user=%s", chat.id, user.id)
+    log.info("admin command refused chat=%s user=%s sender_chat=%s", chat.id, user_id, sender_chat)
     await message.reply_html(texts.text(language_of(update), refusal_key))
     return False

@@ -18,7 +18,6 @@ from core.watcher import (
     Watcher,
     digest_parts,
     error_note,
-    is_admin,
     order_line,
     was_alerted,
 )
@@ -248,21 +247,6 @@ def test_error_note_is_short_and_never_carries_the_token() -> None:
     assert note.startswith("RuntimeError: boom") and "AAHdq" not in note
     assert len(error_note(ValueError("y" * 1000))) == 200
     assert error_note(KeyError()) == "KeyError"
-
-
-@pytest.mark.parametrize(
-    ("chat_id", "user_id", "private", "allowed"),
-    [
-        (5, 5, True, True),  # an admin in private
-        (6, 6, True, False),  # anyone else in private
-        (-100, 6, False, True),  # any member of an admin group
-        (-200, 5, False, False),  # an admin in a group that is not an admin chat
-    ],
-)
-def test_only_admin_chats_see_the_list(
-    chat_id: int, user_id: int, private: bool, allowed: bool
-) -> None:
-    assert is_admin((5, -100), chat_id, user_id, private) is allowed
 
 
 def test_every_language_has_every_watcher_text() -> None:
