@@ -100,11 +100,18 @@ MAX_MARKUP_BYTES = 10 * 1024
 class ApiError(Exception):
     """A Bot API error answer."""
 
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def to_json(self) -> dict[str, Any]:
         """Telegram's error body."""
@@ -115,6 +122,8 @@ class ApiError(Exception):
         }
         if self.retry_after is not None:
             out["parameters"] = {"retry_after": self.retry_after}
+        if self.migrate_to_chat_id is not None:
+            out["parameters"] = {"migrate_to_chat_id": self.migrate_to_chat_id}
         return out
 
 
@@ -261,7 +270,14 @@ def resolve_chat(ctx: Context, params: Params, name: str = "chat_id") -> Chat:
 
 
 def check_reachable(ctx: Context, chat: Chat) -> None:
-    """403 when the user blocked the bot (or the bot was removed from the group)."""
+    """403 when the user blocked the bot (or the bot was removed from the group); 400 with
+    migrate_to_chat_id when the group was upgraded to a supergroup."""
+    if chat.migrated_to is not None:
+        raise ApiError(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            migrate_to_chat_id=chat.migrated_to,
+        )
     if chat.id in ctx.bot.faults.blocked:
         ctx.bot.faults.forbidden += 1
         if chat.type == "private":

@@ -12,6 +12,11 @@ from typing import Any
 
 import requests
 
+# Telegram's placeholder senders: anonymous group admins, posts as a channel, auto-forwards.
+ANONYMOUS_ADMIN_ID = 1087968824
+CHANNEL_BOT_ID = 136817688
+SERVICE_USER_ID = 777000
+
 PathLike = str | Path
 
 
@@ -175,20 +180,70 @@ class Chat:
         username: str | None = None,
         language_code: str | None = None,
         last_name: str | None = None,
+        is_bot: bool = False,
     ) -> Chat:
         """The same chat, another sender (groups)."""
         spec = _user_spec(user_id, first_name, username, language_code, last_name)
+        if is_bot:
+            spec["is_bot"] = True
         self.client._post("/users", json=spec)
         return Chat(self.client, self.chat_id, spec)
 
     # --- acting -----------------------------------------------------------------
 
-    def send(self, text: str, reply_to: int | None = None) -> Message:
-        """The user sends a text (commands get bot_command entities)."""
+    def send(
+        self,
+        text: str,
+        reply_to: int | None = None,
+        sender_chat: dict[str, Any] | None = None,
+        automatic_forward: bool = False,
+    ) -> Message:
+        """The user sends a text (commands get bot_command entities); `sender_chat` sends it on
+        behalf of a chat (see `as_anonymous_admin`, `as_channel`)."""
         body: dict[str, Any] = {"from": self.user, "text": text}
         if reply_to is not None:
             body["reply_to_message_id"] = reply_to
+        if sender_chat is not None:
+            body["sender_chat"] = sender_chat
+        if automatic_forward:
+            body["is_automatic_forward"] = True
         return Message.from_json(self.client._post(f"/chats/{self.chat_id}/messages", json=body))
+
+    def edit(self, message_id: int, text: str) -> Message:
+        """The user edits their text message (the bot gets an `edited_message` update)."""
+        out = self.client._post(
+            f"/chats/{self.chat_id}/messages/{message_id}/edit", json={"text": text}
+        )
+        return Message.from_json(out)
+
+    def anonymous_admin_send(self, text: str, title: str = "Group") -> Message:
+        """A group's anonymous admin sends a text: from GroupAnonymousBot, sender_chat the group."""
+        anonymous = self.as_user(
+            ANONYMOUS_ADMIN_ID, first_name="Group", username="GroupAnonymousBot", is_bot=True
+        )
+        sender = {"id": self.chat_id, "type": "supergroup", "title": title}
+        return anonymous.send(text, sender_chat=sender)
+
+    def channel_send(
+        self, text: str, channel_id: int, title: str = "Channel", automatic_forward: bool = False
+    ) -> Message:
+        """A channel speaks in the group: a member posting as the channel (from Channel_Bot),
+        or, with `automatic_forward`, its post forwarded into its discussion group (from 777000)."""
+        if automatic_forward:
+            sender = self.as_user(SERVICE_USER_ID, first_name="Telegram")
+        else:
+            sender = self.as_user(
+                CHANNEL_BOT_ID, first_name="Channel", username="Channel_Bot", is_bot=True
+            )
+        channel = {"id": channel_id, "type": "channel", "title": title}
+        return sender.send(text, sender_chat=channel, automatic_forward=automatic_forward)
+
+    def migrate_to_supergroup(self, new_chat_id: int) -> Chat:
+        """This user upgrades the group to a supergroup; the handle of the new chat."""
+        self.client._post(
+            f"/chats/{self.chat_id}/migrate", json={"to": new_chat_id, "from": self.user}
+        )
+        return Chat(self.client, new_chat_id, self.user)
 
     def _form(self, caption: str | None, reply_to: int | None = None) -> dict[str, str]:
         form = {"from": json.dumps(self.user)}
@@ -247,10 +302,17 @@ class Chat:
         return [Message.from_json(item) for item in out]
 
     def press(
-        self, text: str | None = None, message_id: int | None = None, data: str | None = None
+        self,
+        text: str | None = None,
+        message_id: int | None = None,
+        data: str | None = None,
+        forged: bool = False,
     ) -> str:
-        """Press an inline button (by text or callback data); returns the callback query id."""
+        """Press an inline button (by text or callback data); returns the callback query id.
+        `forged`: send `data` on `message_id` whatever its buttons (a modified client)."""
         body: dict[str, Any] = {"from": self.user}
+        if forged:
+            body["forged"] = True
         if text is not None:
             body["text"] = text
         if data is not None:

@@ -283,10 +283,47 @@ async def send_text(request: web.Request) -> web.Response:
     if not isinstance(text, str):
         raise ControlError(400, "text is required")
     chat, user = _sender(sb, bot, _chat_id(request), body.get("from"))
+    extra: dict[str, Any] = {}
+    if body.get("sender_chat"):
+        extra["sender_chat"] = body["sender_chat"]
+    if body.get("is_automatic_forward"):
+        extra["is_automatic_forward"] = True
     message, update_id = sb.user_text(
-        bot, chat, user, text, reply_to=_reply_to(chat, body.get("reply_to_message_id"))
+        bot,
+        chat,
+        user,
+        text,
+        reply_to=_reply_to(chat, body.get("reply_to_message_id")),
+        extra=extra,
     )
     return ok(_transcript(sb, message, update_id))
+
+
+async def edit_text(request: web.Request) -> web.Response:
+    """POST /chats/{id}/messages/{message_id}/edit: the user edits their text message."""
+    sb = _sandbox(request)
+    bot = _bot(request)
+    chat = _existing_chat(request)
+    body = await _json(request)
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise ControlError(400, "text is required")
+    message = chat.messages.get(_int(request.match_info["message_id"], "message_id"))
+    if message is None:
+        raise ControlError(404, "no such message")
+    update_id = sb.user_edit(bot, message, text)
+    return ok(_transcript(sb, message, update_id))
+
+
+async def migrate(request: web.Request) -> web.Response:
+    """POST /chats/{id}/migrate: upgrade a group to a supergroup ({"to": id, "from": user})."""
+    sb = _sandbox(request)
+    bot = _bot(request)
+    chat = _existing_chat(request)
+    body = await _json(request)
+    _, user = _sender(sb, bot, chat.id, body.get("from"))
+    supergroup = sb.migrate(bot, chat, user, _int(body.get("to"), "to"))
+    return ok(sb.chat_info(supergroup))
 
 
 async def _photo_message(
@@ -417,6 +454,7 @@ async def press(request: web.Request) -> web.Response:
         text=body.get("text"),
         data=body.get("callback_data"),
         message_id=None if message_id in (None, "") else _int(message_id, "message_id"),
+        forged=bool(body.get("forged")),
     )
     return ok({"callback_query_id": query.id, "message_id": query.message_id, "data": query.data})
 
@@ -658,6 +696,8 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{p}/chats/{{chat_id}}", get_chat),
         web.get(f"{p}/chats/{{chat_id}}/messages", transcript),
         web.post(f"{p}/chats/{{chat_id}}/messages", send_text),
+        web.post(f"{p}/chats/{{chat_id}}/messages/{{message_id}}/edit", edit_text),
+        web.post(f"{p}/chats/{{chat_id}}/migrate", migrate),
         web.post(f"{p}/chats/{{chat_id}}/photo", send_photo),
         web.post(f"{p}/chats/{{chat_id}}/document", send_document),
         web.post(f"{p}/chats/{{chat_id}}/album", send_album),

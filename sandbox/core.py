@@ -163,6 +163,8 @@ class Sandbox:
         for key in ("first_name", "last_name", "username", "language_code"):
             if spec.get(key) is not None:
                 setattr(user, key, str(spec[key]))
+        if spec.get("is_bot") is not None:
+            user.is_bot = bool(spec["is_bot"])
         return user
 
     def ensure_chat(
@@ -288,14 +290,50 @@ class Sandbox:
         text: str,
         reply_to: Message | None = None,
         entities: list[Entity] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> tuple[Message, int | None]:
-        """A user's text message, with the entities Telegram detects, sent to the bot."""
+        """A user's text message, with the entities Telegram detects, sent to the bot
+        (`extra`: more Message fields, e.g. sender_chat for anonymous admins and channels)."""
         if entities is None:
             text, entities = format_text(text)
         if not text:
             raise ControlError(400, "message text is empty")
-        message = self.add_message(bot, chat, user, text=text, entities=entities, reply_to=reply_to)
+        message = self.add_message(
+            bot, chat, user, text=text, entities=entities, reply_to=reply_to, extra=extra or {}
+        )
         return message, self.deliver(bot, message)
+
+    def user_edit(self, bot: BotState, message: Message, text: str) -> int | None:
+        """The user edits their text message: an `edited_message` update, as privacy allows."""
+        if message.from_bot or message.text is None:
+            raise ControlError(400, "only a user's text message can be edited")
+        text, entities = format_text(text)
+        if not text:
+            raise ControlError(400, "message text is empty")
+        message.text, message.entities = text, entities
+        message.edit_date = int(time.time())
+        self.message_changed(bot, message)
+        if bot.privacy_mode and message.chat.type != "private" and not self._bot_sees(bot, message):
+            return None
+        update = bot.push_update("edited_message", message.to_api())
+        return update.update_id if update else None
+
+    def migrate(self, bot: BotState, chat: Chat, user: User, new_id: int) -> Chat:
+        """A group upgraded to a supergroup by `user`: Telegram's two service messages, one
+        in each chat, and every later call to the old id fails with migrate_to_chat_id."""
+        if chat.type != "group" or chat.migrated_to is not None:
+            raise ControlError(400, "only a basic group can be upgraded, once")
+        if new_id in bot.chats:
+            raise ControlError(400, f"chat {new_id} exists already")
+        supergroup = self.ensure_chat(bot, new_id, title=chat.title, chat_type="supergroup")
+        chat.migrated_to = new_id
+        for where, field_name, value in (
+            (chat, "migrate_to_chat_id", new_id),
+            (supergroup, "migrate_from_chat_id", chat.id),
+        ):
+            message = self.add_message(bot, where, user, extra={field_name: value})
+            bot.push_update("message", message.to_api())
+        return supergroup
 
     # --- callback queries --------------------------------------------------------
 
@@ -307,8 +345,17 @@ class Sandbox:
         text: str | None = None,
         data: str | None = None,
         message_id: int | None = None,
+        forged: bool = False,
     ) -> CallbackQuery:
-        """Press the inline button with this text (or data) on the latest bot message having it."""
+        """Press the inline button with this text (or data) on the latest bot message having it.
+
+        `forged`: send `data` on message `message_id` whatever its buttons, as a modified
+        client can (Telegram does not check callback data against the message's keyboard)."""
+        if forged:
+            target = chat.messages.get(message_id) if message_id is not None else None
+            if target is None or data is None:
+                raise ControlError(400, "a forged press needs callback_data and a message_id")
+            return self._make_query(bot, chat, user, target, data)
         candidates = (
             ([chat.messages[message_id]] if message_id in chat.messages else [])
             if message_id is not None

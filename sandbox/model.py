@@ -133,6 +133,8 @@ class Chat:
     messages: dict[int, Message] = field(default_factory=dict)
     next_message_id: int = 1
     instance: str = field(default_factory=lambda: str(secrets.randbits(62)))
+    # A group upgraded to a supergroup: the new chat's id (sends here then fail with 400).
+    migrated_to: int | None = None
 
     def to_api(self) -> dict[str, Any]:
         """The Bot API Chat object as embedded in messages."""
@@ -180,6 +182,9 @@ class Message:
     deleted: bool = False
     history: list[Snapshot] = field(default_factory=list)
     callback_answers: list[dict[str, Any]] = field(default_factory=list)
+    # Other Message fields as Telegram sends them (sender_chat, is_automatic_forward,
+    # migrate_to_chat_id, migrate_from_chat_id).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def from_bot(self) -> bool:
@@ -225,6 +230,7 @@ class Message:
         # shapes the user's client and never comes back in a Message object.
         if self.reply_markup is not None and "inline_keyboard" in self.reply_markup:
             out["reply_markup"] = copy.deepcopy(self.reply_markup)
+        out.update(copy.deepcopy(self.extra))
         return out
 
     def media(self, base_url: str) -> list[dict[str, Any]]:
