@@ -28,6 +28,7 @@ from bot.handlers import (
     importer,
     informe,
     lists,
+    migration,
     orders,
     photos,
     reachability,
@@ -99,31 +100,35 @@ def build_application(settings: Settings) -> Application:
 
     # Group -1 runs before every other handler and never stops them.
     app.add_handler(TypeHandler(Update, reachability.chat_is_back), group=-1)
+    # Commands and photos act on new messages only. PTB's CommandHandler and MessageHandler
+    # also take edited messages by default: editing an old /pedido would place a second order
+    # (and charge again) once the message's dedupe key has expired.
+    new = filters.UpdateType.MESSAGE
     app.add_handlers(
         [
-            CommandHandler(["start", "ayuda", "help"], help_handlers.ayuda),
+            CommandHandler(["start", "ayuda", "help"], help_handlers.ayuda, filters=new),
             # Commands work as /cmd@thisbot too; PTB ignores /cmd@anotherbot in groups.
             # Those that read the store show "typing…" when their reply is slow.
-            CommandHandler(["pedido", "order"], while_replying(orders.pedido)),
-            CommandHandler(["estado", "status"], while_replying(orders.estado)),
-            CommandHandler(["pedidos", "orders"], while_replying(lists.pedidos)),
-            CommandHandler(["cancelar", "cancel"], while_replying(cancel.cancelar)),
+            CommandHandler(["pedido", "order"], while_replying(orders.pedido), filters=new),
+            CommandHandler(["estado", "status"], while_replying(orders.estado), filters=new),
+            CommandHandler(["pedidos", "orders"], while_replying(lists.pedidos), filters=new),
+            CommandHandler(["cancelar", "cancel"], while_replying(cancel.cancelar), filters=new),
             # Admins only (checked inside, so others get a refusal); not in the public menu.
-            CommandHandler(["atrasados", "stale"], admin_stale.atrasados),
-            CommandHandler(["entregas", "deliveries"], admin.entregas),
-            CommandHandler(["informe", "report"], while_replying(informe.informe)),
-            CommandHandler(["importar", "import"], importer.importar),
+            CommandHandler(["atrasados", "stale"], admin_stale.atrasados, filters=new),
+            CommandHandler(["entregas", "deliveries"], admin.entregas, filters=new),
+            CommandHandler(["informe", "report"], while_replying(informe.informe), filters=new),
+            CommandHandler(["importar", "import"], importer.importar, filters=new),
+            # A group upgraded to a supergroup: its orders and conversations follow it.
+            MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
             # A CSV document from staff is an import (before photos, which take any document).
-            MessageHandler(importer.CSV_DOCUMENTS, importer.on_csv),
+            MessageHandler(new & importer.CSV_DOCUMENTS, importer.on_csv),
             # Photos, and any document: a non-image document gets a clear "not an image".
-            MessageHandler(filters.PHOTO | filters.Document.ALL, photos.foto),
+            MessageHandler(new & (filters.PHOTO | filters.Document.ALL), photos.foto),
             # Every inline button: answered exactly once, whatever it was.
             CallbackQueryHandler(buttons.on_button),
             # Plain text last, after every command: a guided order's answer; in groups only
             # when it replies to the bot or mentions it, otherwise it is not for us.
-            MessageHandler(
-                filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, conversation.answer
-            ),
+            MessageHandler(new & filters.TEXT & ~filters.COMMAND, conversation.answer),
         ]
     )
     app.add_error_handler(_on_error)

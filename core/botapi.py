@@ -58,6 +58,14 @@ class BadRequest(BotApiError):
         return "message to edit not found" in text or "message can't be edited" in text
 
 
+class ChatMigrated(BadRequest):
+    """400: the group was upgraded to a supergroup, now `new_chat_id` (core.chats)."""
+
+    def __init__(self, method: str, description: str, new_chat_id: int) -> None:
+        super().__init__(method, 400, description)
+        self.new_chat_id = new_chat_id
+
+
 class TransientError(BotApiError):
     """5xx, a timeout or a dropped connection: retry with backoff."""
 
@@ -140,7 +148,10 @@ class BotApi:
             return body.get("result")
         code = int(body.get("error_code") or response.status_code)
         description = redact(str(body.get("description", "")), self._token)
-        retry_after = float((body.get("parameters") or {}).get("retry_after", 0) or 0)
+        parameters = body.get("parameters") or {}
+        retry_after = float(parameters.get("retry_after", 0) or 0)
+        if parameters.get("migrate_to_chat_id"):
+            raise ChatMigrated(method, description, int(parameters["migrate_to_chat_id"]))
         if code == 429:
             raise TooManyRequests(method, code, description, retry_after or 1.0)
         if code == 403:

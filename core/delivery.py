@@ -24,7 +24,15 @@ from typing import Any, Protocol
 
 import redis
 
-from core.botapi import BadRequest, BotApi, Forbidden, TooManyRequests, TransientError
+from core.botapi import (
+    BadRequest,
+    BotApi,
+    ChatMigrated,
+    Forbidden,
+    TooManyRequests,
+    TransientError,
+)
+from core.chats import ChatMoves
 from core.pressure import Pressure
 from core.ratelimit import INLINE_WAIT, RateLimiter, new_ticket
 
@@ -303,6 +311,9 @@ class Courier:
         self._record_sent = client.register_script(RECORD_SENT_SCRIPT)
         self._begin_edit = client.register_script(BEGIN_EDIT_SCRIPT)
         self._edited = client.register_script(EDITED_SCRIPT)
+        self.chat_moves = ChatMoves(client)
+        # Upgraded groups this process met (old id -> new id), so it asks Telegram once.
+        self._moved: dict[int, int] = {}
 
     # --- what the chats can and did receive -------------------------------------------
 
@@ -492,6 +503,10 @@ class Courier:
         The caller has just checked that the chat is reachable (in its claim's round trip).
         """
         attempt = 0
+        redirected = False
+        sending = method.startswith("send")
+        if sending and chat_id in self._moved:
+            params = {**params, "chat_id": self._moved[chat_id]}
         while True:
             attempt += 1
             ticket = new_ticket()
@@ -502,6 +517,18 @@ class Courier:
                 if waited and self.unreachable(chat_id):
                     raise Forbidden(method, 403, "chat marked unreachable")
                 return self.api.call(method, params, files)
+            except ChatMigrated as exc:
+                # The group is a supergroup now: its records follow it, and the message goes
+                # there. An old message cannot be edited any more: it counts as gone, and the
+                # edit becomes a new message in the new chat.
+                old = int(params["chat_id"])
+                self._moved[old] = exc.new_chat_id
+                self.chat_moves.move(old, exc.new_chat_id)
+                log.warning("chat=%s was upgraded to a supergroup: now %s", old, exc.new_chat_id)
+                if not sending or redirected:
+                    raise BadRequest(method, 400, "message to edit not found (upgraded)") from exc
+                params = {**params, "chat_id": exc.new_chat_id}
+                redirected = True
             except TooManyRequests as exc:
                 whole_bot = self.limiter.cool_down(chat_id, exc.retry_after)
                 log.warning(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core import texts, watcher
-from core.botapi import TooManyRequests, TransientError
+from core.botapi import BotApiError, TooManyRequests, TransientError
 from core.delivery import Courier
 from core.keyboards import status_keyboard
 from core.orders import STEPS, InvalidTransition, Order, OrderState
@@ -71,7 +71,10 @@ class Fulfilment:
         """Edit the order's status message to its current state.
 
         Progress is best effort: when Telegram is down or busy, the step goes on and a later
-        edit shows the newer state (only the latest text of a status message matters).
+        edit shows the newer state (only the latest text of a status message matters). An
+        edit Telegram refuses for good (any 400 or 403) never fails an order: the order is
+        what the customer paid for, the status message only shows it. Without `best_effort`
+        only waits and outages propagate, for the task to retry.
         """
         try:
             if order.status_message_id:
@@ -97,6 +100,9 @@ class Fulfilment:
             if not best_effort:
                 raise
             log.info("order=%s progress edit skipped: %s", order.id, exc)
+            return
+        except BotApiError as exc:
+            log.warning("order=%s status message not updated, refused: %s", order.id, exc)
             return
         if shown and shown != order.status_message_id:
             self.store.set_fields(order.id, status_message_id=shown)

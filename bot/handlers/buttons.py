@@ -5,13 +5,18 @@ Telegram shows a spinner on a pressed button until the bot answers the callback 
 even one we cannot act on or one whose handling failed. A press by someone the buttons
 are not for, or on a message that is no longer current, gets a short alert and changes
 nothing.
+
+A modified client can send any callback data on any message it can see. So a press acts
+only when its data is signed for this chat (core.keyboards) and is one of the buttons of
+the pressed message as Telegram sends it to us (the client cannot change that copy): data
+from one message pressed on another, or made up, is refused before anything is looked up.
 """
 
 from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -34,9 +39,16 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     lang = language_of(update)
-    pressed = parse(query.data)
+    chat = update.effective_chat
+    pressed = parse(query.data, chat.id) if chat is not None else None
     try:
-        if pressed is None or query.message is None or update.effective_chat is None:
+        if pressed is None or not _on_its_message(query):
+            log.info(
+                "press refused chat=%s user=%s message=%s: not a button of that message",
+                chat.id if chat else None,
+                query.from_user.id,
+                query.message.message_id if query.message else None,
+            )
             answer = Answer(texts.plain(lang, "callback.stale"), alert=True)
         elif pressed.kind == ORDER:
             answer = await _order_button(update, context, pressed)
@@ -51,6 +63,19 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _answer(query, Answer(texts.plain(lang, "callback.error"), alert=True))
         raise
     await _answer(query, answer)
+
+
+def _on_its_message(query: CallbackQuery) -> bool:
+    """The pressed data is a button of the pressed message (as Telegram holds it)."""
+    message = query.message
+    # An InaccessibleMessage (too old, deleted) has no keyboard to check against.
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return False
+    return any(
+        button.callback_data == query.data
+        for row in message.reply_markup.inline_keyboard
+        for button in row
+    )
 
 
 async def _answer(query: CallbackQuery, answer: Answer) -> None:
@@ -78,7 +103,8 @@ async def _order_button(
         return Answer(texts.plain(lang, "callback.not_yours"), alert=True)
     # (0: the bot has sent it and not yet recorded it, so the pressed message is the one.)
     if order.status_message_id and query.message.message_id != order.status_message_id:
-        # Not the order's status message (e.g. a duplicate the worker replaced).
+        # A message that carries this order's own signed buttons but is no longer its status
+        # message (a duplicate the worker replaced): its buttons go, so nobody presses them.
         await remove_keyboard(query)
         return Answer(texts.plain(lang, "callback.stale"), alert=True)
     if action == REFRESH:

@@ -39,7 +39,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat.type == Chat.PRIVATE:
         question = await message.reply_html(
             texts.text(lang, "conversation.ask"),
-            reply_markup=inline(conversation_keyboard(lang, user.id, conv.token, confirm=False)),
+            reply_markup=inline(
+                conversation_keyboard(lang, chat.id, user.id, conv.token, confirm=False)
+            ),
         )
     else:
         # A selective ForceReply, quoting the asker, opens the reply box for them alone.
@@ -112,7 +114,9 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # a button or another message changed it meanwhile
     confirmation = await message.reply_html(
         texts.text(lang, "conversation.confirm", text=text),
-        reply_markup=inline(conversation_keyboard(lang, user.id, asked.token, confirm=True)),
+        reply_markup=inline(
+            conversation_keyboard(lang, chat.id, user.id, asked.token, confirm=True)
+        ),
         do_quote=not private,
     )
     await svc.run(
@@ -140,12 +144,17 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed:
     svc = services(context)
     user_id = query.from_user.id
     conv = await svc.run(svc.conversations.get, chat.id, user_id)
+    assert query.message is not None
+    pressed_on = query.message.message_id
     if conv is None or conv.token != token:
-        assert query.message is not None
-        if conv is not None and conv.message_id != query.message.message_id:
-            # An older question of a conversation that moved on: its buttons are done.
-            # (With no conversation the message may be an order's status message by now.)
+        if conv is not None and conv.message_id != pressed_on:
+            # An older question of a conversation that moved on (it carries this user's
+            # signed buttons): its buttons are done. (With no conversation the message may
+            # be an order's status message by now.)
             await remove_keyboard(query)
+        return Answer(texts.plain(lang, "callback.stale"), alert=True)
+    if conv.message_id and conv.message_id != pressed_on:
+        # Only the conversation's own message acts (the order it places is bound to it).
         return Answer(texts.plain(lang, "callback.stale"), alert=True)
     if action == CONFIRM:
         outcome = await svc.run(svc.conversations.confirm, chat.id, user_id, token)
@@ -158,7 +167,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed:
             await edit_pressed(
                 query,
                 texts.text(lang, "conversation.ask_again"),
-                conversation_keyboard(lang, user_id, asked.token, confirm=False),
+                conversation_keyboard(lang, chat.id, user_id, asked.token, confirm=False),
             )
             await svc.watch_conversation(chat.id, user_id, asked.token)
             return Answer()
@@ -184,7 +193,8 @@ async def _place(
     svc = services(context)
     query = update.callback_query
     assert query is not None and query.message is not None
-    confirmation = query.message.message_id
+    # The conversation's own message (on_button checked the press was on it).
+    confirmation = conv.message_id or query.message.message_id
     # Keyed by the confirmation message: a re-delivered press finds the same order.
     order, _created = await svc.place_order(
         conv.chat_id, conv.user_id, conv.text, confirmation, lang

@@ -8,10 +8,11 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.answers import Answer, edit_pressed
-from bot.handlers.common import language_of
+from bot.handlers.common import language_of, sender_chat_id
 from bot.markup import inline
 from bot.services import services
 from core import texts
+from core.admins import is_person
 from core.keyboards import Pressed, list_keyboard
 from core.listing import page_of, page_text
 
@@ -24,9 +25,11 @@ async def pedidos(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = language_of(update)
     svc = services(context)
     page = await svc.run(page_of, svc.store, chat.id, 1)
+    # Whoever asked turns the pages; an anonymous sender is nobody in particular, so anyone.
+    owner = user.id if is_person(user.id, sender_chat_id(message)) else 0
     await message.reply_html(
         page_text(page, time.time(), lang),
-        reply_markup=inline(list_keyboard(lang, user.id, page.number, page.pages)),
+        reply_markup=inline(list_keyboard(lang, chat.id, owner, page.number, page.pages)),
     )
 
 
@@ -36,13 +39,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed:
     assert query is not None and chat is not None
     number, owner = pressed.fields
     lang = language_of(update)
-    if owner != str(query.from_user.id) or not number.isdigit():
+    if owner not in ("0", str(query.from_user.id)) or not number.isdigit():
         return Answer(texts.plain(lang, "callback.not_yours"), alert=True)
     svc = services(context)
     page = await svc.run(page_of, svc.store, chat.id, int(number))
     await edit_pressed(
         query,
         page_text(page, time.time(), lang),
-        list_keyboard(lang, query.from_user.id, page.number, page.pages),
+        list_keyboard(lang, chat.id, int(owner), page.number, page.pages),
     )
     return Answer()

@@ -78,9 +78,10 @@ class StaffAlerts:
 
     def _send(self, order: Order, due: Due, now: float) -> int:
         text = card_text(order, due.kind, due.ignored, self.repeats, now, self.stale_after)
-        keyboard = card_keyboard(order.id, due.round, self.snooze_for)
         sent = 0
         for chat_id in self.chats_for(due.kind):
+            # Signed for each chat (core.keyboards): a card's buttons act only where sent.
+            keyboard = card_keyboard(chat_id, order.id, due.round, self.snooze_for)
             try:
                 message_id = self.sender.send(
                     chat_id,

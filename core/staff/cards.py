@@ -40,8 +40,8 @@ def _what(order: Order) -> str:
     return str(texts.text(ADMIN_LANGUAGE, "staff.what", what=what))
 
 
-def card_keyboard(order_id: str, round_: int, snooze_for: float) -> Keyboard:
-    """Atendido / Posponer, then Reintentar / Cancelar y avisar."""
+def card_keyboard(chat_id: int, order_id: str, round_: int, snooze_for: float) -> Keyboard:
+    """Atendido / Posponer, then Reintentar / Cancelar y avisar (signed for `chat_id`)."""
     lang = ADMIN_LANGUAGE
 
     def data(action: Action) -> str:
@@ -53,12 +53,12 @@ def card_keyboard(order_id: str, round_: int, snooze_for: float) -> Keyboard:
     return {
         "inline_keyboard": [
             [
-                button(texts.raw(lang, "staff.buttons.ack"), data(Action.ACK)),
-                button(snooze, data(Action.SNOOZE)),
+                button(texts.raw(lang, "staff.buttons.ack"), chat_id, data(Action.ACK)),
+                button(snooze, chat_id, data(Action.SNOOZE)),
             ],
             [
-                button(texts.raw(lang, "staff.buttons.retry"), data(Action.RETRY)),
-                button(texts.raw(lang, "staff.buttons.cancel"), data(Action.CANCEL)),
+                button(texts.raw(lang, "staff.buttons.retry"), chat_id, data(Action.RETRY)),
+                button(texts.raw(lang, "staff.buttons.cancel"), chat_id, data(Action.CANCEL)),
             ],
         ]
     }

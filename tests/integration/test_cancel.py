@@ -12,6 +12,7 @@ import pytest
 from core.cancel import CancelOutcome, cancel_order, task_ids, tell_cancelled
 from core.delivery import Courier
 from core.fulfilment import Fulfilment
+from core.keyboards import sign
 from core.orders import STEPS, Order, OrderState
 from core.payment import PaymentClient
 from core.store import OrderStore
@@ -96,7 +97,9 @@ def test_a_cancel_during_a_step_stops_the_chain(store: OrderStore, step: int) ->
     text, keyboard = courier.edits[-1]
     assert "Estado: cancelado" in text
     assert keyboard == {
-        "inline_keyboard": [[{"text": "Actualizar", "callback_data": f"o:r:{order.id}"}]]
+        "inline_keyboard": [
+            [{"text": "Actualizar", "callback_data": sign(order.chat_id, f"o:r:{order.id}")}]
+        ]
     }
 
 

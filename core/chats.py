@@ -1,0 +1,88 @@
+"""A group upgraded to a supergroup gets a new chat id; what belonged to the old id follows it.
+
+Telegram tells it twice: service messages (`migrate_to_chat_id` in the old chat,
+`migrate_from_chat_id` in the new one) reach the bot, and any later call to the old id fails
+with 400 "group chat was upgraded to a supergroup chat" and `parameters.migrate_to_chat_id`
+(https://core.telegram.org/bots/api#responseparameters). Whoever learns it first moves the
+chat: its orders and photo jobs (their `chat_id` and the chat's indexes), its guided
+conversations, and a marker `moved:{old}` so later arrivals follow. Moving twice is harmless.
+
+Messages stay in the old chat, which can no longer be edited: a status message there is
+replaced by a new one in the new chat at its next edit (core.delivery treats the old one as
+gone).
+"""
+
+from __future__ import annotations
+
+import redis
+
+from core.conversation import PREFIX as CONVERSATION_PREFIX
+from core.store import PREFIX
+
+MOVED_PREFIX = f"{PREFIX}moved:"
+
+# KEYS: marker, old chat's orders, new chat's orders, old chat's photos, new chat's photos.
+# ARGV: new chat id, order key prefix, photo job key prefix.
+_MOVE = """
+redis.call('SET', KEYS[1], ARGV[1])
+local moved = 0
+for pair = 0, 1 do
+  local from, to, prefix = KEYS[2 + pair * 2], KEYS[3 + pair * 2], ARGV[2 + pair]
+  local items = redis.call('ZRANGE', from, 0, -1, 'WITHSCORES')
+  for i = 1, #items, 2 do
+    local key = prefix .. items[i]
+    if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 'chat_id', ARGV[1]) end
+    redis.call('ZADD', to, items[i + 1], items[i])
+    moved = moved + 1
+  end
+  redis.call('DEL', from)
+end
+return moved
+"""
+
+
+class ChatMoves:
+    """Upgraded groups: move a chat's records to its new id, and find where a chat went."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._move = client.register_script(_MOVE)
+
+    def moved_to(self, chat_id: int) -> int | None:
+        """The chat's new id if it was upgraded (following repeated moves), else None."""
+        found = None
+        for _ in range(3):
+            newer = self.redis.get(f"{MOVED_PREFIX}{chat_id}")
+            if newer is None:
+                break
+            found = chat_id = int(newer)
+        return found
+
+    def current(self, chat_id: int) -> int:
+        """The id the chat has now."""
+        return self.moved_to(chat_id) or chat_id
+
+    def move(self, old: int, new: int) -> int:
+        """Move everything of chat `old` to `new`; how many orders and photo jobs moved."""
+        if old == new:
+            return 0
+        moved = int(
+            self._move(
+                keys=[
+                    f"{MOVED_PREFIX}{old}",
+                    f"{PREFIX}chat:{old}",
+                    f"{PREFIX}chat:{new}",
+                    f"{PREFIX}photos:{old}",
+                    f"{PREFIX}photos:{new}",
+                ],
+                args=[new, f"{PREFIX}order:", f"{PREFIX}photo:"],
+            )
+        )
+        # Guided conversations, one key per user: renamed, never over a newer one there.
+        # Their question stays behind in the old chat, so the new chat has none on record.
+        for key in self.redis.scan_iter(match=f"{CONVERSATION_PREFIX}{old}:*", count=500):
+            user = str(key).rsplit(":", 1)[1]
+            target = f"{CONVERSATION_PREFIX}{new}:{user}"
+            if self.redis.renamenx(key, target):
+                self.redis.hset(target, "message_id", "0")
+        return moved
