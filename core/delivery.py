@@ -18,7 +18,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -190,9 +190,10 @@ class DeadLetter:
 DEAD_LETTERS_MAX = 1000
 
 # KEYS: items hash, order zset, dropped counter. ARGV: id, json, at, cap.
-# Adds the letter, then drops the oldest beyond the cap; returns how many were dropped.
+# Adds the letter unless its id is taken (-1: draw another), then drops the oldest beyond
+# the cap; returns how many were dropped.
 ADD_DEAD_LETTER_SCRIPT = """
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return -1 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
 if excess <= 0 then return 0 end
@@ -215,12 +216,17 @@ class DeadLetters:
         self._add = client.register_script(ADD_DEAD_LETTER_SCRIPT)
 
     def add(self, letter: DeadLetter) -> DeadLetter:
-        dropped = int(
-            self._add(
-                keys=[self._items, self._order, self._dropped],
-                args=[letter.id, letter.to_json(), letter.at, self.cap],
+        """Store the letter under a new id (drawn again if taken: never over another)."""
+        while True:
+            dropped = int(
+                self._add(
+                    keys=[self._items, self._order, self._dropped],
+                    args=[letter.id, letter.to_json(), letter.at, self.cap],
+                )
             )
-        )
+            if dropped >= 0:
+                break
+            letter = replace(letter, id=new_letter_id())
         if dropped:
             log.warning("dead letters over %s: dropped the %s oldest", self.cap, dropped)
         return letter
@@ -281,7 +287,8 @@ class DeadLetters:
 
 
 def new_letter_id() -> str:
-    return f"E-{secrets.token_hex(3).upper()}"
+    """E- and 40 random bits: short enough to type in /entregas, and never reused (HSETNX)."""
+    return f"E-{secrets.token_hex(5).upper()}"
 
 
 class Courier:

@@ -23,10 +23,13 @@ FINISHED_KEY = f"{PREFIX}photos:finished"
 
 # KEYS: update guard, job, chat index. ARGV: job id, created_at, guard ttl, then the job's
 # fields as name/value pairs. All or nothing, so a refused write (Redis out of memory)
-# leaves no guard pointing at a job that was never stored. Returns {1, id} or {0, first id}.
+# leaves no guard pointing at a job that was never stored, and never over another job.
+# Returns {1, id}, {0, first id} for a re-delivered message, or {-1} when the drawn id is
+# taken (draw again).
 _CREATE = """
 local existing = redis.call('GET', KEYS[1])
 if existing then return {0, existing} end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {-1, ''} end
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
@@ -121,26 +124,31 @@ class PhotoJobStore:
     def create(
         self, chat_id: int, user_id: int, file_id: str, source_message_id: int, language: str
     ) -> tuple[PhotoJob, bool]:
-        """Store a new job for a photo message; a re-delivered message returns the first."""
+        """Store a new job for a photo message; a re-delivered message returns the first.
+
+        Atomic, and never over another job: an id drawn twice (31^6 of them) is drawn again.
+        """
         guard = f"{PREFIX}photo-update:{chat_id}:{source_message_id}"
-        now = self.clock()
-        job = PhotoJob(
-            id=new_job_id(),
-            chat_id=chat_id,
-            user_id=user_id,
-            file_id=file_id,
-            created_at=now,
-            updated_at=now,
-            language=language,
-        )
-        fields = [part for pair in job.to_redis().items() for part in pair]
-        created, job_id = self._create(
-            keys=[guard, self.key(job.id), self.chat_key(chat_id)],
-            args=[job.id, now, UPDATE_MEMORY_SECONDS, *fields],
-        )
-        if not created:
-            return self.get(str(job_id)), False
-        return job, True
+        while True:
+            now = self.clock()
+            job = PhotoJob(
+                id=new_job_id(),
+                chat_id=chat_id,
+                user_id=user_id,
+                file_id=file_id,
+                created_at=now,
+                updated_at=now,
+                language=language,
+            )
+            fields = [part for pair in job.to_redis().items() for part in pair]
+            status, found = self._create(
+                keys=[guard, self.key(job.id), self.chat_key(chat_id)],
+                args=[job.id, now, UPDATE_MEMORY_SECONDS, *fields],
+            )
+            if status == 1:
+                return job, True
+            if status == 0:
+                return self.get(str(found)), False
 
     def forget(self, job: PhotoJob, source_message_id: int) -> None:
         """Remove a job that never started (its task could not be queued): no trace left."""

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import command_argument, language_of
+from bot.handlers.common import command_argument, language_of, person_or_refuse
 from bot.services import Services, services
 from core import texts
 from core.cancel import CancelOutcome, CancelResult, cancel_order, task_ids, tell_cancelled
@@ -47,6 +47,8 @@ async def cancelar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/cancelar P-7K2Q4F` cancels that order; `/cancelar` alone leaves a guided order."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if message is None or chat is None or user is None:
+        return
+    if not await person_or_refuse(update):
         return
     lang = language_of(update)
     svc = services(context)

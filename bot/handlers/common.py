@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.services import services
 from core import texts
-from core.admins import Admins
+from core.admins import Admins, is_person
 from core.texts import pick_language
 
 log = logging.getLogger(__name__)
@@ -56,4 +56,22 @@ async def admin_or_refuse(
         return True
     log.info("admin command refused chat=%s user=%s sender_chat=%s", chat.id, user_id, sender_chat)
     await message.reply_html(texts.text(language_of(update), refusal_key))
+    return False
+
+
+async def person_or_refuse(update: Update) -> bool:
+    """True when the sender is one identifiable person. Anonymous admins share one user id
+    (and channel senders another), so whatever they own anyone of them could act on: orders,
+    cancellations and guided conversations are refused to them with a short explanation."""
+    message, user = update.effective_message, update.effective_user
+    if message is None:
+        return False
+    if is_person(user.id if user else None, sender_chat_id(message)):
+        return True
+    log.info(
+        "refused an anonymous sender chat=%s sender_chat=%s",
+        message.chat.id,
+        sender_chat_id(message),
+    )
+    await message.reply_html(texts.text(language_of(update), "order.anonymous"))
     return False

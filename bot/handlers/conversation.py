@@ -80,6 +80,8 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if message is None or chat is None or user is None or message.text is None:
         return
+    if message.sender_chat is not None:
+        return  # an anonymous or channel sender has no conversation of its own
     bot = context.bot
     if not _addressed_to_bot(message, bot.id, bot.username):
         return  # group chatter, not for us

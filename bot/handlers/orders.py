@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers import conversation, staff
 from bot.handlers.chain import start_chain
-from bot.handlers.common import command_argument, language_of
+from bot.handlers.common import command_argument, language_of, person_or_refuse
 from bot.markup import inline
 from bot.ratelimit import own_fallback
 from bot.services import services
@@ -32,6 +32,8 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Validate the text, store the order, answer with its status message, start the chain."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if message is None or chat is None or user is None:
+        return
+    if not await person_or_refuse(update):
         return
     lang = language_of(update)
     svc = services(context)

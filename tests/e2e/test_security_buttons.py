@@ -71,7 +71,7 @@ def test_every_button_pressed_by_another_member_on_someones_message_changes_noth
     group_id = -system.new_chat_id()
     ana = system.sandbox.group_chat(group_id, title="Tienda", user_id=-group_id + 1)
     luis = ana.as_user(-group_id + 2, first_name="Luis")
-    ana_id, luis_id = ana.user["id"], luis.user["id"]
+    luis_id = luis.user["id"]
 
     # Ana's order, under way and cancellable, and her /pedidos.
     ana_order, ana_status = place_order(ana, "es", "pizza de Ana")
@@ -82,7 +82,7 @@ def test_every_button_pressed_by_another_member_on_someones_message_changes_noth
     assert ana_list.button_texts == ["▶"]
     # Luis: his own order, his /pedidos turned to page 2 (◀ too), and a guided order that
     # went through Cambiar and waits at its second confirmation.
-    luis_order, luis_status = place_order(luis, "es", "tacos de Luis")
+    luis_order, _ = place_order(luis, "es", "tacos de Luis")
     sent = luis.send("/pedidos")
     luis_list = luis.wait_for(containing("1/2", after=sent.message_id))
     luis.callback_answer(luis.press("▶", message_id=luis_list.message_id))
@@ -152,7 +152,7 @@ def test_a_press_on_a_message_without_that_button_is_refused_even_for_the_owner(
     store = OrderStore.from_url(system.redis.url)
     chat = system.private_chat()
     first, first_status = place_order(chat, "es", "primer pedido")
-    second, second_status = place_order(chat, "es", "segundo pedido")
+    _, second_status = place_order(chat, "es", "segundo pedido")
     cancel_first = next(
         b["callback_data"]
         for row in (first_status.reply_markup or {})["inline_keyboard"]
