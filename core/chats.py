@@ -7,9 +7,9 @@ with 400 "group chat was upgraded to a supergroup chat" and `parameters.migrate_
 chat: its orders and photo jobs (their `chat_id` and the chat's indexes), its guided
 conversations, and a marker `moved:{old}` so later arrivals follow. Moving twice is harmless.
 
-Messages stay in the old chat, which can no longer be edited: a status message there is
-replaced by a new one in the new chat at its next edit (core.delivery treats the old one as
-gone).
+Messages stay in the old chat, which can no longer be edited: a moved order forgets its
+status message (message ids are per chat, so the old id could name another message in the
+new chat), and its next update sends a new one there.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ for pair = 0, 1 do
   local items = redis.call('ZRANGE', from, 0, -1, 'WITHSCORES')
   for i = 1, #items, 2 do
     local key = prefix .. items[i]
-    if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 'chat_id', ARGV[1]) end
+    if redis.call('EXISTS', key) == 1 then
+      -- Its status message stays in the old chat: the next update sends one in the new.
+      redis.call('HSET', key, 'chat_id', ARGV[1], 'status_message_id', '0')
+    end
     redis.call('ZADD', to, items[i + 1], items[i])
     moved = moved + 1
   end

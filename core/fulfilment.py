@@ -88,12 +88,13 @@ class Fulfilment:
                     final=order.state.is_final,
                 )
             else:
-                # The bot could not send its reply (Telegram down at that moment): the
-                # worker, which retries, sends the status message instead.
+                # The bot could not send its reply (Telegram down at that moment), or the
+                # group was upgraded (core.chats): the worker, which retries, sends the status
+                # message instead, once per chat.
                 shown = self.courier.send(
                     order.chat_id,
                     texts.status_message(order),
-                    key=f"order:{order.id}:status",
+                    key=f"order:{order.id}:status:{order.chat_id}",
                     reply_markup=status_keyboard(order),
                 )
         except (TransientError, TooManyRequests) as exc:
