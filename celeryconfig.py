@@ -6,7 +6,7 @@ from celery.schedules import crontab, schedule
 from kombu import Exchange, Queue
 
 from core import redisconn
-from core.settings import TASK_TIME_LIMIT, get_settings
+from core.settings import TASK_TIME_LIMIT, get_settings, split_credentials
 
 _settings = get_settings()
 # REDIS_URL, or the Sentinels' master (REDIS_SENTINELS): broker, results, their passwords and,
@@ -35,8 +35,13 @@ task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
 # An unacked message returns to the queue after this; longer than any retry countdown.
 _visibility = int(_settings.visibility_timeout)
+# A Redis that vanishes without closing the connection (failover, NAT, a firewall) must not
+# hang a publish forever while the heartbeat still says healthy: every blocking call gives
+# up after SOCKET_TIMEOUT (longer than kombu's 1 s BRPOP) and the connection is rebuilt.
+_SOCKET_OPTIONS = {"socket_timeout": 30.0, "socket_connect_timeout": 5.0, "socket_keepalive": True}
 broker_transport_options = {
     "visibility_timeout": _visibility,
+    **_SOCKET_OPTIONS,
     # Kombu sweeps for messages of dead workers every interval × throttle seconds (100 s by
     # default); keep the sweep well inside the visibility timeout so recovery is prompt.
     "unacked_restore_interval": max(1, min(10, _visibility // 4)),
@@ -47,6 +52,10 @@ result_backend_transport_options = {
     "visibility_timeout": int(_settings.visibility_timeout),
     **_redis["result_backend_transport_options"],
 }
+redis_socket_timeout = 30.0
+redis_socket_keepalive = True
+if not redisconn.sentinel_mode(_settings):
+    redis_socket_connect_timeout = 5.0
 # Results are for Flower and `/estado` while a task runs; the order store keeps the truth.
 result_expires = 24 * 3600
 # STARTED shows in Flower and in the task state while a step runs.
@@ -123,13 +132,20 @@ if _daily is not None:
 # tasks.beat's scheduler is RedBeat's, carrying on through a Redis failover.
 beat_scheduler = "tasks.beat:FailoverScheduler"
 # With Sentinel: `redis-sentinel://` and the Sentinels, master name and password in the options.
+# Without: the URL without its password, which goes in the options instead. Celery censors
+# `broker_url`, `*backend*` and keys named like PASS in `inspect conf` and Flower's config
+# tab, but would show `redbeat_redis_url` as it is.
 _redbeat = redisconn.redbeat_settings(_settings)
-redbeat_redis_url = _redbeat["redbeat_redis_url"]
-if "redbeat_redis_options" in _redbeat:
-    redbeat_redis_options = _redbeat["redbeat_redis_options"]
+redbeat_redis_url, _redbeat_credentials = split_credentials(_redbeat["redbeat_redis_url"])
+redbeat_redis_options = {
+    **_SOCKET_OPTIONS,
+    **_redbeat.get("redbeat_redis_options", {}),
+    **_redbeat_credentials,
+}
 redbeat_key_prefix = "pedidos:redbeat:"
-# The lock outlives a few missed beats, yet a crashed beat hands over within this time.
-redbeat_lock_timeout = max(30, int(_settings.watch_interval * 5))
 beat_max_loop_interval = max(
     1, min(30, int(_settings.watch_interval), int(_settings.retention_interval))
 )
+# The running beat renews the lock every loop; it outlives a few missed loops, and a beat
+# killed with -9 hands over within this time (at most 150 s whatever WATCH_INTERVAL is).
+redbeat_lock_timeout = max(30, 5 * beat_max_loop_interval)

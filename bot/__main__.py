@@ -14,7 +14,7 @@ from bot.app import build_application
 from bot.health import Heartbeat
 from bot.webhook import BotServer, WebhookConfigError, check_settings, set_webhook
 from core.logs import configure_logging
-from core.settings import Settings, get_settings
+from core.settings import Settings, get_settings, refuse_example_secrets
 
 log = logging.getLogger("bot")
 
@@ -65,6 +65,7 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, settings.telegram_bot_token)
+    refuse_example_secrets(settings)
     if settings.webhook_mode:
         try:
             check_settings(settings)

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -60,6 +61,58 @@ def parse_hosts(text: str) -> tuple[tuple[str, int], ...]:
             raise ValueError(f"not host:port: {part!r} (use e.g. 10.0.0.5:26379)")
         hosts.append((host.strip("[]"), int(port)))
     return tuple(hosts)
+
+
+# Passwords copied from examples (ours is .env.example's `change-me`): compose's required-
+# variable check lets them through, so every process refuses to start with one.
+EXAMPLE_SECRETS = frozenset(
+    {"change-me", "changeme", "change_me", "password", "secret", "admin", "redis", "example"}
+)
+
+
+def example_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> list[str]:
+    """The variables that hold a known example secret instead of a real one."""
+    env = os.environ if env is None else env
+    found = []
+    if split_credentials(settings.redis_url)[1].get("password", "").lower() in EXAMPLE_SECRETS:
+        found.append("REDIS_URL")
+    if settings.redis_password.strip().lower() in EXAMPLE_SECRETS:
+        found.append("REDIS_PASSWORD")
+    if settings.redis_sentinel_password.strip().lower() in EXAMPLE_SECRETS:
+        found.append("REDIS_SENTINEL_PASSWORD")
+    if settings.webhook_secret.lower() in EXAMPLE_SECRETS:
+        found.append("WEBHOOK_SECRET")
+    for pair in filter(None, env.get("FLOWER_BASIC_AUTH", "").split(",")):
+        if pair.partition(":")[2].strip().lower() in EXAMPLE_SECRETS:
+            found.append("FLOWER_BASIC_AUTH")
+    return found
+
+
+def refuse_example_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> None:
+    """Stop the process (exit status 1, the reason on stderr) when a secret is an example."""
+    found = example_secrets(settings, env)
+    if found:
+        raise SystemExit(
+            f"refusing to start: {', '.join(found)} still hold an example password "
+            "(see .env.example); set real secrets"
+        )
+
+
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """A Redis URL without its user and password, and those apart (`{"password": …}`)."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url, {}
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    credentials = {}
+    if parts.username:
+        credentials["username"] = unquote(parts.username)
+    if parts.password is not None:
+        credentials["password"] = unquote(parts.password)
+    return urlunsplit(parts._replace(netloc=netloc)), credentials
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -23,10 +24,14 @@ def main() -> None:
         processes.insert(0, "redis")
         redis_dir = ROOT / "var" / "redis"
         redis_dir.mkdir(parents=True, exist_ok=True)
+        # A password of its own each run: anything else on this machine cannot reach it.
+        password = secrets.token_urlsafe(24)
         env.update(
             REDIS_PORT=str(REDIS_PORT),
             REDIS_DIR=str(redis_dir),
-            REDIS_URL=f"redis://127.0.0.1:{REDIS_PORT}/0",
+            REDIS_PASSWORD=password,
+            REDISCLI_AUTH=password,
+            REDIS_URL=f"redis://:{password}@127.0.0.1:{REDIS_PORT}/0",
         )
     sandbox = not env.get("TELEGRAM_BOT_TOKEN")
     if sandbox:
@@ -40,6 +45,9 @@ def main() -> None:
             WATCH_INTERVAL=env.get("WATCH_INTERVAL", "1m"),
         )
     env.setdefault("FLOWER_PORT", str(FLOWER_PORT))
+    # Flower shows every task's arguments: never without a login, even on loopback.
+    flower_login = env.get("FLOWER_BASIC_AUTH") or f"admin:{secrets.token_urlsafe(12)}"
+    env["FLOWER_BASIC_AUTH"] = flower_login
     env["MEDIA_DIR"] = env.get("MEDIA_DIR") or str(ROOT / settings.media_dir)
     env["PYTHONUNBUFFERED"] = "1"
     # The venv's python, celery and honcho come first on PATH for every process.
@@ -48,7 +56,7 @@ def main() -> None:
     print("pedidos-bot is starting:", ", ".join(processes))
     if sandbox:
         print(f"  web chat (no token set, using the sandbox): http://127.0.0.1:{SANDBOX_PORT}/")
-    print(f"  Flower: http://127.0.0.1:{env['FLOWER_PORT']}/")
+    print(f"  Flower: http://127.0.0.1:{env['FLOWER_PORT']}/ (login {flower_login})")
     print("  Ctrl-C stops everything.")
     honcho = shutil.which("honcho", path=env["PATH"]) or "honcho"
     os.chdir(ROOT)

@@ -31,7 +31,9 @@ def main(argv: list[str]) -> None:
     for url in urls:
         while not reachable(url):
             if time.monotonic() > deadline:
-                sys.exit(f"gave up waiting for {urlsplit(url).netloc}")
+                # Host and port only: the URL may hold a password.
+                parts = urlsplit(url)
+                sys.exit(f"gave up waiting for {parts.hostname}:{parts.port or ''}")
             time.sleep(0.2)
     os.execvp(command[0], command)
 

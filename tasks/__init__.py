@@ -7,7 +7,10 @@ from celery.signals import after_task_publish, setup_logging, task_postrun, task
 
 from core import logs
 from core.logs import configure_logging
-from core.settings import get_settings
+from core.settings import get_settings, refuse_example_secrets
+
+# Worker, beat and Flower all load this module first: none starts with an example password.
+refuse_example_secrets(get_settings())
 
 app = Celery("pedidos")
 app.config_from_object("celeryconfig")

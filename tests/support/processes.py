@@ -90,9 +90,10 @@ class Process:
 class RedisServer(Process):
     """A real redis-server with AOF on, in its own data dir, on a free loopback port."""
 
-    def __init__(self, data_dir: Path, log_dir: Path) -> None:
+    def __init__(self, data_dir: Path, log_dir: Path, password: str = "") -> None:
         self.port = free_port()
         self.data_dir = data_dir
+        self.password = password
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         argv = [
             binary,
@@ -113,11 +114,14 @@ class RedisServer(Process):
             "--protected-mode",
             "yes",
         ]
+        if password:
+            argv += ["--requirepass", password]
         super().__init__("redis", argv, os.environ, log_dir)
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
         super().start()
@@ -126,6 +130,10 @@ class RedisServer(Process):
 
     def ping(self) -> bool:
         with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+            if self.password:
+                sock.sendall(f"AUTH {self.password}\r\n".encode())
+                if not sock.recv(16).startswith(b"+OK"):
+                    return False
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
 
