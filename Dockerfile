@@ -28,6 +28,8 @@ RUN useradd --create-home --uid 10001 pedidos \
     && chown -R pedidos:pedidos /data
 COPY --from=build /venv /venv
 WORKDIR /app
+# The code stays root's (read-only to the user that runs it): a compromised process cannot
+# rewrite what every later start runs. Only /data (media) is the user's.
 COPY core ./core
 COPY bot ./bot
 COPY tasks ./tasks

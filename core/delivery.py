@@ -565,6 +565,23 @@ class Courier:
             raise Throttled(method, wait)
         return True
 
+    def remove_buttons(self, chat_id: int, message_id: int) -> None:
+        """Take the inline keyboard off a message, in the shared limits like every call.
+
+        Raises BotApiError (a ForceReply question has no keyboard: 400), Throttled for a
+        long wait; a blocked chat is marked unreachable.
+        """
+        params = {
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "reply_markup": {"inline_keyboard": []},
+        }
+        try:
+            self._call_in_limits(chat_id, "editMessageReplyMarkup", params, None, 1, urgent=False)
+        except Forbidden:
+            self.mark_unreachable(chat_id)
+            raise
+
     # --- coalesced edits --------------------------------------------------------------
 
     def _edit_state(self, chat_id: int, message_id: int) -> str:

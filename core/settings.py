@@ -145,7 +145,9 @@ class Settings:
     media_dir: str = "var/media"
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)
-    webhook_listen: str = "0.0.0.0"
+    # Loopback unless told otherwise: a proxy on the same host reaches it, nothing else does
+    # (the compose file sets 0.0.0.0 inside the container, for the proxy's network).
+    webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     payment_api_url: str = ""
     payment_timeout: float = 5.0

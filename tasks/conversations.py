@@ -16,23 +16,20 @@ log = get_task_logger(__name__)
 @app.task(base=TelegramTask, name="cerrar_conversacion", **TELEGRAM_RETRY)
 def cerrar_conversacion(chat_id: int, user_id: int, token: str) -> None:
     """If the conversation still waits under `token` and its time is up, say so once."""
+    courier = ctx.courier()
+    # A group upgraded to a supergroup meanwhile took its conversations along (core.chats).
+    chat_id = courier.chat_moves.current(chat_id)
     conversation = ctx.conversations().timed_out(chat_id, user_id, token)
     if conversation is None:
         return  # the user answered, left, started again, or was told already
     if conversation.message_id:
         try:
-            # The question's buttons can no longer do anything: take them away.
-            ctx.bot_api().call(
-                "editMessageReplyMarkup",
-                {
-                    "chat_id": chat_id,
-                    "message_id": conversation.message_id,
-                    "reply_markup": {"inline_keyboard": []},
-                },
-            )
+            # The question's buttons can no longer do anything: take them away (in the
+            # shared flood limits, like every other call).
+            courier.remove_buttons(chat_id, conversation.message_id)
         except BotApiError as exc:  # a ForceReply question has no keyboard to take away
             log.info("chat=%s conversation buttons left as they are: %s", chat_id, exc)
-    ctx.courier().send(
+    courier.send(
         chat_id,
         texts.text(conversation.language, "conversation.expired"),
         key=f"conversation:{chat_id}:{user_id}:{token}:expired",

@@ -137,6 +137,25 @@ def test_redis_has_a_memory_cap_and_refuses_writes_past_it(compose: dict[str, An
     assert compose["services"]["redis"]["environment"]["REDIS_MAXMEMORY"].endswith(":-256mb}")
 
 
+SECRETS = {"TELEGRAM_BOT_TOKEN", "REDIS_PASSWORD", "WEBHOOK_SECRET", "FLOWER_BASIC_AUTH"}
+
+
+def test_each_service_gets_only_the_secrets_it_needs(compose: dict[str, Any]) -> None:
+    """env_file hands all of .env to each service; `environment` blanks what it must not see."""
+    given = {}
+    for name in COMMANDS:
+        service = compose["services"][name]
+        assert service["env_file"] == ".env", name
+        environment = service["environment"]
+        given[name] = {s for s in SECRETS if environment.get(s, "(from .env)") != ""}
+    assert given == {
+        "bot": {"TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET"},
+        "worker": {"TELEGRAM_BOT_TOKEN"},
+        "beat": set(),
+        "flower": {"FLOWER_BASIC_AUTH"},
+    }
+
+
 def test_media_and_redis_data_are_volumes(compose: dict[str, Any]) -> None:
     assert set(compose["volumes"]) == {"redis-data", "media"}
     for name in ("worker", "bot"):
@@ -167,6 +186,9 @@ def test_dockerfile_is_multi_stage_non_root_unbuffered_and_installs_the_lock() -
     copied = " ".join(args for op, args in final if op == "COPY")
     for needed in ("core", "bot", "tasks", "celeryconfig.py", "flowerconfig.py"):
         assert needed in copied, needed
+    # The code belongs to root: the user running it cannot change it.
+    code = [args for op, args in final if op == "COPY" and "--from=" not in args]
+    assert code and not any("--chown" in args for args in code), code
 
 
 def pyproject() -> dict[str, Any]:
