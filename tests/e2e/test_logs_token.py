@@ -97,7 +97,8 @@ def system(
         running.start_worker(TELEGRAM_API_URL=proxy.url)
         running.start_bot()
         running.start_beat()
-        running.start_flower(free_port(), FLOWER_BASIC_AUTH="admin:secret")
+        # (A real-looking password: example ones like "secret" are refused at start-up.)
+        running.start_flower(free_port(), FLOWER_BASIC_AUTH="admin:logs-token-Qx7")
         yield running
 
 
