@@ -71,7 +71,7 @@ def test_dead_letters_never_overwrite_each_other(
     client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(core.delivery, "new_letter_id", narrow(3_000, "E-"))
-    letters = DeadLetters(client)
+    letters = DeadLetters(client, cap=10_000)  # none dropped for room here
 
     def add(n: int) -> str:
         message = Outgoing(chat_id=CHAT, text=f"mensaje {n}", key=f"k{n}")
