@@ -311,11 +311,16 @@ class Sandbox:
         if not text:
             raise ControlError(400, "message text is empty")
         message.text, message.entities = text, entities
-        message.edit_date = int(time.time())
+        message.edit_date = int(self.now())
         self.message_changed(bot, message)
         if bot.privacy_mode and message.chat.type != "private" and not self._bot_sees(bot, message):
             return None
-        update = bot.push_update("edited_message", message.to_api())
+        update = bot.push_update(
+            "edited_message",
+            message.to_api(),
+            queue=f"chat:{message.chat.id}",
+            ttl=message.edit_date + MESSAGE_UPDATE_TTL - self.now(),
+        )
         return update.update_id if update else None
 
     def migrate(self, bot: BotState, chat: Chat, user: User, new_id: int) -> Chat:
@@ -332,7 +337,9 @@ class Sandbox:
             (supergroup, "migrate_from_chat_id", chat.id),
         ):
             message = self.add_message(bot, where, user, extra={field_name: value})
-            bot.push_update("message", message.to_api())
+            bot.push_update(
+                "message", message.to_api(), queue=f"chat:{where.id}", ttl=MESSAGE_UPDATE_TTL
+            )
         return supergroup
 
     # --- callback queries --------------------------------------------------------

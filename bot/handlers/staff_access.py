@@ -1,7 +1,9 @@
 """Who counts as staff for alert buttons, CSV imports and reports: the one check they use.
 
-It is the admin rule of /atrasados and /entregas (core.watcher.is_admin: an admin chat, and
-in private an admin user), with the escalation chats counted as admin chats too.
+It is the admin rule of /atrasados and /entregas (core.admins: an admin is a person, in
+ADMIN_USER_IDS or the user of a private admin chat, acting in private or in an admin chat;
+never another group member, an anonymous admin or a channel post), with the escalation chats
+counted as admin chats too.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ import logging
 from telegram import Chat, Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import language_of
+from bot.handlers.common import language_of, sender_chat_id
 from bot.services import services
 from core import texts
-from core.watcher import is_admin
+from core.admins import Admins
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +27,12 @@ def is_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     if chat is None or user is None:
         return False
     settings = services(context).settings
-    chats = settings.admin_chat_ids + settings.escalation_chat_ids
-    return is_admin(chats, chat.id, user.id, chat.type == Chat.PRIVATE)
+    admins = Admins.of(
+        settings.admin_user_ids, settings.admin_chat_ids + settings.escalation_chat_ids
+    )
+    # A message may be sent on behalf of a chat; a button press is always its user's own.
+    sender_chat = sender_chat_id(update.message) if update.message else None
+    return admins.may_use_admin_commands(chat.id, chat.type == Chat.PRIVATE, user.id, sender_chat)
 
 
 async def staff_or_refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

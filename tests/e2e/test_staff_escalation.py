@@ -34,6 +34,7 @@ def system(
         ESCALATE_REPEATS="1",
         ADMIN_CHAT_IDS=str(ADMIN),
         ESCALATION_CHAT_IDS=str(ESCALATION_GROUP),
+        ADMIN_USER_IDS="9202",  # Marta, on call in the escalation group
     ) as running:
         running.start_worker(queues="images,telegram,watcher,imports,reports")
         running.start_bot()
