@@ -22,8 +22,6 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import redis
-
 from sandbox import run_in_thread
 from sandbox.client import Chat
 from tests.support.processes import RedisServer
@@ -106,22 +104,8 @@ def naive(rows: int) -> float:
 
 
 def run(admin: Chat, sandbox: object) -> None:
-    from core.importer.run import Importer
     from tasks import context as ctx
-    from tasks.importer import enqueue_chains, fetch, jobs
-
-    config = ctx.settings()
-
-    def importer() -> Importer:
-        return Importer(
-            jobs=jobs(),
-            store=ctx.store(),
-            courier=ctx.courier(),
-            fetch=fetch,
-            enqueue=enqueue_chains,
-            max_rows=config.import_max_rows,
-            max_bytes=config.import_max_bytes,
-        )
+    from tasks.importer import importer
 
     client = admin.client
     # Speed.
@@ -134,7 +118,7 @@ def run(admin: Chat, sandbox: object) -> None:
     assert job is not None and job.created == ROWS, job
     rate = ROWS / elapsed
     baseline = naive(ROWS)
-    queued = redis.Redis.from_url(config.redis_url).llen("orders")
+    queued = ctx.redis_client().llen("orders")
     assert queued == 2 * ROWS, queued  # every chain published (the import's and the naive's)
     print(
         f"import {ROWS} rows: {rate:,.0f} rows/s in {elapsed:.1f} s; naive per-order path "

@@ -88,6 +88,11 @@ def broker_holds_nothing(client: redis.Redis) -> bool:
     return not client.hlen("unacked") and not any(client.llen(q) for q in QUEUES)
 
 
+def settled(client: redis.Redis) -> bool:
+    """Nothing queued, unacked (running, with late acks) or scheduled: no more sends can come."""
+    return broker_holds_nothing(client) and not client.zcard(SCHEDULE_KEY)
+
+
 def count(chat: Chat, predicate: Callable[[Message], object]) -> int:
     return sum(1 for m in chat.bot_messages() if predicate(m))
 
@@ -167,7 +172,7 @@ def test_message_waiting_on_a_429_survives_the_death_of_its_worker(
     assert arrived - killed_at < RECOVERY_BUDGET
     assert arrived - told_wait_at >= 19  # Telegram's retry_after was honoured
     redeliver_unacked(store)
-    time.sleep(3)  # anything a redelivery would send comes within a sweep or two
+    wait_until(lambda: settled(store), 90, "the redelivered work to finish")
     assert count(chat, completed) == 1
 
 
@@ -188,7 +193,7 @@ def test_a_task_that_kills_its_pool_process_stops_after_n_tries(
     status_of(chat, "fallido")
     deaths = poisoned.log().count("exited with 'signal 9 (SIGKILL)'")
     assert deaths == tries, poisoned.log()[-3000:]
-    time.sleep(2)
+    wait_until(lambda: settled(store), 90, "the remaining work to finish")
     assert count(chat, lambda m: "No pude procesar tu foto" in (m.text or "")) == 1
     assert not any(m.media_group_id for m in chat.bot_messages())
 
@@ -216,6 +221,6 @@ def test_a_429_of_two_hours_is_honoured_and_sent_once(system: System, store: red
     store.zadd(SCHEDULE_KEY, {entry: 0 for entry, _ in pending})
     store.delete(*store.keys("pedidos:rate:cool:*"))
     chat.wait_for(completed, timeout=30)
-    time.sleep(3)
+    wait_until(lambda: settled(store), 90, "the remaining work to finish")
     assert count(chat, completed) == 1
     assert store.zcard(SCHEDULE_KEY) == 0
