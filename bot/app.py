@@ -42,6 +42,7 @@ from core.photojobs import PhotoJobStore
 from core.quotas import Quotas
 from core.ratelimit import Limits
 from core.settings import Settings
+from core.starts import PendingStarts
 from core.store import OrderStore
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def build_application(settings: Settings) -> Application:
         photo_jobs=PhotoJobStore(redis_client),
         conversations=ConversationStore(redis_client, settings.conversation_timeout),
         quotas=Quotas.from_settings(redis_client, settings),
+        starts=PendingStarts(redis_client),
     )
 
     # Group -1 runs before every other handler and never stops them.

@@ -28,6 +28,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
@@ -156,8 +157,12 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
                 await self._cooldown(keys=keys, args=cool_args)
                 log.warning("429 on %s chat=%s: waiting %.1fs", endpoint, chat_id, seconds)
             finally:
-                # The bot-wide limit counts this send until a second after its answer.
-                await self._answered(keys=[GLOBAL_LOG_KEY], args=[ticket, cost])
+                # The bot-wide limit counts this send until a second after its answer. Never
+                # fails the send: unrecorded, the ticket stops counting after its flight time.
+                try:
+                    await self._answered(keys=[GLOBAL_LOG_KEY], args=[ticket, cost])
+                except redis.RedisError as exc:
+                    log.warning("send %s answered, not recorded (Redis down): %r", ticket, exc)
 
     async def _wait_for_slot(
         self, chat_id: int | str, urgent: bool, cost: int, ticket: str

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +19,12 @@ from core.quotas import Quotas
 from core.redisconn import ReplicaFence
 from core.settings import Settings
 from core.staff.actions import StaffActions
+from core.starts import PendingStarts
 from core.store import OrderStore
 
 SERVICES = "services"
+# Who took a unit to queue it, as core.starts records it (for the logs of a stuck start).
+HOLDER = f"bot:{socket.gethostname()}:{os.getpid()}"
 log = logging.getLogger(__name__)
 
 
@@ -34,6 +39,8 @@ class Services:
     quotas: Quotas
     # Waits until a replica holds what the customer is about to be told (with Sentinel).
     fence: ReplicaFence
+    # Stored work this bot has still to queue (the recovery sweep queues what it never does).
+    starts: PendingStarts
 
     async def place_order(
         self, chat_id: int, user_id: int, text: str, message_id: int, language: str
@@ -55,20 +62,35 @@ class Services:
                 return order, created
             log.warning("order=%s: Redis failed over while it was stored; storing again", order.id)
 
-    async def start_order(self, order_id: str) -> str:
-        """Enqueue the order's chain and record it; the first task's id.
+    async def start_order(self, order_id: str) -> str | None:
+        """Enqueue the order's chain and record it; the first task's id (None: the recovery
+        sweep took the order first, core.starts, and queues it).
 
         A failover between the publish and the fence may have lost the chain's first message
         with the old master; then the chain is enqueued again (its steps skip what is done).
         """
+        if not await self.run(self.starts.take, "order", order_id, HOLDER):
+            log.warning("order=%s: queued by the recovery sweep, not by this bot", order_id)
+            return None
         while True:
             before = await asyncio.to_thread(self.fence.master_id)
             task_id = await self.enqueue_order(order_id)
             await self.run(self.store.set_fields, order_id, task_id=task_id)
             after = await asyncio.to_thread(self.fence)
             if after.master_id == before:
+                await self.run(self.starts.done, "order", order_id)
                 return task_id
             log.warning("order=%s: Redis failed over while it was enqueued; again", order_id)
+
+    async def start_photo(self, job_id: str) -> str | None:
+        """Enqueue a photo job and record it; its task id (None: the recovery sweep has it)."""
+        if not await self.run(self.starts.take, "photo", job_id, HOLDER):
+            log.warning("job=%s: queued by the recovery sweep, not by this bot", job_id)
+            return None
+        task_id = await self.enqueue_photo(job_id)
+        await self.run(self.photo_jobs.update, job_id, task_id=task_id)
+        await self.run(self.starts.done, "photo", job_id)
+        return task_id
 
     async def enqueue_order(self, order_id: str) -> str:
         """Start the order's Celery chain; the first task's id."""

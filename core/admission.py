@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import redis
 
+from core import starts
 from core.orders import Order
 from core.store import PREFIX, OrderStore
 
@@ -35,4 +36,5 @@ def discard_order(store: OrderStore, order: Order, source_message_id: int) -> No
     pipe.zrem(store.chat_key(order.chat_id), order.id)
     pipe.zrem(store.OPEN_KEY, order.id)
     pipe.zrem(store.STALE_KEY, order.id)
+    starts.drop(pipe, "order", order.id)
     pipe.execute()

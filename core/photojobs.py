@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import redis
 
-from core import records
+from core import records, starts
 from core.orders import ID_ALPHABET, ID_LENGTH
 from core.redisio import read_hash, write_hash
 
@@ -21,20 +21,26 @@ UPDATE_MEMORY_SECONDS = 48 * 3600
 # `{chat}/{id}` of finished jobs by finish time, for core.retention.
 FINISHED_KEY = f"{PREFIX}photos:finished"
 
-# KEYS: update guard, job, chat index. ARGV: job id, created_at, guard ttl, then the job's
-# fields as name/value pairs. All or nothing, so a refused write (Redis out of memory)
-# leaves no guard pointing at a job that was never stored, and never over another job.
+# KEYS: update guard, job, chat index, pending starts (core.starts). ARGV: job id,
+# created_at, guard ttl, then the job's fields as name/value pairs. All or nothing, so a
+# refused write (Redis out of memory) leaves no guard pointing at a job that was never
+# stored, and never over another job.
 # Returns {1, id}, {0, first id} for a re-delivered message, or {-1} when the drawn id is
 # taken (draw again).
-_CREATE = """
+_CREATE = (
+    """
 local existing = redis.call('GET', KEYS[1])
 if existing then return {0, existing} end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {-1, ''} end
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+"""
+    + starts.create_lua(4, "'photo:' .. ARGV[1]")
+    + """
 return {1, ARGV[1]}
 """
+)
 
 
 class PhotoState(StrEnum):
@@ -142,7 +148,7 @@ class PhotoJobStore:
             )
             fields = [part for pair in job.to_redis().items() for part in pair]
             status, found = self._create(
-                keys=[guard, self.key(job.id), self.chat_key(chat_id)],
+                keys=[guard, self.key(job.id), self.chat_key(chat_id), starts.KEY],
                 args=[job.id, now, UPDATE_MEMORY_SECONDS, *fields],
             )
             if status == 1:
@@ -155,6 +161,7 @@ class PhotoJobStore:
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(self.key(job.id), f"{PREFIX}photo-update:{job.chat_id}:{source_message_id}")
         pipe.zrem(self.chat_key(job.chat_id), job.id)
+        starts.drop(pipe, "photo", job.id)
         pipe.execute()
 
     def get(self, job_id: str) -> PhotoJob:

@@ -24,6 +24,7 @@ Two refinements keep the limits safe and the important messages first:
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -34,6 +35,8 @@ import redis
 
 if TYPE_CHECKING:
     from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 PREFIX = "pedidos:rate:"
 # Waits up to this long are slept in place; longer ones go back to the queue with a countdown.
@@ -266,8 +269,14 @@ class RateLimiter:
         return int(self._acquire(keys=keys, args=args)) / 1_000_000
 
     def answered(self, ticket: str, cost: int = 1) -> None:
-        """The send named `ticket` got its answer (or failed): it counts one more second."""
-        self._answered(keys=[GLOBAL_LOG_KEY], args=[ticket, max(1, cost)])
+        """The send named `ticket` got its answer (or failed): it counts one more second.
+
+        Bookkeeping only: with Redis unreachable the send still happened, so this never
+        fails it (an unanswered ticket stops counting once its in-flight time is over)."""
+        try:
+            self._answered(keys=[GLOBAL_LOG_KEY], args=[ticket, max(1, cost)])
+        except redis.RedisError as exc:
+            log.warning("send %s answered, not recorded (Redis unavailable): %r", ticket, exc)
 
     def acquire(
         self,

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import redis
 
+from core import starts
 from core.orders import (
     TRANSITIONS,
     InvalidTransition,
@@ -40,11 +41,13 @@ PREFIX = "pedidos:"
 # updates for 24 hours, so a re-delivered one cannot be older than that.
 UPDATE_MEMORY_SECONDS = 48 * 3600
 
-# KEYS: order, chat index, open index, guard, creation index.
+# KEYS: order, chat index, open index, guard, creation index[, pending starts].
 # ARGV: id, created_at, guard ttl, guard value, then the hash fields as name/value pairs.
 # The guard names where the order came from (a Telegram message, a CSV row): a second
-# create from the same place returns the guard's value and creates nothing.
-_CREATE = """
+# create from the same place returns the guard's value and creates nothing. With the sixth
+# key the order also waits in core.starts until its chain is queued.
+_CREATE = (
+    """
 local existing = redis.call('GET', KEYS[4])
 if existing then return {0, existing} end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, ''} end
@@ -53,8 +56,14 @@ redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
 redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[3])
+if #KEYS >= 6 then
+"""
+    + starts.create_lua(6, "'order:' .. ARGV[1]")
+    + """
+end
 return {1, ARGV[1]}
 """
+)
 
 # KEYS: order, open index, stale index, finished index. ARGV: wanted state, is_final (0/1),
 # now, allowed-from states joined by ',', then extra field name/value pairs.
@@ -232,7 +241,7 @@ class OrderStore:
                 language=language,
             )
             status, order_id = self._create(
-                keys=self._create_keys(order, guard),
+                keys=[*self._create_keys(order, guard), starts.KEY],
                 args=[order.id, now, UPDATE_MEMORY_SECONDS, order.id, *_flatten(order.to_redis())],
             )
             if status == 1:

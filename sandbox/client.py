@@ -625,6 +625,10 @@ class SandboxClient:
             body["description"] = description
         self._post("/faults", json=body)
 
+    def hold_answers(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `method` are carried out, then answered `seconds` late."""
+        self._post("/faults", json={"method": method, "times": times, "hold": seconds})
+
     def clear_faults(self) -> None:
         """Forget every forced failure."""
         self._delete("/faults")

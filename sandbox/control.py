@@ -55,6 +55,13 @@ def _int(value: Any, name: str) -> int:
         raise ControlError(400, f"{name} must be an integer") from exc
 
 
+def _float(value: Any, name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ControlError(400, f"{name} must be a number") from exc
+
+
 def _chat_id(request: web.Request) -> int:
     return _int(request.match_info["chat_id"], "chat_id")
 
@@ -558,6 +565,7 @@ async def add_fault(request: web.Request) -> web.Response:
         drop=bool(body.get("drop", False)),
         retry_after=None if retry_after is None else _int(retry_after, "retry_after"),
         description=body.get("description"),
+        hold=_float(body.get("hold", 0.0), "hold"),
     )
     _bot(request).faults.add_rule(rule)
     return ok(_bot(request).faults.state())

@@ -73,6 +73,9 @@ class FaultRule:
     drop: bool = False
     retry_after: int | None = None
     description: str | None = None
+    # Seconds the answer is held back after the call is carried out (no error): the message
+    # is in the chat while its sender still waits, as on a slow network on the way back.
+    hold: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

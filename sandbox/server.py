@@ -100,6 +100,11 @@ async def bot_api(request: web.Request) -> web.StreamResponse:
     if delay > 0:
         await asyncio.sleep(delay)
     rule = faults.take_rule(name.lower())
+    if rule is not None and rule.hold > 0:
+        faults.forced += 1
+        body = await botapi.call(botapi.Context(sb, bot, name, sb.http), params)
+        await asyncio.sleep(rule.hold)
+        return _json_response(body, 200 if body["ok"] else int(body["error_code"]))
     if rule is not None:
         faults.forced += 1
         if rule.drop:

@@ -22,6 +22,7 @@ from core.settings import Settings, get_settings
 from core.staff.actions import StaffActions
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
+from core.starts import PendingStarts
 from core.store import OrderStore
 from core.watcher import Watcher
 
@@ -34,6 +35,12 @@ def settings() -> Settings:
 def redis_client() -> redis.Redis:
     """REDIS_URL's Redis, or with Sentinel the current master (found again after a failover)."""
     return redisconn.connect(settings())
+
+
+@cache
+def starts() -> PendingStarts:
+    """Stored orders and photo jobs their bot has not queued yet (core.starts)."""
+    return PendingStarts(redis_client())
 
 
 @cache

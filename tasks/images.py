@@ -8,6 +8,7 @@ from core.botapi import TransientError
 from core.photos import PhotoRejected
 from tasks import app
 from tasks import context as ctx
+from tasks.recovery import starter
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
@@ -52,3 +53,16 @@ def procesar_imagen(self: ImageTask, job_id: str) -> None:
 def enqueue_photo(job_id: str) -> str:
     """Start a photo job; the task id."""
     return str(procesar_imagen.apply_async((job_id,), queue="images").id)
+
+
+@starter("photo")
+def start_unqueued_photo(job_id: str) -> None:
+    """A photo job its bot stored and never queued (core.starts): queued now, unless it was."""
+    try:
+        job = ctx.photo_jobs().get(job_id)
+    except KeyError:
+        return
+    if job.task_id or job.is_final:
+        return
+    ctx.photo_jobs().update(job_id, task_id=enqueue_photo(job_id))
+    log.warning("job=%s was stored and never queued by its bot: queued now", job_id)

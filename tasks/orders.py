@@ -12,8 +12,10 @@ from celery.utils.log import get_task_logger
 
 from core.cancel import tell_cancelled
 from core.payment import PaymentDeclined, PaymentUnavailable
+from core.store import OrderNotFound
 from tasks import app
 from tasks import context as ctx
+from tasks.recovery import starter
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
@@ -132,6 +134,20 @@ def enqueue_order(order_id: str) -> str:
     ctx.store().set_fields(order_id, task_ids=",".join(task_ids))
     order_chain(order_id, task_ids).apply_async()
     return task_ids[0]
+
+
+@starter("order")
+def start_unqueued_order(order_id: str) -> None:
+    """An order its bot stored and never queued (core.starts): queued now, unless it was."""
+    try:
+        order = ctx.store().get(order_id)
+    except OrderNotFound:
+        return
+    if order.task_id or order.is_final:
+        return
+    task_id = enqueue_order(order_id)
+    ctx.store().set_fields(order_id, task_id=task_id)
+    log.warning("order=%s was stored and never queued by its bot: queued now", order_id)
 
 
 def revoke_order(task_ids: list[str]) -> None:

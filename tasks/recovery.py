@@ -13,6 +13,9 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -29,6 +32,20 @@ log = get_task_logger(__name__)
 
 # Options of a request that must not travel with a re-sent copy.
 _DROPPED_OPTIONS = ("countdown", "eta")
+
+# How each kind of stored unit (core.starts) is queued when its bot never did: kind → a
+# function of the unit's id that queues it unless it is queued, finished or gone already.
+STARTERS: dict[str, Callable[[str], None]] = {}
+
+
+def starter(kind: str) -> Callable[[Callable[[str], None]], Callable[[str], None]]:
+    """Register how the sweep queues a stored unit of `kind` that its bot never queued."""
+
+    def register(fn: Callable[[str], None]) -> Callable[[str], None]:
+        STARTERS[kind] = fn
+        return fn
+
+    return register
 
 
 def _delay_of(countdown: Any, eta: Any) -> float | None:
@@ -189,13 +206,15 @@ class Sweeper(bootsteps.StartStopStep):
 
 
 def sweep(queued_grace: float) -> tuple[int, int]:
-    """Send the due waits and re-send the tasks whose holder died; (sent, recovered)."""
+    """Send the due waits, queue stored work its bot never queued, and re-send the tasks
+    whose holder died; (sent, recovered)."""
     schedule = ctx.schedule()
     sent = 0
     for due in schedule.take_due():
         send_payload(due.payload)
         schedule.done(due.id)
         sent += 1
+    sent += start_unqueued()
     recovered = ctx.leases().recover(uuid, queued_grace)
     for unit in recovered:
         log.warning(
@@ -207,6 +226,21 @@ def sweep(queued_grace: float) -> tuple[int, int]:
         )
         send_payload(unit.payload, task_id=unit.new_id)
     return sent, len(recovered)
+
+
+def start_unqueued() -> int:
+    """Queue the orders and photo jobs stored by a bot that died, or lost Redis, before it
+    queued them (core.starts); how many."""
+    pending = ctx.starts()
+    taken = pending.take_due(f"sweep:{socket.gethostname()}:{os.getpid()}")
+    for kind, unit_id in taken:
+        start = STARTERS.get(kind)
+        if start is None:
+            log.error("unit=%s:%s waits to be queued, but nothing queues a %s", kind, unit_id, kind)
+            continue
+        start(unit_id)
+        pending.done(kind, unit_id)
+    return len(taken)
 
 
 app.steps["worker"].add(Sweeper)

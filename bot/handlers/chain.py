@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram.ext import ContextTypes
@@ -13,6 +14,11 @@ from core.orders import Order
 
 log = logging.getLogger(__name__)
 
+# Waits between tries while Redis is unreachable (a restart or a failover takes seconds):
+# about 15 s in all, inside core.starts' grace, so this bot normally queues its own orders
+# and the recovery sweep only those of a bot that died.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
 
 async def start_chain(
     context: ContextTypes.DEFAULT_TYPE,
@@ -23,24 +29,51 @@ async def start_chain(
 ) -> None:
     """Record the status message and start the order's chain; or, when Redis refuses the
     writes (full memory), take the whole order back and say "try again later"."""
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            await _record_and_queue(context, order, status_id)
+            return
+        except Exception as exc:
+            if out_of_memory(exc):
+                await _take_back(context, order, source_message_id, status_id, lang)
+                return
+            if delay is None:
+                # Still down: the order is stored and waits in core.starts, so the recovery
+                # sweep queues it once Redis is back.
+                log.warning("order=%s not queued, the recovery sweep will: %r", order.id, exc)
+                return
+            log.info("order=%s not queued (%r): trying again in %s s", order.id, exc, delay)
+            await asyncio.sleep(delay)
+
+
+async def _record_and_queue(
+    context: ContextTypes.DEFAULT_TYPE, order: Order, status_id: int
+) -> None:
     svc = services(context)
-    try:
-        if status_id:
-            await svc.run(svc.store.set_fields, order.id, status_message_id=status_id)
-        if not order.task_id:
-            # Enqueued, recorded, and on a replica (with Sentinel) before this returns.
-            await svc.start_order(order.id)
-    except Exception as exc:
-        if not out_of_memory(exc):
-            raise
-        log.warning("order=%s refused: Redis is out of memory", order.id)
-        # The chain never started (its first write was refused): nothing of it remains.
-        await svc.run(discard_order, svc.store, order, source_message_id)
-        refusal = texts.text(lang, "order.error.store_unavailable")
-        if status_id:
-            # The status message said "pendiente": it ends saying the order was not made.
-            await context.bot.edit_message_text(
-                refusal, chat_id=order.chat_id, message_id=status_id, parse_mode="HTML"
-            )
-        else:
-            await context.bot.send_message(order.chat_id, refusal, parse_mode="HTML")
+    if status_id:
+        await svc.run(svc.store.set_fields, order.id, status_message_id=status_id)
+    if not order.task_id:
+        # Enqueued, recorded, and on a replica (with Sentinel) before this returns.
+        await svc.start_order(order.id)
+
+
+async def _take_back(
+    context: ContextTypes.DEFAULT_TYPE,
+    order: Order,
+    source_message_id: int,
+    status_id: int,
+    lang: str,
+) -> None:
+    """Redis is full: the chain never started (its first write was refused), so nothing of
+    the order remains and the customer is told to try again later."""
+    svc = services(context)
+    log.warning("order=%s refused: Redis is out of memory", order.id)
+    await svc.run(discard_order, svc.store, order, source_message_id)
+    refusal = texts.text(lang, "order.error.store_unavailable")
+    if status_id:
+        # The status message said "pendiente": it ends saying the order was not made.
+        await context.bot.edit_message_text(
+            refusal, chat_id=order.chat_id, message_id=status_id, parse_mode="HTML"
+        )
+    else:
+        await context.bot.send_message(order.chat_id, refusal, parse_mode="HTML")

@@ -96,11 +96,12 @@ async def foto(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if status_id:
             await svc.run(svc.photo_jobs.update, job.id, status_message_id=status_id)
         if not job.task_id:
-            task_id = await svc.enqueue_photo(job.id)
-            await svc.run(svc.photo_jobs.update, job.id, task_id=task_id)
+            await svc.start_photo(job.id)
     except Exception as exc:
         if not out_of_memory(exc):
-            raise
+            # The job is stored and waits in core.starts: the recovery sweep queues it.
+            log.warning("job=%s not queued now, the recovery sweep will: %r", job.id, exc)
+            return
         log.warning("job=%s refused: Redis is out of memory", job.id)
         await svc.run(svc.photo_jobs.forget, job, message.message_id)
         refusal = texts.text(lang, "quota.photo_unavailable")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from core.starts import PendingStarts
 from core.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat
@@ -136,6 +137,7 @@ def test_a_stale_order_is_alerted_in_its_group(store: OrderStore, group: Group) 
     # An order stuck for a minute (placed, but its chain never ran).
     stuck = OrderStore(store.redis, clock=lambda: time.time() - 60)
     order, _ = stuck.create(group.ana.chat_id, group.ana.user["id"], "pedido atascado", 999_999)
+    PendingStarts(store.redis).done("order", order.id)  # queued as far as the sweep knows
 
     alert = group.ana.wait_for(lambda m: order.id in text_of(m) and "⏳" in text_of(m), timeout=20)
 

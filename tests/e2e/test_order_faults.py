@@ -8,8 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox import RunningSandbox
+from sandbox.client import Chat, Message
 from tests.e2e.test_orders import completed, is_status, order_id_of
+from tests.support.chat import running_bot
 from tests.support.payment import PaymentService, payment_service
+from tests.support.processes import wait_until
 from tests.support.system import System, running_system
 
 
@@ -132,6 +135,53 @@ def test_redis_restart_loses_no_queued_order(system: System, worker: None) -> No
     chat.send("/estado")
     listing = chat.wait_for(lambda m: "Tus pedidos recientes" in (m.text or ""))
     assert "antes del reinicio" in (listing.text or "") and "durante" in (listing.text or "")
+
+
+def status_messages_of(chat: Chat, order_id: str) -> list[Message]:
+    return [m for m in chat.bot_messages() if is_status(m) and order_id in (m.text or "")]
+
+
+def test_order_answered_while_redis_goes_down_is_queued_once(system: System, worker: None) -> None:
+    """Redis goes away between the bot's answer and the queueing of the chain: the bot tries
+    again once it is back, and the customer sees one status message that ends completed."""
+    chat = system.private_chat()
+    # The status message reaches the chat at once; the bot hears so only 3 s later.
+    system.sandbox.hold_answers("sendMessage", 3.0)
+    chat.send("/pedido 3 durante el corte")
+    status = chat.wait_for(lambda m: is_status(m) and "corte" in (m.text or ""), timeout=15)
+    order_id = order_id_of(status)
+    system.redis.stop()
+    bot = running_bot(system)
+    wait_until(lambda: f"order={order_id} not queued" in bot.log(), 30, "the bot to miss Redis")
+    system.redis.start()
+
+    chat.wait_for(lambda m: completed(m) and order_id in (m.text or ""), timeout=60)
+    statuses = status_messages_of(chat, order_id)
+    assert len(statuses) == 1, [m.describe() for m in statuses]
+    assert "completado" in (statuses[0].text or "")
+    assert sum(1 for m in chat.bot_messages() if completed(m) and order_id in (m.text or "")) == 1
+
+
+def test_order_whose_bot_died_before_queueing_is_queued_by_the_sweep(
+    system: System, worker: None
+) -> None:
+    """The bot is killed after answering and before queueing: the order it stored is queued
+    by the workers' recovery sweep, and completes once."""
+    chat = system.private_chat()
+    system.sandbox.hold_answers("sendMessage", 10.0)
+    chat.send("/pedido 4 sin bot")
+    status = chat.wait_for(lambda m: is_status(m) and "sin bot" in (m.text or ""), timeout=15)
+    order_id = order_id_of(status)
+    running_bot(system).kill(signal.SIGKILL)
+    system.sandbox.clear_faults()
+    try:
+        done = chat.wait_for(lambda m: completed(m) and order_id in (m.text or ""), timeout=90)
+    finally:
+        system.start_bot()
+    assert order_id in (done.text or "")
+    assert sum(1 for m in chat.bot_messages() if completed(m) and order_id in (m.text or "")) == 1
+    # The newest status message the customer has for the order ends in its final form.
+    assert "completado" in (status_messages_of(chat, order_id)[-1].text or "")
 
 
 def test_estado_at_each_stage(system: System, worker: None) -> None:

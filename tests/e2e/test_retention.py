@@ -13,6 +13,7 @@ from celery import Celery
 
 from core.delivery import DeadLetters, Outgoing
 from core.photojobs import PhotoJobStore
+from core.starts import PendingStarts
 from core.store import OrderStore
 from sandbox import RunningSandbox
 from tests.support.processes import wait_until
@@ -69,6 +70,9 @@ def test_finished_orders_jobs_and_files_go_and_unfinished_ones_stay(
     # Unfinished work: an order whose chain has not run yet, and a photo job in the same state.
     waiting, _ = orders.create(chat.id, chat.id, "pedido sin terminar", 999_001)
     waiting_job, _ = jobs.create(chat.id, chat.id, "file-id", 999_002, "es")
+    # Queued as far as the recovery sweep knows (it would otherwise queue them itself).
+    PendingStarts(client).done("order", waiting.id)
+    PendingStarts(client).done("photo", waiting_job.id)
 
     system.start_beat()
     wait_until(lambda: not client.exists(orders.key(order.id)), 60, "the finished order to go")

@@ -1,0 +1,67 @@
+"""Stored work waits in core.starts until someone queues it: its bot at once, or the sweep
+once the grace is over; never both."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from core import starts
+from core.photojobs import PhotoJobStore
+from core.starts import PendingStarts
+from core.store import OrderStore
+
+
+@pytest.fixture
+def client(redis_url: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_url, decode_responses=True)
+
+
+def make_due(client: redis.Redis, member: str) -> None:
+    """As if the grace were over (the sweep's clock is Redis's own)."""
+    client.zadd(starts.KEY, {member: 0}, xx=True)
+
+
+def test_a_new_order_and_photo_job_wait_to_be_queued(client: redis.Redis) -> None:
+    order, _ = OrderStore(client).create(10, 7, "2 pizzas", source_message_id=1)
+    job, _ = PhotoJobStore(client).create(10, 7, "file", 2, "es")
+    pending = PendingStarts(client)
+    assert pending.due_at("order", order.id) is not None
+    assert pending.due_at("photo", job.id) is not None
+    # Not due yet: the bot that stored them is still about to queue them.
+    assert pending.take_due("sweep") == []
+
+
+def test_the_bot_queues_its_own_order_and_the_sweep_leaves_it(client: redis.Redis) -> None:
+    order, _ = OrderStore(client).create(10, 7, "2 pizzas", source_message_id=1)
+    pending = PendingStarts(client)
+    assert pending.take("order", order.id, "bot-1")
+    # The same bot trying again (Redis was back) still holds it; another does not get it.
+    assert pending.take("order", order.id, "bot-1")
+    assert not pending.take("order", order.id, "bot-2")
+    pending.done("order", order.id)
+    make_due(client, starts.member("order", order.id))
+    assert pending.take_due("sweep") == []
+    assert pending.due_at("order", order.id) is None
+
+
+def test_the_sweep_takes_what_its_bot_never_queued_and_the_bot_then_leaves_it(
+    client: redis.Redis,
+) -> None:
+    order, _ = OrderStore(client).create(10, 7, "2 pizzas", source_message_id=1)
+    pending = PendingStarts(client)
+    make_due(client, starts.member("order", order.id))
+    assert pending.take_due("sweep") == [("order", order.id)]
+    # Taken: pushed back by a grace, so a second sweep does not queue it again meanwhile.
+    assert pending.take_due("sweep") == []
+    # A late bot finds the sweep holds it.
+    assert not pending.take("order", order.id, "bot-1")
+
+
+def test_a_redelivered_message_adds_nothing(client: redis.Redis) -> None:
+    store = OrderStore(client)
+    first, _ = store.create(10, 7, "2 pizzas", source_message_id=9)
+    PendingStarts(client).done("order", first.id)
+    again, created = store.create(10, 7, "2 pizzas", source_message_id=9)
+    assert (again.id, created) == (first.id, False)
+    assert client.zcard(starts.KEY) == 0
