@@ -14,13 +14,13 @@ from pathlib import Path
 
 from PIL import Image
 
-# 49.97 MP, just under core.imagesafety.MAX_PIXELS.
+# 49.97 MP, just under core.photos.safety.MAX_PIXELS.
 SIZE = (8660, 5770)
 
 _CHILD = """
 import sys, tempfile
 from pathlib import Path
-from core.images import make_renditions
+from core.photos.renditions import make_renditions
 def hwm():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM"):

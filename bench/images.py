@@ -1,10 +1,11 @@
-"""Renditions benchmark: the naive copy-and-thumbnail loop against core.images, 12 and 24 MP.
+"""Renditions benchmark: the naive copy-and-thumbnail loop against core.photos.renditions,
+12 and 24 MP.
 
 Time: each variant runs REPEATS times per image in this process, interleaved, each into a
 fresh directory (ours would otherwise reuse its content-addressed files); the median counts.
 
 Peak memory: tracemalloc cannot see Pillow's C allocations, so each measurement runs in a
-fresh child process that imports Pillow and core.images, resets its peak resident set
+fresh child process that imports Pillow and core.photos.renditions, resets its peak resident set
 (writing 5 to /proc/self/clear_refs), runs the variant once and reads VmHWM: the peak the
 work added on top of the interpreter. Not ru_maxrss: Linux carries the parent's peak into
 a forked-and-exec'd child, so with this (large) benchmark process as parent the children's
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageStat
 
-from core.images import RENDITIONS, make_renditions
+from core.photos.renditions import RENDITIONS, make_renditions
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = Path(__file__).resolve().parents[1] / "tests" / "data" / "exif-orientation"
@@ -62,7 +63,7 @@ def naive(path: Path, out_dir: Path) -> list[Path]:
 
 
 def ours(path: Path, out_dir: Path) -> list[Path]:
-    """core.images: one downscaled decode, chained LANCZOS resizes."""
+    """core.photos.renditions: one downscaled decode, chained LANCZOS resizes."""
     return [f.path for f in make_renditions(path, out_dir)]
 
 

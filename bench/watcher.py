@@ -5,7 +5,7 @@ Data: a fresh redis-server (AOF on, as in production) holds 1,000,000 orders wri
 store writes them (hash, chat index, open index), created over the last 90 days: 1,000 stale
 (unfinished and older than STALE_AFTER), 1,000 young and still in flight, the rest finished.
 
-Watcher run: `core.watcher.Watcher.run` end to end (claim through the index, read the
+Watcher run: `core.watcher.watch.Watcher.run` end to end (claim through the index, read the
 orders, compose the admins' digest and 1,000 chat alerts, mark each one, record the run),
 with a messenger that sends nowhere: what reaching Telegram costs is paced by Telegram's
 limits, not by how stale orders are found. The state is reset between runs (not timed).
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import redis
 
-from core.orders import FINAL_STATES, ID_ALPHABET, OrderState
-from core.store import ALERTED_FIELD, OrderStore
-from core.watcher import Watcher
+from core.orders.model import FINAL_STATES, ID_ALPHABET, OrderState
+from core.orders.store import ALERTED_FIELD, OrderStore
+from core.watcher.watch import Watcher
 from tests.support.processes import RedisServer, wait_until
 
 ORDERS = 1_000_000

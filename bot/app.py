@@ -37,13 +37,13 @@ from bot.handlers import help as help_handlers
 from bot.ratelimit import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import SERVICES, Services
 from core import redisconn, texts
-from core.conversation import ConversationStore
-from core.photojobs import PhotoJobStore
+from core.conversation.store import ConversationStore
+from core.orders.store import OrderStore
+from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
 from core.ratelimit import Limits
 from core.settings import Settings
 from core.starts import PendingStarts
-from core.store import OrderStore
 
 log = logging.getLogger(__name__)
 

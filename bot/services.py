@@ -11,16 +11,16 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
-from core.conversation import ConversationStore
-from core.fulfilment import Fulfilment
-from core.orders import Order
-from core.photojobs import PhotoJobStore
+from core.conversation.store import ConversationStore
+from core.orders.fulfilment import Fulfilment
+from core.orders.model import Order
+from core.orders.store import OrderStore
+from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
 from core.redisconn import ReplicaFence
 from core.settings import Settings
 from core.staff.actions import StaffActions
 from core.starts import PendingStarts
-from core.store import OrderStore
 
 SERVICES = "services"
 # Who took a unit to queue it, as core.starts records it (for the logs of a stuck start).

@@ -11,8 +11,8 @@ from __future__ import annotations
 import redis
 
 from core import starts
-from core.orders import Order
-from core.store import PREFIX, OrderStore
+from core.orders.model import Order
+from core.orders.store import PREFIX, OrderStore
 
 _OOM_TEXT = "OOM command not allowed"
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import redis
 
-from core.conversation import PREFIX as CONVERSATION_PREFIX
-from core.store import PREFIX
+from core.conversation.store import PREFIX as CONVERSATION_PREFIX
+from core.orders.store import PREFIX
 
 MOVED_PREFIX = f"{PREFIX}moved:"
 

@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from core import texts
-from core.orders import Order
+from core.orders.model import Order
 from core.settings import get_settings
 
 MAX_CALLBACK_BYTES = 64

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
 from typing import Any
 
-from core.orders import ID_ALPHABET, ID_LENGTH
+from core.orders.model import ID_ALPHABET, ID_LENGTH
 
 TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 # Bot API URLs carry the token right after /bot or /file/bot.

@@ -7,7 +7,7 @@ stored, and it never sees an unfinished one. Each expired record goes together w
 entry in its chat's index, in one script, so `/pedidos` never lists an order that is gone.
 
 Renditions are files named by content, so one file can serve two jobs of the same photo:
-a job that reuses a file touches it (core.images), and the sweep deletes only files not
+a job that reuses a file touches it (core.photos.renditions), and the sweep deletes only files not
 written or reused for MEDIA_RETENTION.
 """
 
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import redis
 
-from core.photojobs import FINISHED_KEY as PHOTOS_FINISHED_KEY
-from core.photojobs import PhotoJobStore
-from core.store import OrderStore
+from core.orders.store import OrderStore
+from core.photos.jobs import FINISHED_KEY as PHOTOS_FINISHED_KEY
+from core.photos.jobs import PhotoJobStore
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, No
 
 SANDBOX_TOKEN = "123456789:sandbox-token"
 # The longest any task may run before Celery kills it (the watcher's run has its own, longer
-# limit, core.watcher.RUN_TIME_LIMIT). A message is redelivered after VISIBILITY_TIMEOUT even
+# limit, core.watcher.watch.RUN_TIME_LIMIT). A message is redelivered after VISIBILITY_TIMEOUT even
 # while its task still runs, so the timeout must outlast every limit.
 TASK_TIME_LIMIT = 300
 LONGEST_TASK = 600

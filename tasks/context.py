@@ -9,12 +9,13 @@ import redis
 
 from core import redisconn
 from core.botapi import BotApi
-from core.conversation import ConversationStore
+from core.conversation.store import ConversationStore
 from core.delivery import Courier
-from core.fulfilment import Fulfilment
-from core.payment import PaymentClient
-from core.photojobs import PhotoJobStore
-from core.photos import PhotoProcessing
+from core.orders.fulfilment import Fulfilment
+from core.orders.payment import PaymentClient
+from core.orders.store import OrderStore
+from core.photos.jobs import PhotoJobStore
+from core.photos.processing import PhotoProcessing
 from core.ratelimit import Limits, RateLimiter
 from core.recovery import LeaseKeeper, Leases, Schedule
 from core.retention import Retention
@@ -23,8 +24,7 @@ from core.staff.actions import StaffActions
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
 from core.starts import PendingStarts
-from core.store import OrderStore
-from core.watcher import Watcher
+from core.watcher.watch import Watcher
 
 
 def settings() -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery.utils.log import get_task_logger
 
 from core.botapi import TransientError
-from core.photos import PhotoRejected
+from core.photos.processing import PhotoRejected
 from tasks import app
 from tasks import context as ctx
 from tasks.recovery import starter

@@ -1,6 +1,6 @@
 """The order chain `validar_pago → preparar_envio → notificar_cliente` and its error callback.
 
-Tasks are thin: they take an order id, call core.fulfilment, and own the retry policy.
+Tasks are thin: they take an order id, call core.orders.fulfilment, and own the retry policy.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 from celery import Task, chain, uuid
 from celery.utils.log import get_task_logger
 
-from core.cancel import tell_cancelled
-from core.payment import PaymentDeclined, PaymentUnavailable
-from core.store import OrderNotFound
+from core.orders.cancel import tell_cancelled
+from core.orders.payment import PaymentDeclined, PaymentUnavailable
+from core.orders.store import OrderNotFound
 from tasks import app
 from tasks import context as ctx
 from tasks.recovery import starter
@@ -152,7 +152,7 @@ def start_unqueued_order(order_id: str) -> None:
 
 def revoke_order(task_ids: list[str]) -> None:
     """Revoke a cancelled order's steps: queued ones never start (a running one stops at its
-    next check of the order's state, see core.fulfilment)."""
+    next check of the order's state, see core.orders.fulfilment)."""
     if task_ids:
         app.control.revoke(task_ids)
         log.info("revoked tasks %s", ",".join(task_ids))

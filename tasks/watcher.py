@@ -1,6 +1,6 @@
 """`revisar_pedidos_atrasados`, the stale-order watcher beat runs every WATCH_INTERVAL.
 
-The task is thin: core.watcher does the work. It also keeps each retried order step's
+The task is thin: core.watcher.watch does the work. It also keeps each retried order step's
 latest error on the order, so the admins' digest can say why an order is stuck.
 """
 
@@ -15,7 +15,7 @@ from celery import Task
 from celery.signals import task_retry
 from celery.utils.log import get_task_logger
 
-from core.watcher import RUN_TIME_LIMIT, error_note
+from core.watcher.watch import RUN_TIME_LIMIT, error_note
 from tasks import app
 from tasks import context as ctx
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask

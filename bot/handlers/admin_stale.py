@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.common import admin_or_refuse, language_of
 from bot.services import services
-from core.watcher import stale_list
+from core.watcher.watch import stale_list
 
 
 async def atrasados(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

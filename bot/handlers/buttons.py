@@ -26,9 +26,9 @@ from bot.handlers.cancel import cancel
 from bot.handlers.common import language_of
 from bot.services import services
 from core import texts
-from core.cancel import CancelOutcome
 from core.keyboards import CANCEL, CONVERSATION, LIST, ORDER, REFRESH, STAFF, Pressed, parse
-from core.orders import normalize_order_id
+from core.orders.cancel import CancelOutcome
+from core.orders.model import normalize_order_id
 
 log = logging.getLogger(__name__)
 

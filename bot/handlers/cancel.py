@@ -10,9 +10,9 @@ from telegram.ext import ContextTypes
 from bot.handlers.common import command_argument, language_of, person_or_refuse
 from bot.services import Services, services
 from core import texts
-from core.cancel import CancelOutcome, CancelResult, cancel_order, task_ids, tell_cancelled
-from core.conversation import Outcome
-from core.orders import normalize_order_id
+from core.conversation.store import Outcome
+from core.orders.cancel import CancelOutcome, CancelResult, cancel_order, task_ids, tell_cancelled
+from core.orders.model import normalize_order_id
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 from bot.services import services
 from core import texts
 from core.admission import discard_order, out_of_memory
-from core.orders import Order
+from core.orders.model import Order
 
 log = logging.getLogger(__name__)
 

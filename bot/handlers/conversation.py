@@ -1,6 +1,6 @@
 """The guided `/pedido`: ask what the user wants, then confirm it with buttons.
 
-The state lives in Redis (core.conversation), never in the process, so a restart or another
+The state lives in Redis (core.conversation.store), never in the process, so a restart or another
 replica continues the conversation. In groups the question is a ForceReply to its asker: the
 answer then reaches the bot even in privacy mode, and only its asker's reply counts.
 """
@@ -20,9 +20,9 @@ from bot.handlers.common import language_of
 from bot.markup import inline
 from bot.services import Services, services
 from core import texts
-from core.conversation import Conversation, Outcome
+from core.conversation.store import Conversation, Outcome
 from core.keyboards import CHANGE, CONFIRM, LEAVE, Pressed, conversation_keyboard, status_keyboard
-from core.orders import MAX_ORDER_TEXT, OrderTextError, clean_order_text
+from core.orders.model import MAX_ORDER_TEXT, OrderTextError, clean_order_text
 
 log = logging.getLogger(__name__)
 

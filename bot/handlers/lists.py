@@ -14,7 +14,7 @@ from bot.services import services
 from core import texts
 from core.admins import is_person
 from core.keyboards import Pressed, list_keyboard
-from core.listing import page_of, page_text
+from core.orders.listing import page_of, page_text
 
 
 async def pedidos(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

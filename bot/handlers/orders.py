@@ -19,9 +19,9 @@ from bot.ratelimit import own_fallback
 from bot.services import services
 from core import texts
 from core.keyboards import status_keyboard
-from core.orders import MAX_ORDER_TEXT, OrderTextError, clean_order_text, normalize_order_id
-from core.photojobs import normalize_job_id
-from core.photos import status_text
+from core.orders.model import MAX_ORDER_TEXT, OrderTextError, clean_order_text, normalize_order_id
+from core.photos.jobs import normalize_job_id
+from core.photos.processing import status_text
 
 log = logging.getLogger(__name__)
 

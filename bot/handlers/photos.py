@@ -15,7 +15,7 @@ from bot.ratelimit import own_fallback
 from bot.services import services
 from core import texts
 from core.admission import out_of_memory
-from core.photos import MAX_DOWNLOAD_BYTES, reject_sentence, status_text
+from core.photos.processing import MAX_DOWNLOAD_BYTES, reject_sentence, status_text
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from bot.handlers.staff_access import is_staff
 from bot.services import services
 from core import texts
 from core.keyboards import Pressed
-from core.orders import normalize_order_id
+from core.orders.model import normalize_order_id
 from core.staff.actions import Actor, PressResult
 from core.staff.cards import action_name, record_line
 from core.staff.desk import Action, Record, Verdict

@@ -16,9 +16,9 @@ from enum import StrEnum
 import redis
 
 from core import records
-from core.orders import ID_ALPHABET
+from core.orders.model import ID_ALPHABET
+from core.orders.store import PREFIX, UPDATE_MEMORY_SECONDS
 from core.redisio import read_hash, write_hash
-from core.store import PREFIX, UPDATE_MEMORY_SECONDS
 
 # A row imported once is remembered this long: the same file sent again within a year
 # creates nothing.

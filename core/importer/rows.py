@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from core import texts
 from core.importer.csvfile import RawRow
-from core.orders import OrderTextError, clean_order_text
+from core.orders.model import OrderTextError, clean_order_text
 
 # Telegram chat ids fit in 52 bits (and are never 0).
 MAX_CHAT_ID = 2**52

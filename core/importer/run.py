@@ -27,9 +27,9 @@ from core.botapi import BadRequest, FileTooBig, TooManyRequests
 from core.importer.csvfile import Layout, MissingColumn, NotUtf8, count_rows, layout_of, read_rows
 from core.importer.jobs import ROW_MEMORY_SECONDS, ImportJob, ImportJobs, ImportState, row_guard
 from core.importer.rows import BadRow, GoodRow, check
-from core.orders import Order, new_order_id
+from core.orders.model import Order, new_order_id
+from core.orders.store import OrderStore
 from core.progress import percent_of, render_progress
-from core.store import OrderStore
 
 log = logging.getLogger(__name__)
 

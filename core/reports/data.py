@@ -10,9 +10,9 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from core.orders import Order, OrderState
+from core.orders.model import Order, OrderState
+from core.orders.store import OrderStore
 from core.reports.period import Period
-from core.store import OrderStore
 
 CSV_COLUMNS = (
     "id",

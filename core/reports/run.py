@@ -11,12 +11,12 @@ from pathlib import Path
 from core import texts
 from core.delivery import DeadLetters
 from core.importer.run import ImportCourier
-from core.orders import OrderState
+from core.orders.model import OrderState
+from core.orders.store import OrderStore
 from core.reports.chart import draw
 from core.reports.data import Tally, collect, percentile
 from core.reports.period import Period, today_in
-from core.store import OrderStore
-from core.watcher import ADMIN_LANGUAGE
+from core.watcher.watch import ADMIN_LANGUAGE
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core import texts
-from core.cancel import task_ids
-from core.fulfilment import Fulfilment
-from core.orders import InvalidTransition, Order, OrderState
+from core.orders.cancel import task_ids
+from core.orders.fulfilment import Fulfilment
+from core.orders.model import InvalidTransition, Order, OrderState
+from core.orders.store import OrderNotFound
 from core.staff.cards import closed_text
 from core.staff.desk import Action, Outcome, Record, StaffDesk, Verdict
-from core.store import OrderNotFound
 
 log = logging.getLogger(__name__)
 

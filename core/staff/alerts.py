@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core.botapi import BadRequest
-from core.orders import Order
+from core.orders.model import Order
+from core.orders.store import OrderStore
 from core.staff.cards import card_keyboard, card_text
 from core.staff.desk import Due, Kind, StaffDesk
-from core.store import OrderStore
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from core import texts
 from core.keyboards import STAFF, Keyboard, button
-from core.orders import Order
+from core.orders.model import Order
 from core.staff.desk import Action, Kind, Record
-from core.watcher import ADMIN_LANGUAGE, order_line
+from core.watcher.watch import ADMIN_LANGUAGE, order_line
 
 ACTION_KEYS = {
     Action.ACK: "ack",

@@ -27,9 +27,9 @@ from typing import Any
 
 import redis
 
-from core.orders import FINAL_STATES
+from core.orders.model import FINAL_STATES
+from core.orders.store import PREFIX, OrderStore
 from core.redisio import as_strings
-from core.store import PREFIX, OrderStore
 
 DUE_KEY = f"{PREFIX}staff:due"
 LOG_PREFIX = f"{PREFIX}staff:log:"

@@ -93,14 +93,14 @@ def test_image_runs_as_non_root_with_read_only_code(stack: Stack) -> None:
         "python",
         "-c",
         probe,
-        "/app/core/orders.py",
+        "/app/core/orders/model.py",
         "/app/celeryconfig.py",
         "/app/new-module.py",
         "/venv/bin/celery",
         "/data/media/probe",
     )
     assert out.split("\n")[:-1] == [
-        "read-only /app/core/orders.py",
+        "read-only /app/core/orders/model.py",
         "read-only /app/celeryconfig.py",
         "read-only /app/new-module.py",
         "read-only /venv/bin/celery",

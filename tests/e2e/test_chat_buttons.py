@@ -13,7 +13,7 @@ import pytest
 import redis
 import requests
 
-from core.store import OrderStore
+from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat
 from tests.support.chat import (

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core.orders import OrderState
-from core.store import OrderStore
+from core.orders.model import OrderState
+from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, SandboxError
 from tests.support.chat import (

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from core.conversation import ConversationStore
-from core.store import OrderStore
+from core.conversation.store import ConversationStore
+from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.support.chat import (

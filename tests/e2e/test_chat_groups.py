@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from core.orders.store import OrderStore
 from core.starts import PendingStarts
-from core.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat
 from tests.support.chat import (

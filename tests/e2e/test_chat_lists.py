@@ -9,8 +9,8 @@ from functools import partial
 
 import pytest
 
-from core.orders import OrderState
-from core.store import OrderStore
+from core.orders.model import OrderState
+from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.support.chat import WORDS, chat_system, containing, place_order, text_of

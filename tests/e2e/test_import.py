@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from core.store import OrderStore
+from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.support.system import System, running_system

@@ -12,9 +12,9 @@ import redis
 from celery import Celery
 
 from core.delivery import DeadLetters, Outgoing
-from core.photojobs import PhotoJobStore
+from core.orders.store import OrderStore
+from core.photos.jobs import PhotoJobStore
 from core.starts import PendingStarts
-from core.store import OrderStore
 from sandbox import RunningSandbox
 from tests.support.processes import wait_until
 from tests.support.system import System, running_system

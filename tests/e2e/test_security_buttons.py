@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from core.conversation import ConversationStore
+from core.conversation.store import ConversationStore
 from core.keyboards import sign
-from core.orders import OrderState
-from core.store import OrderStore
+from core.orders.model import OrderState
+from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.support.chat import chat_system, containing, is_status, place_order, text_of

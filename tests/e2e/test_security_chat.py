@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from core.delivery import DeadLetters, Outgoing
-from core.orders import OrderState
-from core.store import OrderStore
+from core.orders.model import OrderState
+from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.support.chat import (

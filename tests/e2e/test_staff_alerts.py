@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from core.orders import OrderState
-from core.store import OrderStore
+from core.orders.model import OrderState
+from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.e2e.test_orders import completed, is_status, order_id_of

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.store import OrderStore
+from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Message
 from tests.e2e.test_orders import is_status, order_id_of

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from core import texts
-from core.orders import OrderState
-from core.store import ALERTED_FIELD, OrderStore
+from core.orders.model import OrderState
+from core.orders.store import ALERTED_FIELD, OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.e2e.test_orders import completed, is_status, order_id_of

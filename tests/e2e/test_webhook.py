@@ -16,7 +16,7 @@ import redis
 import requests
 from aiohttp import ClientSession, web
 
-from core.store import OrderStore
+from core.orders.store import OrderStore
 from sandbox import RunningSandbox, run_in_thread
 from sandbox.client import SandboxClient
 from tests.e2e.test_orders import completed, is_status, order_id_of

@@ -9,13 +9,13 @@ from typing import Any, cast
 
 import pytest
 
-from core.cancel import CancelOutcome, cancel_order, task_ids, tell_cancelled
 from core.delivery import Courier
-from core.fulfilment import Fulfilment
 from core.keyboards import sign
-from core.orders import STEPS, Order, OrderState
-from core.payment import PaymentClient
-from core.store import OrderStore
+from core.orders.cancel import CancelOutcome, cancel_order, task_ids, tell_cancelled
+from core.orders.fulfilment import Fulfilment
+from core.orders.model import STEPS, Order, OrderState
+from core.orders.payment import PaymentClient
+from core.orders.store import OrderStore
 
 CHAT, USER = 10, 7
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from core.conversation import ConversationStore, Outcome, Step
+from core.conversation.store import ConversationStore, Outcome, Step
 
 CHAT, USER = -100_500, 7
 

@@ -14,9 +14,9 @@ import pytest
 import redis
 
 import core.delivery
-import core.photojobs
+import core.photos.jobs
 from core.delivery import DeadLetters, Outgoing
-from core.photojobs import PhotoJobStore
+from core.photos.jobs import PhotoJobStore
 
 JOBS = 10_000
 CHAT = -100_555
@@ -38,7 +38,7 @@ def test_ten_thousand_photo_jobs_at_once_overwrite_nothing(
 ) -> None:
     if space == "narrow":
         # 10,000 jobs among 15,000 ids: thousands of draws hit a taken id.
-        monkeypatch.setattr(core.photojobs, "new_job_id", narrow(15_000, "F-"))
+        monkeypatch.setattr(core.photos.jobs, "new_job_id", narrow(15_000, "F-"))
     store = PhotoJobStore(client)
 
     def create(n: int) -> tuple[str, str]:
@@ -88,4 +88,4 @@ def test_dead_letters_never_overwrite_each_other(
 def test_real_ids_are_long_enough() -> None:
     # Dead letters: 40 random bits (was 24: one collision likely after ~5,000 letters).
     assert len(core.delivery.new_letter_id()) == len("E-") + 10
-    assert core.photojobs.normalize_job_id(core.photojobs.new_job_id())
+    assert core.photos.jobs.normalize_job_id(core.photos.jobs.new_job_id())

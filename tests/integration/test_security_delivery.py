@@ -11,8 +11,8 @@ import redis
 from core.botapi import BotApi
 from core.chats import ChatMoves
 from core.delivery import Courier, Throttled
+from core.orders.store import OrderStore
 from core.ratelimit import Limits, RateLimiter
-from core.store import OrderStore
 from sandbox.client import SandboxClient
 from tests.support.sandbox import sandbox, sandbox_server  # noqa: F401
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from core import redisconn
+from core.orders.store import OrderStore
 from core.ratelimit import Limits, RateLimiter, cooldown_key
 from core.settings import Settings
-from core.store import OrderStore
 from tests.support.sentinel import ReplicatedRedis
 
 

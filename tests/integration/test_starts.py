@@ -7,9 +7,9 @@ import pytest
 import redis
 
 from core import starts
-from core.photojobs import PhotoJobStore
+from core.orders.store import OrderStore
+from core.photos.jobs import PhotoJobStore
 from core.starts import PendingStarts
-from core.store import OrderStore
 
 
 @pytest.fixture

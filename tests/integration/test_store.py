@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core.orders import InvalidTransition, OrderState
-from core.store import OrderStore
+from core.orders.model import InvalidTransition, OrderState
+from core.orders.store import OrderStore
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ import redis
 
 from core.botapi import TransientError
 from core.delivery import Courier
-from core.fulfilment import Fulfilment
-from core.orders import STEPS, OrderState
-from core.payment import PaymentClient
-from core.store import OrderStore
-from core.watcher import ADOPT_AFTER, LIST_LIMIT, Watcher, stale_list
+from core.orders.fulfilment import Fulfilment
+from core.orders.model import STEPS, OrderState
+from core.orders.payment import PaymentClient
+from core.orders.store import OrderStore
+from core.watcher.watch import ADOPT_AFTER, LIST_LIMIT, Watcher, stale_list
 
 DAY = 24 * 3600.0
 T0 = 1_700_000_000.0

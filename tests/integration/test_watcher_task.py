@@ -10,9 +10,9 @@ from celery.app.task import Context
 from celery.exceptions import Retry
 from celery.signals import task_retry
 
-from core.payment import PaymentUnavailable
-from core.store import LAST_ERROR_FIELD, OrderStore
-from core.watcher import Watcher
+from core.orders.payment import PaymentUnavailable
+from core.orders.store import LAST_ERROR_FIELD, OrderStore
+from core.watcher.watch import Watcher
 from tasks import context as ctx
 from tasks.orders import validar_pago
 from tasks.watcher import revisar_pedidos_atrasados

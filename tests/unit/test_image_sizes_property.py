@@ -1,4 +1,4 @@
-"""Properties of core.images.fit_size for arbitrary sizes and boxes."""
+"""Properties of core.photos.renditions.fit_size for arbitrary sizes and boxes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from core.images import fit_size
+from core.photos.renditions import fit_size
 
 sides = st.integers(min_value=1, max_value=200_000)
 boxes = st.integers(min_value=1, max_value=5_000)

@@ -1,4 +1,4 @@
-"""core.images: renditions of real photos and of hostile, odd or broken inputs."""
+"""core.photos.renditions: renditions of real photos and of hostile, odd or broken inputs."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageFile, ImageStat
 
-from core import images, imagesafety
-from core.images import (
+from core.photos import renditions as images
+from core.photos import safety as imagesafety
+from core.photos.renditions import (
     JPEG_QUALITY,
     RENDITIONS,
     ImageRejected,
@@ -258,7 +259,8 @@ def test_a_half_written_file_is_replaced(photos_dir: Path, tmp_path: Path) -> No
 def test_progress_reports_decode_then_each_rendition_in_order(
     photos_dir: Path, tmp_path: Path
 ) -> None:
-    # core.photos maps these names to a rising percentage: small to large, never backwards.
+    # core.photos.processing maps these names to a rising percentage: small to large, never
+    # backwards.
     events: list[str] = []
     make_renditions(photos_dir / "Landscape_1.jpg", tmp_path, events.append)
     assert events == ["decode", "miniatura", "mediana", "grande"]
@@ -508,7 +510,7 @@ def test_heif_is_allowed_only_when_a_plugin_reads_it() -> None:
 
 def test_core_images_imports_neither_telegram_nor_celery() -> None:
     code = (
-        "import sys, core.images;"
+        "import sys, core.photos.renditions;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('telegram', 'celery')];"
         "assert not bad, bad"
     )

@@ -17,8 +17,8 @@ from core.keyboards import (
     sign,
     status_keyboard,
 )
-from core.listing import pages_for
-from core.orders import FINAL_STATES, STEPS, Order, OrderState
+from core.orders.listing import pages_for
+from core.orders.model import FINAL_STATES, STEPS, Order, OrderState
 
 
 def make_order(**fields: object) -> Order:

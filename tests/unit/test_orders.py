@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from core.orders import (
+from core.orders.model import (
     FINAL_STATES,
     MAX_ORDER_TEXT,
     STEPS,

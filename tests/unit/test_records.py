@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.orders import Order, OrderState
-from core.photojobs import PhotoJob, PhotoState
+from core.orders.model import Order, OrderState
+from core.photos.jobs import PhotoJob, PhotoState
 
 
 def test_an_order_survives_the_round_trip_with_its_extra_fields() -> None:

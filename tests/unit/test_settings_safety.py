@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from core.settings import LONGEST_TASK, TASK_TIME_LIMIT, Settings
-from core.watcher import RUN_TIME_LIMIT
+from core.watcher.watch import RUN_TIME_LIMIT
 from tests.support.processes import ROOT
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core import texts
-from core.orders import Order, OrderState
+from core.orders.model import Order, OrderState
 from core.progress import render_progress
 
 

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from core import texts
 from core.botapi import BadRequest
-from core.orders import Order, OrderState
-from core.store import ALERTED_FIELD, LAST_ERROR_FIELD, OrderStore, StaleClaim
-from core.watcher import (
+from core.orders.model import Order, OrderState
+from core.orders.store import ALERTED_FIELD, LAST_ERROR_FIELD, OrderStore, StaleClaim
+from core.watcher.watch import (
     DIGEST_CHARS,
     Watcher,
     digest_parts,
@@ -158,7 +158,7 @@ def test_an_order_that_finished_after_its_claim_is_left_out() -> None:
 def test_in_a_slow_run_an_order_that_finished_meanwhile_is_not_alerted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("core.watcher.FRESH_READ", 0.0)  # every send counts as slow
+    monkeypatch.setattr("core.watcher.watch.FRESH_READ", 0.0)  # every send counts as slow
     first, second = make_order("P-JJJJJJ", chat_id=1), make_order("P-KKKKKK", chat_id=2)
     store = MemoryStore({first.id: first, second.id: second})
 

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from core.imagesafety import (
+from core.photos.safety import (
     MAX_PIXELS,
     ImageRejected,
     RejectReason,

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core import texts
-from core.fulfilment import Fulfilment
-from core.orders import InvalidTransition, Order, OrderState
-from core.store import OrderNotFound, OrderStore
+from core.orders.fulfilment import Fulfilment
+from core.orders.model import InvalidTransition, Order, OrderState
+from core.orders.store import OrderNotFound, OrderStore
 
 log = logging.getLogger(__name__)
 

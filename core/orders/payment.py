@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from core.orders import Order
+from core.orders.model import Order
 
 
 class PaymentDeclined(Exception):

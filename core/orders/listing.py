@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core import texts
-from core.orders import Order
-from core.store import OrderStore
+from core.orders.model import Order
+from core.orders.store import OrderStore
 
 PER_PAGE = 5
 

@@ -11,14 +11,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core import texts, watcher
+from core import texts
 from core.botapi import BotApiError, TooManyRequests, TransientError
 from core.delivery import Courier
 from core.keyboards import status_keyboard
-from core.orders import STEPS, InvalidTransition, Order, OrderState
-from core.payment import PaymentClient
+from core.orders.model import STEPS, InvalidTransition, Order, OrderState
+from core.orders.payment import PaymentClient
+from core.orders.store import OrderStore
 from core.progress import percent_of
-from core.store import OrderStore
+from core.watcher import watch as watcher
 
 log = logging.getLogger(__name__)
 

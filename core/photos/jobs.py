@@ -12,7 +12,7 @@ from enum import StrEnum
 import redis
 
 from core import records, starts
-from core.orders import ID_ALPHABET, ID_LENGTH
+from core.orders.model import ID_ALPHABET, ID_LENGTH
 from core.redisio import read_hash, write_hash
 
 PREFIX = "pedidos:"
@@ -60,7 +60,7 @@ class PhotoState(StrEnum):
         return self in (PhotoState.LISTO, PhotoState.FALLIDO)
 
 
-# Progress shown at each stage (the rendition names come from core.images.RENDITIONS).
+# Progress shown at each stage (the rendition names come from core.photos.renditions.RENDITIONS).
 STAGE_PERCENT = {
     PhotoState.PENDIENTE: 0,
     PhotoState.DESCARGANDO: 10,

@@ -14,8 +14,8 @@ from pathlib import Path
 from core import texts
 from core.botapi import BadRequest, BotApi, BotApiError, FileTooBig
 from core.delivery import Courier
-from core.images import ImageRejected, RenditionFile, make_renditions
-from core.photojobs import STAGE_PERCENT, PhotoJob, PhotoJobStore, PhotoState
+from core.photos.jobs import STAGE_PERCENT, PhotoJob, PhotoJobStore, PhotoState
+from core.photos.renditions import ImageRejected, RenditionFile, make_renditions
 from core.progress import render_progress
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import redis
 
 from core import starts
-from core.orders import (
+from core.orders.model import (
     TRANSITIONS,
     InvalidTransition,
     Order,

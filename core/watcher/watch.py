@@ -1,7 +1,7 @@
 """The stale-order watcher: orders unfinished after STALE_AFTER get one alert in their chat,
 and the admin chats one digest per run; admins can also ask for the current list.
 
-A run claims its orders atomically in the store (core.store.OrderStore.claim_stale), so
+A run claims its orders atomically in the store (core.orders.store.OrderStore.claim_stale), so
 however many beats, retries or concurrent runs there are, each order is claimed once; a
 retried run gets the same orders back and sends under the same delivery keys, which the
 courier sends once each.
@@ -18,8 +18,8 @@ from typing import Protocol
 
 from core import texts
 from core.botapi import BadRequest, redact
-from core.orders import Order
-from core.store import ALERTED_FIELD, LAST_ERROR_FIELD, OrderStore
+from core.orders.model import Order
+from core.orders.store import ALERTED_FIELD, LAST_ERROR_FIELD, OrderStore
 
 log = logging.getLogger(__name__)
 

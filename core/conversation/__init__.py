@@ -1,0 +1,1 @@
+"""The guided `/pedido`: what a user was asked and what they answered."""

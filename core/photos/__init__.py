@@ -1,0 +1,1 @@
+"""Photos: one job per photo, its renditions, and opening untrusted images safely."""

@@ -1,0 +1,1 @@
+"""The stale-order watcher: orders unfinished too long, alerted once per run."""
