@@ -64,7 +64,9 @@ async def serve(settings: Settings) -> None:
 
 def main() -> None:
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format, settings.telegram_bot_token)
+    configure_logging(
+        settings.log_level, settings.log_format, settings.telegram_bot_token.get_secret_value()
+    )
     refuse_example_secrets(settings)
     if settings.webhook_mode:
         try:

@@ -68,7 +68,7 @@ def build_application(settings: Settings) -> Application:
     """The Application with its clients and handlers, ready to run polling or a webhook."""
     app = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token)
+        .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.bot_api_base)
         .base_file_url(settings.bot_file_base)
         # Updates from different chats are handled concurrently (the store is atomic), and

@@ -48,9 +48,10 @@ def check_settings(settings: Settings) -> None:
     url = urlsplit(settings.webhook_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise WebhookConfigError(f"WEBHOOK_URL must be an http(s) URL, not {url.geturl()!r}")
-    if not settings.webhook_secret:
+    secret = settings.webhook_secret.get_secret_value()
+    if not secret:
         raise WebhookConfigError("WEBHOOK_URL is set, so WEBHOOK_SECRET is required")
-    if not SECRET_SHAPE.match(settings.webhook_secret):
+    if not SECRET_SHAPE.match(secret):
         raise WebhookConfigError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
 
 
@@ -96,7 +97,7 @@ def web_app(application: Application, settings: Settings) -> web.Application:
     """/healthz always; the webhook route in webhook mode."""
     app = web.Application()
     app[APPLICATION] = application
-    app[SECRET] = settings.webhook_secret
+    app[SECRET] = settings.webhook_secret.get_secret_value()
     app.router.add_get("/healthz", healthz)
     if settings.webhook_mode:
         app.router.add_post(webhook_path(settings), receive_update)
@@ -136,7 +137,7 @@ async def set_webhook(application: Application, settings: Settings) -> None:
         try:
             await application.bot.set_webhook(
                 url=settings.webhook_url,
-                secret_token=settings.webhook_secret,
+                secret_token=settings.webhook_secret.get_secret_value(),
                 allowed_updates=Update.ALL_TYPES,
                 max_connections=settings.webhook_max_connections,
                 drop_pending_updates=False,

@@ -66,7 +66,7 @@ def _key(token: str) -> bytes:
 
 
 def _mac(chat_id: int, body: str) -> str:
-    key = _key(get_settings().telegram_bot_token)
+    key = _key(get_settings().telegram_bot_token.get_secret_value())
     digest = hmac.new(key, f"{chat_id}\0{body}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode()[:MAC_CHARS]
 

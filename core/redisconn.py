@@ -72,7 +72,7 @@ def _sentinel_kwargs(settings: Settings) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"socket_connect_timeout": CONNECT_TIMEOUT}
     kwargs["socket_timeout"] = CONNECT_TIMEOUT
     if settings.redis_sentinel_password:
-        kwargs["password"] = settings.redis_sentinel_password
+        kwargs["password"] = settings.redis_sentinel_password.get_secret_value()
     return kwargs
 
 
@@ -84,7 +84,7 @@ def _master_kwargs(settings: Settings) -> dict[str, Any]:
         "socket_keepalive": True,
     }
     if settings.redis_password:
-        kwargs["password"] = settings.redis_password
+        kwargs["password"] = settings.redis_password.get_secret_value()
     return kwargs
 
 
@@ -158,7 +158,9 @@ def sentinel_url(settings: Settings, with_password: bool = False) -> str:
 
     The password in each part is the master's (the Sentinels' own is in sentinel_kwargs).
     """
-    auth = f":{quote(settings.redis_password, safe='')}@" if with_password else ""
+    auth = (
+        f":{quote(settings.redis_password.get_secret_value(), safe='')}@" if with_password else ""
+    )
     db = settings.redis_db
     return ";".join(f"sentinel://{auth}{_host(h)}:{p}/{db}" for h, p in settings.redis_sentinels)
 
@@ -179,7 +181,9 @@ def celery_settings(settings: Settings) -> dict[str, Any]:
         }
     sentinel_options: dict[str, Any] = {"master_name": settings.redis_sentinel_master}
     if settings.redis_sentinel_password:
-        sentinel_options["sentinel_kwargs"] = {"password": settings.redis_sentinel_password}
+        sentinel_options["sentinel_kwargs"] = {
+            "password": settings.redis_sentinel_password.get_secret_value()
+        }
     config: dict[str, Any] = {
         # kombu moves to the next Sentinel's URL when one fails and takes that URL's password
         # (a separate broker_password is lost at the first switch), so each part carries it;
@@ -187,7 +191,7 @@ def celery_settings(settings: Settings) -> dict[str, Any]:
         "broker_url": sentinel_url(settings, with_password=bool(settings.redis_password)),
         # The result backend reads the password from its own setting: not in this URL.
         "result_backend": sentinel_url(settings),
-        "redis_password": settings.redis_password or None,
+        "redis_password": settings.redis_password.get_secret_value() or None,
         "broker_transport_options": dict(sentinel_options),
         "result_backend_transport_options": dict(sentinel_options),
         "redis_socket_connect_timeout": CONNECT_TIMEOUT,
@@ -217,7 +221,7 @@ def redbeat_settings(settings: Settings) -> dict[str, Any]:
         "sentinel_kwargs": _sentinel_kwargs(settings),
     }
     if settings.redis_password:
-        options["password"] = settings.redis_password
+        options["password"] = settings.redis_password.get_secret_value()
     return {"redbeat_redis_url": "redis-sentinel://", "redbeat_redis_options": options}
 
 

@@ -1,4 +1,5 @@
-"""Every setting, read once from the environment into one typed object."""
+"""Every setting, declared once (name, type, default: `Settings`) and read from the environment
+into one typed object. Secrets are `SecretStr`: no repr, log line or traceback shows them."""
 
 from __future__ import annotations
 
@@ -6,9 +7,18 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -19,6 +29,8 @@ SANDBOX_TOKEN = "123456789:sandbox-token"
 # while its task still runs, so the timeout must outlast every limit.
 TASK_TIME_LIMIT = 300
 LONGEST_TASK = 600
+HOUR = 3600.0
+DAY = 24 * HOUR
 
 
 class SettingsError(ValueError):
@@ -46,7 +58,8 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNIT_BYTES[unit])
 
 
-def _int_list(text: str) -> tuple[int, ...]:
+def parse_ids(text: str) -> tuple[int, ...]:
+    """Ids from `7, 8 -100900` (commas or spaces)."""
     return tuple(int(part) for part in re.split(r"[,\s]+", text.strip()) if part)
 
 
@@ -63,94 +76,64 @@ def parse_hosts(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(hosts)
 
 
-# Passwords copied from examples (ours is .env.example's `change-me`): compose's required-
-# variable check lets them through, so every process refuses to start with one.
-EXAMPLE_SECRETS = frozenset(
-    {"change-me", "changeme", "change_me", "password", "secret", "admin", "redis", "example"}
-)
+def _from_text(parse: Any) -> BeforeValidator:
+    """Variables are text: parse it; values given in code (`Settings(stale_after=60)`) pass."""
+    return BeforeValidator(lambda value: parse(value) if isinstance(value, str) else value)
 
 
-def example_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> list[str]:
-    """The variables that hold a known example secret instead of a real one."""
-    env = os.environ if env is None else env
-    found = []
-    if split_credentials(settings.redis_url)[1].get("password", "").lower() in EXAMPLE_SECRETS:
-        found.append("REDIS_URL")
-    if settings.redis_password.strip().lower() in EXAMPLE_SECRETS:
-        found.append("REDIS_PASSWORD")
-    if settings.redis_sentinel_password.strip().lower() in EXAMPLE_SECRETS:
-        found.append("REDIS_SENTINEL_PASSWORD")
-    if settings.webhook_secret.lower() in EXAMPLE_SECRETS:
-        found.append("WEBHOOK_SECRET")
-    for pair in filter(None, env.get("FLOWER_BASIC_AUTH", "").split(",")):
-        if pair.partition(":")[2].strip().lower() in EXAMPLE_SECRETS:
-            found.append("FLOWER_BASIC_AUTH")
-    return found
+# The shapes of the variables. NoDecode: a list is `7, 8`, not the JSON pydantic-settings
+# would otherwise expect of a tuple.
+Seconds = Annotated[float, _from_text(parse_duration)]
+Bytes = Annotated[int, _from_text(parse_size)]
+Ids = Annotated[tuple[int, ...], NoDecode, _from_text(parse_ids)]
+Hosts = Annotated[tuple[tuple[str, int], ...], NoDecode, _from_text(parse_hosts)]
+Level = Annotated[str, AfterValidator(str.upper)]
+NO_SECRET = SecretStr("")
 
 
-def refuse_example_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> None:
-    """Stop the process (exit status 1, the reason on stderr) when a secret is an example."""
-    found = example_secrets(settings, env)
-    if found:
-        raise SystemExit(
-            f"refusing to start: {', '.join(found)} still hold an example password "
-            "(see .env.example); set real secrets"
-        )
+class Settings(BaseSettings):
+    """The configuration of every process: each field is the variable of its name in capitals
+    (see .env.example for what each one means).
 
+    `Settings(field=value, ...)` is the defaults with those values (nothing read);
+    `Settings.from_env()` reads the environment, and get_settings() is the process's own.
+    """
 
-def split_credentials(url: str) -> tuple[str, dict[str, str]]:
-    """A Redis URL without its user and password, and those apart (`{"password": …}`)."""
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url, {}
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"  # IPv6
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    credentials = {}
-    if parts.username:
-        credentials["username"] = unquote(parts.username)
-    if parts.password is not None:
-        credentials["password"] = unquote(parts.password)
-    return urlunsplit(parts._replace(netloc=netloc)), credentials
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
 
-
-@dataclass(frozen=True)
-class Settings:
-    """The configuration of every process; see .env.example for what each one means."""
-
-    telegram_bot_token: str = field(default=SANDBOX_TOKEN, repr=False)
+    telegram_bot_token: SecretStr = SecretStr(SANDBOX_TOKEN)
     telegram_api_url: str = "https://api.telegram.org"
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Carries Redis's password (compose builds it so): kept out of repr.
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", repr=False)
     # Redis Sentinel: when sentinels are set they replace redis_url everywhere (core.redisconn).
-    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinels: Hosts = ()
     redis_sentinel_master: str = "pedidos"
-    redis_password: str = field(default="", repr=False)
-    redis_sentinel_password: str = field(default="", repr=False)
+    redis_password: SecretStr = NO_SECRET
+    redis_sentinel_password: SecretStr = NO_SECRET
     redis_db: int = 0
     # How long a client keeps looking for a master (a failover) before a command fails.
-    redis_failover_timeout: float = 30.0
+    redis_failover_timeout: Seconds = 30.0
     # Before the customer is told an order is placed, this many replicas must hold it
     # (Redis WAIT), at most redis_wait_timeout; see README, "Redis with Sentinel".
     redis_wait_replicas: int = 1
-    redis_wait_timeout: float = 0.5
-    admin_chat_ids: tuple[int, ...] = ()
+    redis_wait_timeout: Seconds = 0.5
+    admin_chat_ids: Ids = ()
     # The people who may use admin commands (core.admins): user ids, never a group's members.
-    admin_user_ids: tuple[int, ...] = ()
-    stale_after: float = 24 * 3600.0
-    watch_interval: float = 3600.0
-    step_seconds: float = 2.0
+    admin_user_ids: Ids = ()
+    stale_after: Seconds = DAY
+    watch_interval: Seconds = HOUR
+    step_seconds: Seconds = 2.0
     # A guided /pedido left unanswered this long is dropped.
-    conversation_timeout: float = 600.0
+    conversation_timeout: Seconds = 600.0
     media_dir: str = "var/media"
     webhook_url: str = ""
-    webhook_secret: str = field(default="", repr=False)
+    webhook_secret: SecretStr = NO_SECRET
     # Loopback unless told otherwise: a proxy on the same host reaches it, nothing else does
     # (the compose file sets 0.0.0.0 inside the container, for the proxy's network).
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     payment_api_url: str = ""
-    payment_timeout: float = 5.0
+    payment_timeout: Seconds = 5.0
     # Telegram's documented flood limits (core.ratelimit keeps every process under them).
     rate_global_per_second: float = 30.0
     rate_chat_per_second: float = 1.0
@@ -159,50 +142,53 @@ class Settings:
     # Celery: a message not acked within this time goes back to the queue (the broker's own
     # last resort when a worker dies; core.recovery acts long before). No countdown ever
     # reaches the broker (waits go to the schedule in Redis), so nothing waits past it.
-    visibility_timeout: float = 3600.0
-    retry_backoff_max: float = 60.0
+    visibility_timeout: Seconds = HOUR
+    retry_backoff_max: Seconds = 60.0
     # A running task's lease on its order, photo job or message: renewed every quarter of
     # it, it expires this long after its worker died, and the sweep sends the task again.
-    task_lease: float = 15.0
+    task_lease: Seconds = 15.0
     # How often the one active sweeper recovers expired leases and sends due waits.
-    sweep_interval: float = 1.0
+    sweep_interval: Seconds = 1.0
     # A task whose runs died this many times in a row (e.g. an image that kills its pool
     # process) is not tried again: the job fails and the chat is told.
     task_max_crashes: int = 3
     log_format: str = "kv"
-    log_level: str = "INFO"
+    log_level: Level = "INFO"
     health_port: int = 0
     # Webhook mode: how many connections Telegram may open at once (1-100) to each bot.
     webhook_max_connections: int = 40
     # Polling liveness: the bot touches this file every interval; `python -m bot.health`
     # calls it dead when the file is older than three intervals.
     heartbeat_file: str = os.path.join(tempfile.gettempdir(), "pedidos-bot.heartbeat")
-    heartbeat_interval: float = 10.0
+    heartbeat_interval: Seconds = 10.0
     # Per-user quotas (core.quotas): orders per minute, photos per hour.
     quota_orders_per_minute: int = 10
     quota_photos_per_hour: int = 30
     # Retention (core.retention): finished orders and photo jobs, renditions on disk.
-    order_retention: float = 90 * 86400.0
-    media_retention: float = 7 * 86400.0
-    retention_interval: float = 3600.0
+    order_retention: Seconds = 90 * DAY
+    media_retention: Seconds = 7 * DAY
+    retention_interval: Seconds = HOUR
     # Dead letters kept for /entregas; beyond this the oldest are dropped (and counted).
     dead_letters_max: int = 1000
     # How long the bot waits in a handler for a chat's slot before handing the reply over
     # to the workers' delivery queue (so one busy chat never holds an update slot).
-    reply_max_wait: float = 1.0
+    reply_max_wait: Seconds = 1.0
     # Staff alerts (core.staff): an unanswered stale-order alert is repeated every
     # ESCALATE_AFTER, at most ESCALATE_REPEATS times, then goes to the escalation chats.
-    escalate_after: float = 2 * 3600.0
+    escalate_after: Seconds = 2 * HOUR
     escalate_repeats: int = 2
-    escalation_chat_ids: tuple[int, ...] = ()
-    snooze_for: float = 3600.0
+    escalation_chat_ids: Ids = ()
+    snooze_for: Seconds = HOUR
     # CSV imports (core.importer): files past either limit are refused with a clear message.
     import_max_rows: int = 50_000
-    import_max_bytes: int = 10 * 1024**2
+    import_max_bytes: Bytes = 10 * 1024**2
     # Reports (core.reports): days are calendar days in this zone; the daily summary is sent
     # at DAILY_REPORT_AT there ("HH:MM", or a five-field crontab; "off" sends none).
     report_timezone: str = "UTC"
     daily_report_at: str = "08:00"
+    # Flower's `user:password` logins (Flower reads the variable itself): read here only so
+    # that no process starts with an example password in it.
+    flower_basic_auth: SecretStr = NO_SECRET
 
     @property
     def bot_api_base(self) -> str:
@@ -248,73 +234,101 @@ class Settings:
         return self
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only the values given: the environment is read by from_env, from the mapping it is
+        # given, so a test's Settings(...) never depends on the shell it runs in.
+        return (init_settings,)
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from environment variables (unset ones keep their defaults)."""
-        env = os.environ if env is None else env
-        defaults = cls()
+        """Settings from environment variables (os.environ unless given); unset or blank ones
+        keep their defaults. SettingsError names each variable that does not parse."""
+        variables = _Variables(cls, os.environ if env is None else env)
+        try:
+            return cls(**variables())
+        except ValidationError as exc:
+            raise SettingsError(_unparsed(exc)) from None
 
-        def get(name: str, default: str) -> str:
-            value = env.get(name, "")
-            return value if value.strip() else default
 
-        return cls(
-            telegram_bot_token=get("TELEGRAM_BOT_TOKEN", defaults.telegram_bot_token),
-            telegram_api_url=get("TELEGRAM_API_URL", defaults.telegram_api_url),
-            redis_url=get("REDIS_URL", defaults.redis_url),
-            redis_sentinels=parse_hosts(get("REDIS_SENTINELS", "")),
-            redis_sentinel_master=get("REDIS_SENTINEL_MASTER", defaults.redis_sentinel_master),
-            redis_password=get("REDIS_PASSWORD", ""),
-            redis_sentinel_password=get("REDIS_SENTINEL_PASSWORD", ""),
-            redis_db=int(get("REDIS_DB", "0")),
-            redis_failover_timeout=parse_duration(get("REDIS_FAILOVER_TIMEOUT", "30s")),
-            redis_wait_replicas=int(get("REDIS_WAIT_REPLICAS", "1")),
-            redis_wait_timeout=parse_duration(get("REDIS_WAIT_TIMEOUT", "500ms")),
-            admin_chat_ids=_int_list(get("ADMIN_CHAT_IDS", "")),
-            admin_user_ids=_int_list(get("ADMIN_USER_IDS", "")),
-            stale_after=parse_duration(get("STALE_AFTER", "24h")),
-            watch_interval=parse_duration(get("WATCH_INTERVAL", "1h")),
-            step_seconds=parse_duration(get("STEP_SECONDS", "2")),
-            conversation_timeout=parse_duration(get("CONVERSATION_TIMEOUT", "10m")),
-            media_dir=get("MEDIA_DIR", defaults.media_dir),
-            webhook_url=get("WEBHOOK_URL", ""),
-            webhook_secret=get("WEBHOOK_SECRET", ""),
-            webhook_listen=get("WEBHOOK_LISTEN", defaults.webhook_listen),
-            webhook_port=int(get("WEBHOOK_PORT", str(defaults.webhook_port))),
-            payment_api_url=get("PAYMENT_API_URL", ""),
-            payment_timeout=parse_duration(get("PAYMENT_TIMEOUT", "5s")),
-            rate_global_per_second=float(get("RATE_GLOBAL_PER_SECOND", "30")),
-            rate_chat_per_second=float(get("RATE_CHAT_PER_SECOND", "1")),
-            rate_chat_burst=int(get("RATE_CHAT_BURST", "3")),
-            rate_group_per_minute=float(get("RATE_GROUP_PER_MINUTE", "20")),
-            visibility_timeout=parse_duration(get("VISIBILITY_TIMEOUT", "1h")),
-            retry_backoff_max=parse_duration(get("RETRY_BACKOFF_MAX", "60s")),
-            task_lease=parse_duration(get("TASK_LEASE", "15s")),
-            sweep_interval=parse_duration(get("SWEEP_INTERVAL", "1s")),
-            task_max_crashes=int(get("TASK_MAX_CRASHES", "3")),
-            log_format=get("LOG_FORMAT", defaults.log_format),
-            log_level=get("LOG_LEVEL", defaults.log_level).upper(),
-            health_port=int(get("HEALTH_PORT", "0")),
-            webhook_max_connections=int(
-                get("WEBHOOK_MAX_CONNECTIONS", str(defaults.webhook_max_connections))
-            ),
-            heartbeat_file=get("HEARTBEAT_FILE", defaults.heartbeat_file),
-            heartbeat_interval=parse_duration(get("HEARTBEAT_INTERVAL", "10s")),
-            quota_orders_per_minute=int(get("QUOTA_ORDERS_PER_MINUTE", "10")),
-            quota_photos_per_hour=int(get("QUOTA_PHOTOS_PER_HOUR", "30")),
-            order_retention=parse_duration(get("ORDER_RETENTION", "90d")),
-            media_retention=parse_duration(get("MEDIA_RETENTION", "7d")),
-            retention_interval=parse_duration(get("RETENTION_INTERVAL", "1h")),
-            dead_letters_max=int(get("DEAD_LETTERS_MAX", "1000")),
-            reply_max_wait=parse_duration(get("REPLY_MAX_WAIT", "1s")),
-            escalate_after=parse_duration(get("ESCALATE_AFTER", "2h")),
-            escalate_repeats=int(get("ESCALATE_REPEATS", str(defaults.escalate_repeats))),
-            escalation_chat_ids=_int_list(get("ESCALATION_CHAT_IDS", "")),
-            snooze_for=parse_duration(get("SNOOZE_FOR", "1h")),
-            import_max_rows=int(get("IMPORT_MAX_ROWS", str(defaults.import_max_rows))),
-            import_max_bytes=parse_size(get("IMPORT_MAX_BYTES", "10MB")),
-            report_timezone=get("REPORT_TIMEZONE", defaults.report_timezone),
-            daily_report_at=get("DAILY_REPORT_AT", defaults.daily_report_at),
+class _Variables(EnvSettingsSource):
+    """pydantic-settings' reading of variables (names, NoDecode), from a given mapping."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._env = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # Names in any case, as before; a blank value is an unset one.
+        return {name.lower(): value for name, value in self._env.items() if value.strip()}
+
+
+def _unparsed(exc: ValidationError) -> str:
+    """`NAME: why` for each variable that did not parse (never its value: it may be secret)."""
+    found = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = str(error["loc"][0]).upper() if error["loc"] else "?"
+        found.append(f"{name}: {error['msg']}")
+    return "invalid settings: " + "; ".join(found)
+
+
+# Passwords copied from examples (ours is .env.example's `change-me`): compose's required-
+# variable check lets them through, so every process refuses to start with one.
+EXAMPLE_SECRETS = frozenset(
+    {"change-me", "changeme", "change_me", "password", "secret", "admin", "redis", "example"}
+)
+
+
+def _is_example(secret: str) -> bool:
+    return secret.strip().lower() in EXAMPLE_SECRETS
+
+
+def example_secrets(settings: Settings) -> list[str]:
+    """The variables that hold a known example secret instead of a real one."""
+    found = []
+    if _is_example(split_credentials(settings.redis_url)[1].get("password", "")):
+        found.append("REDIS_URL")
+    for name in ("redis_password", "redis_sentinel_password", "webhook_secret"):
+        secret: SecretStr = getattr(settings, name)
+        if _is_example(secret.get_secret_value()):
+            found.append(name.upper())
+    logins = settings.flower_basic_auth.get_secret_value().split(",")
+    if any(_is_example(login.partition(":")[2]) for login in logins if login):
+        found.append("FLOWER_BASIC_AUTH")
+    return found
+
+
+def refuse_example_secrets(settings: Settings) -> None:
+    """Stop the process (exit status 1, the reason on stderr) when a secret is an example."""
+    found = example_secrets(settings)
+    if found:
+        raise SystemExit(
+            f"refusing to start: {', '.join(found)} still hold an example password "
+            "(see .env.example); set real secrets"
         )
+
+
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """A Redis URL without its user and password, and those apart (`{"password": …}`)."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url, {}
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    credentials = {}
+    if parts.username:
+        credentials["username"] = unquote(parts.username)
+    if parts.password is not None:
+        credentials["password"] = unquote(parts.password)
+    return urlunsplit(parts._replace(netloc=netloc)), credentials
 
 
 @lru_cache(maxsize=1)

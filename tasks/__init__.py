@@ -32,7 +32,9 @@ __all__ = ["app"]
 def _configure_logging(**_: object) -> None:
     """Workers and beat log in the same format as the bot, with the token masked."""
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format, settings.telegram_bot_token)
+    configure_logging(
+        settings.log_level, settings.log_format, settings.telegram_bot_token.get_secret_value()
+    )
 
 
 @after_task_publish.connect(weak=False)

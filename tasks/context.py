@@ -51,7 +51,7 @@ def fence() -> redisconn.ReplicaFence:
 
 @cache
 def bot_api() -> BotApi:
-    return BotApi(settings().telegram_api_url, settings().telegram_bot_token)
+    return BotApi(settings().telegram_api_url, settings().telegram_bot_token.get_secret_value())
 
 
 @cache

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 from telegram import Bot
 
 from bot.webhook import set_webhook
@@ -34,9 +35,9 @@ async def test_replicas_setting_the_webhook_at_once_all_succeed(
     sandbox: SandboxClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(
-        telegram_bot_token=sandbox.token,
+        telegram_bot_token=SecretStr(sandbox.token),
         webhook_url="http://127.0.0.1:9/telegram/webhook",
-        webhook_secret="s3cret-Token_1",
+        webhook_secret=SecretStr("s3cret-Token_1"),
     )
     bots = [Bot(sandbox.token, base_url=f"{sandbox.api_url}/bot") for _ in range(3)]
     for bot in bots:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 from telegram import Update
 
 from bot.fairness import FairUpdateProcessor
@@ -54,11 +55,13 @@ def test_webhook_mode_refuses_a_missing_or_malformed_secret(
     url: str, secret: str, problem: str
 ) -> None:
     with pytest.raises(WebhookConfigError, match=problem.replace("(", r"\(").replace(")", r"\)")):
-        check_settings(Settings(webhook_url=url, webhook_secret=secret))
+        check_settings(Settings(webhook_url=url, webhook_secret=SecretStr(secret)))
 
 
 def test_a_good_webhook_setting_passes_and_its_path_is_served() -> None:
-    settings = Settings(webhook_url="https://bot.example.com/tg/hook", webhook_secret="s3_cr-t")
+    settings = Settings(
+        webhook_url="https://bot.example.com/tg/hook", webhook_secret=SecretStr("s3_cr-t")
+    )
     check_settings(settings)
     assert webhook_path(settings) == "/tg/hook"
     assert webhook_path(Settings(webhook_url="https://bot.example.com")) == "/"
@@ -96,7 +99,7 @@ class FakeApplication:
         self.processed.append(update)
 
 
-WEBHOOK = Settings(webhook_url="https://bot.example.com/tg", webhook_secret="s3cret")
+WEBHOOK = Settings(webhook_url="https://bot.example.com/tg", webhook_secret=SecretStr("s3cret"))
 UPDATE = {
     "update_id": 7,
     "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}},

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
     ],
 )
 def test_example_secrets_are_found(env: dict[str, str], found: list[str]) -> None:
-    assert example_secrets(Settings.from_env(env), env) == found
+    assert example_secrets(Settings.from_env(env)) == found
 
 
 def test_the_env_example_itself_does_not_start() -> None:
@@ -41,7 +41,7 @@ def test_the_env_example_itself_does_not_start() -> None:
             env[name] = value
     env["REDIS_URL"] = f"redis://:{env['REDIS_PASSWORD']}@redis:6379/0"  # as compose builds it
     with pytest.raises(SystemExit, match="REDIS_URL, REDIS_PASSWORD, FLOWER_BASIC_AUTH"):
-        refuse_example_secrets(Settings.from_env(env), env)
+        refuse_example_secrets(Settings.from_env(env))
 
 
 def test_credentials_come_out_of_redis_urls() -> None:
