@@ -1,95 +1,152 @@
-"""Every Celery setting in one place, each with the reason it is set."""
+"""Every Celery setting in one place, each with the reason it is set.
+
+`build(settings)` is the configuration of a process with those settings. The app (tasks)
+reads it through `OnFirstRead`, when Celery first needs it (a worker, beat or Flower
+starting, the bot's first publish), never on import: importing `tasks` reads no setting.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from typing import Any
 
 from celery.schedules import crontab, schedule
 from kombu import Exchange, Queue
 
 from core import redisconn
-from core.settings import TASK_TIME_LIMIT, get_settings, split_credentials
+from core.settings import (
+    TASK_TIME_LIMIT,
+    Settings,
+    get_settings,
+    refuse_example_secrets,
+    split_credentials,
+)
 
-_settings = get_settings()
-# REDIS_URL, or the Sentinels' master (REDIS_SENTINELS): broker, results, their passwords and,
-# with Sentinel, the transport options naming the master and a publish retry through failovers.
-_redis = redisconn.celery_settings(_settings)
-
-broker_url = _redis["broker_url"]
-result_backend = _redis["result_backend"]
-if redisconn.sentinel_mode(_settings):
-    redis_password = _redis["redis_password"]
-    redis_socket_connect_timeout = _redis["redis_socket_connect_timeout"]
-    task_publish_retry_policy = _redis["task_publish_retry_policy"]
-broker_connection_retry_on_startup = True  # Redis may start after the worker in compose.
-
-# JSON only: a pickled message from the broker could run code.
-task_serializer = "json"
-result_serializer = "json"
-accept_content = ["json"]
-
-# Ack after the task ran, not when it was received: a worker killed mid-task leaves its
-# message in Redis to be delivered again (steps are idempotent, so a rerun is harmless).
-task_acks_late = True
-# When a pool process dies (SIGKILL, OOM), give its task back instead of marking it failed.
-task_reject_on_worker_lost = True
-# Take one message at a time: a long step does not hold others hostage in its prefetch.
-worker_prefetch_multiplier = 1
-# An unacked message returns to the queue after this; longer than any retry countdown.
-_visibility = int(_settings.visibility_timeout)
 # A Redis that vanishes without closing the connection (failover, NAT, a firewall) must not
 # hang a publish forever while the heartbeat still says healthy: every blocking call gives
 # up after SOCKET_TIMEOUT (longer than kombu's 1 s BRPOP) and the connection is rebuilt.
 _SOCKET_OPTIONS = {"socket_timeout": 30.0, "socket_connect_timeout": 5.0, "socket_keepalive": True}
-broker_transport_options = {
-    "visibility_timeout": _visibility,
-    **_SOCKET_OPTIONS,
-    # Kombu sweeps for messages of dead workers every interval × throttle seconds (100 s by
-    # default); keep the sweep well inside the visibility timeout so recovery is prompt.
-    "unacked_restore_interval": max(1, min(10, _visibility // 4)),
-    "unacked_restore_throttle": 1 if _visibility < 600 else 10,
-    **_redis["broker_transport_options"],
-}
-result_backend_transport_options = {
-    "visibility_timeout": int(_settings.visibility_timeout),
-    **_redis["result_backend_transport_options"],
-}
-redis_socket_timeout = 30.0
-redis_socket_keepalive = True
-if not redisconn.sentinel_mode(_settings):
-    redis_socket_connect_timeout = 5.0
-# Results are for Flower and `/estado` while a task runs; the order store keeps the truth.
-result_expires = 24 * 3600
-# STARTED shows in Flower and in the task state while a step runs.
-task_track_started = True
-# Events let Flower show every task live.
-worker_send_task_events = True
-task_send_sent_event = True
-# Kill a task stuck far beyond any normal run, so its slot comes back.
-task_time_limit = TASK_TIME_LIMIT
-task_soft_time_limit = TASK_TIME_LIMIT - 60
-worker_hijack_root_logger = False
-worker_redirect_stdouts = False
+QUEUES = ("orders", "images", "telegram", "watcher", "imports", "reports")
 
-# Photos in their own queue, so a flood of photos never delays an order.
-task_default_queue = "orders"
-# Each queue with its own exchange and routing key: queues sharing a routing key would each
-# get a copy of every message.
-task_queues = tuple(
-    Queue(name, Exchange(name, type="direct"), routing_key=name)
-    for name in ("orders", "images", "telegram", "watcher", "imports", "reports")
-)
-task_default_exchange = "orders"
-task_default_routing_key = "orders"
-task_routes = {
-    "procesar_imagen": {"queue": "images"},
-    "revisar_pedidos_atrasados": {"queue": "watcher"},
-    "podar_retenidos": {"queue": "watcher"},
-    # A 50,000-row import or a year's report must not hold up orders or alerts.
-    "importar_datos": {"queue": "imports"},
-    "generar_reporte": {"queue": "reports"},
-    "resumen_diario": {"queue": "reports"},
-}
-# crontab entries (the daily summary) are read in the report's time zone.
-timezone = _settings.report_timezone
+
+def build(settings: Settings) -> dict[str, Any]:
+    """The whole configuration, for these settings."""
+    return {**_broker(settings), **_tasks(), **_routing(), **_beat(settings)}
+
+
+class OnFirstRead(Mapping[str, Any]):
+    """`app.config_from_object(OnFirstRead())`: the configuration from get_settings(), built
+    the first time Celery reads it (Celery keeps a mapping as it is, and reads it lazily).
+
+    Every Celery process (worker, beat, Flower, `celery inspect`) reads it before it connects
+    anywhere, so none starts with unsafe settings or an example password.
+    """
+
+    @cached_property
+    def _config(self) -> dict[str, Any]:
+        settings = get_settings()
+        refuse_example_secrets(settings)
+        return build(settings)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._config[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._config)
+
+    def __len__(self) -> int:
+        return len(self._config)
+
+
+def _broker(settings: Settings) -> dict[str, Any]:
+    """Broker and results: REDIS_URL, or the Sentinels' master (REDIS_SENTINELS)."""
+    # Broker, results, their passwords and, with Sentinel, the transport options naming the
+    # master and a publish retry through failovers.
+    redis = redisconn.celery_settings(settings)
+    # An unacked message returns to the queue after this; longer than any retry countdown.
+    visibility = int(settings.visibility_timeout)
+    config: dict[str, Any] = {
+        "broker_url": redis["broker_url"],
+        "result_backend": redis["result_backend"],
+        "broker_connection_retry_on_startup": True,  # Redis may start after the worker.
+        "broker_transport_options": {
+            "visibility_timeout": visibility,
+            **_SOCKET_OPTIONS,
+            # Kombu sweeps for messages of dead workers every interval × throttle seconds
+            # (100 s by default); keep the sweep well inside the visibility timeout so
+            # recovery is prompt.
+            "unacked_restore_interval": max(1, min(10, visibility // 4)),
+            "unacked_restore_throttle": 1 if visibility < 600 else 10,
+            **redis["broker_transport_options"],
+        },
+        "result_backend_transport_options": {
+            "visibility_timeout": visibility,
+            **redis["result_backend_transport_options"],
+        },
+        "redis_socket_timeout": 30.0,
+        "redis_socket_keepalive": True,
+        "redis_socket_connect_timeout": 5.0,
+    }
+    if redisconn.sentinel_mode(settings):
+        for name in ("redis_password", "redis_socket_connect_timeout", "task_publish_retry_policy"):
+            config[name] = redis[name]
+    return config
+
+
+def _tasks() -> dict[str, Any]:
+    """How tasks are serialized, acknowledged, limited and shown."""
+    return {
+        # JSON only: a pickled message from the broker could run code.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        # Ack after the task ran, not when it was received: a worker killed mid-task leaves
+        # its message in Redis to be delivered again (steps are idempotent, so a rerun is
+        # harmless).
+        "task_acks_late": True,
+        # When a pool process dies (SIGKILL, OOM), give its task back instead of marking it
+        # failed.
+        "task_reject_on_worker_lost": True,
+        # Take one message at a time: a long step does not hold others hostage in its prefetch.
+        "worker_prefetch_multiplier": 1,
+        # Results are for Flower and `/estado` while a task runs; the order store keeps the
+        # truth.
+        "result_expires": 24 * 3600,
+        # STARTED shows in Flower and in the task state while a step runs.
+        "task_track_started": True,
+        # Events let Flower show every task live.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        # Kill a task stuck far beyond any normal run, so its slot comes back.
+        "task_time_limit": TASK_TIME_LIMIT,
+        "task_soft_time_limit": TASK_TIME_LIMIT - 60,
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+    }
+
+
+def _routing() -> dict[str, Any]:
+    """Queues: photos in their own, so a flood of photos never delays an order."""
+    return {
+        "task_default_queue": "orders",
+        # Each queue with its own exchange and routing key: queues sharing a routing key
+        # would each get a copy of every message.
+        "task_queues": tuple(
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+        ),
+        "task_default_exchange": "orders",
+        "task_default_routing_key": "orders",
+        "task_routes": {
+            "procesar_imagen": {"queue": "images"},
+            "revisar_pedidos_atrasados": {"queue": "watcher"},
+            "podar_retenidos": {"queue": "watcher"},
+            # A 50,000-row import or a year's report must not hold up orders or alerts.
+            "importar_datos": {"queue": "imports"},
+            "generar_reporte": {"queue": "reports"},
+            "resumen_diario": {"queue": "reports"},
+        },
+    }
 
 
 def _daily_schedule(when: str) -> crontab | None:
@@ -104,48 +161,60 @@ def _daily_schedule(when: str) -> crontab | None:
     return crontab(minute=int(minute or 0), hour=int(hour))
 
 
-beat_schedule = {
-    "revisar-pedidos-atrasados": {
-        "task": "revisar_pedidos_atrasados",
-        "schedule": schedule(run_every=_settings.watch_interval),
-        # A run that could not start before the next one is due is pointless.
-        "options": {"expires": _settings.watch_interval},
-    },
-    # Retention (core.retention): finished orders, photo jobs and old renditions go.
-    "podar-retenidos": {
-        "task": "podar_retenidos",
-        "schedule": schedule(run_every=_settings.retention_interval),
-        "options": {"expires": _settings.retention_interval},
-    },
-}
-_daily = _daily_schedule(_settings.daily_report_at)
-if _daily is not None:
-    beat_schedule["resumen-diario"] = {
-        "task": "resumen_diario",
-        "schedule": _daily,
-        # A summary hours late is news nobody wants: drop it if not started within an hour.
-        "options": {"expires": 3600},
+def _schedule(settings: Settings) -> dict[str, Any]:
+    """What beat sends, and when."""
+    entries: dict[str, Any] = {
+        "revisar-pedidos-atrasados": {
+            "task": "revisar_pedidos_atrasados",
+            "schedule": schedule(run_every=settings.watch_interval),
+            # A run that could not start before the next one is due is pointless.
+            "options": {"expires": settings.watch_interval},
+        },
+        # Retention (core.retention): finished orders, photo jobs and old renditions go.
+        "podar-retenidos": {
+            "task": "podar_retenidos",
+            "schedule": schedule(run_every=settings.retention_interval),
+            "options": {"expires": settings.retention_interval},
+        },
     }
+    daily = _daily_schedule(settings.daily_report_at)
+    if daily is not None:
+        entries["resumen-diario"] = {
+            "task": "resumen_diario",
+            "schedule": daily,
+            # A summary hours late is news nobody wants: dropped if not started within an hour.
+            "options": {"expires": 3600},
+        }
+    return entries
 
-# RedBeat keeps the schedule in Redis behind a lock: a second beat (an overlapping redeploy)
-# waits instead of scheduling every job twice.
-# tasks.beat's scheduler is RedBeat's, carrying on through a Redis failover.
-beat_scheduler = "tasks.beat:FailoverScheduler"
-# With Sentinel: `redis-sentinel://` and the Sentinels, master name and password in the options.
-# Without: the URL without its password, which goes in the options instead. Celery censors
-# `broker_url`, `*backend*` and keys named like PASS in `inspect conf` and Flower's config
-# tab, but would show `redbeat_redis_url` as it is.
-_redbeat = redisconn.redbeat_settings(_settings)
-redbeat_redis_url, _redbeat_credentials = split_credentials(_redbeat["redbeat_redis_url"])
-redbeat_redis_options = {
-    **_SOCKET_OPTIONS,
-    **_redbeat.get("redbeat_redis_options", {}),
-    **_redbeat_credentials,
-}
-redbeat_key_prefix = "pedidos:redbeat:"
-beat_max_loop_interval = max(
-    1, min(30, int(_settings.watch_interval), int(_settings.retention_interval))
-)
-# The running beat renews the lock every loop; it outlives a few missed loops, and a beat
-# killed with -9 hands over within this time (at most 150 s whatever WATCH_INTERVAL is).
-redbeat_lock_timeout = max(30, 5 * beat_max_loop_interval)
+
+def _beat(settings: Settings) -> dict[str, Any]:
+    """Beat: its schedule, and RedBeat keeping it in Redis behind a lock."""
+    # With Sentinel: `redis-sentinel://` and the Sentinels, master name and password in the
+    # options. Without: the URL without its password, which goes in the options instead.
+    # Celery censors `broker_url`, `*backend*` and keys named like PASS in `inspect conf` and
+    # Flower's config tab, but would show `redbeat_redis_url` as it is.
+    redbeat = redisconn.redbeat_settings(settings)
+    url, credentials = split_credentials(redbeat["redbeat_redis_url"])
+    loop = max(1, min(30, int(settings.watch_interval), int(settings.retention_interval)))
+    return {
+        # crontab entries (the daily summary) are read in the report's time zone.
+        "timezone": settings.report_timezone,
+        "beat_schedule": _schedule(settings),
+        # RedBeat keeps the schedule in Redis behind a lock: a second beat (an overlapping
+        # redeploy) waits instead of scheduling every job twice. tasks.beat's scheduler is
+        # RedBeat's, carrying on through a Redis failover.
+        "beat_scheduler": "tasks.beat:FailoverScheduler",
+        "redbeat_redis_url": url,
+        "redbeat_redis_options": {
+            **_SOCKET_OPTIONS,
+            **redbeat.get("redbeat_redis_options", {}),
+            **credentials,
+        },
+        "redbeat_key_prefix": "pedidos:redbeat:",
+        "beat_max_loop_interval": loop,
+        # The running beat renews the lock every loop; it outlives a few missed loops, and a
+        # beat killed with -9 hands over within this time (at most 150 s whatever
+        # WATCH_INTERVAL is).
+        "redbeat_lock_timeout": max(30, 5 * loop),
+    }

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from celery import Celery
 
+import celeryconfig
+
 app = Celery("bench_noop")
-app.config_from_object("celeryconfig")
+# The product's configuration (broker, serializers, acks), read as tasks.app reads it.
+app.config_from_object(celeryconfig.OnFirstRead())
 
 
 @app.task(name="bench_noop")

@@ -1,29 +1,35 @@
-"""The Celery app: `celery -A tasks worker` and `celery -A tasks beat` load it."""
+"""The Celery app: `celery -A tasks worker` and `celery -A tasks beat` load it.
+
+Importing it (or any task module) reads no setting: Celery builds its configuration from the
+process's settings when it first needs it (celeryconfig.OnFirstRead). The bot imports tasks
+at the top of its modules and has read its settings long before its first publish; worker,
+beat and Flower read theirs, and refuse unsafe ones or example passwords, as they start.
+"""
 
 from __future__ import annotations
 
 from celery import Celery
 from celery.signals import after_task_publish, setup_logging, task_postrun, task_prerun
 
+import celeryconfig
 from core import logs
 from core.logs import configure_logging
-from core.settings import get_settings, refuse_example_secrets
+from core.settings import get_settings
 
-# Worker, beat and Flower all load this module first: none starts with an example password.
-refuse_example_secrets(get_settings())
-
-app = Celery("pedidos")
-app.config_from_object("celeryconfig")
-app.conf.include = [
-    "tasks.orders",
-    "tasks.images",
-    "tasks.watcher",
-    "tasks.delivery",
-    "tasks.conversations",
-    "tasks.retention",
-    "tasks.importer",
-    "tasks.reports",
-]
+app = Celery(
+    "pedidos",
+    include=[
+        "tasks.orders",
+        "tasks.images",
+        "tasks.watcher",
+        "tasks.delivery",
+        "tasks.conversations",
+        "tasks.retention",
+        "tasks.importer",
+        "tasks.reports",
+    ],
+)
+app.config_from_object(celeryconfig.OnFirstRead())
 
 __all__ = ["app"]
 

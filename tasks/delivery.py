@@ -17,7 +17,7 @@ from core.botapi import BadRequest, TransientError
 from core.delivery import DeadLetter, DeadLetters, Outgoing
 from tasks import app
 from tasks import context as ctx
-from tasks.telegram import TelegramTask, backoff
+from tasks.telegram import TelegramTask
 
 log = get_task_logger(__name__)
 
@@ -61,11 +61,11 @@ class DeliveryTask(TelegramTask):
         log.error("%s gave up: dead letter %s", self.lease_unit(args, kwargs), letter.id)
 
 
-def _retry_or_give_up(task: Task, exc: Exception) -> int | None:
+def _retry_or_give_up(task: TelegramTask, exc: Exception) -> int | None:
     """Retry with backoff while attempts remain; the attempts made when they are spent."""
     attempts = task.request.retries + 1
     if isinstance(exc, TransientError) and attempts < MAX_ATTEMPTS:
-        raise task.retry(countdown=backoff(task.request.retries), exc=exc)
+        raise task.retry(countdown=task.backoff(), exc=exc)
     return attempts
 
 

@@ -55,9 +55,6 @@ class OrderStep(TelegramTask):
     base=OrderStep,
     name="validar_pago",
     autoretry_for=(PaymentUnavailable,),
-    retry_backoff=1,
-    retry_backoff_max=int(ctx.settings().retry_backoff_max),
-    retry_jitter=True,
     max_retries=5,
 )
 def validar_pago(self: Task, order_id: str) -> str:

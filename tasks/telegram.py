@@ -2,39 +2,49 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from celery.exceptions import Retry
+from celery.utils.time import get_exponential_backoff_interval
 
 from core.botapi import TooManyRequests, TransientError
-from tasks import context as ctx
+from core.settings import get_settings
 from tasks.recovery import RecoverableTask
 
-# For `@app.task(**TELEGRAM_RETRY)`: 5xx and dropped connections retry with exponential
-# backoff and jitter, a bounded number of times.
-TELEGRAM_RETRY: dict[str, Any] = {
-    "autoretry_for": (TransientError,),
-    "retry_backoff": 1,
-    "retry_backoff_max": int(ctx.settings().retry_backoff_max),
-    "retry_jitter": True,
-    "max_retries": 10,
-}
-
-
-def backoff(retries: int) -> float:
-    """Seconds before retry number `retries + 1`: doubling from 1 s up to the maximum, each
-    drawn from its upper half so retries spread out yet still grow."""
-    ceiling = min(ctx.settings().retry_backoff_max, 2.0**retries)
-    return random.uniform(ceiling / 2, ceiling)
+# For `@app.task(base=TelegramTask, **TELEGRAM_RETRY)`: 5xx and dropped connections retry
+# with TelegramTask's backoff, a bounded number of times.
+TELEGRAM_RETRY: dict[str, Any] = {"autoretry_for": (TransientError,), "max_retries": 10}
 
 
 class TelegramTask(RecoverableTask):
     """A task that waits for Telegram (a 429's `retry_after`, or a slot of the shared
     limiter) by running again after that wait, without counting it as a retry. The wait is
-    an entry of the Redis schedule (RecoverableTask), so any `retry_after` is safe."""
+    an entry of the Redis schedule (RecoverableTask), so any `retry_after` is safe.
+
+    Its retries back off as Celery's do: doubling from 1 s up to RETRY_BACKOFF_MAX, each wait
+    drawn between 0 and that (full jitter), so retries of many tasks spread out.
+    """
 
     abstract = True
+    retry_backoff = 1
+    retry_jitter = True
+
+    @property
+    def retry_backoff_max(self) -> int:
+        """RETRY_BACKOFF_MAX, read when Celery builds the task (at the app's first use), not
+        when this module is imported."""
+        return int(get_settings().retry_backoff_max)
+
+    def backoff(self) -> int:
+        """Seconds before the next retry of this run, as Celery's autoretry waits."""
+        return int(
+            get_exponential_backoff_interval(
+                factor=self.retry_backoff,
+                retries=self.request.retries,
+                maximum=self.retry_backoff_max,
+                full_jitter=self.retry_jitter,
+            )
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:

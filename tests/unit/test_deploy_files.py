@@ -17,6 +17,8 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+import celeryconfig
+from core.settings import Settings
 from tests.support.lock import drift, installed_packages, locked_packages, read_lock
 from tests.support.system import BEAT_COMMAND, BOT_COMMAND, FLOWER_COMMAND, WORKER_COMMAND
 
@@ -168,9 +170,9 @@ def test_flower_has_basic_auth_from_settings_and_events_are_on(compose: dict[str
     assert flower["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
     # Published on the host's loopback only.
     assert all(port.startswith("127.0.0.1:") for port in flower["ports"])
-    config = (ROOT / "celeryconfig.py").read_text()
-    assert "worker_send_task_events = True" in config
-    assert "task_send_sent_event = True" in config
+    config = celeryconfig.build(Settings())
+    assert config["worker_send_task_events"] is True
+    assert config["task_send_sent_event"] is True
 
 
 def test_dockerfile_is_multi_stage_non_root_unbuffered_and_installs_the_lock() -> None:

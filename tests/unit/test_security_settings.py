@@ -57,13 +57,14 @@ def test_credentials_come_out_of_redis_urls() -> None:
 
 
 def celery_config(**env: str) -> dict[str, Any]:
-    """celeryconfig as a fresh process reads it, and as `inspect conf` would show it."""
+    """The app's config as a fresh process reads it, and as `inspect conf` would show it."""
     code = (
-        "import json, celeryconfig as c\n"
+        "import json\n"
         "from tasks import app\n"
+        "c = app.conf\n"
         "print(json.dumps({'lock': c.redbeat_lock_timeout, 'loop': c.beat_max_loop_interval,"
         " 'broker': c.broker_transport_options,"
-        " 'shown': app.conf.table(with_defaults=False, censored=True)}, default=str))"
+        " 'shown': c.table(with_defaults=False, censored=True)}, default=str))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
