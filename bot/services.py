@@ -1,4 +1,8 @@
-"""Long-lived clients the handlers share, kept in `bot_data` (opened once, closed at shutdown)."""
+"""Long-lived clients the handlers share, kept in `bot_data` (opened once, closed at shutdown).
+
+The task modules are imported here, at the top: importing them reads no setting (Celery builds
+its configuration from get_settings() at the first publish, long after `python -m bot` read
+its settings)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,10 @@ from core.redisconn import ReplicaFence
 from core.settings import Settings
 from core.staff.actions import StaffActions
 from core.starts import PendingStarts
+from tasks import context as worker
+from tasks import conversations as conversation_tasks
+from tasks import images as photo_tasks
+from tasks import orders as order_tasks
 
 SERVICES = "services"
 # Who took a unit to queue it, as core.starts records it (for the logs of a stuck start).
@@ -94,45 +102,36 @@ class Services:
 
     async def enqueue_order(self, order_id: str) -> str:
         """Start the order's Celery chain; the first task's id."""
-        # Imported here: the Celery app reads its config on import, once settings are final.
-        from tasks.orders import enqueue_order
-
-        return await asyncio.to_thread(enqueue_order, order_id)
+        return await asyncio.to_thread(order_tasks.enqueue_order, order_id)
 
     async def watch_conversation(self, chat_id: int, user_id: int, token: str) -> None:
         """Have a worker tell the user if this step of their guided order times out."""
-        from tasks.conversations import schedule_timeout
-
         await asyncio.to_thread(
-            schedule_timeout, chat_id, user_id, token, self.conversations.timeout
+            conversation_tasks.schedule_timeout,
+            chat_id,
+            user_id,
+            token,
+            self.conversations.timeout,
         )
 
     async def enqueue_photo(self, job_id: str) -> str:
         """Start `procesar_imagen` for a photo job; its task id."""
-        from tasks.images import enqueue_photo
-
-        return await asyncio.to_thread(enqueue_photo, job_id)
+        return await asyncio.to_thread(photo_tasks.enqueue_photo, job_id)
 
     async def revoke_order(self, task_ids: list[str]) -> None:
         """Revoke a cancelled order's chain, so its queued steps never start."""
-        from tasks.orders import revoke_order
-
-        await asyncio.to_thread(revoke_order, task_ids)
+        await asyncio.to_thread(order_tasks.revoke_order, task_ids)
 
     def fulfilment(self) -> Fulfilment:
         """The workers' order steps and delivery path, for what the bot shows of an order."""
         # The status message is edited through the workers' Courier, whose coalescing keeps
         # the newest text last whoever edits it (a bot edit cannot be overtaken by an older
         # progress edit waiting in a worker).
-        from tasks import context
-
-        return context.fulfilment()
+        return worker.fulfilment()
 
     def staff_actions(self) -> StaffActions:
         """What the staff cards' buttons do (built with the workers' delivery path)."""
-        from tasks import context
-
-        return context.staff_actions()
+        return worker.staff_actions()
 
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a blocking store call off the event loop."""
