@@ -26,8 +26,11 @@ from pathlib import Path
 
 import redis
 
-from core.orders.model import FINAL_STATES, ID_ALPHABET, OrderState
-from core.orders.store import ALERTED_FIELD, OrderStore
+from core.orders.model import ID_ALPHABET
+from core.orders.states import FINAL_STATES, OrderState
+from core.orders.store import OrderStore
+from core.watcher import index
+from core.watcher.index import ALERTED_FIELD, StaleIndex
 from core.watcher.watch import Watcher
 from tests.support.processes import RedisServer, wait_until
 
@@ -181,6 +184,7 @@ def watcher_run(store: OrderStore, now: float, run_id: str, stale: set[str]) -> 
     messenger = NullMessenger()
     watcher = Watcher(
         store=store,
+        index=StaleIndex(store),
         messenger=messenger,
         admin_chat_ids=ADMINS,
         stale_after=STALE_AFTER,
@@ -189,7 +193,7 @@ def watcher_run(store: OrderStore, now: float, run_id: str, stale: set[str]) -> 
     started = time.perf_counter()
     report = watcher.run(run_id)
     elapsed = time.perf_counter() - started
-    claimed = set(store.redis.lrange(OrderStore.RUN_PREFIX + run_id, 0, -1))
+    claimed = set(store.redis.lrange(index.RUN_PREFIX + run_id, 0, -1))
     assert claimed == stale and report.alerted == STALE and not report.more, report
     assert messenger.sent > STALE, messenger.sent  # the alerts and the digests
     return elapsed
@@ -201,9 +205,9 @@ def reset(client: redis.Redis, stale: set[str], run_id: str) -> None:
     pipe.zunionstore(OrderStore.OPEN_KEY, [OrderStore.OPEN_KEY, OrderStore.STALE_KEY])
     pipe.delete(
         OrderStore.STALE_KEY,
-        OrderStore.PENDING_RUNS_KEY,
-        OrderStore.WATCH_HISTORY_KEY,
-        OrderStore.RUN_PREFIX + run_id,
+        index.PENDING_RUNS_KEY,
+        index.WATCH_HISTORY_KEY,
+        index.RUN_PREFIX + run_id,
     )
     for order in stale:
         pipe.hdel(OrderStore.key(order), f"x:{ALERTED_FIELD}")

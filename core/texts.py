@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-from core.orders.model import STEPS, Order, OrderState
+from core.orders.model import Order
+from core.orders.states import STEPS, OrderState
 from core.progress import render_progress
 
 LOCALES_DIR = Path(__file__).with_name("locales")

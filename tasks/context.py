@@ -24,6 +24,7 @@ from core.staff.actions import StaffActions
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
 from core.starts import PendingStarts
+from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
 
 
@@ -108,6 +109,7 @@ def watcher() -> Watcher:
     config = settings()
     return Watcher(
         store=store(),
+        index=StaleIndex(store()),
         messenger=courier(),
         admin_chat_ids=config.admin_chat_ids,
         stale_after=config.stale_after,

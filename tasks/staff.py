@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import chain, uuid
 from celery.utils.log import get_task_logger
 
-from core.orders.model import STEPS, Order, OrderState
+from core.orders.model import Order
+from core.orders.states import STEPS, OrderState
 from tasks import context as ctx
 from tasks.orders import STEP_TASKS, registrar_fallo
 

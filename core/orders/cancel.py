@@ -14,7 +14,8 @@ from enum import StrEnum
 
 from core import texts
 from core.orders.fulfilment import Fulfilment
-from core.orders.model import InvalidTransition, Order, OrderState
+from core.orders.model import Order
+from core.orders.states import InvalidTransition, OrderState
 from core.orders.store import OrderNotFound, OrderStore
 
 log = logging.getLogger(__name__)

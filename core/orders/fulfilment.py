@@ -15,8 +15,9 @@ from core import texts
 from core.botapi import BotApiError, TooManyRequests, TransientError
 from core.delivery import Courier
 from core.keyboards import status_keyboard
-from core.orders.model import STEPS, InvalidTransition, Order, OrderState
+from core.orders.model import Order
 from core.orders.payment import PaymentClient
+from core.orders.states import STEPS, InvalidTransition, OrderState
 from core.orders.store import OrderStore
 from core.progress import percent_of
 from core.watcher import watch as watcher

@@ -6,81 +6,15 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from core import records
-from core.errors import CrossProcessError
+from core.orders.states import OrderState
 
 MAX_ORDER_TEXT = 500
 # Crockford-like alphabet: no 0/O, 1/I/L confusion when a customer types an id back.
 ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 ID_LENGTH = 6
 ORDER_ID = re.compile(rf"^P-[{ID_ALPHABET}]{{{ID_LENGTH}}}$")
-
-
-class OrderState(StrEnum):
-    """Every state an order can be in; the values are stored and shown in Flower."""
-
-    PENDIENTE = "pendiente"
-    VALIDANDO_PAGO = "validando_pago"
-    PREPARANDO_ENVIO = "preparando_envio"
-    NOTIFICANDO = "notificando"
-    COMPLETADO = "completado"
-    FALLIDO = "fallido"
-    CANCELADO = "cancelado"
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_STATES
-
-
-FINAL_STATES = frozenset({OrderState.COMPLETADO, OrderState.FALLIDO, OrderState.CANCELADO})
-
-# The chain's steps in order; each one moves the order into its state when it starts.
-STEPS: tuple[OrderState, ...] = (
-    OrderState.VALIDANDO_PAGO,
-    OrderState.PREPARANDO_ENVIO,
-    OrderState.NOTIFICANDO,
-)
-
-TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
-    OrderState.PENDIENTE: frozenset(
-        {OrderState.VALIDANDO_PAGO, OrderState.FALLIDO, OrderState.CANCELADO}
-    ),
-    OrderState.VALIDANDO_PAGO: frozenset(
-        {OrderState.PREPARANDO_ENVIO, OrderState.FALLIDO, OrderState.CANCELADO}
-    ),
-    OrderState.PREPARANDO_ENVIO: frozenset(
-        {OrderState.NOTIFICANDO, OrderState.FALLIDO, OrderState.CANCELADO}
-    ),
-    OrderState.NOTIFICANDO: frozenset(
-        {OrderState.COMPLETADO, OrderState.FALLIDO, OrderState.CANCELADO}
-    ),
-    OrderState.COMPLETADO: frozenset(),
-    OrderState.FALLIDO: frozenset(),
-    OrderState.CANCELADO: frozenset(),
-}
-
-
-class InvalidTransition(CrossProcessError):
-    """A change the state machine does not allow (e.g. completing a cancelled order)."""
-
-    def __init__(self, current: OrderState, wanted: OrderState) -> None:
-        super().__init__(f"{current} -> {wanted} is not allowed")
-        self.current = current
-        self.wanted = wanted
-
-
-def can_move(current: OrderState, wanted: OrderState) -> bool:
-    """Whether the state machine allows `current -> wanted`."""
-    return wanted in TRANSITIONS[current]
-
-
-def step_number(state: OrderState) -> int:
-    """How many steps have started when an order is in `state` (0 before the first)."""
-    if state is OrderState.COMPLETADO:
-        return len(STEPS)
-    return STEPS.index(state) + 1 if state in STEPS else 0
 
 
 class OrderTextError(ValueError):

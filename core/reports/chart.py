@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from core import texts
-from core.orders.model import OrderState
+from core.orders.states import OrderState
 from core.reports.data import Tally
 from core.reports.period import Period
 

@@ -10,7 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from core.orders.model import Order, OrderState
+from core.orders.model import Order
+from core.orders.states import OrderState
 from core.orders.store import OrderStore
 from core.reports.period import Period
 

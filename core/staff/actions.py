@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from core import texts
 from core.orders.cancel import task_ids
 from core.orders.fulfilment import Fulfilment
-from core.orders.model import InvalidTransition, Order, OrderState
+from core.orders.model import Order
+from core.orders.states import InvalidTransition, OrderState
 from core.orders.store import OrderNotFound
 from core.staff.cards import closed_text
 from core.staff.desk import Action, Outcome, Record, StaffDesk, Verdict

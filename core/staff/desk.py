@@ -27,7 +27,7 @@ from typing import Any
 
 import redis
 
-from core.orders.model import FINAL_STATES
+from core.orders.states import FINAL_STATES
 from core.orders.store import PREFIX, OrderStore
 from core.redisio import as_strings
 

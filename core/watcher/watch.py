@@ -1,7 +1,7 @@
 """The stale-order watcher: orders unfinished after STALE_AFTER get one alert in their chat,
 and the admin chats one digest per run; admins can also ask for the current list.
 
-A run claims its orders atomically in the store (core.orders.store.OrderStore.claim_stale), so
+A run claims its orders atomically in the store (core.watcher.index.StaleIndex.claim), so
 however many beats, retries or concurrent runs there are, each order is claimed once; a
 retried run gets the same orders back and sends under the same delivery keys, which the
 courier sends once each.
@@ -19,7 +19,8 @@ from typing import Protocol
 from core import texts
 from core.botapi import BadRequest, redact
 from core.orders.model import Order
-from core.orders.store import ALERTED_FIELD, LAST_ERROR_FIELD, OrderStore
+from core.orders.store import LAST_ERROR_FIELD, OrderStore
+from core.watcher.index import ALERTED_FIELD, StaleIndex
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class Watcher:
     """Finds stale orders through the store's index and tells their chats and the admins."""
 
     store: OrderStore
+    index: StaleIndex
     messenger: Messenger
     admin_chat_ids: tuple[int, ...]
     stale_after: float
@@ -142,7 +144,7 @@ class Watcher:
         """One run (or a retry of it): claim, send the digest, alert each chat, finish."""
         now = self.clock()
         cutoff = now - self.stale_after
-        claim = self.store.claim_stale(
+        claim = self.index.claim(
             run_id, cutoff, self.max_per_run, now, adopt_before=now - self.adopt_after
         )
         # Orders that finished since they were claimed are no longer stuck: leave them out.
@@ -153,7 +155,7 @@ class Watcher:
         if stuck:
             self.send_digest(run_id, stuck, now)
         alerted = sum(1 for order in stuck if self.alert(order, now, read_at))
-        self.store.finish_watch_run(
+        self.index.finish_run(
             run_id, {"at": now, "cutoff": cutoff, "claimed": len(claim.ids), "alerted": alerted}
         )
         return RunReport(run_id, claim.resumed, len(claim.ids), alerted, claim.more)
@@ -196,7 +198,8 @@ class Watcher:
 
 def stale_list(store: OrderStore, stale_after: float, now: float, language: str) -> str:
     """The answer to /atrasados: every order stale right now (oldest first) and the last run."""
-    total, orders = store.stale_now(now - stale_after, LIST_LIMIT)
+    index = StaleIndex(store)
+    total, orders = index.stale_now(now - stale_after, LIST_LIMIT)
     after = texts.format_age(stale_after, language)
     orders = [order for order in orders if not order.is_final]
     lines: list[str]
@@ -207,7 +210,7 @@ def stale_list(store: OrderStore, stale_after: float, now: float, language: str)
         lines += [order_line(order, now, language) for order in orders]
         if total > len(orders):
             lines.append(texts.text(language, "watcher.list_more", count=total - len(orders)))
-    lines.append(_last_run_line(store.watch_history(1), now, language))
+    lines.append(_last_run_line(index.history(1), now, language))
     return "\n".join(lines)
 
 

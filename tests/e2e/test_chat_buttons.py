@@ -40,7 +40,7 @@ def system(
 
 @pytest.fixture(scope="module")
 def store(system: System) -> OrderStore:
-    return OrderStore.from_url(system.redis.url)
+    return OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
 
 
 def under_way(chat: Chat, order_id: str, step: str) -> int:
@@ -106,7 +106,11 @@ def test_cancel_button_cancels_and_the_status_says_so(system: System, lang: str)
     notice = chat.wait_for(containing("🚫", after=status.message_id))
     assert order_id in text_of(notice) and words["cancelled"] in text_of(notice)
     # The queued steps were revoked: the worker discards the next one instead of running it.
-    task_ids = OrderStore.from_url(system.redis.url).get(order_id).task_ids.split(",")
+    task_ids = (
+        OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
+        .get(order_id)
+        .task_ids.split(",")
+    )
     worker = system.processes[0]
     wait_until(
         lambda: f"Discarding revoked task: preparar_envio[{task_ids[1]}]" in worker.log(),

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 
-from core.orders.model import OrderState
+from core.orders.states import OrderState
 from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, SandboxError
@@ -41,7 +42,7 @@ def system(
 
 @pytest.fixture(scope="module")
 def store(system: System) -> OrderStore:
-    return OrderStore.from_url(system.redis.url)
+    return OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
 
 
 def showing(chat: Chat, order_id: str, text: str) -> None:

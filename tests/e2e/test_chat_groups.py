@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import redis
 
 from core.orders.store import OrderStore
 from core.starts import PendingStarts
@@ -38,7 +39,7 @@ def system(
 
 @pytest.fixture(scope="module")
 def store(system: System) -> OrderStore:
-    return OrderStore.from_url(system.redis.url)
+    return OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
 
 
 @dataclass

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from functools import partial
 
 import pytest
+import redis
 
-from core.orders.model import OrderState
+from core.orders.states import OrderState
 from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
@@ -30,7 +31,7 @@ def system(
 def seed_orders(system: System, chat_id: int, user_id: int, n: int) -> list[str]:
     """`n` older orders of the chat, as if placed over the last hours (newest last)."""
     ids = []
-    client = OrderStore.from_url(system.redis.url).redis
+    client = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True)).redis
     for i in range(n):
         placed_at = time.time() - (n - i) * 3600.0
         store = OrderStore(client, clock=partial(float, placed_at))

@@ -78,7 +78,7 @@ def summary(admin: Chat, name: str, after: int) -> Message:
 def test_import_with_good_bad_and_repeated_rows_then_again_creates_nothing(
     system: System, admin: Chat
 ) -> None:
-    store = OrderStore.from_url(system.redis.url)
+    store = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
     broker = redis.Redis.from_url(system.redis.url)
     sent = admin.send_document(the_file(), mime_type="text/csv", file_name="pedidos.csv")
 

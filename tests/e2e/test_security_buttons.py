@@ -14,10 +14,11 @@ from functools import partial
 from typing import Any
 
 import pytest
+import redis
 
 from core.conversation.store import ConversationStore
 from core.keyboards import sign
-from core.orders.model import OrderState
+from core.orders.states import OrderState
 from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
@@ -38,7 +39,7 @@ def system(
 
 def seed_orders(system: System, chat_id: int, user_id: int, n: int) -> None:
     """`n` older orders of the user in the chat (cancelled), so /pedidos has pages."""
-    client = OrderStore.from_url(system.redis.url).redis
+    client = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True)).redis
     for i in range(n):
         store = OrderStore(client, clock=partial(float, time.time() - (n - i) * 3600.0))
         order, _ = store.create(chat_id, user_id, f"pedido antiguo {i}", 900_000 + i)
@@ -66,7 +67,7 @@ def shown(chat: Chat) -> list[tuple[Any, ...]]:
 def test_every_button_pressed_by_another_member_on_someones_message_changes_nothing(
     system: System,
 ) -> None:
-    store = OrderStore.from_url(system.redis.url)
+    store = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
     conversations = ConversationStore(store.redis)
     group_id = -system.new_chat_id()
     ana = system.sandbox.group_chat(group_id, title="Tienda", user_id=-group_id + 1)
@@ -149,7 +150,7 @@ def test_a_press_on_a_message_without_that_button_is_refused_even_for_the_owner(
     system: System,
 ) -> None:
     """The owner's own data, pressed on another of the bot's messages, acts nowhere."""
-    store = OrderStore.from_url(system.redis.url)
+    store = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
     chat = system.private_chat()
     first, first_status = place_order(chat, "es", "primer pedido")
     _, second_status = place_order(chat, "es", "segundo pedido")

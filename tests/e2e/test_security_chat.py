@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from core.delivery import DeadLetters, Outgoing
-from core.orders.model import OrderState
+from core.orders.states import OrderState
 from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
@@ -49,7 +50,7 @@ def system(
 
 @pytest.fixture(scope="module")
 def store(system: System) -> OrderStore:
-    return OrderStore.from_url(system.redis.url)
+    return OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
 
 
 def all_updates_taken(system: System) -> None:
@@ -97,7 +98,7 @@ def answered(chat: Chat, sent: Message, text: str) -> None:
 @pytest.fixture(scope="module")
 def letter(system: System) -> str:
     """A failed delivery holding a customer's words."""
-    letters = DeadLetters(OrderStore.from_url(system.redis.url).redis)
+    letters = DeadLetters(redis.Redis.from_url(system.redis.url, decode_responses=True))
     message = Outgoing(chat_id=555, text="dirección secreta: calle Mayor 5", key="k-secret")
     return letters.add_send(message, "HTTP 502", attempts=5).id
 

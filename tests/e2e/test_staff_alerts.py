@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from core.orders.model import OrderState
+from core.orders.states import OrderState
 from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
@@ -74,7 +74,7 @@ def staff(system: System) -> Staff:
 
 @pytest.fixture(scope="module")
 def store(system: System) -> OrderStore:
-    return OrderStore.from_url(system.redis.url)
+    return OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
 
 
 def stuck_order(system: System) -> tuple[Chat, str]:

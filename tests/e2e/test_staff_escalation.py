@@ -7,8 +7,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from core.orders.store import OrderStore
+from core.watcher.index import StaleIndex
 from sandbox import RunningSandbox
 from sandbox.client import Message
 from tests.e2e.test_orders import is_status, order_id_of
@@ -72,10 +74,10 @@ def test_unanswered_alert_is_repeated_then_escalated_then_left(system: System) -
     assert escalated.buttons[0][0] == "Atendido"  # the escalation chat can act on it
 
     # Nothing more: a few more watcher runs (ESCALATE_AFTER apart) add no card.
-    store = OrderStore.from_url(system.redis.url)
+    store = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
     after = time.time() + 2.5  # past the next ESCALATE_AFTER
     wait_until(
-        lambda: sum(1 for run in store.watch_history() if float(run["at"]) > after) >= 3,
+        lambda: sum(1 for run in StaleIndex(store).history() if float(run["at"]) > after) >= 3,
         30,
         "three watcher runs after the escalation",
     )

@@ -13,10 +13,13 @@ from functools import partial
 from typing import Any
 
 import pytest
+import redis
 
 from core import texts
-from core.orders.model import OrderState
-from core.orders.store import ALERTED_FIELD, OrderStore
+from core.orders.states import OrderState
+from core.orders.store import OrderStore
+from core.watcher import index
+from core.watcher.index import ALERTED_FIELD, StaleIndex
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.e2e.test_orders import completed, is_status, order_id_of
@@ -68,7 +71,7 @@ def admins(system: System) -> Admins:
 
 @pytest.fixture(scope="module")
 def store(system: System) -> OrderStore:
-    return OrderStore.from_url(system.redis.url)
+    return OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
 
 
 def start_lockless_beat(system: System) -> Process:
@@ -106,7 +109,7 @@ def is_ready(message: Message) -> bool:
 
 
 def runs(store: OrderStore) -> list[dict[str, Any]]:
-    return store.watch_history()
+    return StaleIndex(store).history()
 
 
 def wait_for_runs_after(store: OrderStore, at: float, n: int = 3) -> None:
@@ -191,7 +194,7 @@ def test_an_order_just_short_of_stale_after_is_not_alerted(
     run = wait_until(near_miss, 20, "a watcher run just before the order was stale")
     assert isinstance(run, dict)
     # …did not claim it: the order came later, from a run after STALE_AFTER.
-    assert order_id not in store.redis.lrange(store.RUN_PREFIX + str(run["run"]), 0, -1)
+    assert order_id not in store.redis.lrange(index.RUN_PREFIX + str(run["run"]), 0, -1)
     chat.wait_for(is_alert, timeout=20)
     order = store.get(order_id)
     assert float(order.extra[ALERTED_FIELD]) - created >= STALE_AFTER

@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pytest
+import redis
 
 from core.delivery import Courier
 from core.keyboards import sign
 from core.orders.cancel import CancelOutcome, cancel_order, task_ids, tell_cancelled
 from core.orders.fulfilment import Fulfilment
-from core.orders.model import STEPS, Order, OrderState
+from core.orders.model import Order
 from core.orders.payment import PaymentClient
+from core.orders.states import STEPS, OrderState
 from core.orders.store import OrderStore
 
 CHAT, USER = 10, 7
@@ -43,7 +45,7 @@ class FakeCourier:
 
 @pytest.fixture
 def store(redis_url: str) -> OrderStore:
-    return OrderStore.from_url(redis_url)
+    return OrderStore(redis.Redis.from_url(redis_url, decode_responses=True))
 
 
 def fulfilment(

@@ -15,9 +15,10 @@ import redis
 from core.botapi import TransientError
 from core.delivery import Courier
 from core.orders.fulfilment import Fulfilment
-from core.orders.model import STEPS, OrderState
 from core.orders.payment import PaymentClient
+from core.orders.states import STEPS, OrderState
 from core.orders.store import OrderStore
+from core.watcher.index import StaleIndex
 from core.watcher.watch import ADOPT_AFTER, LIST_LIMIT, Watcher, stale_list
 
 DAY = 24 * 3600.0
@@ -79,6 +80,7 @@ def make_watcher(
 ) -> Watcher:
     return Watcher(
         store=store,
+        index=StaleIndex(store),
         messenger=messenger,
         admin_chat_ids=(ADMIN,),
         stale_after=DAY,
@@ -132,7 +134,7 @@ def test_alerted_order_is_not_scanned_again_and_leaves_the_index_when_done(
 
     store.move(order_id, OrderState.CANCELADO)
     assert store.redis.zscore(store.STALE_KEY, order_id) is None
-    assert store.stale_now(clock.now - DAY, 10) == (0, [])
+    assert StaleIndex(store).stale_now(clock.now - DAY, 10) == (0, [])
 
 
 def test_concurrent_runs_alert_each_order_exactly_once(store: OrderStore, clock: Clock) -> None:
@@ -173,7 +175,7 @@ def test_a_retried_run_resends_its_own_orders_once_and_claims_no_new_ones(
 def test_claims_of_a_run_that_died_are_taken_over_later(store: OrderStore, clock: Clock) -> None:
     ids = place(store, clock, T0 - 2 * DAY, n=3)
     # A run claimed, then its worker was killed (its message expired: no retry comes).
-    store.claim_stale("dead", clock.now - DAY, 100, clock.now, adopt_before=0)
+    StaleIndex(store).claim("dead", clock.now - DAY, 100, clock.now, adopt_before=0)
     messenger = Messenger()
 
     clock.now += 60  # too early: the dead run might still be running
@@ -216,14 +218,14 @@ def test_an_alerted_order_that_completes_gets_the_ready_follow_up_once(
     ready = [k for k in messenger.by_key if k.endswith(":ready_after_alert")]
     assert ready == [f"order:{alerted}:ready_after_alert"]
     assert "ya está listo" in messenger.by_key[ready[0]][1]
-    assert store.stale_now(clock.now - DAY, 10) == (0, [])
+    assert StaleIndex(store).stale_now(clock.now - DAY, 10) == (0, [])
 
 
 def test_an_order_completing_between_claim_and_alert_gets_the_follow_up_not_the_alert(
     store: OrderStore, clock: Clock
 ) -> None:
     [order_id] = place(store, clock, T0 - 2 * DAY)
-    store.claim_stale("run-1", clock.now - DAY, 10, clock.now, adopt_before=0)
+    StaleIndex(store).claim("run-1", clock.now - DAY, 10, clock.now, adopt_before=0)
     messenger = Messenger()
     fulfilment = Fulfilment(
         store=store,

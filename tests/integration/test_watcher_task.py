@@ -6,12 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import redis
 from celery.app.task import Context
 from celery.exceptions import Retry
 from celery.signals import task_retry
 
 from core.orders.payment import PaymentUnavailable
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
+from core.watcher import index
+from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
 from tasks import context as ctx
 from tasks.orders import validar_pago
@@ -29,7 +32,7 @@ class Messenger:
 
 @pytest.fixture
 def store(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> OrderStore:
-    store = OrderStore.from_url(redis_url)
+    store = OrderStore(redis.Redis.from_url(redis_url, decode_responses=True))
     monkeypatch.setattr(ctx, "store", lambda: store)
     return store
 
@@ -61,7 +64,12 @@ def test_the_task_runs_the_watcher_under_its_own_id(
     order, _ = store.create(chat_id=10, user_id=10, text="pizza", source_message_id=1)
     messenger = Messenger()
     watcher = Watcher(
-        store=store, messenger=messenger, admin_chat_ids=(), stale_after=60, clock=lambda: 2_000.0
+        store=store,
+        index=StaleIndex(store),
+        messenger=messenger,
+        admin_chat_ids=(),
+        stale_after=60,
+        clock=lambda: 2_000.0,
     )
     monkeypatch.setattr(ctx, "watcher", lambda: watcher)
 
@@ -69,4 +77,4 @@ def test_the_task_runs_the_watcher_under_its_own_id(
 
     assert result.get()["claimed"] == 1 and result.get()["run_id"] == "run-from-beat"
     assert messenger.keys == [f"order:{order.id}:stale"]
-    assert store.redis.lrange(store.RUN_PREFIX + "run-from-beat", 0, -1) == [order.id]
+    assert store.redis.lrange(index.RUN_PREFIX + "run-from-beat", 0, -1) == [order.id]

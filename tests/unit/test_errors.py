@@ -8,7 +8,7 @@ import pytest
 
 from core.botapi import BadRequest, FileTooBig, Forbidden, TooManyRequests, TransientError
 from core.delivery import Throttled
-from core.orders.model import InvalidTransition, OrderState
+from core.orders.states import InvalidTransition, OrderState
 
 
 @pytest.mark.parametrize(

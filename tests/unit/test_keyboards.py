@@ -18,7 +18,8 @@ from core.keyboards import (
     status_keyboard,
 )
 from core.orders.listing import pages_for
-from core.orders.model import FINAL_STATES, STEPS, Order, OrderState
+from core.orders.model import Order
+from core.orders.states import FINAL_STATES, STEPS, OrderState
 
 
 def make_order(**fields: object) -> Order:

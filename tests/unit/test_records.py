@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core.orders.model import Order, OrderState
+from core.orders.model import Order
+from core.orders.states import OrderState
 from core.photos.jobs import PhotoJob, PhotoState
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core import texts
-from core.orders.model import Order, OrderState
+from core.orders.model import Order
+from core.orders.states import OrderState
 from core.progress import render_progress
 
 

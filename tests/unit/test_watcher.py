@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from core import texts
 from core.botapi import BadRequest
-from core.orders.model import Order, OrderState
-from core.orders.store import ALERTED_FIELD, LAST_ERROR_FIELD, OrderStore, StaleClaim
+from core.orders.model import Order
+from core.orders.states import OrderState
+from core.orders.store import LAST_ERROR_FIELD, OrderStore
+from core.watcher.index import ALERTED_FIELD, StaleClaim, StaleIndex
 from core.watcher.watch import (
     DIGEST_CHARS,
     Watcher,
@@ -65,13 +67,14 @@ class Messenger:
 
 @dataclass
 class MemoryStore:
-    """The few store calls the watcher makes, over a dict; claims are handed out once."""
+    """The few store and index calls the watcher makes, over a dict; claims are handed out
+    once."""
 
     orders: dict[str, Order]
     claimed_by: dict[str, list[str]] = field(default_factory=dict)
     finished: list[str] = field(default_factory=list)
 
-    def claim_stale(
+    def claim(
         self, run_id: str, cutoff: float, limit: int, now: float, adopt_before: float
     ) -> StaleClaim:
         if run_id in self.claimed_by:
@@ -97,7 +100,7 @@ class MemoryStore:
         order = self.orders.get(order_id)
         return order.state if order else None
 
-    def finish_watch_run(self, run_id: str, record: dict[str, Any]) -> None:
+    def finish_run(self, run_id: str, record: dict[str, Any]) -> None:
         self.finished.append(run_id)
 
 
@@ -106,6 +109,7 @@ def watcher_for(
 ) -> Watcher:
     return Watcher(
         store=cast(OrderStore, store),
+        index=cast(StaleIndex, store),
         messenger=messenger,
         admin_chat_ids=admins,
         stale_after=DAY,
@@ -146,7 +150,7 @@ def test_young_and_finished_orders_are_not_alerted() -> None:
 def test_an_order_that_finished_after_its_claim_is_left_out() -> None:
     order = make_order("P-DDDDDD", created_at=NOW - 2 * DAY)
     store = MemoryStore({order.id: order})
-    store.claim_stale("run-1", NOW - DAY, 10, NOW, 0)
+    store.claim("run-1", NOW - DAY, 10, NOW, 0)
     order.state = OrderState.CANCELADO
     messenger = Messenger()
 
