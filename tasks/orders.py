@@ -1,6 +1,8 @@
 """The order chain `validar_pago → preparar_envio → notificar_cliente` and its error callback.
 
 Tasks are thin: they take an order id, call core.orders.fulfilment, and own the retry policy.
+A retried step leaves its latest error on the order, so the admins' digest can say why an
+order is stuck.
 """
 
 from __future__ import annotations
@@ -8,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task, chain, uuid
+from celery.signals import task_retry
 from celery.utils.log import get_task_logger
 
 from core.orders.cancel import tell_cancelled
 from core.orders.payment import PaymentDeclined, PaymentUnavailable
 from core.orders.store import OrderNotFound
+from core.watcher.watch import error_note
 from tasks import app
 from tasks import context as ctx
 from tasks.recovery import starter
@@ -107,6 +111,7 @@ def avisar_cancelacion(order_id: str) -> None:
 
 
 STEP_TASKS = (validar_pago, preparar_envio, notificar_cliente)
+STEP_NAMES = frozenset({"validar_pago", "preparar_envio", "notificar_cliente"})
 
 
 def order_chain(order_id: str, task_ids: list[str] | None = None) -> Any:
@@ -153,3 +158,16 @@ def revoke_order(task_ids: list[str]) -> None:
     if task_ids:
         app.control.revoke(task_ids)
         log.info("revoked tasks %s", ",".join(task_ids))
+
+
+@task_retry.connect
+def _note_order_error(
+    sender: Task | None = None, request: Any = None, reason: Any = None, **_: Any
+) -> None:
+    """A retried order step leaves its error on the order, for the watcher's digest."""
+    if sender is None or sender.name not in STEP_NAMES or not request or not request.args:
+        return
+    # `reason` is the Retry exception; what went wrong is its `exc`.
+    exc = getattr(reason, "exc", None) or reason
+    if isinstance(exc, BaseException):
+        ctx.store().note_error(str(request.args[0]), error_note(exc))

@@ -1,7 +1,6 @@
 """`revisar_pedidos_atrasados`, the stale-order watcher beat runs every WATCH_INTERVAL.
 
-The task is thin: core.watcher.watch does the work. It also keeps each retried order step's
-latest error on the order, so the admins' digest can say why an order is stuck.
+The task is thin: core.watcher.watch does the work.
 """
 
 from __future__ import annotations
@@ -12,18 +11,14 @@ from dataclasses import asdict
 from typing import Any
 
 from celery import Task
-from celery.signals import task_retry
 from celery.utils.log import get_task_logger
 
-from core.watcher.watch import RUN_TIME_LIMIT, error_note
+from core.watcher.watch import RUN_TIME_LIMIT
 from tasks import app
 from tasks import context as ctx
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
-
-# The order chain's tasks: their first argument is the order id.
-ORDER_STEPS = frozenset({"validar_pago", "preparar_envio", "notificar_cliente"})
 
 
 class WatcherTask(TelegramTask):
@@ -64,16 +59,3 @@ def revisar_pedidos_atrasados(self: Task) -> dict[str, Any]:
         # More stale orders than one run takes: the next run starts now, not a beat later.
         revisar_pedidos_atrasados.apply_async(expires=ctx.settings().watch_interval)
     return asdict(report)
-
-
-@task_retry.connect
-def _note_order_error(
-    sender: Task | None = None, request: Any = None, reason: Any = None, **_: Any
-) -> None:
-    """A retried order step leaves its error on the order, for the watcher's digest."""
-    if sender is None or sender.name not in ORDER_STEPS or not request or not request.args:
-        return
-    # `reason` is the Retry exception; what went wrong is its `exc`.
-    exc = getattr(reason, "exc", None) or reason
-    if isinstance(exc, BaseException):
-        ctx.store().note_error(str(request.args[0]), error_note(exc))
