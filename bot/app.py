@@ -42,8 +42,8 @@ from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
 from core.ratelimit import Limits
+from core.recovery.starts import PendingStarts
 from core.settings import Settings
-from core.starts import PendingStarts
 
 log = logging.getLogger(__name__)
 

@@ -21,17 +21,17 @@ from core.orders.model import Order
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
+from core.recovery.starts import PendingStarts
 from core.redisconn import ReplicaFence
 from core.settings import Settings
 from core.staff.actions import StaffActions
-from core.starts import PendingStarts
 from tasks import context as worker
 from tasks import conversations as conversation_tasks
 from tasks import images as photo_tasks
 from tasks import orders as order_tasks
 
 SERVICES = "services"
-# Who took a unit to queue it, as core.starts records it (for the logs of a stuck start).
+# Who took a unit to queue it, as core.recovery.starts records it (for the logs of a stuck start).
 HOLDER = f"bot:{socket.gethostname()}:{os.getpid()}"
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Services:
 
     async def start_order(self, order_id: str) -> str | None:
         """Enqueue the order's chain and record it; the first task's id (None: the recovery
-        sweep took the order first, core.starts, and queues it).
+        sweep took the order first, core.recovery.starts, and queues it).
 
         A failover between the publish and the fence may have lost the chain's first message
         with the old master; then the chain is enqueued again (its steps skip what is done).

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import redis
 
-from core import starts
 from core.orders.model import Order
 from core.orders.store import PREFIX, OrderStore
+from core.recovery import starts
 
 _OOM_TEXT = "OOM command not allowed"
 

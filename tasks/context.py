@@ -17,13 +17,14 @@ from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.photos.processing import PhotoProcessing
 from core.ratelimit import Limits, RateLimiter
-from core.recovery import LeaseKeeper, Leases, Schedule
+from core.recovery.leases import LeaseKeeper, Leases
+from core.recovery.schedule import Schedule
+from core.recovery.starts import PendingStarts
 from core.retention import Retention
 from core.settings import Settings, get_settings
 from core.staff.actions import StaffActions
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
-from core.starts import PendingStarts
 from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
 
@@ -40,7 +41,7 @@ def redis_client() -> redis.Redis:
 
 @cache
 def starts() -> PendingStarts:
-    """Stored orders and photo jobs their bot has not queued yet (core.starts)."""
+    """Stored orders and photo jobs their bot has not queued yet (core.recovery.starts)."""
     return PendingStarts(redis_client())
 
 

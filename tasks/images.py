@@ -57,7 +57,8 @@ def enqueue_photo(job_id: str) -> str:
 
 @starter("photo")
 def start_unqueued_photo(job_id: str) -> None:
-    """A photo job its bot stored and never queued (core.starts): queued now, unless it was."""
+    """A photo job its bot stored and never queued (core.recovery.starts): queued now, unless
+    it was."""
     try:
         job = ctx.photo_jobs().get(job_id)
     except KeyError:

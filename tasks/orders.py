@@ -140,7 +140,8 @@ def enqueue_order(order_id: str) -> str:
 
 @starter("order")
 def start_unqueued_order(order_id: str) -> None:
-    """An order its bot stored and never queued (core.starts): queued now, unless it was."""
+    """An order its bot stored and never queued (core.recovery.starts): queued now, unless it
+    was."""
     try:
         order = ctx.store().get(order_id)
     except OrderNotFound:

@@ -24,7 +24,7 @@ from celery.exceptions import Ignore, Reject, Retry
 from celery.utils.log import get_task_logger
 from kombu.utils.json import dumps as json_dumps
 
-from core.recovery import SweeperLock
+from core.recovery.sweeper import SweeperLock
 from tasks import app
 from tasks import context as ctx
 
@@ -33,7 +33,7 @@ log = get_task_logger(__name__)
 # Options of a request that must not travel with a re-sent copy.
 _DROPPED_OPTIONS = ("countdown", "eta")
 
-# How each kind of stored unit (core.starts) is queued when its bot never did: kind → a
+# How each kind of stored unit (core.recovery.starts) is queued when its bot never did: kind → a
 # function of the unit's id that queues it unless it is queued, finished or gone already.
 STARTERS: dict[str, Callable[[str], None]] = {}
 
@@ -230,7 +230,7 @@ def sweep(queued_grace: float) -> tuple[int, int]:
 
 def start_unqueued() -> int:
     """Queue the orders and photo jobs stored by a bot that died, or lost Redis, before it
-    queued them (core.starts); how many."""
+    queued them (core.recovery.starts); how many."""
     pending = ctx.starts()
     taken = pending.take_due(f"sweep:{socket.gethostname()}:{os.getpid()}")
     for kind, unit_id in taken:

@@ -15,7 +15,7 @@ from core.orders.model import Order
 log = logging.getLogger(__name__)
 
 # Waits between tries while Redis is unreachable (a restart or a failover takes seconds):
-# about 15 s in all, inside core.starts' grace, so this bot normally queues its own orders
+# about 15 s in all, inside core.recovery.starts' grace, so this bot normally queues its own orders
 # and the recovery sweep only those of a bot that died.
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -38,7 +38,7 @@ async def start_chain(
                 await _take_back(context, order, source_message_id, status_id, lang)
                 return
             if delay is None:
-                # Still down: the order is stored and waits in core.starts, so the recovery
+                # Still down: the order is stored and waits in core.recovery.starts, so the recovery
                 # sweep queues it once Redis is back.
                 log.warning("order=%s not queued, the recovery sweep will: %r", order.id, exc)
                 return

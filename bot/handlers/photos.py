@@ -99,7 +99,7 @@ async def foto(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await svc.start_photo(job.id)
     except Exception as exc:
         if not out_of_memory(exc):
-            # The job is stored and waits in core.starts: the recovery sweep queues it.
+            # The job is stored and waits in core.recovery.starts: the recovery sweep queues it.
             log.warning("job=%s not queued now, the recovery sweep will: %r", job.id, exc)
             return
         log.warning("job=%s refused: Redis is out of memory", job.id)

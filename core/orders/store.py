@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator, Mapping
 
 import redis
 
-from core import starts
 from core.orders.model import Order, new_order_id
 from core.orders.states import (
     TRANSITION_LUA,
@@ -30,6 +29,7 @@ from core.orders.states import (
     allowed_from,
     step_number,
 )
+from core.recovery import starts
 from core.redisio import as_strings, flat_hash, read_hash
 
 PREFIX = "pedidos:"
@@ -41,7 +41,7 @@ UPDATE_MEMORY_SECONDS = 48 * 3600
 # ARGV: id, created_at, guard ttl, guard value, then the hash fields as name/value pairs.
 # The guard names where the order came from (a Telegram message, a CSV row): a second
 # create from the same place returns the guard's value and creates nothing. With the sixth
-# key the order also waits in core.starts until its chain is queued.
+# key the order also waits in core.recovery.starts until its chain is queued.
 _CREATE = (
     """
 local existing = redis.call('GET', KEYS[4])

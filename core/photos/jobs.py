@@ -11,8 +11,9 @@ from enum import StrEnum
 
 import redis
 
-from core import records, starts
+from core import records
 from core.orders.model import ID_ALPHABET, ID_LENGTH
+from core.recovery import starts
 from core.redisio import read_hash, write_hash
 
 PREFIX = "pedidos:"
@@ -21,7 +22,7 @@ UPDATE_MEMORY_SECONDS = 48 * 3600
 # `{chat}/{id}` of finished jobs by finish time, for core.retention.
 FINISHED_KEY = f"{PREFIX}photos:finished"
 
-# KEYS: update guard, job, chat index, pending starts (core.starts). ARGV: job id,
+# KEYS: update guard, job, chat index, pending starts (core.recovery.starts). ARGV: job id,
 # created_at, guard ttl, then the job's fields as name/value pairs. All or nothing, so a
 # refused write (Redis out of memory) leaves no guard pointing at a job that was never
 # stored, and never over another job.

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from core.orders.store import OrderStore
-from core.starts import PendingStarts
+from core.recovery.starts import PendingStarts
 from sandbox import RunningSandbox
 from sandbox.client import Chat
 from tests.support.chat import (

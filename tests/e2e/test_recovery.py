@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from core.recovery import SCHEDULE_KEY, Schedule
+from core.recovery.schedule import SCHEDULE_KEY, Schedule
 from core.settings import Settings
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message

@@ -1,4 +1,4 @@
-"""Stored work waits in core.starts until someone queues it: its bot at once, or the sweep
+"""Stored work waits in core.recovery.starts until someone queues it: its bot at once, or the sweep
 once the grace is over; never both."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import redis
 
-from core import starts
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
-from core.starts import PendingStarts
+from core.recovery import starts
+from core.recovery.starts import PendingStarts
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import redis
 
+from core.recovery.leases import NOW_LUA
+
 KEY = "pedidos:starts"
 CLAIMS_KEY = "pedidos:starts:claims"
 # Long enough that a bot which answered slowly (Telegram timeouts) still queues its own work;
@@ -29,16 +31,12 @@ redis.call('ZADD', KEYS[{key}], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]
   + {grace}, {member})
 """
 
-_NOW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-"""
 
 # KEYS: starts, claims. ARGV: member, holder, grace ms. The unit's creator takes it: only
 # while nobody else has (a sweep that took it first queues it instead); the same holder
 # again (retrying after Redis came back) keeps it. 1 when taken.
 _TAKE = (
-    _NOW
+    NOW_LUA
     + """
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 local holder = redis.call('HGET', KEYS[2], ARGV[1])
@@ -52,7 +50,7 @@ return 1
 # KEYS: starts, claims. ARGV: holder, grace ms, limit. The due entries, each taken by the
 # sweep and pushed back by a grace (they fall due again if this sweep dies).
 _TAKE_DUE = (
-    _NOW
+    NOW_LUA
     + """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 for _, member in ipairs(due) do

@@ -1,35 +1,14 @@
-"""Recovery of work a dead worker held, in seconds rather than a visibility timeout.
-
-Redis gives a message a worker took back to the queue only after `VISIBILITY_TIMEOUT` (1 h by
-default). Three things here do not wait for it:
-
-- Leases: a task holds a lease on its unit of work (an order, a photo job, a message) while it
-  runs, renewed every few seconds by its process. A lease that stops being renewed (the pool
-  process or the whole worker died) expires after `TASK_LEASE`, and the sweep sends the task
-  again under a new id; the old id is marked superseded, so the original message, if Redis
-  ever gives it back, does nothing.
-- Crash count: a unit whose previous run started and never finished counts one crash; past
-  `TASK_MAX_CRASHES` the next run gives up (the task tells the chat) instead of running.
-- Schedule: every wait (a retry's backoff, Telegram's `retry_after`, a conversation's timeout)
-  is an entry in a Redis sorted set that the sweep sends when due, never a broker countdown:
-  a countdown is held unacked by a worker, lost with it until the visibility timeout, and run
-  twice when longer than it.
-
-One sweeper at a time does the sweeping (a Redis lock every worker tries each interval).
-Times are Redis's clock (`TIME`, in ms), so every machine agrees. No Celery here: tasks/
-gives the payloads (signatures as JSON) and sends them.
-"""
+"""Leases on units of work: held while a task runs, renewed by its process, recovered by
+the sweep when they expire (the holder died). Crash counts ride on them."""
 
 from __future__ import annotations
 
 import logging
 import os
-import secrets
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 
@@ -37,17 +16,13 @@ log = logging.getLogger(__name__)
 
 PREFIX = "pedidos:recovery:"
 LEASES_KEY = f"{PREFIX}leases"
-SCHEDULE_KEY = f"{PREFIX}schedule"
-SCHEDULE_ITEMS_KEY = f"{PREFIX}schedule:items"
-SWEEPER_KEY = f"{PREFIX}sweeper"
-# A scheduled entry taken by a sweep comes back if the sweep dies before sending it.
-SCHEDULE_CLAIM_MS = 30_000
 # How long a superseded task id is remembered: past the broker's own redelivery of it.
 SUPERSEDED_TTL_S = 3 * 24 * 3600
 # Units or entries one sweep handles at most (the next sweep takes the rest).
 SWEEP_BATCH = 200
 
-_NOW = """
+# Redis's clock in ms as `now`, so every machine agrees.
+NOW_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
@@ -57,7 +32,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 # A run whose lease shows an earlier start that never finished (the same message given back,
 # or a lease nobody renewed) counts a crash. Returns {verdict, crashes}.
 _BEGIN = (
-    _NOW
+    NOW_LUA
     + """
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'superseded', 0} end
 local h = redis.call('HMGET', KEYS[2], 'task_id', 'running', 'crashes')
@@ -81,7 +56,7 @@ return {'run', crashes}
 # KEYS: leases, then one lease hash per unit. ARGV: lease ms, then unit, task id pairs.
 # Pushes back the expiry of the leases this process still holds.
 _RENEW = (
-    _NOW
+    NOW_LUA
     + """
 local n = 0
 for i = 2, #KEYS do
@@ -109,7 +84,7 @@ return 1
 # id superseded, the lease kept (not running) until the new run starts. Returns
 # {unit, old id, new id, payload, crashes} per recovered unit.
 _RECOVER = (
-    _NOW
+    NOW_LUA
     + """
 local limit = #ARGV - 4
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
@@ -133,46 +108,6 @@ return out
 """
 )
 
-# KEYS: schedule, items. ARGV: entry id, delay ms, payload.
-_SCHEDULE = (
-    _NOW
-    + """
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return now + tonumber(ARGV[2])
-"""
-)
-
-# KEYS: schedule, items. ARGV: limit, claim ms. The due entries, each pushed back by the
-# claim (it comes back if the sweep dies before sending it); {id, payload} pairs.
-_TAKE_DUE = (
-    _NOW
-    + """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-local out = {}
-for _, id in ipairs(due) do
-  local payload = redis.call('HGET', KEYS[2], id)
-  if payload then
-    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id)
-    out[#out + 1] = {id, payload}
-  else
-    redis.call('ZREM', KEYS[1], id)
-  end
-end
-return out
-"""
-)
-
-# KEYS: lock. ARGV: holder, ms. Takes the lock or keeps it if ours; 1 when we hold it.
-_HOLD = """
-local current = redis.call('GET', KEYS[1])
-if current == false or current == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-"""
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -191,14 +126,6 @@ class Recovered:
     new_id: str
     payload: str
     crashes: int
-
-
-@dataclass(frozen=True)
-class Due:
-    """A scheduled payload whose time has come."""
-
-    id: str
-    payload: str
 
 
 def holder_name() -> str:
@@ -264,65 +191,6 @@ class Leases:
 
     def held(self) -> int:
         return int(self.redis.zcard(LEASES_KEY))
-
-
-class Schedule:
-    """Payloads to send at a later time, kept in Redis instead of a broker countdown."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self.redis = client
-        self._schedule = client.register_script(_SCHEDULE)
-        self._take_due = client.register_script(_TAKE_DUE)
-
-    def add(self, payload: str, delay: float, entry_id: str | None = None) -> str:
-        """Send `payload` in `delay` seconds (by Redis's clock); the entry's id."""
-        entry = entry_id or secrets.token_hex(8)
-        self._schedule(
-            keys=[SCHEDULE_KEY, SCHEDULE_ITEMS_KEY],
-            args=[entry, max(0, round(delay * 1000)), payload],
-        )
-        return entry
-
-    def take_due(self, limit: int = SWEEP_BATCH) -> list[Due]:
-        """Due entries, claimed for `SCHEDULE_CLAIM_MS`; `done` each once it is sent."""
-        rows = self._take_due(
-            keys=[SCHEDULE_KEY, SCHEDULE_ITEMS_KEY], args=[limit, SCHEDULE_CLAIM_MS]
-        )
-        return [Due(str(i), str(p)) for i, p in rows]
-
-    def done(self, entry_id: str) -> None:
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(SCHEDULE_KEY, entry_id)
-            pipe.hdel(SCHEDULE_ITEMS_KEY, entry_id)
-            pipe.execute()
-
-    def pending(self) -> list[tuple[str, float]]:
-        """Every entry and when it is due (epoch seconds), soonest first."""
-        entries: list[Any] = list(self.redis.zrange(SCHEDULE_KEY, 0, -1, withscores=True))
-        return [(str(entry), float(score) / 1000) for entry, score in entries]
-
-
-class SweeperLock:
-    """One active sweeper among all workers: whoever holds this lock sweeps."""
-
-    def __init__(self, client: redis.Redis, hold_seconds: float, holder: str | None = None) -> None:
-        self.redis = client
-        self.hold_ms = max(1, round(hold_seconds * 1000))
-        self.holder = holder or f"{holder_name()}:{secrets.token_hex(3)}"
-        self._hold = client.register_script(_HOLD)
-
-    def hold(self) -> bool:
-        """Take or keep the lock; True while this process is the sweeper."""
-        return bool(self._hold(keys=[SWEEPER_KEY], args=[self.holder, self.hold_ms]))
-
-    def release(self) -> None:
-        self.redis.eval(
-            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
-            "return 0",
-            1,
-            SWEEPER_KEY,
-            self.holder,
-        )
 
 
 class LeaseKeeper:
