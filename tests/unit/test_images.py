@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageFile, ImageStat
 
+from core.photos import color
 from core.photos import renditions as images
 from core.photos import safety as imagesafety
 from core.photos.renditions import (
@@ -385,7 +386,7 @@ def swapped_primaries() -> bytes:
 def test_without_littlecms_the_profile_is_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(images, "ImageCms", None)
+    monkeypatch.setattr(color, "ImageCms", None)
     profile = swapped_primaries()
     red = encoded(Image.new("RGB", (64, 64), (255, 0, 0)), "PNG", icc_profile=profile)
     files = make_renditions(red, tmp_path)
