@@ -221,22 +221,7 @@ class Importer:
         fresh: list[str] = []
         earlier: list[str] = []
         while pending:
-            now = time.time()
-            items = []
-            for row in pending:
-                order = Order(
-                    id=new_order_id(),
-                    chat_id=row.chat_id,
-                    # A private chat's order is its user's (they may cancel it); a group's
-                    # belongs to the admin who imported it.
-                    user_id=row.chat_id if row.chat_id > 0 else job.user_id,
-                    text=row.text,
-                    created_at=now,
-                    updated_at=now,
-                    language=row.language,
-                    extra={IMPORT_FIELD: job.id},
-                )
-                items.append((order, row_guard(row.key), f"{order.id}|{job.id}|{row.number}"))
+            items = _new_orders(job, pending, time.time())
             results = self.store.create_guarded(items, ROW_MEMORY_SECONDS)
             retry: list[GoodRow] = []
             for (order, _, _), row, (status, found) in zip(items, pending, results, strict=True):
@@ -342,3 +327,23 @@ class Importer:
         self._edit(job, text, key=f"import:{job.id}:refused")
         self.jobs.update(job.id, state=ImportState.REFUSED.value, finished_at=time.time())
         log.info("import=%s refused: %s", job.id, reason)
+
+
+def _new_orders(job: ImportJob, rows: list[GoodRow], now: float) -> list[tuple[Order, str, str]]:
+    """An order for each row, with its row guard and what the guard records (order|job|row)."""
+    items = []
+    for row in rows:
+        order = Order(
+            id=new_order_id(),
+            chat_id=row.chat_id,
+            # A private chat's order is its user's (they may cancel it); a group's belongs to
+            # the admin who imported it.
+            user_id=row.chat_id if row.chat_id > 0 else job.user_id,
+            text=row.text,
+            created_at=now,
+            updated_at=now,
+            language=row.language,
+            extra={IMPORT_FIELD: job.id},
+        )
+        items.append((order, row_guard(row.key), f"{order.id}|{job.id}|{row.number}"))
+    return items
