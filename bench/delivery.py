@@ -31,9 +31,9 @@ from typing import Any
 import redis
 from celery import Celery
 
-from core.botapi import BotApi
-from core.delivery import Courier, Outgoing
-from core.ratelimit import Limits, RateLimiter
+from core.telegram.client import BotApi
+from core.telegram.courier import Courier, Outgoing
+from core.telegram.limits import Limits, RateLimiter
 from sandbox import run_in_thread
 from sandbox.client import SandboxClient
 from tests.support.processes import RedisServer, wait_until

@@ -41,9 +41,9 @@ from core.conversation.store import ConversationStore
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
-from core.ratelimit import Limits
 from core.recovery.starts import PendingStarts
 from core.settings import Settings
+from core.telegram.limits import Limits
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The bot's own sends keep to the same flood limits as the workers' (core.ratelimit).
+"""The bot's own sends keep to the same flood limits as the workers' (core.telegram.limits).
 
 PTB's AIORateLimiter only counts what one process sends; this limiter takes its slots from
 the Redis buckets every worker uses, so a reply from the bot and a result from a worker
@@ -37,9 +37,9 @@ from telegram.ext import BaseRateLimiter
 from telegram.request._requestparameter import RequestParameter
 
 from bot.fairness import CURRENT_UPDATE
-from core import pressure
-from core.delivery import Outgoing
-from core.ratelimit import (
+from core.telegram import pressure
+from core.telegram.courier import Outgoing
+from core.telegram.limits import (
     ACQUIRE_SCRIPT,
     ANSWERED_SCRIPT,
     COOLDOWN_SCRIPT,
@@ -177,7 +177,7 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
             if time.monotonic() + wait > deadline:
                 return wait
             await asyncio.sleep(wait)
-        # Traffic near the bot-wide limit makes progress edits give way (core.pressure).
+        # Traffic near the bot-wide limit makes progress edits give way (core.telegram.pressure).
         await self._note_sent(keys=[pressure.KEY], args=[cost])
         return 0.0
 

@@ -8,15 +8,12 @@ from pathlib import Path
 import redis
 
 from core import redisconn
-from core.botapi import BotApi
 from core.conversation.store import ConversationStore
-from core.delivery import Courier
 from core.orders.fulfilment import Fulfilment
 from core.orders.payment import PaymentClient
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.photos.processing import PhotoProcessing
-from core.ratelimit import Limits, RateLimiter
 from core.recovery.leases import LeaseKeeper, Leases
 from core.recovery.schedule import Schedule
 from core.recovery.starts import PendingStarts
@@ -25,6 +22,9 @@ from core.settings import Settings, get_settings
 from core.staff.actions import StaffActions
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
+from core.telegram.client import BotApi
+from core.telegram.courier import Courier
+from core.telegram.limits import Limits, RateLimiter
 from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery.utils.log import get_task_logger
 
 from core import texts
-from core.botapi import BotApiError
+from core.telegram.client import BotApiError
 from tasks import app
 from tasks import context as ctx
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask

@@ -1,7 +1,7 @@
 """Deliveries done away from the task that asked for them: sends that had to wait or failed,
 coalesced edits of a message, and the replay of dead letters.
 
-Tasks are thin: the Courier (core.delivery) does the work; these own retries and give up
+Tasks are thin: the Courier (core.telegram.courier) does the work; these own retries and give up
 into the dead-letter list that admins see with /entregas.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 from celery import Task
 from celery.utils.log import get_task_logger
 
-from core.botapi import BadRequest, TransientError
-from core.delivery import DeadLetter, DeadLetters, Outgoing
+from core.telegram.client import BadRequest, TransientError
+from core.telegram.courier import DeadLetter, DeadLetters, Outgoing
 from tasks import app
 from tasks import context as ctx
 from tasks.telegram import TelegramTask

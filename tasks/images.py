@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery.utils.log import get_task_logger
 
-from core.botapi import TransientError
 from core.photos.processing import PhotoRejected
+from core.telegram.client import TransientError
 from tasks import app
 from tasks import context as ctx
 from tasks.recovery import starter

@@ -10,9 +10,9 @@ from typing import Any
 from celery import Task
 from celery.utils.log import get_task_logger
 
-from core.delivery import DeadLetters
 from core.reports.period import Period
 from core.reports.run import Reporter
+from core.telegram.courier import DeadLetters
 from tasks import app
 from tasks import context as ctx
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask

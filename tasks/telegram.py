@@ -7,8 +7,8 @@ from typing import Any
 from celery.exceptions import Retry
 from celery.utils.time import get_exponential_backoff_interval
 
-from core.botapi import TooManyRequests, TransientError
 from core.settings import get_settings
+from core.telegram.client import TooManyRequests, TransientError
 from tasks.recovery import RecoverableTask
 
 # For `@app.task(base=TelegramTask, **TELEGRAM_RETRY)`: 5xx and dropped connections retry

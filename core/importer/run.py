@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from core import texts
-from core.botapi import BadRequest, FileTooBig, TooManyRequests
 from core.importer.csvfile import Layout, MissingColumn, NotUtf8, count_rows, layout_of, read_rows
 from core.importer.jobs import ROW_MEMORY_SECONDS, ImportJob, ImportJobs, ImportState, row_guard
 from core.importer.rows import BadRow, GoodRow, check
 from core.orders.model import Order, new_order_id
 from core.orders.store import OrderStore
 from core.progress import percent_of, render_progress
+from core.telegram.client import BadRequest, FileTooBig, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ IMPORT_FIELD = "import"
 
 
 class ImportCourier(Protocol):
-    """core.delivery.Courier."""
+    """core.telegram.courier.Courier."""
 
     def send(self, chat_id: int, text: str, *, key: str) -> int | None: ...
 
@@ -108,7 +108,7 @@ class Importer:
     jobs: ImportJobs
     store: OrderStore
     courier: ImportCourier
-    # Download a Telegram file into a path, refusing it past a size (core.botapi).
+    # Download a Telegram file into a path, refusing it past a size (core.telegram.client).
     fetch: Callable[[str, Path, int], None]
     # Start the chains of new orders (tasks.importer).
     enqueue: Callable[[list[str]], None]

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core import texts
-from core.botapi import BotApiError, TooManyRequests, TransientError
-from core.delivery import Courier
 from core.keyboards import status_keyboard
 from core.orders.model import Order
 from core.orders.payment import PaymentClient
 from core.orders.states import STEPS, InvalidTransition, OrderState
 from core.orders.store import OrderStore
 from core.progress import percent_of
+from core.telegram.client import BotApiError, TooManyRequests, TransientError
+from core.telegram.courier import Courier
 from core.watcher import watch as watcher
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import texts
-from core.botapi import BadRequest, BotApi, BotApiError, FileTooBig
-from core.delivery import Courier
 from core.photos.jobs import STAGE_PERCENT, PhotoJob, PhotoJobStore, PhotoState
 from core.photos.renditions import ImageRejected, RenditionFile, make_renditions
 from core.progress import render_progress
+from core.telegram.client import BadRequest, BotApi, BotApiError, FileTooBig
+from core.telegram.courier import Courier
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from core import texts
-from core.delivery import DeadLetters
 from core.importer.run import ImportCourier
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
 from core.reports.chart import draw
 from core.reports.data import Tally, collect, percentile
 from core.reports.period import Period, today_in
+from core.telegram.courier import DeadLetters
 from core.watcher.index import StaleIndex
 from core.watcher.watch import ADMIN_LANGUAGE
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from core.botapi import BadRequest
 from core.orders.model import Order
 from core.orders.store import OrderStore
 from core.staff.cards import card_keyboard, card_text
 from core.staff.desk import Due, Kind, StaffDesk
+from core.telegram.client import BadRequest
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ CARDS_PER_RUN = 20
 
 
 class CardSender(Protocol):
-    """core.delivery.Courier: one message per key."""
+    """core.telegram.courier.Courier: one message per key."""
 
     def send(
         self,

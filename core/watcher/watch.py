@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core import texts
-from core.botapi import BadRequest, redact
 from core.orders.model import Order
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
+from core.telegram.client import BadRequest, redact
 from core.watcher.index import ALERTED_FIELD, StaleIndex
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ ADMIN_LANGUAGE = texts.DEFAULT_LANGUAGE
 
 
 class Messenger(Protocol):
-    """How the watcher reaches a chat: core.delivery.Courier, once per key."""
+    """How the watcher reaches a chat: core.telegram.courier.Courier, once per key."""
 
     def send(self, chat_id: int, text: str, *, key: str) -> int | None: ...
 

@@ -14,9 +14,9 @@ import pytest
 import redis
 from celery import Celery
 
-from core.botapi import BotApi
-from core.delivery import Courier, DeadLetters, Outgoing
-from core.ratelimit import RateLimiter
+from core.telegram.client import BotApi
+from core.telegram.courier import Courier, DeadLetters, Outgoing
+from core.telegram.limits import RateLimiter
 from sandbox import RunningSandbox
 from sandbox.client import Chat, SandboxClient
 from tests.support.processes import wait_until

@@ -11,10 +11,10 @@ import pytest
 import redis
 from celery import Celery
 
-from core.delivery import DeadLetters, Outgoing
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.recovery.starts import PendingStarts
+from core.telegram.courier import DeadLetters, Outgoing
 from sandbox import RunningSandbox
 from tests.support.processes import wait_until
 from tests.support.system import System, running_system

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from core.delivery import DeadLetters, Outgoing
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
+from core.telegram.courier import DeadLetters, Outgoing
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.support.chat import (

@@ -10,7 +10,6 @@ from typing import Any, cast
 import pytest
 import redis
 
-from core.delivery import Courier
 from core.keyboards import sign
 from core.orders.cancel import CancelOutcome, cancel_order, task_ids, tell_cancelled
 from core.orders.fulfilment import Fulfilment
@@ -18,6 +17,7 @@ from core.orders.model import Order
 from core.orders.payment import PaymentClient
 from core.orders.states import STEPS, OrderState
 from core.orders.store import OrderStore
+from core.telegram.courier import Courier
 
 CHAT, USER = 10, 7
 

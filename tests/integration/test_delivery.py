@@ -15,9 +15,9 @@ import pytest
 import redis
 from PIL import Image
 
-from core.botapi import BotApi, TransientError
-from core.delivery import Courier, DeadLetters, Outgoing, Throttled
-from core.ratelimit import Limits, RateLimiter
+from core.telegram.client import BotApi, TransientError
+from core.telegram.courier import Courier, DeadLetters, Outgoing, Throttled
+from core.telegram.limits import Limits, RateLimiter
 from sandbox.client import SandboxClient
 from tests.support.processes import wait_until
 from tests.support.sandbox import sandbox, sandbox_server  # noqa: F401

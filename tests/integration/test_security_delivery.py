@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from core.botapi import BotApi
 from core.chats import ChatMoves
-from core.delivery import Courier, Throttled
 from core.orders.store import OrderStore
-from core.ratelimit import Limits, RateLimiter
+from core.telegram.client import BotApi
+from core.telegram.courier import Courier, Throttled
+from core.telegram.limits import Limits, RateLimiter
 from sandbox.client import SandboxClient
 from tests.support.sandbox import sandbox, sandbox_server  # noqa: F401
 

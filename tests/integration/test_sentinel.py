@@ -16,8 +16,8 @@ import pytest
 
 from core import redisconn
 from core.orders.store import OrderStore
-from core.ratelimit import Limits, RateLimiter, cooldown_key
 from core.settings import Settings
+from core.telegram.limits import Limits, RateLimiter, cooldown_key
 from tests.support.sentinel import ReplicatedRedis
 
 

@@ -12,12 +12,12 @@ from typing import Any, cast
 import pytest
 import redis
 
-from core.botapi import TransientError
-from core.delivery import Courier
 from core.orders.fulfilment import Fulfilment
 from core.orders.payment import PaymentClient
 from core.orders.states import STEPS, OrderState
 from core.orders.store import OrderStore
+from core.telegram.client import TransientError
+from core.telegram.courier import Courier
 from core.watcher.index import StaleIndex
 from core.watcher.watch import ADOPT_AFTER, LIST_LIMIT, Watcher, stale_list
 

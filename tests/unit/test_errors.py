@@ -6,9 +6,9 @@ import pickle
 
 import pytest
 
-from core.botapi import BadRequest, FileTooBig, Forbidden, TooManyRequests, TransientError
-from core.delivery import Throttled
 from core.orders.states import InvalidTransition, OrderState
+from core.telegram.client import BadRequest, FileTooBig, Forbidden, TooManyRequests, TransientError
+from core.telegram.courier import Throttled
 
 
 @pytest.mark.parametrize(

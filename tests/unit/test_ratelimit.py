@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.delivery import DeadLetter, Outgoing
-from core.ratelimit import Bucket, Limits, cooldown_call, is_group
 from core.settings import Settings
+from core.telegram.courier import DeadLetter, Outgoing
+from core.telegram.limits import Bucket, Limits, cooldown_call, is_group
 
 
 def test_limits_come_from_settings() -> None:

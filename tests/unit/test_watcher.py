@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core import texts
-from core.botapi import BadRequest
 from core.orders.model import Order
 from core.orders.states import OrderState
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
+from core.telegram.client import BadRequest
 from core.watcher.index import ALERTED_FIELD, StaleClaim, StaleIndex
 from core.watcher.watch import (
     DIGEST_CHARS,

@@ -163,7 +163,7 @@ class Bucket:
 
 GLOBAL_LOG_KEY = f"{PREFIX}global"
 # The bot-wide window, and how long an unanswered send counts as in flight (past the
-# Bot API client's timeouts, core.botapi.DEFAULT_TIMEOUT: by then it was abandoned).
+# Bot API client's timeouts, core.telegram.client.DEFAULT_TIMEOUT: by then it was abandoned).
 WINDOW_US = 1_000_000
 FLIGHT_US = 40_000_000
 

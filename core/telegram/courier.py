@@ -3,7 +3,7 @@
 `Courier.send` takes a `key` naming the logical message (e.g. `order:P-7K2Q4F:completed`);
 a key already delivered is not sent again, so a retried or re-delivered task cannot make
 the chat see a message twice. Every call first takes a slot from the limiter shared by all
-processes (core.ratelimit); results and alerts are urgent, progress edits are not.
+processes (core.telegram.limits); results and alerts are urgent, progress edits are not.
 
 Edits are coalesced per message: `edit` records the text the message should show, and
 whoever flushes that message sends only the latest text, and nothing when the chat already
@@ -24,7 +24,8 @@ from typing import Any, Protocol
 
 import redis
 
-from core.botapi import (
+from core.chats import ChatMoves
+from core.telegram.client import (
     BadRequest,
     BotApi,
     ChatMigrated,
@@ -32,9 +33,8 @@ from core.botapi import (
     TooManyRequests,
     TransientError,
 )
-from core.chats import ChatMoves
-from core.pressure import Pressure
-from core.ratelimit import INLINE_WAIT, RateLimiter, new_ticket
+from core.telegram.limits import INLINE_WAIT, RateLimiter, new_ticket
+from core.telegram.pressure import Pressure
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ CLAIM_WAIT = 1.0
 MAX_429_INLINE = 3
 # First retry of a message handed over after a 5xx or a dropped connection.
 FIRST_BACKOFF = 1.0
-# A progress edit that gave way to urgent sends (core.pressure) is looked at again after
+# A progress edit that gave way to urgent sends (core.telegram.pressure) is looked at again after
 # this, unless a later edit of its message (at the latest the final one) showed it first.
 SHED_DELAY = 5.0
 
@@ -620,7 +620,7 @@ class Courier:
 
         A `final` text (the message's last form: an order done, failed or cancelled) is as
         urgent as a result. Any other text gives way while sends saturate the bot
-        (core.pressure): it is only recorded, for the next edit or a flush to show.
+        (core.telegram.pressure): it is only recorded, for the next edit or a flush to show.
         """
         wanted = json.dumps(
             {"text": text, "reply_markup": reply_markup, "final": final}, ensure_ascii=False
