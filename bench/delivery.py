@@ -32,8 +32,9 @@ import redis
 from celery import Celery
 
 from core.telegram.client import BotApi
-from core.telegram.courier import Courier, Outgoing
+from core.telegram.courier import Courier
 from core.telegram.limits import Limits, RateLimiter
+from core.telegram.outgoing import Outgoing
 from sandbox import run_in_thread
 from sandbox.client import SandboxClient
 from tests.support.processes import RedisServer, wait_until

@@ -38,7 +38,6 @@ from telegram.request._requestparameter import RequestParameter
 
 from bot.fairness import CURRENT_UPDATE
 from core.telegram import pressure
-from core.telegram.courier import Outgoing
 from core.telegram.limits import (
     ACQUIRE_SCRIPT,
     ANSWERED_SCRIPT,
@@ -48,6 +47,7 @@ from core.telegram.limits import (
     cooldown_call,
     new_ticket,
 )
+from core.telegram.outgoing import Outgoing
 
 log = logging.getLogger(__name__)
 

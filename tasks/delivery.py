@@ -14,7 +14,8 @@ from celery import Task
 from celery.utils.log import get_task_logger
 
 from core.telegram.client import BadRequest, TransientError
-from core.telegram.courier import DeadLetter, DeadLetters, Outgoing
+from core.telegram.dead_letters import DeadLetter, DeadLetters
+from core.telegram.outgoing import Outgoing
 from tasks import app
 from tasks import context as ctx
 from tasks.telegram import TelegramTask

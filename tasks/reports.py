@@ -12,7 +12,7 @@ from celery.utils.log import get_task_logger
 
 from core.reports.period import Period
 from core.reports.run import Reporter
-from core.telegram.courier import DeadLetters
+from core.telegram.dead_letters import DeadLetters
 from tasks import app
 from tasks import context as ctx
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask

@@ -12,7 +12,7 @@ from bot.handlers.common import admin_or_refuse, command_argument, language_of
 from bot.services import services
 from core import texts
 from core.admins import Admins
-from core.telegram.courier import DeadLetter, DeadLetters
+from core.telegram.dead_letters import DeadLetter, DeadLetters
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.services import services
-from core.telegram.courier import mark_reachable
+from core.telegram.reachability import mark_reachable
 
 
 async def chat_is_back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -15,7 +15,7 @@ from core.orders.store import OrderStore
 from core.reports.chart import draw
 from core.reports.data import Tally, collect, percentile
 from core.reports.period import Period, today_in
-from core.telegram.courier import DeadLetters
+from core.telegram.dead_letters import DeadLetters
 from core.watcher.index import StaleIndex
 from core.watcher.watch import ADMIN_LANGUAGE
 

@@ -15,8 +15,10 @@ import redis
 from celery import Celery
 
 from core.telegram.client import BotApi
-from core.telegram.courier import Courier, DeadLetters, Outgoing
+from core.telegram.courier import Courier
+from core.telegram.dead_letters import DeadLetters
 from core.telegram.limits import RateLimiter
+from core.telegram.outgoing import Outgoing
 from sandbox import RunningSandbox
 from sandbox.client import Chat, SandboxClient
 from tests.support.processes import wait_until

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from core.telegram.courier import unreachable_key
+from core.telegram.reachability import unreachable_key
 from sandbox.client import Message
 from tests.support.processes import wait_until
 from tests.support.system import System

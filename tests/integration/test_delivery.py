@@ -15,9 +15,12 @@ import pytest
 import redis
 from PIL import Image
 
+from core.telegram.calls import Throttled
 from core.telegram.client import BotApi, TransientError
-from core.telegram.courier import Courier, DeadLetters, Outgoing, Throttled
+from core.telegram.courier import Courier
+from core.telegram.dead_letters import DeadLetters
 from core.telegram.limits import Limits, RateLimiter
+from core.telegram.outgoing import Outgoing
 from sandbox.client import SandboxClient
 from tests.support.processes import wait_until
 from tests.support.sandbox import sandbox, sandbox_server  # noqa: F401

@@ -14,9 +14,10 @@ import pytest
 import redis
 
 import core.photos.jobs
-import core.telegram.courier
+import core.telegram.dead_letters
 from core.photos.jobs import PhotoJobStore
-from core.telegram.courier import DeadLetters, Outgoing
+from core.telegram.dead_letters import DeadLetters
+from core.telegram.outgoing import Outgoing
 
 JOBS = 10_000
 CHAT = -100_555
@@ -70,7 +71,7 @@ def test_a_redelivered_photo_finds_its_job_even_when_raced(client: redis.Redis) 
 def test_dead_letters_never_overwrite_each_other(
     client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(core.telegram.courier, "new_letter_id", narrow(3_000, "E-"))
+    monkeypatch.setattr(core.telegram.dead_letters, "new_letter_id", narrow(3_000, "E-"))
     letters = DeadLetters(client, cap=10_000)  # none dropped for room here
 
     def add(n: int) -> str:
@@ -87,5 +88,5 @@ def test_dead_letters_never_overwrite_each_other(
 
 def test_real_ids_are_long_enough() -> None:
     # Dead letters: 40 random bits (was 24: one collision likely after ~5,000 letters).
-    assert len(core.telegram.courier.new_letter_id()) == len("E-") + 10
+    assert len(core.telegram.dead_letters.new_letter_id()) == len("E-") + 10
     assert core.photos.jobs.normalize_job_id(core.photos.jobs.new_job_id())

@@ -8,7 +8,7 @@ import pytest
 
 import tasks.delivery
 from bot.handlers import admin
-from core.telegram.courier import DeadLetter, new_letter_id
+from core.telegram.dead_letters import DeadLetter, new_letter_id
 
 TELEGRAM_MAX = 4096
 

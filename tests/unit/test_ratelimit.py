@@ -6,8 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.settings import Settings
-from core.telegram.courier import DeadLetter, Outgoing
+from core.telegram.dead_letters import DeadLetter
 from core.telegram.limits import Bucket, Limits, cooldown_call, is_group
+from core.telegram.outgoing import Outgoing
 
 
 def test_limits_come_from_settings() -> None:

@@ -1,0 +1,134 @@
+"""One Bot API call in the limits every process shares.
+
+A call first takes a slot from the shared limiter (core.telegram.limits), sleeping through a
+short wait; a longer one raises Throttled for the caller to hand over. A 429 holds the chat
+(or the bot) in every process for its `retry_after`, and a group upgraded to a supergroup is
+followed to its new id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+
+from core.chats import ChatMoves
+from core.telegram.client import (
+    BadRequest,
+    BotApi,
+    ChatMigrated,
+    Forbidden,
+    TooManyRequests,
+)
+from core.telegram.limits import INLINE_WAIT, RateLimiter, new_ticket
+from core.telegram.pressure import Pressure
+from core.telegram.reachability import is_unreachable
+
+log = logging.getLogger(__name__)
+
+# 429s in a row one call sleeps through before giving the wait back to its task.
+MAX_429_INLINE = 3
+
+# Files of a multipart call: field -> (file name, content, MIME type).
+Files = Mapping[str, tuple[str, bytes, str]]
+
+
+class Throttled(TooManyRequests):
+    """The shared limiter says wait `retry_after` seconds: a 429 Telegram never had to send."""
+
+    def __init__(self, method: str, wait: float) -> None:
+        super().__init__(method, 429, f"waiting {wait:.2f}s for a slot", wait)
+
+
+class LimitedCalls:
+    """Calls the Bot API for one chat at a time, each in a slot of the shared limits."""
+
+    def __init__(
+        self, api: BotApi, client: redis.Redis, limiter: RateLimiter, pressure: Pressure
+    ) -> None:
+        self.api = api
+        self.redis = client
+        self.limiter = limiter
+        self.pressure = pressure
+        self.chat_moves = ChatMoves(client)
+        # Upgraded groups this process met (old id -> new id), so it asks Telegram once.
+        self._moved: dict[int, int] = {}
+
+    def call(
+        self,
+        chat_id: int,
+        method: str,
+        params: Mapping[str, Any],
+        files: Files | None = None,
+        *,
+        cost: int = 1,
+        urgent: bool = True,
+        max_wait: float = INLINE_WAIT,
+    ) -> Any:
+        """Take a slot, call, and on a 429 hold the chat (or the bot) for its `retry_after`.
+
+        The caller has just checked that the chat is reachable (in its claim's round trip).
+        """
+        attempt = 0
+        redirected = False
+        sending = method.startswith("send")
+        if sending and chat_id in self._moved:
+            params = {**params, "chat_id": self._moved[chat_id]}
+        while True:
+            attempt += 1
+            ticket = new_ticket()
+            waited = self._take_slot(chat_id, method, urgent, cost, max_wait, ticket)
+            self.pressure.note_sent(cost)
+            try:
+                # While this waited for its slot, another send may have found the chat blocked.
+                if waited and is_unreachable(self.redis, chat_id):
+                    raise Forbidden(method, 403, "chat marked unreachable")
+                return self.api.call(method, params, files)
+            except ChatMigrated as exc:
+                self._follow(int(params["chat_id"]), exc.new_chat_id)
+                # An old message cannot be edited any more: it counts as gone, and the edit
+                # becomes a new message in the new chat.
+                if not sending or redirected:
+                    raise BadRequest(method, 400, "message to edit not found (upgraded)") from exc
+                params = {**params, "chat_id": exc.new_chat_id}
+                redirected = True
+            except TooManyRequests as exc:
+                self._hold(chat_id, method, exc.retry_after)
+                if attempt == MAX_429_INLINE:
+                    raise
+            finally:
+                # The bot-wide limit counts this send until a second after its answer.
+                self.limiter.answered(ticket, cost)
+
+    def _take_slot(
+        self, chat_id: int, method: str, urgent: bool, cost: int, max_wait: float, ticket: str
+    ) -> bool:
+        """Take a slot, sleeping through a short wait; True when it had to wait."""
+        first = self.limiter.try_acquire(chat_id, urgent=urgent, cost=cost, ticket=ticket)
+        if first == 0:
+            return False
+        wait = self.limiter.acquire(
+            chat_id, urgent=urgent, cost=cost, max_wait=max_wait, known_wait=first, ticket=ticket
+        )
+        if wait > 0:
+            raise Throttled(method, wait)
+        return True
+
+    def _follow(self, old: int, new: int) -> None:
+        """The group is a supergroup now: its records follow it, and so do later sends."""
+        self._moved[old] = new
+        self.chat_moves.move(old, new)
+        log.warning("chat=%s was upgraded to a supergroup: now %s", old, new)
+
+    def _hold(self, chat_id: int, method: str, seconds: float) -> None:
+        """Telegram answered 429: every process holds the chat (or the bot) that long."""
+        whole_bot = self.limiter.cool_down(chat_id, seconds)
+        log.warning(
+            "429 on %s chat=%s: holding %s for %.1fs",
+            method,
+            chat_id,
+            "the bot" if whole_bot else "the chat",
+            seconds,
+        )

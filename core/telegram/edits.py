@@ -1,0 +1,291 @@
+"""Coalesced status edits: a message shows its newest text, sent once, whoever edits it.
+
+`edit` records the text a message should show; whoever holds the message's edit claim sends
+only the latest text, and nothing when the chat already shows it. A writer that finds the
+message claimed leaves its text to the holder, who sees it before letting go (EDITED_SCRIPT).
+A wait too long to sleep through hands the message to `Later` for a flush. While sends
+saturate the bot (core.telegram.pressure), progress edits give way: only final texts go.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from typing import Any
+
+import redis
+
+from core.telegram.calls import LimitedCalls, Throttled
+from core.telegram.client import BadRequest, Forbidden, TooManyRequests, TransientError
+from core.telegram.limits import INLINE_WAIT
+from core.telegram.outgoing import FIRST_BACKOFF, PREFIX, Later
+from core.telegram.pressure import Pressure
+from core.telegram.reachability import mark_unreachable, unreachable_key
+from core.telegram.sends import CLAIM_TTL_MS, DELIVERED_TTL, Sends
+
+log = logging.getLogger(__name__)
+
+# A progress edit that gave way to urgent sends (core.telegram.pressure) is looked at again
+# after this, unless a later edit of its message (at the latest the final one) showed it first.
+SHED_DELAY = 5.0
+
+# Before an edit: KEYS[1] the chat's unreachable mark, KEYS[2] the message's edit state, KEYS[3] its
+# claim, KEYS[4] its replacement (if the customer deleted it); ARGV[1] chat, ARGV[2] the
+# wanted text as JSON ('' to flush what is recorded), ARGV[3] state ttl s, ARGV[4] claim
+# token, ARGV[5] claim ms. Records the wish and tries the claim in one round trip:
+# {-1} unreachable; {0, replaced, claim pttl} claimed by another;
+# {1, replaced, version, want, shown}.
+BEGIN_EDIT_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[2], 'want', ARGV[2])
+  redis.call('HINCRBY', KEYS[2], 'version', 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+local replaced = redis.call('GET', KEYS[4])
+if not redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then
+  return {0, replaced, redis.call('PTTL', KEYS[3])}
+end
+local v = redis.call('HMGET', KEYS[2], 'version', 'want', 'shown')
+return {1, replaced, v[1], v[2], v[3]}
+"""
+
+# After an edit went out: KEYS[1] the edit state, KEYS[2] the claim; ARGV[1] the version
+# shown, ARGV[2] the text shown, ARGV[3] claim token. Records what the chat shows; when no
+# newer text arrived meanwhile, clears the wish and lets go of the message in the same step,
+# so a writer who found the message claimed can rely on the holder to see its text.
+# 1 when done, 0 to go again.
+EDITED_SCRIPT = """
+redis.call('HSET', KEYS[1], 'shown', ARGV[2])
+if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'want')
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+
+def _state_key(chat_id: int, message_id: int) -> str:
+    return f"{PREFIX}edit:{chat_id}:{message_id}"
+
+
+def _claim_key(chat_id: int, message_id: int) -> str:
+    return f"{PREFIX}editing:{chat_id}:{message_id}"
+
+
+def _replaced_key(chat_id: int, message_id: int) -> str:
+    return f"{PREFIX}replaced:{chat_id}:{message_id}"
+
+
+def _is_progress(want: str | None) -> bool:
+    """Whether a recorded wish is an intermediate text (not a message's final form)."""
+    return bool(want) and not json.loads(want or "{}").get("final")
+
+
+class Edits:
+    """Edits of chat messages, coalesced per message, in the shared limits."""
+
+    def __init__(
+        self,
+        calls: LimitedCalls,
+        sends: Sends,
+        client: redis.Redis,
+        pressure: Pressure,
+        later: Later | None = None,
+    ) -> None:
+        self.calls = calls
+        self.sends = sends
+        self.redis = client
+        self.pressure = pressure
+        self.later = later
+        self._begin_edit = client.register_script(BEGIN_EDIT_SCRIPT)
+        self._edited = client.register_script(EDITED_SCRIPT)
+
+    def showing(self, chat_id: int, message_id: int) -> int:
+        """The message that shows what `message_id` should (its replacement if deleted)."""
+        for _ in range(5):  # a replacement can itself be deleted and replaced
+            newer = self.redis.get(_replaced_key(chat_id, message_id))
+            if newer is None:
+                break
+            message_id = int(newer)
+        return message_id
+
+    def edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        reply_markup: dict[str, Any] | None = None,
+        key: str | None = None,
+        final: bool = False,
+    ) -> int | None:
+        """Show `text` in a message; the id of the message showing it (new if it was deleted).
+
+        The text replaces any older one of this message not yet sent, and is skipped when
+        the chat already shows it. Plain progress (no `key`) never waits: without a free
+        slot it is left to one later flush, which shows whatever text is newest by then. A
+        `key` names a state worth seeing (an order's step): it waits briefly for its slot,
+        so a quick succession of states still shows each one. When the wait is long the
+        text is left to a flush too; the id returned is the message that will show it.
+
+        A `final` text (the message's last form: an order done, failed or cancelled) is as
+        urgent as a result. Any other text gives way while sends saturate the bot
+        (core.telegram.pressure): it is only recorded, for the next edit or a flush to show.
+        """
+        wanted = json.dumps(
+            {"text": text, "reply_markup": reply_markup, "final": final}, ensure_ascii=False
+        )
+        if not final and self.pressure.saturated():
+            self._record_wish(chat_id, message_id, wanted)
+            if self.later is not None:
+                self.flush_later(chat_id, message_id, SHED_DELAY)
+            return self.showing(chat_id, message_id)
+        try:
+            return self._flush(chat_id, message_id, INLINE_WAIT if key or final else 0.0, wanted)
+        except (TooManyRequests, TransientError) as exc:
+            if self.later is None:
+                raise
+            countdown = exc.retry_after if isinstance(exc, TooManyRequests) else FIRST_BACKOFF
+            self.flush_later(chat_id, message_id, countdown)
+            return self.showing(chat_id, message_id)
+
+    def _record_wish(self, chat_id: int, message_id: int, wanted: str) -> None:
+        """Record the text a message should show, without sending it (BEGIN_EDIT's first
+        half: whoever holds or next takes the message sends the newest wish)."""
+        state = _state_key(chat_id, message_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(state, "want", wanted)
+            pipe.hincrby(state, "version", 1)
+            pipe.expire(state, DELIVERED_TTL)
+            pipe.execute()
+
+    def flush_later(self, chat_id: int, message_id: int, countdown: float) -> None:
+        """Have `Later` flush the message, unless a flush is already on its way."""
+        assert self.later is not None
+        marker = f"{PREFIX}flush:{chat_id}:{message_id}"
+        if self.redis.set(marker, 1, nx=True, px=int((countdown + 30) * 1000)):
+            self.later.flush(chat_id, message_id, countdown)
+
+    def flush_started(self, chat_id: int, message_id: int) -> None:
+        """A scheduled flush runs now: later edits may schedule the next one."""
+        self.redis.delete(f"{PREFIX}flush:{chat_id}:{message_id}")
+
+    def pending_text(self, chat_id: int, message_id: int) -> str | None:
+        """The text a message should show and does not yet, if any."""
+        raw = self.redis.hget(_state_key(chat_id, message_id), "want")
+        return str(json.loads(raw)["text"]) if raw else None
+
+    def flush(self, chat_id: int, message_id: int, max_wait: float = INLINE_WAIT) -> int | None:
+        """Show the latest wanted text of a message now; the id of the message showing it.
+
+        Raises Throttled for a long wait and TransientError when Telegram fails; the wanted
+        text stays recorded, so a later flush shows it (or a newer one).
+        """
+        return self._flush(chat_id, message_id, max_wait, wanted="")
+
+    def _flush(self, chat_id: int, message_id: int, max_wait: float, wanted: str) -> int | None:
+        """Record `wanted` (unless empty) and flush, starting with one round trip."""
+        token = secrets.token_hex(8)
+        status, *found = self._begin_edit(
+            keys=[
+                unreachable_key(chat_id),
+                _state_key(chat_id, message_id),
+                _claim_key(chat_id, message_id),
+                _replaced_key(chat_id, message_id),
+            ],
+            args=[chat_id, wanted, DELIVERED_TTL, token, CLAIM_TTL_MS],
+        )
+        if status == -1:
+            return None
+        # A deleted message's replacement can itself be replaced: follow the chain (rare).
+        target = message_id if found[0] is None else self.showing(chat_id, message_id)
+        if status == 0:
+            # Whoever holds the message sees our text before letting go (EDITED_SCRIPT). A
+            # holder that died between Telegram's answer and that step never lets go: the claim
+            # expires, and a flush at that moment shows the text (a no-op if the holder did).
+            if self.later is not None:
+                self.flush_later(chat_id, message_id, max(int(found[1]), 0) / 1000 + 0.1)
+            return target
+        if not wanted and _is_progress(found[2]) and self.pressure.saturated():
+            # A scheduled flush of progress: still giving way while sends saturate the bot.
+            self.sends.release(_claim_key(chat_id, message_id), token)
+            raise Throttled("editMessageText", SHED_DELAY)
+        return self._show_newest(chat_id, message_id, target, token, found[1:4], max_wait)
+
+    def _show_newest(
+        self,
+        chat_id: int,
+        message_id: int,
+        target: int,
+        token: str,
+        recorded: list[Any],
+        max_wait: float,
+    ) -> int | None:
+        """Holding the message's claim: show its newest wanted text, then let go of it."""
+        state, claim = _state_key(chat_id, message_id), _claim_key(chat_id, message_id)
+        version, want, shown = recorded
+        released = False
+        try:
+            while want is not None:
+                shown_in: int | None = target
+                if want != shown:
+                    shown_in = self._edit_now(chat_id, target, json.loads(want), max_wait)
+                    if shown_in is None:
+                        return None
+                if self._edited(keys=[state, claim], args=[version or "", want, token]):
+                    released = True
+                    return shown_in
+                # A newer text arrived while this one went out: show that one too.
+                target = self.showing(chat_id, message_id)
+                version, want, shown = self.redis.hmget(state, "version", "want", "shown")
+            return target
+        finally:
+            if not released:
+                self.sends.release(claim, token)
+
+    def _edit_now(
+        self, chat_id: int, target: int, wanted: dict[str, Any], max_wait: float
+    ) -> int | None:
+        """One editMessageText in limits; the id now showing the text, None if unreachable."""
+        params = {
+            "chat_id": chat_id,
+            "message_id": target,
+            "text": wanted["text"],
+            "parse_mode": "HTML",
+            "reply_markup": wanted.get("reply_markup"),
+            "link_preview_options": {"is_disabled": True},
+        }
+        urgent = bool(wanted.get("final"))
+        try:
+            self.calls.call(chat_id, "editMessageText", params, urgent=urgent, max_wait=max_wait)
+        except BadRequest as exc:
+            if exc.not_modified:
+                return target  # the chat already shows it: that is what we wanted
+            if not exc.message_gone:
+                raise
+            return self._replace(chat_id, target, params, urgent, max_wait)
+        except Forbidden:
+            mark_unreachable(self.redis, chat_id)
+            log.warning("chat=%s blocked the bot; not sending there any more", chat_id)
+            return None
+        return target
+
+    def _replace(
+        self, chat_id: int, target: int, params: dict[str, Any], urgent: bool, max_wait: float
+    ) -> int | None:
+        """The customer deleted the message: show the text in a new one, sent once."""
+        sent = self.sends.send_once(
+            chat_id,
+            f"replace:{chat_id}:{target}",
+            "sendMessage",
+            {**params, "message_id": None},
+            urgent=urgent,
+            max_wait=max_wait,
+        )
+        if sent is None:
+            return None
+        new_id = int(sent["message_id"]) if isinstance(sent, dict) else int(sent)
+        self.redis.set(_replaced_key(chat_id, target), new_id, ex=DELIVERED_TTL)
+        log.info("chat=%s message=%s was deleted; now shown in %s", chat_id, target, new_id)
+        return new_id
