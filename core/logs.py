@@ -2,18 +2,17 @@
 
 Every line also names what it is about: the order (`order=P-7K2Q4F`), the photo job
 (`job=F-…`) and the Celery task (`task=validar_pago task_id=…`), taken from what the line
-says, from the context Celery attaches to its own lines, or from `log_context()`.
+says, from the context Celery attaches to its own lines, or from the `extra` it is logged with.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
@@ -41,16 +40,6 @@ def ids_in(text: str) -> dict[str, str]:
     if job := JOB_IN_TEXT.search(text):
         found["job"] = job.group(0)
     return found
-
-
-@contextlib.contextmanager
-def log_context(**fields: str) -> Iterator[None]:
-    """Within the block, every line logged (in this thread or task) carries `fields`."""
-    token = _context.set({**_context.get(), **{k: v for k, v in fields.items() if v}})
-    try:
-        yield
-    finally:
-        _context.reset(token)
 
 
 def task_started(

@@ -28,7 +28,7 @@ from core.telegram.edits import Edits
 from core.telegram.limits import INLINE_WAIT, RateLimiter
 from core.telegram.outgoing import Later, Outgoing
 from core.telegram.pressure import Pressure
-from core.telegram.reachability import is_unreachable, mark_reachable, mark_unreachable
+from core.telegram.reachability import mark_unreachable
 from core.telegram.sends import Sends
 
 
@@ -56,24 +56,11 @@ class Courier:
         self.sends = Sends(self.calls, client, later, fence)
         self.edits = Edits(self.calls, self.sends, client, self.pressure, later)
 
-    # --- what the chats can and did receive -------------------------------------------
-
-    def unreachable(self, chat_id: int) -> bool:
-        """Whether the chat blocked the bot (a 403), so nothing more is sent there."""
-        return is_unreachable(self.redis, chat_id)
-
-    def mark_unreachable(self, chat_id: int) -> None:
-        mark_unreachable(self.redis, chat_id)
-
-    def mark_reachable(self, chat_id: int) -> None:
-        """The chat wrote to the bot again, so it unblocked it."""
-        mark_reachable(self.redis, chat_id)
+    # --- sends (core.telegram.sends) ---------------------------------------------------
 
     def already_sent(self, key: str) -> int | None:
         """The message id delivered under `key`, if it was."""
         return self.sends.already_sent(key)
-
-    # --- sends (core.telegram.sends) ---------------------------------------------------
 
     def send(
         self,
@@ -133,7 +120,7 @@ class Courier:
         try:
             self.calls.call(chat_id, "editMessageReplyMarkup", params, urgent=False)
         except Forbidden:
-            self.mark_unreachable(chat_id)
+            mark_unreachable(self.redis, chat_id)
             raise
 
     # --- coalesced edits (core.telegram.edits) -----------------------------------------
@@ -153,17 +140,9 @@ class Courier:
             chat_id, message_id, text, reply_markup=reply_markup, key=key, final=final
         )
 
-    def showing(self, chat_id: int, message_id: int) -> int:
-        """The message that shows what `message_id` should (its replacement if deleted)."""
-        return self.edits.showing(chat_id, message_id)
-
     def flush(self, chat_id: int, message_id: int, max_wait: float = INLINE_WAIT) -> int | None:
         """Show the latest wanted text of a message now; see Edits.flush."""
         return self.edits.flush(chat_id, message_id, max_wait)
-
-    def flush_later(self, chat_id: int, message_id: int, countdown: float) -> None:
-        """Have `Later` flush the message, unless a flush is already on its way."""
-        self.edits.flush_later(chat_id, message_id, countdown)
 
     def flush_started(self, chat_id: int, message_id: int) -> None:
         """A scheduled flush runs now: later edits may schedule the next one."""

@@ -10,7 +10,7 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import redis
@@ -33,14 +33,16 @@ class DeadLetter:
     at: float
     message: dict[str, Any] | None = None  # an Outgoing, for sends
     message_id: int | None = None  # for edits
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> DeadLetter:
-        return cls(**json.loads(raw))
+        data = json.loads(raw)
+        # Letters stored by earlier versions carry an always-empty `extra`.
+        data.pop("extra", None)
+        return cls(**data)
 
 
 # Dead letters kept at most (DEAD_LETTERS_MAX); beyond it the oldest go and are counted.

@@ -21,6 +21,7 @@ from core.telegram.courier import Courier
 from core.telegram.dead_letters import DeadLetters
 from core.telegram.limits import Limits, RateLimiter
 from core.telegram.outgoing import Outgoing
+from core.telegram.reachability import is_unreachable
 from sandbox.client import SandboxClient
 from tests.support.processes import wait_until
 from tests.support.sandbox import sandbox, sandbox_server  # noqa: F401
@@ -224,7 +225,7 @@ def test_a_blocked_chat_is_marked_and_never_called_again(
     assert courier.send(306, "hola otra vez", key="b:306") is None
     assert courier.edit(306, 1, "progreso") is None
 
-    assert courier.unreachable(306)
+    assert is_unreachable(courier.redis, 306)
     assert sandbox.counters()["forbidden"] == 1
     assert courier.send(307, "hola", key="a:307") is not None
     assert [m.text for m in other.bot_messages()] == ["hola"]

@@ -95,3 +95,12 @@ def test_dead_letter_round_trips_through_json() -> None:
         message=Outgoing(5, "<b>hola</b> ñ", "k").to_dict(),
     )
     assert DeadLetter.from_json(letter.to_json()) == letter
+
+
+def test_a_dead_letter_stored_with_the_old_extra_field_still_loads() -> None:
+    stored = (
+        '{"id": "E-ABC123", "kind": "edit", "chat_id": 5, "text": "Paso 2/3", "error": "502",'
+        ' "attempts": 8, "at": 1.5, "message": null, "message_id": 7, "extra": {}}'
+    )
+    letter = DeadLetter.from_json(stored)
+    assert (letter.kind, letter.message_id, letter.text) == ("edit", 7, "Paso 2/3")
