@@ -34,7 +34,7 @@ from bot.handlers import (
     reachability,
 )
 from bot.handlers import help as help_handlers
-from bot.ratelimit import ReplyHandedOver, SharedRateLimiter, hand_over_reply
+from bot.sending import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import SERVICES, Services
 from core import redisconn, texts
 from core.conversation.store import ConversationStore

@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes, filters
 
 from bot.handlers.common import language_of
 from bot.handlers.staff_access import is_staff, staff_or_refuse
-from bot.ratelimit import own_fallback
+from bot.sending import own_fallback
 from bot.services import services
 from core import texts
 from core.importer.jobs import ImportJobs

@@ -15,7 +15,7 @@ from bot.handlers import conversation, staff
 from bot.handlers.chain import start_chain
 from bot.handlers.common import command_argument, language_of, person_or_refuse
 from bot.markup import inline
-from bot.ratelimit import own_fallback
+from bot.sending import own_fallback
 from bot.services import services
 from core import texts
 from core.keyboards import status_keyboard

@@ -11,7 +11,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import language_of
-from bot.ratelimit import own_fallback
+from bot.sending import own_fallback
 from bot.services import services
 from core import texts
 from core.admission import out_of_memory
