@@ -72,17 +72,17 @@ def main() -> None:
 def upload(admin: Chat, rows: int, salt: str) -> str:
     """A new import job for a CSV of `rows` rows the admin sends; its id."""
     from core.importer.jobs import ImportJobs
-    from tasks import context as ctx
+    from tasks import clients, delivery
 
     data = csv_bytes(rows, salt)
     sent = admin.send_document(data, mime_type="text/csv", file_name=f"{salt}.csv")
     status = admin.send(f"estado de {salt}")  # a message to edit, as the bot's reply would be
     document = sent.media[0]
-    jobs = ImportJobs(ctx.redis_client())
+    jobs = ImportJobs(clients.redis_client())
     job, _ = jobs.create(
         ADMIN, ADMIN, document.file_id, f"{salt}.csv", len(data), sent.message_id, "es"
     )
-    bot_status = ctx.courier().send(ADMIN, f"📥 {salt}", key=f"bench:{salt}")
+    bot_status = delivery.courier().send(ADMIN, f"📥 {salt}", key=f"bench:{salt}")
     jobs.update(job.id, status_message_id=bot_status or status.message_id)
     return job.id
 
@@ -104,7 +104,7 @@ def naive(rows: int) -> float:
 
 
 def run(admin: Chat, sandbox: object) -> None:
-    from tasks import context as ctx
+    from tasks import clients
     from tasks.importer import importer
 
     client = admin.client
@@ -118,7 +118,7 @@ def run(admin: Chat, sandbox: object) -> None:
     assert job is not None and job.created == ROWS, job
     rate = ROWS / elapsed
     baseline = naive(ROWS)
-    queued = ctx.redis_client().llen("orders")
+    queued = clients.redis_client().llen("orders")
     assert queued == 2 * ROWS, queued  # every chain published (the import's and the naive's)
     print(
         f"import {ROWS} rows: {rate:,.0f} rows/s in {elapsed:.1f} s; naive per-order path "

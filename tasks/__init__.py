@@ -51,9 +51,9 @@ def _replicated(**_: object) -> None:
     the publish not yet copied, the promoted replica would hold neither, and the order would
     wait for the step's message to come back after VISIBILITY_TIMEOUT. No-op without Sentinel.
     """
-    from tasks import context
+    from tasks import clients
 
-    context.fence()()
+    clients.fence()()
 
 
 # Every line a task logs names its order or photo job (`order=P-…`, `job=F-…`).

@@ -1,80 +1,26 @@
-"""Long-lived clients of a worker process, built on first use (after Celery's fork)."""
+"""The worker's features, built on first use (after Celery's fork) on its clients
+(tasks.clients) and its courier (tasks.delivery): the order store and fulfilment, photos, the
+watcher, the staff desk, conversations and retention."""
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
 
-import redis
-
-from core import redisconn
 from core.conversation.store import ConversationStore
 from core.orders.fulfilment import Fulfilment
 from core.orders.payment import PaymentClient
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.photos.processing import PhotoProcessing
-from core.recovery.leases import LeaseKeeper, Leases
-from core.recovery.schedule import Schedule
-from core.recovery.starts import PendingStarts
 from core.retention import Retention
-from core.settings import Settings, get_settings
 from core.staff.actions import StaffActions
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
-from core.telegram.client import BotApi
-from core.telegram.courier import Courier
-from core.telegram.limits import Limits, RateLimiter
 from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
-
-
-def settings() -> Settings:
-    return get_settings()
-
-
-@cache
-def redis_client() -> redis.Redis:
-    """REDIS_URL's Redis, or with Sentinel the current master (found again after a failover)."""
-    return redisconn.connect(settings())
-
-
-@cache
-def starts() -> PendingStarts:
-    """Stored orders and photo jobs their bot has not queued yet (core.recovery.starts)."""
-    return PendingStarts(redis_client())
-
-
-@cache
-def fence() -> redisconn.ReplicaFence:
-    """Waits for a replica to hold what a chat was just told (with Sentinel)."""
-    return redisconn.ReplicaFence.from_settings(redis_client(), settings())
-
-
-@cache
-def bot_api() -> BotApi:
-    return BotApi(settings().telegram_api_url, settings().telegram_bot_token.get_secret_value())
-
-
-@cache
-def limiter() -> RateLimiter:
-    """Slots in the flood-limit buckets every worker and the bot share through Redis."""
-    return RateLimiter(redis_client(), Limits.from_settings(settings()))
-
-
-@cache
-def courier() -> Courier:
-    # Imported here: tasks.delivery imports this module (its tasks use the courier).
-    from tasks.delivery import CeleryLater
-
-    return Courier(
-        bot_api(),
-        redis_client(),
-        limiter=limiter(),
-        later=CeleryLater(),
-        dead_letters_max=settings().dead_letters_max,
-        fence=fence(),
-    )
+from tasks.clients import bot_api, redis_client, settings
+from tasks.delivery import courier
 
 
 @cache
@@ -159,23 +105,6 @@ def staff_actions() -> StaffActions:
 @cache
 def conversations() -> ConversationStore:
     return ConversationStore(redis_client(), settings().conversation_timeout)
-
-
-@cache
-def leases() -> Leases:
-    config = settings()
-    return Leases(redis_client(), config.task_lease, config.task_max_crashes)
-
-
-@cache
-def lease_keeper() -> LeaseKeeper:
-    """Renews this process's leases four times per lease."""
-    return LeaseKeeper(leases(), settings().task_lease / 4)
-
-
-@cache
-def schedule() -> Schedule:
-    return Schedule(redis_client())
 
 
 @cache

@@ -6,7 +6,7 @@ from celery.utils.log import get_task_logger
 
 from core import texts
 from core.telegram.client import BotApiError
-from tasks import app
+from tasks import app, delivery
 from tasks import context as ctx
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
@@ -16,7 +16,7 @@ log = get_task_logger(__name__)
 @app.task(base=TelegramTask, name="cerrar_conversacion", **TELEGRAM_RETRY)
 def cerrar_conversacion(chat_id: int, user_id: int, token: str) -> None:
     """If the conversation still waits under `token` and its time is up, say so once."""
-    courier = ctx.courier()
+    courier = delivery.courier()
     # A group upgraded to a supergroup meanwhile took its conversations along (core.chats).
     chat_id = courier.chat_moves.current(chat_id)
     conversation = ctx.conversations().timed_out(chat_id, user_id, token)

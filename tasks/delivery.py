@@ -2,22 +2,24 @@
 coalesced edits of a message, and the replay of dead letters.
 
 Tasks are thin: the Courier (core.telegram.courier) does the work; these own retries and give up
-into the dead-letter list that admins see with /entregas.
+into the dead-letter list that admins see with /entregas. The worker's courier is built here,
+beside the tasks it hands its waits to (`CeleryLater`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from celery import Task
 from celery.utils.log import get_task_logger
 
 from core.telegram.client import BadRequest, TransientError
+from core.telegram.courier import Courier
 from core.telegram.dead_letters import DeadLetter, DeadLetters
 from core.telegram.outgoing import Outgoing
-from tasks import app
-from tasks import context as ctx
+from tasks import app, clients
 from tasks.telegram import TelegramTask
 
 log = get_task_logger(__name__)
@@ -37,6 +39,20 @@ class CeleryLater:
         actualizar_mensaje.apply_async((chat_id, message_id), countdown=countdown)
 
 
+@cache
+def courier() -> Courier:
+    """The worker's courier: what it cannot deliver now goes to the tasks below."""
+    config = clients.settings()
+    return Courier(
+        clients.bot_api(),
+        clients.redis_client(),
+        limiter=clients.limiter(),
+        later=CeleryLater(),
+        dead_letters_max=config.dead_letters_max,
+        fence=clients.fence(),
+    )
+
+
 class DeliveryTask(TelegramTask):
     """A send (unit: its key) or a coalesced edit (unit: the message) of one chat."""
 
@@ -51,13 +67,13 @@ class DeliveryTask(TelegramTask):
 
     def give_up(self, args: tuple, kwargs: dict, crashes: int) -> None:
         """Its runs kept dying: the message goes to the dead letters admins see."""
-        letters = ctx.courier().dead_letters
+        letters = courier().dead_letters
         error = f"its worker process died {crashes} times"
         if isinstance(args[0], dict):
             letter = letters.add_send(Outgoing.from_dict(args[0]), error, crashes)
         else:
             chat_id, message_id = int(args[0]), int(args[1])
-            text = ctx.courier().pending_text(chat_id, message_id) or ""
+            text = courier().pending_text(chat_id, message_id) or ""
             letter = letters.add_edit(chat_id, message_id, text, error, crashes)
         log.error("%s gave up: dead letter %s", self.lease_unit(args, kwargs), letter.id)
 
@@ -81,12 +97,11 @@ def _retry_or_give_up(task: TelegramTask, exc: Exception) -> int | None:
 def entregar_mensaje(self: Task, message: dict[str, Any]) -> int | None:
     """Send one logical message once, in limits; a dead letter if Telegram keeps failing."""
     outgoing = Outgoing.from_dict(message)
-    courier = ctx.courier()
     try:
-        return courier.deliver(outgoing)
+        return courier().deliver(outgoing)
     except (TransientError, BadRequest) as exc:
         attempts = _retry_or_give_up(self, exc)
-        letter = courier.dead_letters.add_send(outgoing, str(exc), attempts or 1)
+        letter = courier().dead_letters.add_send(outgoing, str(exc), attempts or 1)
         log.warning(
             "key=%s dead letter %s after %s attempts: %s", outgoing.key, letter.id, attempts, exc
         )
@@ -103,14 +118,13 @@ def entregar_mensaje(self: Task, message: dict[str, Any]) -> int | None:
 )
 def actualizar_mensaje(self: Task, chat_id: int, message_id: int) -> int | None:
     """Show the latest text wanted in a message (edits coalesced); a dead letter if it fails."""
-    courier = ctx.courier()
-    courier.flush_started(chat_id, message_id)
+    courier().flush_started(chat_id, message_id)
     try:
-        return courier.flush(chat_id, message_id)
+        return courier().flush(chat_id, message_id)
     except (TransientError, BadRequest) as exc:
         attempts = _retry_or_give_up(self, exc)
-        text = courier.pending_text(chat_id, message_id) or ""
-        letter = courier.dead_letters.add_edit(chat_id, message_id, text, str(exc), attempts or 1)
+        text = courier().pending_text(chat_id, message_id) or ""
+        letter = courier().dead_letters.add_edit(chat_id, message_id, text, str(exc), attempts or 1)
         log.warning(
             "chat=%s message=%s edit dead letter %s: %s", chat_id, message_id, letter.id, exc
         )

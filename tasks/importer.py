@@ -12,7 +12,7 @@ from celery.utils.log import get_task_logger
 from core.importer.jobs import ImportJobs
 from core.importer.run import ImportBusy, Importer
 from core.settings import LONGEST_TASK
-from tasks import app
+from tasks import app, clients, delivery
 from tasks import context as ctx
 from tasks.orders import STEP_TASKS, order_chain
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
@@ -25,7 +25,7 @@ IMPORT_TIME_LIMIT = LONGEST_TASK
 
 def fetch(file_id: str, dest: Path, max_bytes: int) -> None:
     """getFile, then stream the file to `dest` (FileTooBig past `max_bytes`)."""
-    api = ctx.bot_api()
+    api = clients.bot_api()
     info = api.call("getFile", {"file_id": file_id})
     with dest.open("wb") as fh:
         api.download(str(info["file_path"]), fh, max_bytes)
@@ -47,16 +47,16 @@ def enqueue_chains(order_ids: list[str]) -> None:
 
 @cache
 def jobs() -> ImportJobs:
-    return ImportJobs(ctx.redis_client())
+    return ImportJobs(clients.redis_client())
 
 
 @cache
 def importer() -> Importer:
-    config = ctx.settings()
+    config = clients.settings()
     return Importer(
         jobs=jobs(),
         store=ctx.store(),
-        courier=ctx.courier(),
+        courier=delivery.courier(),
         fetch=fetch,
         enqueue=enqueue_chains,
         max_rows=config.import_max_rows,

@@ -25,8 +25,7 @@ from celery.utils.log import get_task_logger
 from kombu.utils.json import dumps as json_dumps
 
 from core.recovery.sweeper import SweeperLock
-from tasks import app
-from tasks import context as ctx
+from tasks import app, clients
 
 log = get_task_logger(__name__)
 
@@ -112,7 +111,7 @@ class RecoverableTask(Task):
         signature = self.signature(
             args, kwargs, task_id=task_id, link=link, link_error=link_error, **options
         )
-        ctx.schedule().add(_payload(signature), delay, entry_id=task_id)
+        clients.schedule().add(_payload(signature), delay, entry_id=task_id)
         return self.AsyncResult(task_id)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -123,7 +122,7 @@ class RecoverableTask(Task):
         if unit is None:
             return super().__call__(*args, **kwargs)
         payload = _payload(self.signature_from_request(request))
-        verdict = ctx.leases().begin(unit, request.id, payload)
+        verdict = clients.leases().begin(unit, request.id, payload)
         if verdict.action == "superseded":
             log.info("task %s[%s] superseded by a recovered copy: skipped", self.name, request.id)
             self._stop_chain()
@@ -136,7 +135,7 @@ class RecoverableTask(Task):
         if verdict.crashes:
             log.warning("unit=%s runs again after %s crashed runs", unit, verdict.crashes)
         request.lease_unit = unit
-        ctx.lease_keeper().hold(unit, request.id)
+        clients.lease_keeper().hold(unit, request.id)
         try:
             return super().__call__(*args, **kwargs)
         except (Retry, Ignore, Reject):
@@ -149,8 +148,8 @@ class RecoverableTask(Task):
         unit = getattr(self.request, "lease_unit", None)
         if unit:
             self.request.lease_unit = None
-            ctx.lease_keeper().drop(unit)
-            ctx.leases().end(unit, self.request.id)
+            clients.lease_keeper().drop(unit)
+            clients.leases().end(unit, self.request.id)
 
     def after_return(
         self,
@@ -177,10 +176,10 @@ class Sweeper(bootsteps.StartStopStep):
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         self.tref: Any = None
-        config = ctx.settings()
+        config = clients.settings()
         self.interval = config.sweep_interval
         # A dead sweeper's lock frees in a few intervals, well inside a lease.
-        self.lock = SweeperLock(ctx.redis_client(), max(3.0, 4 * config.sweep_interval))
+        self.lock = SweeperLock(clients.redis_client(), max(3.0, 4 * config.sweep_interval))
         # A recovered task not started within this long is sent once more (the copy it
         # supersedes then does nothing): a queue backlog costs a duplicate skip, not a loss.
         self.queued_grace = max(300.0, 20 * config.task_lease)
@@ -208,14 +207,14 @@ class Sweeper(bootsteps.StartStopStep):
 def sweep(queued_grace: float) -> tuple[int, int]:
     """Send the due waits, queue stored work its bot never queued, and re-send the tasks
     whose holder died; (sent, recovered)."""
-    schedule = ctx.schedule()
+    schedule = clients.schedule()
     sent = 0
     for due in schedule.take_due():
         send_payload(due.payload)
         schedule.done(due.id)
         sent += 1
     sent += start_unqueued()
-    recovered = ctx.leases().recover(uuid, queued_grace)
+    recovered = clients.leases().recover(uuid, queued_grace)
     for unit in recovered:
         log.warning(
             "unit=%s lease expired (holder of %s died, %s crashed runs): sent again as %s",
@@ -231,7 +230,7 @@ def sweep(queued_grace: float) -> tuple[int, int]:
 def start_unqueued() -> int:
     """Queue the orders and photo jobs stored by a bot that died, or lost Redis, before it
     queued them (core.recovery.starts); how many."""
-    pending = ctx.starts()
+    pending = clients.starts()
     taken = pending.take_due(f"sweep:{socket.gethostname()}:{os.getpid()}")
     for kind, unit_id in taken:
         start = STARTERS.get(kind)

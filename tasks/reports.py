@@ -13,7 +13,7 @@ from celery.utils.log import get_task_logger
 from core.reports.period import Period
 from core.reports.run import Reporter
 from core.telegram.dead_letters import DeadLetters
-from tasks import app
+from tasks import app, clients, delivery
 from tasks import context as ctx
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
@@ -22,11 +22,11 @@ log = get_task_logger(__name__)
 
 @cache
 def reporter() -> Reporter:
-    config = ctx.settings()
+    config = clients.settings()
     return Reporter(
         store=ctx.store(),
-        courier=ctx.courier(),
-        dead_letters=DeadLetters(ctx.redis_client()),
+        courier=delivery.courier(),
+        dead_letters=DeadLetters(clients.redis_client()),
         admin_chat_ids=config.admin_chat_ids,
         stale_after=config.stale_after,
         zone=config.report_timezone,
@@ -39,7 +39,7 @@ def generar_reporte(
 ) -> dict[str, Any]:
     """The orders of [first, last] as a CSV and a chart, to the chat that asked."""
     period = Period(
-        date.fromisoformat(first), date.fromisoformat(last), ctx.settings().report_timezone
+        date.fromisoformat(first), date.fromisoformat(last), clients.settings().report_timezone
     )
     # The task id names the report: a retry sends what is missing, never a second copy.
     tally = reporter().report(chat_id, period, language, key=f"report:{self.request.id}")

@@ -14,7 +14,7 @@ from celery import Task
 from celery.utils.log import get_task_logger
 
 from core.watcher.watch import RUN_TIME_LIMIT
-from tasks import app
+from tasks import app, clients
 from tasks import context as ctx
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
@@ -57,5 +57,5 @@ def revisar_pedidos_atrasados(self: Task) -> dict[str, Any]:
     )
     if report.more:
         # More stale orders than one run takes: the next run starts now, not a beat later.
-        revisar_pedidos_atrasados.apply_async(expires=ctx.settings().watch_interval)
+        revisar_pedidos_atrasados.apply_async(expires=clients.settings().watch_interval)
     return asdict(report)

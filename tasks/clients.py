@@ -1,0 +1,71 @@
+"""Long-lived clients of a worker process, built on first use (after Celery's fork).
+
+The settings, Redis, the Bot API, the shared flood limiter, the leases and schedule of
+core.recovery and its pending starts: what every task's machinery stands on.
+Nothing here knows a task, so any module may import this one: tasks.delivery builds the
+courier on it, and tasks.context the features on both.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import redis
+
+from core import redisconn
+from core.recovery.leases import LeaseKeeper, Leases
+from core.recovery.schedule import Schedule
+from core.recovery.starts import PendingStarts
+from core.settings import Settings, get_settings
+from core.telegram.client import BotApi
+from core.telegram.limits import Limits, RateLimiter
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@cache
+def redis_client() -> redis.Redis:
+    """REDIS_URL's Redis, or with Sentinel the current master (found again after a failover)."""
+    return redisconn.connect(settings())
+
+
+@cache
+def fence() -> redisconn.ReplicaFence:
+    """Waits for a replica to hold what a chat was just told (with Sentinel)."""
+    return redisconn.ReplicaFence.from_settings(redis_client(), settings())
+
+
+@cache
+def bot_api() -> BotApi:
+    return BotApi(settings().telegram_api_url, settings().telegram_bot_token.get_secret_value())
+
+
+@cache
+def limiter() -> RateLimiter:
+    """Slots in the flood-limit buckets every worker and the bot share through Redis."""
+    return RateLimiter(redis_client(), Limits.from_settings(settings()))
+
+
+@cache
+def leases() -> Leases:
+    config = settings()
+    return Leases(redis_client(), config.task_lease, config.task_max_crashes)
+
+
+@cache
+def lease_keeper() -> LeaseKeeper:
+    """Renews this process's leases four times per lease."""
+    return LeaseKeeper(leases(), settings().task_lease / 4)
+
+
+@cache
+def schedule() -> Schedule:
+    return Schedule(redis_client())
+
+
+@cache
+def starts() -> PendingStarts:
+    """Stored orders and photo jobs their bot has not queued yet (core.recovery.starts)."""
+    return PendingStarts(redis_client())
