@@ -4,7 +4,7 @@ Every process notes each send it is granted in one decaying counter in Redis: it
 about the messages granted over the last `TAU` seconds. When that level reaches
 `SATURATED` of the bot-wide limit, every slot is wanted, urgent sends (results, replies,
 alerts, final status edits) take them first, and an intermediate progress edit is not
-sent: its text stays recorded (core.telegram.courier coalesces edits), so the
+sent: its text stays recorded (core.telegram.edits coalesces edits), so the
 next edit of the same message, at the latest its final one, shows the newest text. Under
 saturation an order then costs its reply, its final status and its result.
 
