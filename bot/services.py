@@ -29,6 +29,7 @@ from tasks import context as worker
 from tasks import conversations as conversation_tasks
 from tasks import images as photo_tasks
 from tasks import orders as order_tasks
+from tasks import staff as staff_tasks
 
 SERVICES = "services"
 # Who took a unit to queue it, as core.recovery.starts records it (for the logs of a stuck start).
@@ -131,7 +132,7 @@ class Services:
 
     def staff_actions(self) -> StaffActions:
         """What the staff cards' buttons do (built with the workers' delivery path)."""
-        return worker.staff_actions()
+        return staff_tasks.staff_actions()
 
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a blocking store call off the event loop."""

@@ -14,7 +14,6 @@ from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.photos.processing import PhotoProcessing
 from core.retention import Retention
-from core.staff.actions import StaffActions
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
 from core.watcher.index import StaleIndex
@@ -82,23 +81,6 @@ def staff_alerts() -> StaffAlerts:
         remind_after=config.escalate_after,
         repeats=config.escalate_repeats,
         snooze_for=config.snooze_for,
-    )
-
-
-@cache
-def staff_actions() -> StaffActions:
-    # Imported here: tasks.orders and tasks.staff import this module.
-    from tasks.orders import revoke_order
-    from tasks.staff import retry_order
-
-    config = settings()
-    return StaffActions(
-        desk=staff_desk(),
-        fulfilment=fulfilment(),
-        snooze_for=config.snooze_for,
-        remind_after=config.escalate_after,
-        retry=retry_order,
-        revoke=revoke_order,
     )
 
 

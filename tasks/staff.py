@@ -1,14 +1,18 @@
-"""Reintentar on a staff card: the steps an order has not finished, enqueued again."""
+"""Reintentar on a staff card: the steps an order has not finished, enqueued again; and
+the staff actions every card button runs."""
 
 from __future__ import annotations
+
+from functools import cache
 
 from celery import chain, uuid
 from celery.utils.log import get_task_logger
 
 from core.orders.model import Order
 from core.orders.states import STEPS, OrderState
+from core.staff.actions import StaffActions
 from tasks import context as ctx
-from tasks.orders import STEP_TASKS, registrar_fallo
+from tasks.orders import STEP_TASKS, registrar_fallo, revoke_order
 
 log = get_task_logger(__name__)
 
@@ -37,3 +41,18 @@ def retry_order(order: Order) -> list[str]:
     ).on_error(registrar_fallo.s()).apply_async()
     log.info("order=%s retried from %s", order.id, steps[0].name)
     return ids
+
+
+@cache
+def staff_actions() -> StaffActions:
+    """What the staff cards' buttons do; built here, beside the tasks it queues (Reintentar
+    and the revoke of a cancel), so tasks.context needs no task module."""
+    config = ctx.settings()
+    return StaffActions(
+        desk=ctx.staff_desk(),
+        fulfilment=ctx.fulfilment(),
+        snooze_for=config.snooze_for,
+        remind_after=config.escalate_after,
+        retry=retry_order,
+        revoke=revoke_order,
+    )
