@@ -20,6 +20,7 @@ from typing import Any
 
 from core.orders.model import ID_ALPHABET, ID_LENGTH
 
+# What a bot token looks like (`123456:ABC…`): masked wherever it appears, known or not.
 TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 # Bot API URLs carry the token right after /bot or /file/bot.
 TOKEN_IN_URL = re.compile(r"(/(?:file/)?bot)[^/\s\"']+")

@@ -13,12 +13,12 @@ import redis
 
 from core import records
 from core.orders.model import ID_ALPHABET, ID_LENGTH
+from core.orders.store import UPDATE_MEMORY_SECONDS
 from core.recovery import starts
 from core.redisio import read_hash, write_hash
 
 PREFIX = "pedidos:"
 JOB_ID = re.compile(rf"^F-[{ID_ALPHABET}]{{{ID_LENGTH}}}$")
-UPDATE_MEMORY_SECONDS = 48 * 3600
 # `{chat}/{id}` of finished jobs by finish time, for core.retention.
 FINISHED_KEY = f"{PREFIX}photos:finished"
 

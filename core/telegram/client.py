@@ -7,7 +7,6 @@ never carry the request URL: the token is part of every Bot API URL.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Mapping
 from typing import Any, BinaryIO
@@ -16,10 +15,10 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from core.errors import CrossProcessError
+from core.logs import TOKEN_SHAPE
 
 # Connect fast, read a little longer: sendMediaGroup with three photos takes a while.
 DEFAULT_TIMEOUT = (3.05, 30.0)
-TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 
 
 class BotApiError(CrossProcessError):
@@ -74,7 +73,7 @@ def redact(text: str, token: str = "") -> str:
     """`text` with the bot token (this one, or anything shaped like one) masked."""
     if token:
         text = text.replace(token, "<token>")
-    return TOKEN_PATTERN.sub("<token>", text)
+    return TOKEN_SHAPE.sub("<token>", text)
 
 
 class BotApi:
