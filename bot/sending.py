@@ -48,6 +48,7 @@ from core.telegram.limits import (
     new_ticket,
 )
 from core.telegram.outgoing import Outgoing
+from tasks import delivery as delivery_tasks
 
 log = logging.getLogger(__name__)
 
@@ -207,10 +208,7 @@ def _outgoing(data: dict[str, Any]) -> Outgoing | None:
 
 async def hand_over_reply(message: Outgoing, wait: float) -> None:
     """Queue the reply on the workers' `telegram` queue, due when its slot comes."""
-    # Imported here: the Celery app reads its config on import, once settings are final.
-    from tasks.delivery import CeleryLater
-
-    await asyncio.to_thread(CeleryLater().send, message, wait)
+    await asyncio.to_thread(delivery_tasks.CeleryLater().send, message, wait)
 
 
 def _seconds(value: int | float | timedelta) -> float:

@@ -13,6 +13,7 @@ from bot.services import services
 from core import texts
 from core.admins import Admins
 from core.telegram.dead_letters import DeadLetter, DeadLetters
+from tasks import delivery as delivery_tasks
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +82,10 @@ def _line(letter: DeadLetter, lang: str, now: float, show_text: bool) -> str:
 
 
 def _replay(letters: DeadLetters, words: list[str], lang: str) -> str:
-    # Imported here: the Celery app reads its config on import, once settings are final.
-    from tasks.delivery import replay_dead_letters
-
     wanted = [w.upper() for w in words]
     if not wanted or any(w.lower() in ALL_WORDS for w in wanted):
         wanted = letters.ids()
-    replayed = replay_dead_letters(letters, wanted)
+    replayed = delivery_tasks.replay_dead_letters(letters, wanted)
     if not replayed:
         return texts.text(lang, "delivery.replayed_none")
     ids = ", ".join(letter.id for letter in replayed[:REPLAY_IDS_SHOWN])

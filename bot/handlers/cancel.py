@@ -13,6 +13,7 @@ from core import texts
 from core.conversation.store import Outcome
 from core.orders.cancel import CancelOutcome, CancelResult, cancel_order, task_ids, tell_cancelled
 from core.orders.model import normalize_order_id
+from tasks import orders as order_tasks
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +33,8 @@ async def cancel(svc: Services, order_id: str, chat_id: int, user_id: int) -> Ca
         await svc.run(tell_cancelled, svc.fulfilment(), order_id)
     except Exception:
         log.exception("order=%s: telling the cancellation failed, a worker retries it", order_id)
-        await svc.run(_tell_later, order_id)
+        await svc.run(order_tasks.avisar_cancelacion.delay, order_id)
     return result
-
-
-def _tell_later(order_id: str) -> None:
-    # Imported here: the Celery app reads its config on import, once settings are final.
-    from tasks.orders import avisar_cancelacion
-
-    avisar_cancelacion.delay(order_id)
 
 
 async def cancelar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

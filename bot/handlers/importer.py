@@ -15,6 +15,7 @@ from bot.services import services
 from core import texts
 from core.importer.jobs import ImportJobs
 from core.importer.run import format_size
+from tasks import importer as import_tasks
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +85,5 @@ async def on_csv(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await svc.run(jobs.update, job.id, status_message_id=status.message_id)
         log.info("import=%s created chat=%s file=%s size=%s", job.id, chat.id, name, size)
     if not job.task_id:
-        task_id = await svc.run(_enqueue, job.id)
+        task_id = await svc.run(import_tasks.enqueue_import, job.id)
         await svc.run(jobs.update, job.id, task_id=task_id)
-
-
-def _enqueue(job_id: str) -> str:
-    # Imported here: the Celery app reads its config on import, once settings are final.
-    from tasks.importer import enqueue_import
-
-    return enqueue_import(job_id)

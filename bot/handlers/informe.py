@@ -12,6 +12,7 @@ from bot.handlers.staff_access import staff_or_refuse
 from bot.services import services
 from core import texts
 from core.reports.period import PeriodError, parse_period, today_in
+from tasks import reports as report_tasks
 
 
 async def informe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -31,12 +32,5 @@ async def informe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     first, last = period.first.isoformat(), period.last.isoformat()
     # Enqueued first: the files come whether or not this short answer waits for a slot.
-    await svc.run(_enqueue, chat.id, first, last, lang)
+    await svc.run(report_tasks.enqueue_report, chat.id, first, last, lang)
     await message.reply_html(texts.text(lang, "report.queued", start=first, end=last))
-
-
-def _enqueue(chat_id: int, first: str, last: str, language: str) -> str:
-    # Imported here: the Celery app reads its config on import, once settings are final.
-    from tasks.reports import enqueue_report
-
-    return enqueue_report(chat_id, first, last, language)

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 IMPORT_EVERYTHING = """
-import bot.services, celeryconfig, tasks, tasks.beat, tasks.staff
+import bot.app, celeryconfig, tasks, tasks.beat, tasks.staff
 from core.settings import get_settings
 assert get_settings.cache_info().currsize == 0, "a setting was read on import"
 assert not tasks.app.configured
