@@ -20,20 +20,21 @@ from telegram.ext import (
 from bot.chataction import while_replying
 from bot.fairness import FairUpdateProcessor
 from bot.handlers import (
-    admin,
-    admin_stale,
+    atrasados,
+    ayuda,
     buttons,
-    cancel,
+    cancelar,
     conversation,
-    importer,
+    entregas,
+    estado,
+    importar,
     informe,
-    lists,
     migration,
-    orders,
+    pedido,
+    pedidos,
     photos,
     reachability,
 )
-from bot.handlers import help as help_handlers
 from bot.sending import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import SERVICES, Services
 from core import redisconn, texts
@@ -108,22 +109,22 @@ def build_application(settings: Settings) -> Application:
     new = filters.UpdateType.MESSAGE
     app.add_handlers(
         [
-            CommandHandler(["start", "ayuda", "help"], help_handlers.ayuda, filters=new),
+            CommandHandler(["start", "ayuda", "help"], ayuda.ayuda, filters=new),
             # Commands work as /cmd@thisbot too; PTB ignores /cmd@anotherbot in groups.
             # Those that read the store show "typing…" when their reply is slow.
-            CommandHandler(["pedido", "order"], while_replying(orders.pedido), filters=new),
-            CommandHandler(["estado", "status"], while_replying(orders.estado), filters=new),
-            CommandHandler(["pedidos", "orders"], while_replying(lists.pedidos), filters=new),
-            CommandHandler(["cancelar", "cancel"], while_replying(cancel.cancelar), filters=new),
+            CommandHandler(["pedido", "order"], while_replying(pedido.pedido), filters=new),
+            CommandHandler(["estado", "status"], while_replying(estado.estado), filters=new),
+            CommandHandler(["pedidos", "orders"], while_replying(pedidos.pedidos), filters=new),
+            CommandHandler(["cancelar", "cancel"], while_replying(cancelar.cancelar), filters=new),
             # Admins only (checked inside, so others get a refusal); not in the public menu.
-            CommandHandler(["atrasados", "stale"], admin_stale.atrasados, filters=new),
-            CommandHandler(["entregas", "deliveries"], admin.entregas, filters=new),
+            CommandHandler(["atrasados", "stale"], atrasados.atrasados, filters=new),
+            CommandHandler(["entregas", "deliveries"], entregas.entregas, filters=new),
             CommandHandler(["informe", "report"], while_replying(informe.informe), filters=new),
-            CommandHandler(["importar", "import"], importer.importar, filters=new),
+            CommandHandler(["importar", "import"], importar.importar, filters=new),
             # A group upgraded to a supergroup: its orders and conversations follow it.
             MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
             # A CSV document from staff is an import (before photos, which take any document).
-            MessageHandler(new & importer.CSV_DOCUMENTS, importer.on_csv),
+            MessageHandler(new & importar.CSV_DOCUMENTS, importar.on_csv),
             # Photos, and any document: a non-image document gets a clear "not an image".
             MessageHandler(new & (filters.PHOTO | filters.Document.ALL), photos.foto),
             # Every inline button: answered exactly once, whatever it was.

@@ -20,10 +20,10 @@ from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.handlers import conversation, lists, staff
-from bot.handlers.answers import Answer, remove_keyboard
-from bot.handlers.cancel import cancel
+from bot.handlers import conversation, pedidos, staff
+from bot.handlers.cancelar import cancel
 from bot.handlers.common import language_of
+from bot.handlers.presses import Answer, remove_keyboard
 from bot.services import services
 from core import texts
 from core.keyboards import CANCEL, CONVERSATION, LIST, ORDER, REFRESH, STAFF, Pressed, parse
@@ -58,7 +58,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             answer = await conversation.on_button(update, context, pressed)
         else:
             assert pressed.kind == LIST
-            answer = await lists.on_button(update, context, pressed)
+            answer = await pedidos.on_button(update, context, pressed)
     except Exception:
         await _answer(query, Answer(texts.plain(lang, "callback.error"), alert=True))
         raise

@@ -14,9 +14,9 @@ from telegram.constants import ParseMode
 from telegram.error import NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
-from bot.handlers.answers import Answer, edit_pressed, remove_keyboard, remove_keyboard_of
 from bot.handlers.chain import start_chain
 from bot.handlers.common import language_of
+from bot.handlers.presses import Answer, edit_pressed, remove_keyboard, remove_keyboard_of
 from bot.markup import inline
 from bot.services import Services, services
 from core import texts

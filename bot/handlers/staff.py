@@ -8,8 +8,8 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.answers import Answer
 from bot.handlers.common import language_of
+from bot.handlers.presses import Answer
 from bot.handlers.staff_access import is_staff
 from bot.services import services
 from core import texts

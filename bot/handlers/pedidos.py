@@ -7,8 +7,8 @@ import time
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.answers import Answer, edit_pressed
 from bot.handlers.common import language_of, sender_chat_id
+from bot.handlers.presses import Answer, edit_pressed
 from bot.markup import inline
 from bot.services import services
 from core import texts

@@ -1,17 +1,16 @@
-"""/pedido and /estado: place an order and see where it is."""
+"""/pedido (alias /order): place an order, or start a guided one when no text is given."""
 
 from __future__ import annotations
 
 import logging
 import math
-import time
 
 import redis
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
-from bot.handlers import conversation, staff
+from bot.handlers import conversation
 from bot.handlers.chain import start_chain
 from bot.handlers.common import command_argument, language_of, person_or_refuse
 from bot.markup import inline
@@ -19,13 +18,9 @@ from bot.sending import own_fallback
 from bot.services import services
 from core import texts
 from core.keyboards import status_keyboard
-from core.orders.model import MAX_ORDER_TEXT, OrderTextError, clean_order_text, normalize_order_id
-from core.photos.jobs import normalize_job_id
-from core.photos.processing import status_text
+from core.orders.model import MAX_ORDER_TEXT, OrderTextError, clean_order_text
 
 log = logging.getLogger(__name__)
-
-RECENT_ORDERS = 5
 
 
 async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -101,41 +96,3 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             status_id = status.message_id
             log.info("order=%s created chat=%s status_message=%s", order.id, chat.id, status_id)
     await start_chain(context, order, message.message_id, status_id, lang)
-
-
-async def estado(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """One order's state, or the chat's recent orders when no id is given."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
-    lang = language_of(update)
-    svc = services(context)
-    argument = command_argument(message).strip()
-    now = time.time()
-    if not argument:
-        orders = await svc.run(svc.store.recent, chat.id, RECENT_ORDERS)
-        if not orders:
-            await message.reply_html(texts.text(lang, "order.list_empty"))
-            return
-        lines: list[str] = [texts.text(lang, "order.list_title")]
-        lines += [texts.order_list_line(order, now, lang) for order in orders]
-        await message.reply_html("\n".join(lines))
-        return
-    job_id = normalize_job_id(argument.split()[0])
-    if job_id:
-        job = await svc.run(svc.photo_jobs.find, job_id, chat.id)
-        if job is not None:
-            await message.reply_html(status_text(job, lang))
-            return
-    # Staff see any chat's order, with what the staff did about it.
-    for_staff = await staff.order_for_staff(update, context, argument.split()[0], now)
-    if for_staff is not None:
-        await message.reply_html(for_staff)
-        return
-    order_id = normalize_order_id(argument.split()[0])
-    # Unknown, malformed and other chats' ids get the same answer: ids are not guessable.
-    order = await svc.run(svc.store.find, order_id, chat.id) if order_id else None
-    if order is None:
-        await message.reply_html(texts.text(lang, "order.not_found"))
-        return
-    await message.reply_html(texts.order_summary(order, now, lang))
