@@ -10,8 +10,9 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import ParamSpec, TypeVar
 
 from telegram.ext import ContextTypes
 
@@ -30,6 +31,9 @@ from tasks import conversations as conversation_tasks
 from tasks import images as photo_tasks
 from tasks import orders as order_tasks
 from tasks import staff as staff_tasks
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SERVICES = "services"
 # Who took a unit to queue it, as core.recovery.starts records it (for the logs of a stuck start).
@@ -134,8 +138,8 @@ class Services:
         """What the staff cards' buttons do (built with the workers' delivery path)."""
         return staff_tasks.staff_actions()
 
-    async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a blocking store call off the event loop."""
+    async def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a blocking store call off the event loop; its result, typed as `fn`'s."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
 
