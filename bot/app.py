@@ -7,17 +7,16 @@ import logging
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
 from bot.chataction import while_replying
+from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.fairness import FairUpdateProcessor
 from bot.handlers import (
     atrasados,
@@ -36,7 +35,7 @@ from bot.handlers import (
     reachability,
 )
 from bot.sending import ReplyHandedOver, SharedRateLimiter, hand_over_reply
-from bot.services import SERVICES, Services
+from bot.services import Services
 from core import redisconn, texts
 from core.conversation.store import ConversationStore
 from core.orders.store import OrderStore
@@ -65,11 +64,13 @@ ADMIN_COMMANDS = (
 )
 
 
-def build_application(settings: Settings) -> Application:
+def build_application(settings: Settings) -> BotApplication:
     """The Application with its clients and handlers, ready to run polling or a webhook."""
     app = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
+        # Every handler's context is a BotContext, with the services typed (bot.context).
+        .context_types(CONTEXT_TYPES)
         .base_url(settings.bot_api_base)
         .base_file_url(settings.bot_file_base)
         # Updates from different chats are handled concurrently (the store is atomic), and
@@ -91,7 +92,7 @@ def build_application(settings: Settings) -> Application:
     )
     # One switch for every client: REDIS_URL, or the Sentinels' master (core.redisconn).
     redis_client = redisconn.connect(settings)
-    app.bot_data[SERVICES] = Services(
+    app.bot_data.services = Services(
         settings=settings,
         fence=redisconn.ReplicaFence.from_settings(redis_client, settings),
         store=OrderStore(redis_client),
@@ -144,9 +145,9 @@ def _menu(language: str, entries: tuple[tuple[str, str, str], ...]) -> list[BotC
     return [BotCommand(es if spanish else en, texts.raw(language, key)) for es, en, key in entries]
 
 
-async def _post_init(app: Application) -> None:
+async def _post_init(app: BotApplication) -> None:
     """Publish the command menu in every language we speak; admin chats also get theirs."""
-    services: Services = app.bot_data[SERVICES]
+    services = app.bot_data.services
     for language in texts.languages():
         code = None if language == texts.DEFAULT_LANGUAGE else language
         await app.bot.set_my_commands(
@@ -165,12 +166,11 @@ async def _post_init(app: Application) -> None:
                 log.warning("admin menu not set for chat=%s: %s", chat_id, exc)
 
 
-async def _post_shutdown(app: Application) -> None:
-    services: Services = app.bot_data[SERVICES]
-    services.store.redis.close()
+async def _post_shutdown(app: BotApplication) -> None:
+    app.bot_data.services.store.redis.close()
 
 
-async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _on_error(update: object, context: BotContext) -> None:
     """Log a handler's failure with the update it was handling."""
     chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else "-"
     if isinstance(context.error, ReplyHandedOver):

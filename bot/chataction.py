@@ -12,23 +12,20 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+
+from bot.context import BotContext, Callback
 
 log = logging.getLogger(__name__)
 
 SHOW_AFTER = 0.5
 REPEAT = 4.5
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
-
-async def _keep_showing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, action: str) -> None:
+async def _keep_showing(context: BotContext, chat_id: int, action: str) -> None:
     await asyncio.sleep(SHOW_AFTER)
     while True:
         try:
@@ -38,11 +35,11 @@ async def _keep_showing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, action
         await asyncio.sleep(REPEAT)
 
 
-def while_replying(handler: Handler, action: str = ChatAction.TYPING) -> Handler:
+def while_replying(handler: Callback, action: str = ChatAction.TYPING) -> Callback:
     """`handler`, showing `action` in the chat whenever it takes more than a moment."""
 
     @functools.wraps(handler)
-    async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def wrapped(update: Update, context: BotContext) -> None:
         chat = update.effective_chat
         if chat is None:
             await handler(update, context)

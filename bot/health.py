@@ -20,7 +20,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.services import SERVICES, Services
+from bot.context import BotApplication
 from core.settings import Settings, get_settings
 
 # A heartbeat older than this many intervals means the bot's event loop is stuck or gone.
@@ -59,10 +59,10 @@ class Heartbeat:
         self.path.unlink(missing_ok=True)
 
 
-async def status(app: Application) -> tuple[bool, dict[str, Any]]:
+async def status(app: BotApplication) -> tuple[bool, dict[str, Any]]:
     """(healthy, details) for GET /healthz."""
     details: dict[str, Any] = {"running": app.running}
-    services: Services = app.bot_data[SERVICES]
+    services = app.bot_data.services
     try:
         details["redis"] = bool(
             await asyncio.wait_for(asyncio.to_thread(services.store.redis.ping), REDIS_TIMEOUT)

@@ -1,4 +1,5 @@
-"""Long-lived clients the handlers share, kept in `bot_data` (opened once, closed at shutdown).
+"""Long-lived clients the handlers share, as `context.services` (bot.context): opened once,
+closed at shutdown.
 
 The task modules are imported here, at the top: importing them reads no setting (Celery builds
 its configuration from get_settings() at the first publish, long after `python -m bot` read
@@ -13,8 +14,6 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
-
-from telegram.ext import ContextTypes
 
 from core.conversation.store import ConversationStore
 from core.orders.fulfilment import Fulfilment
@@ -35,7 +34,6 @@ from tasks import staff as staff_tasks
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SERVICES = "services"
 # Who took a unit to queue it, as core.recovery.starts records it (for the logs of a stuck start).
 HOLDER = f"bot:{socket.gethostname()}:{os.getpid()}"
 log = logging.getLogger(__name__)
@@ -141,8 +139,3 @@ class Services:
     async def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a blocking store call off the event loop; its result, typed as `fn`'s."""
         return await asyncio.to_thread(fn, *args, **kwargs)
-
-
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    found: Services = context.bot_data[SERVICES]
-    return found

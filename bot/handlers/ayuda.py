@@ -1,15 +1,12 @@
-"""/start and /ayuda: what the bot can do."""
+"""/start and /ayuda (alias /help): what the bot can do."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import ContextTypes
-
-from bot.handlers.common import language_of
+from bot.context import BotContext, Incoming, on_message
 from core import texts
 
 
-async def ayuda(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def ayuda(incoming: Incoming, context: BotContext) -> None:
     """Explain the commands."""
-    if update.effective_message:
-        await update.effective_message.reply_html(texts.raw(language_of(update), "help.start"))
+    await incoming.message.reply_html(texts.raw(incoming.lang, "help.start"))

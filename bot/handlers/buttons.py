@@ -18,51 +18,60 @@ import logging
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
+from bot.context import BotContext
 from bot.handlers import conversation, pedidos, staff
 from bot.handlers.cancelar import cancel
 from bot.handlers.common import language_of
-from bot.handlers.presses import Answer, remove_keyboard
-from bot.services import services
+from bot.handlers.presses import Answer, Press, remove_keyboard
 from core import texts
-from core.keyboards import CANCEL, CONVERSATION, LIST, ORDER, REFRESH, STAFF, Pressed, parse
+from core.keyboards import CANCEL, CONVERSATION, LIST, ORDER, REFRESH, STAFF, parse
 from core.orders.cancel import CancelOutcome
 from core.orders.model import normalize_order_id
 
 log = logging.getLogger(__name__)
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_button(update: Update, context: BotContext) -> None:
     """Route a press by its callback data, then answer it (a toast, an alert or nothing)."""
     query = update.callback_query
     if query is None:
         return
     lang = language_of(update)
-    chat = update.effective_chat
-    pressed = parse(query.data, chat.id) if chat is not None else None
     try:
-        if pressed is None or not _on_its_message(query):
-            log.info(
-                "press refused chat=%s user=%s message=%s: not a button of that message",
-                chat.id if chat else None,
-                query.from_user.id,
-                query.message.message_id if query.message else None,
-            )
+        press = _checked(update, query, lang)
+        if press is None:
             answer = Answer(texts.plain(lang, "callback.stale"), alert=True)
-        elif pressed.kind == ORDER:
-            answer = await _order_button(update, context, pressed)
-        elif pressed.kind == STAFF:
-            answer = await staff.on_button(update, context, pressed)
-        elif pressed.kind == CONVERSATION:
-            answer = await conversation.on_button(update, context, pressed)
+        elif press.pressed.kind == ORDER:
+            answer = await _order_button(press, context)
+        elif press.pressed.kind == STAFF:
+            answer = await staff.on_button(press, context)
+        elif press.pressed.kind == CONVERSATION:
+            answer = await conversation.on_button(press, context)
         else:
-            assert pressed.kind == LIST
-            answer = await pedidos.on_button(update, context, pressed)
+            assert press.pressed.kind == LIST
+            answer = await pedidos.on_button(press, context)
     except Exception:
         await _answer(query, Answer(texts.plain(lang, "callback.error"), alert=True))
         raise
     await _answer(query, answer)
+
+
+def _checked(update: Update, query: CallbackQuery, lang: str) -> Press | None:
+    """The press, when its data is signed for this chat and is a button of the pressed
+    message; None (logged) for anything else."""
+    chat, message = update.effective_chat, query.message
+    pressed = parse(query.data, chat.id) if chat is not None else None
+    if chat is None or pressed is None or not _on_its_message(query):
+        log.info(
+            "press refused chat=%s user=%s message=%s: not a button of that message",
+            chat.id if chat else None,
+            query.from_user.id,
+            message.message_id if message else None,
+        )
+        return None
+    assert isinstance(message, Message)  # _on_its_message: the message and its keyboard
+    return Press(update, query, message, chat, query.from_user, lang, pressed)
 
 
 def _on_its_message(query: CallbackQuery) -> bool:
@@ -86,26 +95,22 @@ async def _answer(query: CallbackQuery, answer: Answer) -> None:
         log.info("callback query %s not answered: %s", query.id, exc)
 
 
-async def _order_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: Pressed
-) -> Answer:
+async def _order_button(press: Press, context: BotContext) -> Answer:
     """Actualizar or Cancelar on a status message, for the customer who placed the order."""
-    query, chat = update.callback_query, update.effective_chat
-    assert query is not None and query.message is not None and chat is not None
-    action, raw_id = pressed.fields
-    lang = language_of(update)
-    svc = services(context)
+    action, raw_id = press.pressed.fields
+    lang = press.lang
+    svc = context.services
     order_id = normalize_order_id(raw_id)
-    order = await svc.run(svc.store.find, order_id, chat.id) if order_id else None
+    order = await svc.run(svc.store.find, order_id, press.chat.id) if order_id else None
     if order is None:
         return Answer(texts.plain(lang, "callback.stale"), alert=True)
-    if order.user_id != query.from_user.id:
+    if order.user_id != press.user.id:
         return Answer(texts.plain(lang, "callback.not_yours"), alert=True)
     # (0: the bot has sent it and not yet recorded it, so the pressed message is the one.)
-    if order.status_message_id and query.message.message_id != order.status_message_id:
+    if order.status_message_id and press.message.message_id != order.status_message_id:
         # A message that carries this order's own signed buttons but is no longer its status
         # message (a duplicate the worker replaced): its buttons go, so nobody presses them.
-        await remove_keyboard(query)
+        await remove_keyboard(press.query)
         return Answer(texts.plain(lang, "callback.stale"), alert=True)
     if action == REFRESH:
         # Through the workers' delivery path, so the newest text stays the one shown.
@@ -113,7 +118,7 @@ async def _order_button(
         return Answer(texts.plain(lang, "callback.refreshed"))
     if action != CANCEL:
         return Answer(texts.plain(lang, "callback.stale"), alert=True)
-    result = await cancel(svc, order.id, chat.id, query.from_user.id)
+    result = await cancel(svc, order.id, press.chat.id, press.user.id)
     if result.outcome is CancelOutcome.CANCELLED:
         return Answer(texts.plain(lang, "cancel.toast", id=order.id))
     if result.outcome is CancelOutcome.ALREADY_CANCELLED:

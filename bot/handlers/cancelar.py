@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
-from telegram.ext import ContextTypes
-
-from bot.handlers.common import command_argument, language_of, person_or_refuse
-from bot.services import Services, services
+from bot.context import BotContext, Incoming, on_message
+from bot.handlers.common import command_argument, person_or_refuse
+from bot.services import Services
 from core import texts
 from core.conversation.store import Outcome
 from core.orders.cancel import CancelOutcome, CancelResult, cancel_order, task_ids, tell_cancelled
@@ -37,15 +35,13 @@ async def cancel(svc: Services, order_id: str, chat_id: int, user_id: int) -> Ca
     return result
 
 
-async def cancelar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def cancelar(incoming: Incoming, context: BotContext) -> None:
     """`/cancelar P-7K2Q4F` cancels that order; `/cancelar` alone leaves a guided order."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None or user is None:
+    if not await person_or_refuse(incoming):
         return
-    if not await person_or_refuse(update):
-        return
-    lang = language_of(update)
-    svc = services(context)
+    message, chat, user, lang = incoming.message, incoming.chat, incoming.user, incoming.lang
+    svc = context.services
     argument = command_argument(message).strip()
     if not argument:
         left = await svc.run(svc.conversations.leave, chat.id, user.id)

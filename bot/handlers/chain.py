@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram.ext import ContextTypes
-
-from bot.services import services
+from bot.context import BotContext
 from core import texts
 from core.admission import discard_order, out_of_memory
 from core.orders.model import Order
@@ -21,7 +19,7 @@ RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 async def start_chain(
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     order: Order,
     source_message_id: int,
     status_id: int,
@@ -46,10 +44,8 @@ async def start_chain(
             await asyncio.sleep(delay)
 
 
-async def _record_and_queue(
-    context: ContextTypes.DEFAULT_TYPE, order: Order, status_id: int
-) -> None:
-    svc = services(context)
+async def _record_and_queue(context: BotContext, order: Order, status_id: int) -> None:
+    svc = context.services
     if status_id:
         await svc.run(svc.store.set_fields, order.id, status_message_id=status_id)
     if not order.task_id:
@@ -58,7 +54,7 @@ async def _record_and_queue(
 
 
 async def _take_back(
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     order: Order,
     source_message_id: int,
     status_id: int,
@@ -66,7 +62,7 @@ async def _take_back(
 ) -> None:
     """Redis is full: the chain never started (its first write was refused), so nothing of
     the order remains and the customer is told to try again later."""
-    svc = services(context)
+    svc = context.services
     log.warning("order=%s refused: Redis is out of memory", order.id)
     await svc.run(discard_order, svc.store, order, source_message_id)
     refusal = texts.text(lang, "order.error.store_unavailable")

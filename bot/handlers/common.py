@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 
 from telegram import Chat, Message, MessageEntity, Update
-from telegram.ext import ContextTypes
 
-from bot.services import services
+from bot.context import BotContext, Incoming
 from core import texts
 from core.admins import Admins, is_person
 from core.texts import pick_language
@@ -30,8 +29,8 @@ def command_argument(message: Message) -> str:
     return text.partition(" ")[2]
 
 
-def admins_of(context: ContextTypes.DEFAULT_TYPE) -> Admins:
-    settings = services(context).settings
+def admins_of(context: BotContext) -> Admins:
+    settings = context.services.settings
     return Admins.of(settings.admin_user_ids, settings.admin_chat_ids)
 
 
@@ -40,38 +39,31 @@ def sender_chat_id(message: Message) -> int | None:
     return message.sender_chat.id if message.sender_chat else None
 
 
-async def admin_or_refuse(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, refusal_key: str
-) -> bool:
+async def admin_or_refuse(incoming: Incoming, context: BotContext, refusal_key: str) -> bool:
     """True for an admin asking in private or in an admin chat (core.admins); anyone else,
     anonymous admins and channel posts included, gets a refusal."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None:
-        return False
-    user_id = user.id if user else None
-    sender_chat = sender_chat_id(message)
+    chat, user_id = incoming.chat, incoming.user.id
+    sender_chat = sender_chat_id(incoming.message)
     if admins_of(context).may_use_admin_commands(
         chat.id, chat.type == Chat.PRIVATE, user_id, sender_chat
     ):
         return True
     log.info("admin command refused chat=%s user=%s sender_chat=%s", chat.id, user_id, sender_chat)
-    await message.reply_html(texts.text(language_of(update), refusal_key))
+    await incoming.message.reply_html(texts.text(incoming.lang, refusal_key))
     return False
 
 
-async def person_or_refuse(update: Update) -> bool:
+async def person_or_refuse(incoming: Incoming) -> bool:
     """True when the sender is one identifiable person. Anonymous admins share one user id
     (and channel senders another), so whatever they own anyone of them could act on: orders,
     cancellations and guided conversations are refused to them with a short explanation."""
-    message, user = update.effective_message, update.effective_user
-    if message is None:
-        return False
-    if is_person(user.id if user else None, sender_chat_id(message)):
+    message = incoming.message
+    if is_person(incoming.user.id, sender_chat_id(message)):
         return True
     log.info(
         "refused an anonymous sender chat=%s sender_chat=%s",
         message.chat.id,
         sender_chat_id(message),
     )
-    await message.reply_html(texts.text(language_of(update), "order.anonymous"))
+    await message.reply_html(texts.text(incoming.lang, "order.anonymous"))
     return False

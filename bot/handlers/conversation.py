@@ -9,31 +9,27 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, ForceReply, Message, Update
+from telegram import Chat, ForceReply, Message
 from telegram.constants import ParseMode
 from telegram.error import NetworkError, RetryAfter
-from telegram.ext import ContextTypes
 
+from bot.context import BotContext, Incoming, on_message
 from bot.handlers.chain import start_chain
-from bot.handlers.common import language_of
-from bot.handlers.presses import Answer, edit_pressed, remove_keyboard, remove_keyboard_of
+from bot.handlers.presses import Answer, Press, edit_pressed, remove_keyboard, remove_keyboard_of
 from bot.markup import inline
-from bot.services import Services, services
+from bot.services import Services
 from core import texts
 from core.conversation.store import Conversation, Outcome
-from core.keyboards import CHANGE, CONFIRM, LEAVE, Pressed, conversation_keyboard, status_keyboard
+from core.keyboards import CHANGE, CONFIRM, LEAVE, conversation_keyboard, status_keyboard
 from core.orders.model import MAX_ORDER_TEXT, OrderTextError, clean_order_text
 
 log = logging.getLogger(__name__)
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(incoming: Incoming, context: BotContext) -> None:
     """Ask what the user wants to order (`/pedido` with no text)."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None or user is None:
-        return
-    lang = language_of(update)
-    svc = services(context)
+    message, chat, user, lang = incoming.message, incoming.chat, incoming.user, incoming.lang
+    svc = context.services
     previous = await svc.run(svc.conversations.get, chat.id, user.id)
     conv = await svc.run(svc.conversations.start, chat.id, user.id, lang)
     if chat.type == Chat.PRIVATE:
@@ -75,10 +71,11 @@ def _without_mention(text: str, bot_username: str) -> str:
     return text if at < 0 else text[:at] + text[at + len(mention) :]
 
 
-async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def answer(incoming: Incoming, context: BotContext) -> None:
     """A plain text: the answer of its sender's guided order; in private chats, else a hint."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None or user is None or message.text is None:
+    message, chat, user, lang = incoming.message, incoming.chat, incoming.user, incoming.lang
+    if message.text is None:
         return
     if message.sender_chat is not None:
         return  # an anonymous or channel sender has no conversation of its own
@@ -86,8 +83,7 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not _addressed_to_bot(message, bot.id, bot.username):
         return  # group chatter, not for us
     private = chat.type == Chat.PRIVATE
-    lang = language_of(update)
-    svc = services(context)
+    svc = context.services
     conv = await svc.run(svc.conversations.get, chat.id, user.id)
     if conv is None:
         if private:
@@ -135,19 +131,16 @@ async def _expired(svc: Services, conv: Conversation, message: Message, lang: st
     await message.reply_html(texts.text(lang, "conversation.expired"))
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: Pressed) -> Answer:
+async def on_button(press: Press, context: BotContext) -> Answer:
     """Confirmar, Cambiar or Cancelar of a guided order, for the user who started it."""
-    query, chat = update.callback_query, update.effective_chat
-    assert query is not None and chat is not None
-    action, owner, token = pressed.fields
-    lang = language_of(update)
-    if owner != str(query.from_user.id):
+    query, chat, lang = press.query, press.chat, press.lang
+    action, owner, token = press.pressed.fields
+    if owner != str(press.user.id):
         return Answer(texts.plain(lang, "callback.not_yours"), alert=True)
-    svc = services(context)
-    user_id = query.from_user.id
+    svc = context.services
+    user_id = press.user.id
     conv = await svc.run(svc.conversations.get, chat.id, user_id)
-    assert query.message is not None
-    pressed_on = query.message.message_id
+    pressed_on = press.message.message_id
     if conv is None or conv.token != token:
         if conv is not None and conv.message_id != pressed_on:
             # An older question of a conversation that moved on (it carries this user's
@@ -161,7 +154,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed:
     if action == CONFIRM:
         outcome = await svc.run(svc.conversations.confirm, chat.id, user_id, token)
         if outcome is Outcome.DONE:
-            await _place(context, update, conv, lang)
+            await _place(context, press, conv)
             return Answer(texts.plain(lang, "conversation.confirmed_toast"))
     elif action == CHANGE:
         outcome, asked = await svc.run(svc.conversations.change, chat.id, user_id, token)
@@ -188,15 +181,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed:
     return Answer(texts.plain(lang, "callback.stale"), alert=True)
 
 
-async def _place(
-    context: ContextTypes.DEFAULT_TYPE, update: Update, conv: Conversation, lang: str
-) -> None:
+async def _place(context: BotContext, press: Press, conv: Conversation) -> None:
     """Store the confirmed order; its confirmation message becomes its status message."""
-    svc = services(context)
-    query = update.callback_query
-    assert query is not None and query.message is not None
+    svc, query, lang = context.services, press.query, press.lang
     # The conversation's own message (on_button checked the press was on it).
-    confirmation = conv.message_id or query.message.message_id
+    confirmation = conv.message_id or press.message.message_id
     # Keyed by the confirmation message: a re-delivered press finds the same order.
     order, _created = await svc.place_order(
         conv.chat_id, conv.user_id, conv.text, confirmation, lang

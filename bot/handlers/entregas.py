@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 import time
 
-from telegram import Chat, Update
-from telegram.ext import ContextTypes
+from telegram import Chat
 
-from bot.handlers.common import admin_or_refuse, command_argument, language_of
-from bot.services import services
+from bot.context import BotContext, Incoming, on_message
+from bot.handlers.common import admin_or_refuse, command_argument
 from core import texts
 from core.admins import Admins
 from core.telegram.dead_letters import DeadLetter, DeadLetters
@@ -25,24 +24,21 @@ TEXT_PREVIEW = 80
 REPLAY_IDS_SHOWN = 20
 
 
-async def entregas(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def entregas(incoming: Incoming, context: BotContext) -> None:
     """List failed deliveries to an admin, or replay them (`reenviar <id…|todas>`)."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
+    if not await admin_or_refuse(incoming, context, "delivery.admins_only"):
         return
-    if not await admin_or_refuse(update, context, "delivery.admins_only"):
-        return
-    lang = language_of(update)
-    svc = services(context)
+    svc, lang = context.services, incoming.lang
     letters = DeadLetters(svc.store.redis, svc.settings.dead_letters_max)
     # Customers' texts only where an admin alone reads them (not to an admin group's members).
-    show_text = Admins.only_admins_read(chat.type == Chat.PRIVATE)
-    words = command_argument(message).split()
+    show_text = Admins.only_admins_read(incoming.chat.type == Chat.PRIVATE)
+    words = command_argument(incoming.message).split()
     if words and words[0].lower() in REPLAY_WORDS:
         answer = await svc.run(_replay, letters, words[1:], lang)
     else:
         answer = await svc.run(_listing, letters, lang, time.time(), show_text)
-    await message.reply_html(answer)
+    await incoming.message.reply_html(answer)
 
 
 def _listing(letters: DeadLetters, lang: str, now: float, show_text: bool) -> str:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import time
 
-from telegram import Update
-from telegram.ext import ContextTypes
-
+from bot.context import BotContext, Incoming, on_message
 from bot.handlers import staff
-from bot.handlers.common import command_argument, language_of
-from bot.services import services
+from bot.handlers.common import command_argument
 from core import texts
 from core.orders.model import normalize_order_id
 from core.photos.jobs import normalize_job_id
@@ -18,13 +15,11 @@ from core.photos.processing import status_text
 RECENT_ORDERS = 5
 
 
-async def estado(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def estado(incoming: Incoming, context: BotContext) -> None:
     """One order's state, or the chat's recent orders when no id is given."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
-    lang = language_of(update)
-    svc = services(context)
+    message, chat, lang = incoming.message, incoming.chat, incoming.lang
+    svc = context.services
     argument = command_argument(message).strip()
     now = time.time()
     if not argument:
@@ -43,7 +38,7 @@ async def estado(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await message.reply_html(status_text(job, lang))
             return
     # Staff see any chat's order, with what the staff did about it.
-    for_staff = await staff.order_for_staff(update, context, argument.split()[0], now)
+    for_staff = await staff.order_for_staff(incoming, context, argument.split()[0], now)
     if for_staff is not None:
         await message.reply_html(for_staff)
         return

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, Update
+from telegram import Chat
 from telegram.error import Forbidden, NetworkError, RetryAfter
-from telegram.ext import ContextTypes, filters
+from telegram.ext import filters
 
-from bot.handlers.common import language_of
+from bot.context import BotContext, Incoming, on_message
 from bot.handlers.staff_access import is_staff, staff_or_refuse
 from bot.sending import own_fallback
-from bot.services import services
 from core import texts
 from core.importer.jobs import ImportJobs
 from core.importer.run import format_size
@@ -27,15 +26,15 @@ CSV_DOCUMENTS = (
 )
 
 
-async def importar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def importar(incoming: Incoming, context: BotContext) -> None:
     """How to import: columns, encodings, limits."""
-    message = update.effective_message
-    if message is None or not await staff_or_refuse(update, context):
+    if not await staff_or_refuse(incoming, context):
         return
-    settings = services(context).settings
-    await message.reply_html(
+    settings = context.services.settings
+    await incoming.message.reply_html(
         texts.text(
-            language_of(update),
+            incoming.lang,
             "import.help",
             rows=settings.import_max_rows,
             size=format_size(settings.import_max_bytes),
@@ -43,18 +42,18 @@ async def importar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def on_csv(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def on_csv(incoming: Incoming, context: BotContext) -> None:
     """Answer at once with a status message; a worker (`importar_datos`) does the rest."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None or user is None or message.document is None:
+    message, chat, lang = incoming.message, incoming.chat, incoming.lang
+    if message.document is None:
         return
-    if not is_staff(update, context):
+    if not is_staff(incoming.update, context):
         # In groups a shared CSV is none of our business; in private say why not.
         if chat.type == Chat.PRIVATE:
-            await staff_or_refuse(update, context)
+            await staff_or_refuse(incoming, context)
         return
-    lang = language_of(update)
-    svc = services(context)
+    svc = context.services
     document = message.document
     name = document.file_name or "import.csv"
     size = document.file_size or 0
@@ -69,7 +68,14 @@ async def on_csv(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     jobs = ImportJobs(svc.store.redis)
     job, _created = await svc.run(
-        jobs.create, chat.id, user.id, document.file_id, name, size, message.message_id, lang
+        jobs.create,
+        chat.id,
+        incoming.user.id,
+        document.file_id,
+        name,
+        size,
+        message.message_id,
+        lang,
     )
     if not job.status_message_id:
         try:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.services import services
+from bot.context import BotContext
 from core.chats import ChatMoves
 
 log = logging.getLogger(__name__)
 
 
-async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def migrated(update: Update, context: BotContext) -> None:
     """The service message of an upgrade (either of the two Telegram sends): move the chat."""
     message = update.effective_message
     if message is None:
@@ -24,6 +23,6 @@ async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         old, new = message.migrate_from_chat_id, message.chat.id
     else:
         return
-    svc = services(context)
+    svc = context.services
     moved = await svc.run(ChatMoves(svc.store.redis).move, old, new)
     log.info("chat=%s upgraded to supergroup %s: %s records moved", old, new, moved)

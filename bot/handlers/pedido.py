@@ -6,16 +6,14 @@ import logging
 import math
 
 import redis
-from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter
-from telegram.ext import ContextTypes
 
+from bot.context import BotContext, Incoming, on_message
 from bot.handlers import conversation
 from bot.handlers.chain import start_chain
-from bot.handlers.common import command_argument, language_of, person_or_refuse
+from bot.handlers.common import command_argument, person_or_refuse
 from bot.markup import inline
 from bot.sending import own_fallback
-from bot.services import services
 from core import texts
 from core.keyboards import status_keyboard
 from core.orders.model import MAX_ORDER_TEXT, OrderTextError, clean_order_text
@@ -23,15 +21,13 @@ from core.orders.model import MAX_ORDER_TEXT, OrderTextError, clean_order_text
 log = logging.getLogger(__name__)
 
 
-async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def pedido(incoming: Incoming, context: BotContext) -> None:
     """Validate the text, store the order, answer with its status message, start the chain."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None or user is None:
+    if not await person_or_refuse(incoming):
         return
-    if not await person_or_refuse(update):
-        return
-    lang = language_of(update)
-    svc = services(context)
+    message, chat, user, lang = incoming.message, incoming.chat, incoming.user, incoming.lang
+    svc = context.services
     try:
         verdict = await svc.run(
             svc.quotas.take, svc.quotas.orders, user.id, chat.id, message.message_id
@@ -55,7 +51,7 @@ async def pedido(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raw_text = command_argument(message)
     if not raw_text.strip():
         # No text: ask for it, step by step.
-        await conversation.start(update, context)
+        await conversation.start(incoming, context)
         return
     try:
         text = clean_order_text(raw_text)

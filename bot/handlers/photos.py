@@ -6,13 +6,11 @@ import logging
 import math
 
 import redis
-from telegram import Chat, Message, Update
+from telegram import Chat, Message
 from telegram.error import Forbidden, NetworkError, RetryAfter
-from telegram.ext import ContextTypes
 
-from bot.handlers.common import language_of
+from bot.context import BotContext, Incoming, on_message
 from bot.sending import own_fallback
-from bot.services import services
 from core import texts
 from core.admission import out_of_memory
 from core.photos.processing import MAX_DOWNLOAD_BYTES, reject_sentence, status_text
@@ -27,14 +25,12 @@ def _addressed_to_bot(message: Message, bot_username: str) -> bool:
     return f"@{bot_username}".lower() in (message.caption or "").lower()
 
 
-async def foto(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def foto(incoming: Incoming, context: BotContext) -> None:
     """Queue `procesar_imagen` for the photo's largest size (or the image document)."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None or user is None:
-        return
+    message, chat, user, lang = incoming.message, incoming.chat, incoming.user, incoming.lang
     if not _addressed_to_bot(message, context.bot.username):
         return
-    lang = language_of(update)
     if message.photo:
         largest = message.photo[-1]  # Telegram lists the sizes smallest first
         file_id, size = largest.file_id, largest.file_size or 0
@@ -55,7 +51,7 @@ async def foto(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         return
 
-    svc = services(context)
+    svc = context.services
     try:
         verdict = await svc.run(
             svc.quotas.take, svc.quotas.photos, user.id, chat.id, message.message_id

@@ -1,4 +1,4 @@
-"""What a button press answers, and editing the message whose button was pressed."""
+"""A button press as its handlers get it, what it answers, and editing the pressed message."""
 
 from __future__ import annotations
 
@@ -6,13 +6,29 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, CallbackQuery
+from telegram import Bot, CallbackQuery, Chat, Message, Update, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from bot.markup import inline
+from core.keyboards import Pressed
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Press:
+    """A press bot.handlers.buttons checked: signed for this chat, on a button of the pressed
+    message. What it pressed, where, by whom, and the language we answer them in."""
+
+    update: Update
+    query: CallbackQuery
+    # The pressed message as Telegram holds it (its data is one of this message's buttons).
+    message: Message
+    chat: Chat
+    user: User
+    lang: str
+    pressed: Pressed
 
 
 @dataclass(frozen=True)

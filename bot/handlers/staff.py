@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
-from telegram.ext import ContextTypes
-
-from bot.handlers.common import language_of
-from bot.handlers.presses import Answer
+from bot.context import BotContext, Incoming
+from bot.handlers.presses import Answer, Press
 from bot.handlers.staff_access import is_staff
-from bot.services import services
 from core import texts
-from core.keyboards import Pressed
 from core.orders.model import normalize_order_id
 from core.staff.actions import Actor, PressResult
 from core.staff.cards import action_name, record_line
@@ -22,14 +17,12 @@ from core.staff.desk import Action, Record, Verdict
 log = logging.getLogger(__name__)
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: Pressed) -> Answer:
+async def on_button(press: Press, context: BotContext) -> Answer:
     """One press on a card: the first press of a round acts, any other is told who did."""
-    query, chat = update.callback_query, update.effective_chat
-    assert query is not None and query.message is not None and chat is not None
-    lang = language_of(update)
-    if not is_staff(update, context):
+    lang = press.lang
+    if not is_staff(press.update, context):
         return Answer(texts.plain(lang, "staff.toast.not_staff"), alert=True)
-    raw_action, raw_id, raw_round = pressed.fields
+    raw_action, raw_id, raw_round = press.pressed.fields
     order_id = normalize_order_id(raw_id)
     try:
         action, round_ = Action(raw_action), int(raw_round)
@@ -37,18 +30,18 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed:
         order_id = None
     if order_id is None:
         return Answer(texts.plain(lang, "callback.stale"), alert=True)
-    user = query.from_user
-    actor = Actor(user.id, user.full_name, chat.id)
-    svc = services(context)
+    chat_id = press.chat.id
+    actor = Actor(press.user.id, press.user.full_name, chat_id)
+    svc = context.services
     actions = svc.staff_actions()
-    result: PressResult = await svc.run(actions.press, order_id, round_, action, actor)
+    result = await svc.run(actions.press, order_id, round_, action, actor)
     verdict = result.outcome.verdict
     if verdict in (Verdict.DONE, Verdict.ANSWERED) and result.order is not None:
         closing = result.record if verdict is Verdict.DONE else result.outcome.last
         if closing is not None:
             # Every card of this round (in every admin chat) shows who answered it.
             await svc.run(
-                actions.desk.add_card, order_id, chat.id, query.message.message_id, round_
+                actions.desk.add_card, order_id, chat_id, press.message.message_id, round_
             )
             await svc.run(actions.close_cards, result.order, closing)
     return _answer(lang, result, action)
@@ -90,14 +83,14 @@ def _answered(lang: str, last: Record) -> str:
 
 
 async def order_for_staff(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, raw_id: str, now: float
+    incoming: Incoming, context: BotContext, raw_id: str, now: float
 ) -> str | None:
     """/estado P-… for staff: any chat's order, with every staff action; None for others."""
     order_id = normalize_order_id(raw_id)
-    if order_id is None or not is_staff(update, context):
+    if order_id is None or not is_staff(incoming.update, context):
         return None
-    lang = language_of(update)
-    svc = services(context)
+    lang = incoming.lang
+    svc = context.services
     desk = svc.staff_actions().desk
     try:
         order = await svc.run(svc.store.get, order_id)

@@ -11,22 +11,21 @@ from __future__ import annotations
 import logging
 
 from telegram import Chat, Update
-from telegram.ext import ContextTypes
 
-from bot.handlers.common import language_of, sender_chat_id
-from bot.services import services
+from bot.context import BotContext, Incoming
+from bot.handlers.common import sender_chat_id
 from core import texts
 from core.admins import Admins
 
 log = logging.getLogger(__name__)
 
 
-def is_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def is_staff(update: Update, context: BotContext) -> bool:
     """Whether the sender of `update` may act as staff where they wrote or pressed."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return False
-    settings = services(context).settings
+    settings = context.services.settings
     admins = Admins.of(
         settings.admin_user_ids, settings.admin_chat_ids + settings.escalation_chat_ids
     )
@@ -35,14 +34,10 @@ def is_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     return admins.may_use_admin_commands(chat.id, chat.type == Chat.PRIVATE, user.id, sender_chat)
 
 
-async def staff_or_refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def staff_or_refuse(incoming: Incoming, context: BotContext) -> bool:
     """True for staff; anyone else gets a short refusal."""
-    if is_staff(update, context):
+    if is_staff(incoming.update, context):
         return True
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
-    log.info(
-        "staff only: refused chat=%s user=%s", chat.id if chat else "-", user.id if user else "-"
-    )
-    if message is not None:
-        await message.reply_html(texts.text(language_of(update), "staff.admins_only"))
+    log.info("staff only: refused chat=%s user=%s", incoming.chat.id, incoming.user.id)
+    await incoming.message.reply_html(texts.text(incoming.lang, "staff.admins_only"))
     return False

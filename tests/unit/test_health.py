@@ -13,7 +13,6 @@ from telegram import Update
 
 from bot.fairness import FairUpdateProcessor
 from bot.health import check_heartbeat, health_url
-from bot.services import SERVICES
 from bot.webhook import (
     WebhookConfigError,
     check_settings,
@@ -91,7 +90,7 @@ class FakeApplication:
         self.running = True
         self.bot = None
         store = SimpleNamespace(redis=FakeRedis(redis_up))
-        self.bot_data = {SERVICES: SimpleNamespace(store=store)}
+        self.bot_data = SimpleNamespace(services=SimpleNamespace(store=store))
         self.processed: list[Update] = []
         self.update_processor = FairUpdateProcessor(running=4)
 
