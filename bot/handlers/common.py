@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
 
+import redis
 from telegram import Chat, Message, MessageEntity, Update
 
 from bot.context import BotContext, Incoming
+from bot.services import Services
 from core import texts
 from core.admins import Admins, is_person
+from core.quotas import Quota
 from core.texts import pick_language
 
 log = logging.getLogger(__name__)
@@ -66,4 +70,33 @@ async def person_or_refuse(incoming: Incoming) -> bool:
         sender_chat_id(message),
     )
     await message.reply_html(texts.text(incoming.lang, "order.anonymous"))
+    return False
+
+
+async def within_quota(
+    incoming: Incoming,
+    svc: Services,
+    quota: Quota,
+    over_key: str,
+    unavailable_key: str,
+    quote: bool | None = None,
+) -> bool:
+    """Take one unit of the sender's `quota` for this message (a re-delivered one takes none).
+    Over it, the sender is told when to try again (once, not at every message); when the
+    quota's store is down, that it is unavailable. Replies are quoted as `quote` says."""
+    chat, user, message = incoming.chat, incoming.user, incoming.message
+    try:
+        verdict = await svc.run(svc.quotas.take, quota, user.id, chat.id, message.message_id)
+    except redis.RedisError:
+        log.exception("quota store unavailable for chat=%s", chat.id)
+        await message.reply_html(texts.text(incoming.lang, unavailable_key), do_quote=quote)
+        return False
+    if verdict.allowed:
+        return True
+    log.info("%s quota reached user=%s chat=%s told=%s", quota.kind, user.id, chat.id, verdict.tell)
+    if verdict.tell:
+        wait = texts.format_age(math.ceil(verdict.wait), incoming.lang)
+        await message.reply_html(
+            texts.text(incoming.lang, over_key, limit=quota.limit, wait=wait), do_quote=quote
+        )
     return False

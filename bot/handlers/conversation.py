@@ -10,17 +10,15 @@ from __future__ import annotations
 import logging
 
 from telegram import Chat, ForceReply, Message
-from telegram.constants import ParseMode
-from telegram.error import NetworkError, RetryAfter
 
 from bot.context import BotContext, Incoming, on_message
-from bot.handlers.chain import start_chain
 from bot.handlers.presses import Answer, Press, edit_pressed, remove_keyboard, remove_keyboard_of
 from bot.markup import inline
+from bot.placing import Confirmation, NewOrder, place
 from bot.services import Services
 from core import texts
 from core.conversation.store import Conversation, Outcome
-from core.keyboards import CHANGE, CONFIRM, LEAVE, conversation_keyboard, status_keyboard
+from core.keyboards import CHANGE, CONFIRM, LEAVE, conversation_keyboard
 from core.orders.model import MAX_ORDER_TEXT, OrderTextError, clean_order_text
 
 log = logging.getLogger(__name__)
@@ -182,28 +180,10 @@ async def on_button(press: Press, context: BotContext) -> Answer:
 
 
 async def _place(context: BotContext, press: Press, conv: Conversation) -> None:
-    """Store the confirmed order; its confirmation message becomes its status message."""
-    svc, query, lang = context.services, press.query, press.lang
-    # The conversation's own message (on_button checked the press was on it).
+    """Place the confirmed order (bot.placing); its confirmation message becomes its status
+    message."""
+    # The conversation's own message (on_button checked the press was on it). Keyed by it, a
+    # re-delivered press finds the same order.
     confirmation = conv.message_id or press.message.message_id
-    # Keyed by the confirmation message: a re-delivered press finds the same order.
-    order, _created = await svc.place_order(
-        conv.chat_id, conv.user_id, conv.text, confirmation, lang
-    )
-    status_id = 0
-    if not order.status_message_id:
-        try:
-            await query.edit_message_text(
-                texts.status_message(order),
-                parse_mode=ParseMode.HTML,
-                reply_markup=inline(status_keyboard(order)),
-            )
-        except (NetworkError, RetryAfter) as exc:
-            # The order is safe in the store; the first step sends the status message.
-            log.warning("order=%s status edit failed, the worker will send it: %s", order.id, exc)
-        else:
-            status_id = confirmation
-            log.info(
-                "order=%s confirmed chat=%s status_message=%s", order.id, conv.chat_id, confirmation
-            )
-    await start_chain(context, order, confirmation, status_id, lang)
+    new = NewOrder(conv.chat_id, conv.user_id, confirmation, press.lang, conv.text)
+    await place(context, new, Confirmation(press.query, confirmation))
