@@ -33,6 +33,29 @@ def command_argument(message: Message) -> str:
     return text.partition(" ")[2]
 
 
+def addressed_to_bot(message: Message, bot_id: int, bot_username: str) -> bool:
+    """Whether a message is for this bot. In a private chat, always. In a group, what a bot
+    in privacy mode is sent: a command (bare, or named `/pedido@thisbot`: `/pedido@otro_bot`
+    is the other bot's, whatever else it does), a reply to one of its messages, or a message
+    that mentions it (by @username, or a mention of its user)."""
+    if message.chat.type == Chat.PRIVATE:
+        return True
+    username = bot_username.lower()
+    entities = message.parse_entities() if message.text else message.parse_caption_entities()
+    for entity, text in entities.items():
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            _, at, target = text.partition("@")
+            return not at or target.lower() == username
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return True
+    return any(
+        (entity.type == MessageEntity.MENTION and text.lower() == f"@{username}")
+        or (entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id)
+        for entity, text in entities.items()
+    )
+
+
 def admins_of(context: BotContext) -> Admins:
     settings = context.services.settings
     return Admins.of(settings.admin_user_ids, settings.admin_chat_ids)

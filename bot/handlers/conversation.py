@@ -12,6 +12,7 @@ import logging
 from telegram import Chat, ForceReply, Message
 
 from bot.context import BotContext, Incoming, on_message
+from bot.handlers.common import addressed_to_bot
 from bot.handlers.presses import Answer, Press, edit_pressed, remove_keyboard, remove_keyboard_of
 from bot.markup import inline
 from bot.placing import Confirmation, NewOrder, place
@@ -53,16 +54,6 @@ async def start(incoming: Incoming, context: BotContext) -> None:
         await remove_keyboard_of(context.bot, chat.id, previous.message_id)
 
 
-def _addressed_to_bot(message: Message, bot_id: int, bot_username: str) -> bool:
-    """In groups a plain message is for the bot only when it replies to it or mentions it."""
-    if message.chat.type == Chat.PRIVATE:
-        return True
-    replied = message.reply_to_message
-    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
-        return True
-    return f"@{bot_username}".lower() in (message.text or "").lower()
-
-
 def _without_mention(text: str, bot_username: str) -> str:
     mention = f"@{bot_username}"
     at = text.lower().find(mention.lower())
@@ -78,7 +69,7 @@ async def answer(incoming: Incoming, context: BotContext) -> None:
     if message.sender_chat is not None:
         return  # an anonymous or channel sender has no conversation of its own
     bot = context.bot
-    if not _addressed_to_bot(message, bot.id, bot.username):
+    if not addressed_to_bot(message, bot.id, bot.username):
         return  # group chatter, not for us
     private = chat.type == Chat.PRIVATE
     svc = context.services

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from telegram import Chat, Message
-
 from bot.context import BotContext, Incoming, on_message
-from bot.handlers.common import within_quota
+from bot.handlers.common import addressed_to_bot, within_quota
 from bot.placing import NewPhoto, Reply, place
 from core import texts
 from core.photos.processing import MAX_DOWNLOAD_BYTES, reject_sentence
-
-
-def _addressed_to_bot(message: Message, bot_username: str) -> bool:
-    """In groups the bot only takes photos whose caption mentions it."""
-    if message.chat.type == Chat.PRIVATE:
-        return True
-    return f"@{bot_username}".lower() in (message.caption or "").lower()
 
 
 @on_message
@@ -23,7 +14,7 @@ async def foto(incoming: Incoming, context: BotContext) -> None:
     """Check the image and the sender's quota, then place a photo job (bot.placing), whose
     `procesar_imagen` gets the photo's largest size (or the image document)."""
     message = incoming.message
-    if not _addressed_to_bot(message, context.bot.username):
+    if not addressed_to_bot(message, context.bot.id, context.bot.username):
         return
     file_id = await _image_of(incoming)
     if file_id is None:
