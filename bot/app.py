@@ -8,6 +8,7 @@ from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Up
 from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationBuilder,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -90,9 +91,19 @@ def build_application(settings: Settings) -> BotApplication:
         .post_shutdown(_post_shutdown)
         .build()
     )
+    app.bot_data.services = _services(settings)
+    # Group -1 runs before every other handler and never stops them.
+    app.add_handler(TypeHandler(Update, reachability.chat_is_back), group=-1)
+    app.add_handlers(_handlers())
+    app.add_error_handler(_on_error)
+    return app
+
+
+def _services(settings: Settings) -> Services:
+    """The clients every handler shares, as context.services (bot.context)."""
     # One switch for every client: REDIS_URL, or the Sentinels' master (core.redisconn).
     redis_client = redisconn.connect(settings)
-    app.bot_data.services = Services(
+    return Services(
         settings=settings,
         fence=redisconn.ReplicaFence.from_settings(redis_client, settings),
         store=OrderStore(redis_client),
@@ -102,41 +113,38 @@ def build_application(settings: Settings) -> BotApplication:
         starts=PendingStarts(redis_client),
     )
 
-    # Group -1 runs before every other handler and never stops them.
-    app.add_handler(TypeHandler(Update, reachability.chat_is_back), group=-1)
+
+def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    """Every handler, in the order PTB tries them."""
     # Commands and photos act on new messages only. PTB's CommandHandler and MessageHandler
     # also take edited messages by default: editing an old /pedido would place a second order
     # (and charge again) once the message's dedupe key has expired.
     new = filters.UpdateType.MESSAGE
-    app.add_handlers(
-        [
-            CommandHandler(["start", "ayuda", "help"], ayuda.ayuda, filters=new),
-            # Commands work as /cmd@thisbot too; PTB ignores /cmd@anotherbot in groups.
-            # Those that read the store show "typing…" when their reply is slow.
-            CommandHandler(["pedido", "order"], while_replying(pedido.pedido), filters=new),
-            CommandHandler(["estado", "status"], while_replying(estado.estado), filters=new),
-            CommandHandler(["pedidos", "orders"], while_replying(pedidos.pedidos), filters=new),
-            CommandHandler(["cancelar", "cancel"], while_replying(cancelar.cancelar), filters=new),
-            # Admins only (checked inside, so others get a refusal); not in the public menu.
-            CommandHandler(["atrasados", "stale"], atrasados.atrasados, filters=new),
-            CommandHandler(["entregas", "deliveries"], entregas.entregas, filters=new),
-            CommandHandler(["informe", "report"], while_replying(informe.informe), filters=new),
-            CommandHandler(["importar", "import"], importar.importar, filters=new),
-            # A group upgraded to a supergroup: its orders and conversations follow it.
-            MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
-            # A CSV document from staff is an import (before photos, which take any document).
-            MessageHandler(new & importar.CSV_DOCUMENTS, importar.on_csv),
-            # Photos, and any document: a non-image document gets a clear "not an image".
-            MessageHandler(new & (filters.PHOTO | filters.Document.ALL), photos.foto),
-            # Every inline button: answered exactly once, whatever it was.
-            CallbackQueryHandler(buttons.on_button),
-            # Plain text last, after every command: a guided order's answer; in groups only
-            # when it replies to the bot or mentions it, otherwise it is not for us.
-            MessageHandler(new & filters.TEXT & ~filters.COMMAND, conversation.answer),
-        ]
-    )
-    app.add_error_handler(_on_error)
-    return app
+    return [
+        CommandHandler(["start", "ayuda", "help"], ayuda.ayuda, filters=new),
+        # Commands work as /cmd@thisbot too; PTB ignores /cmd@anotherbot in groups.
+        # Those that read the store show "typing…" when their reply is slow.
+        CommandHandler(["pedido", "order"], while_replying(pedido.pedido), filters=new),
+        CommandHandler(["estado", "status"], while_replying(estado.estado), filters=new),
+        CommandHandler(["pedidos", "orders"], while_replying(pedidos.pedidos), filters=new),
+        CommandHandler(["cancelar", "cancel"], while_replying(cancelar.cancelar), filters=new),
+        # Admins only (checked inside, so others get a refusal); not in the public menu.
+        CommandHandler(["atrasados", "stale"], atrasados.atrasados, filters=new),
+        CommandHandler(["entregas", "deliveries"], entregas.entregas, filters=new),
+        CommandHandler(["informe", "report"], while_replying(informe.informe), filters=new),
+        CommandHandler(["importar", "import"], importar.importar, filters=new),
+        # A group upgraded to a supergroup: its orders and conversations follow it.
+        MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
+        # A CSV document from staff is an import (before photos, which take any document).
+        MessageHandler(new & importar.CSV_DOCUMENTS, importar.on_csv),
+        # Photos, and any document: a non-image document gets a clear "not an image".
+        MessageHandler(new & (filters.PHOTO | filters.Document.ALL), photos.foto),
+        # Every inline button: answered exactly once, whatever it was.
+        CallbackQueryHandler(buttons.on_button),
+        # Plain text last, after every command: a guided order's answer; in groups only
+        # when it replies to the bot or mentions it, otherwise it is not for us.
+        MessageHandler(new & filters.TEXT & ~filters.COMMAND, conversation.answer),
+    ]
 
 
 def _menu(language: str, entries: tuple[tuple[str, str, str], ...]) -> list[BotCommand]:

@@ -12,6 +12,7 @@ from bot.context import BotContext, Incoming
 from bot.services import Services
 from core import texts
 from core.admins import Admins, is_person
+from core.orders.model import MAX_ORDER_TEXT, OrderTextError
 from core.quotas import Quota
 from core.texts import pick_language
 
@@ -53,6 +54,13 @@ def addressed_to_bot(message: Message, bot_id: int, bot_username: str) -> bool:
         (entity.type == MessageEntity.MENTION and text.lower() == f"@{username}")
         or (entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id)
         for entity, text in entities.items()
+    )
+
+
+def order_text_refusal(lang: str, error: OrderTextError, raw_text: str) -> texts.Html:
+    """Why an order's text was refused (empty, too long, control characters)."""
+    return texts.text(
+        lang, f"order.error.{error.code}", max=MAX_ORDER_TEXT, length=len(raw_text.strip())
     )
 
 

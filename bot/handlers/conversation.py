@@ -12,7 +12,7 @@ import logging
 from telegram import Chat, ForceReply, Message
 
 from bot.context import BotContext, Incoming, on_message
-from bot.handlers.common import addressed_to_bot
+from bot.handlers.common import addressed_to_bot, order_text_refusal
 from bot.handlers.presses import Answer, Press, edit_pressed, remove_keyboard, remove_keyboard_of
 from bot.markup import inline
 from bot.placing import Confirmation, NewOrder, place
@@ -20,7 +20,7 @@ from bot.services import Services
 from core import texts
 from core.conversation.store import Conversation, Outcome
 from core.keyboards import CHANGE, CONFIRM, LEAVE, conversation_keyboard
-from core.orders.model import MAX_ORDER_TEXT, OrderTextError, clean_order_text
+from core.orders.model import OrderTextError, clean_order_text
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +86,17 @@ async def answer(incoming: Incoming, context: BotContext) -> None:
         text = clean_order_text(raw_text)
     except OrderTextError as exc:
         # Still waiting: the user may try again.
-        await message.reply_html(
-            texts.text(
-                lang, f"order.error.{exc.code}", max=MAX_ORDER_TEXT, length=len(raw_text.strip())
-            ),
-            do_quote=not private,
-        )
+        await message.reply_html(order_text_refusal(lang, exc, raw_text), do_quote=not private)
         return
+    await _ask_to_confirm(incoming, context, conv, text)
+
+
+async def _ask_to_confirm(
+    incoming: Incoming, context: BotContext, conv: Conversation, text: str
+) -> None:
+    """Record the answer and ask to confirm it, with buttons on the new question only."""
+    message, chat, user, lang = incoming.message, incoming.chat, incoming.user, incoming.lang
+    svc = context.services
     outcome, asked = await svc.run(svc.conversations.answer, chat.id, user.id, conv.token, text)
     if outcome is Outcome.EXPIRED:
         await _expired(svc, conv, message, lang)
@@ -104,7 +108,7 @@ async def answer(incoming: Incoming, context: BotContext) -> None:
         reply_markup=inline(
             conversation_keyboard(lang, chat.id, user.id, asked.token, confirm=True)
         ),
-        do_quote=not private,
+        do_quote=chat.type != Chat.PRIVATE,
     )
     await svc.run(
         svc.conversations.shown_in, chat.id, user.id, asked.token, confirmation.message_id
@@ -112,7 +116,7 @@ async def answer(incoming: Incoming, context: BotContext) -> None:
     await svc.watch_conversation(chat.id, user.id, asked.token)
     if conv.message_id:
         # Only the current question keeps buttons (an older one's would only say "stale").
-        await remove_keyboard_of(bot, chat.id, conv.message_id)
+        await remove_keyboard_of(context.bot, chat.id, conv.message_id)
 
 
 async def _expired(svc: Services, conv: Conversation, message: Message, lang: str) -> None:
@@ -122,7 +126,7 @@ async def _expired(svc: Services, conv: Conversation, message: Message, lang: st
 
 async def on_button(press: Press, context: BotContext) -> Answer:
     """Confirmar, Cambiar or Cancelar of a guided order, for the user who started it."""
-    query, chat, lang = press.query, press.chat, press.lang
+    chat, lang = press.chat, press.lang
     action, owner, token = press.pressed.fields
     if owner != str(press.user.id):
         return Answer(texts.plain(lang, "callback.not_yours"), alert=True)
@@ -135,11 +139,20 @@ async def on_button(press: Press, context: BotContext) -> Answer:
             # An older question of a conversation that moved on (it carries this user's
             # signed buttons): its buttons are done. (With no conversation the message may
             # be an order's status message by now.)
-            await remove_keyboard(query)
+            await remove_keyboard(press.query)
         return Answer(texts.plain(lang, "callback.stale"), alert=True)
     if conv.message_id and conv.message_id != pressed_on:
         # Only the conversation's own message acts (the order it places is bound to it).
         return Answer(texts.plain(lang, "callback.stale"), alert=True)
+    return await _act(press, context, conv, action)
+
+
+async def _act(press: Press, context: BotContext, conv: Conversation, action: str) -> Answer:
+    """Do what the button of the conversation's current step says, if this press is first."""
+    query, chat, lang = press.query, press.chat, press.lang
+    # (on_button checked: the press is its owner's, on the step its button names)
+    user_id, token = press.user.id, conv.token
+    svc = context.services
     if action == CONFIRM:
         outcome = await svc.run(svc.conversations.confirm, chat.id, user_id, token)
         if outcome is Outcome.DONE:

@@ -59,11 +59,9 @@ async def on_csv(incoming: Incoming, context: BotContext) -> None:
     size = document.file_size or 0
     limit = svc.settings.import_max_bytes
     if size > limit:
+        sizes = {"size": format_size(size), "max": format_size(limit)}
         await message.reply_html(
-            texts.text(
-                lang, "import.too_big", name=name, size=format_size(size), max=format_size(limit)
-            ),
-            do_quote=True,
+            texts.text(lang, "import.too_big", name=name, **sizes), do_quote=True
         )
         return
     jobs = ImportJobs(svc.store.redis)

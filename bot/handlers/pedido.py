@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from bot.context import BotContext, Incoming, on_message
 from bot.handlers import conversation
-from bot.handlers.common import command_argument, person_or_refuse, within_quota
+from bot.handlers.common import (
+    command_argument,
+    order_text_refusal,
+    person_or_refuse,
+    within_quota,
+)
 from bot.placing import NewOrder, Reply, place
-from core import texts
-from core.orders.model import MAX_ORDER_TEXT, OrderTextError, clean_order_text
+from core.orders.model import OrderTextError, clean_order_text
 
 
 @on_message
@@ -30,14 +34,7 @@ async def pedido(incoming: Incoming, context: BotContext) -> None:
     try:
         text = clean_order_text(raw_text)
     except OrderTextError as exc:
-        await message.reply_html(
-            texts.text(
-                incoming.lang,
-                f"order.error.{exc.code}",
-                max=MAX_ORDER_TEXT,
-                length=len(raw_text.strip()),
-            )
-        )
+        await message.reply_html(order_text_refusal(incoming.lang, exc, raw_text))
         return
     new = NewOrder(incoming.chat.id, incoming.user.id, message.message_id, incoming.lang, text)
     await place(context, new, Reply(message))
