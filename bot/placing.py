@@ -82,6 +82,7 @@ class Reply(StatusMessage):
         return sent.message_id
 
     async def say(self, text: str) -> None:
+        """Answer the customer's message with `text` (HTML), quoted as the status is."""
         await self.message.reply_html(text, do_quote=self.quote)
 
 

@@ -7,8 +7,6 @@ answer then reaches the bot even in privacy mode, and only its asker's reply cou
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Chat, ForceReply, Message
 
 from bot.context import BotContext, Incoming, on_message
@@ -21,8 +19,6 @@ from core import texts
 from core.conversation.store import Conversation, Outcome
 from core.keyboards import CHANGE, CONFIRM, LEAVE, conversation_keyboard
 from core.orders.model import OrderTextError, clean_order_text
-
-log = logging.getLogger(__name__)
 
 
 async def start(incoming: Incoming, context: BotContext) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
 from telegram import Chat
@@ -13,8 +12,6 @@ from core import texts
 from core.admins import Admins
 from core.telegram.dead_letters import DeadLetter, DeadLetters
 from tasks import delivery as delivery_tasks
-
-log = logging.getLogger(__name__)
 
 SHOWN = 10
 REPLAY_WORDS = ("reenviar", "replay")

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from bot.context import BotContext, Incoming
 from bot.handlers.presses import Answer, Press
 from bot.handlers.staff_access import is_staff
@@ -13,8 +11,6 @@ from core.orders.model import normalize_order_id
 from core.staff.actions import Actor, PressResult
 from core.staff.cards import action_name, record_line
 from core.staff.desk import Action, Record, Verdict
-
-log = logging.getLogger(__name__)
 
 
 async def on_button(press: Press, context: BotContext) -> Answer:
