@@ -180,7 +180,7 @@ class NewPhoto(NewUnit[PhotoJob]):
 
     name = "job"
     refusal = "quota.photo_unavailable"
-    retry_delays = ()
+    retry_delays = RETRY_DELAYS
 
     async def store(self, svc: Services) -> tuple[PhotoJob, bool]:
         return await svc.run(

@@ -30,11 +30,15 @@ def out_of_memory(exc: BaseException | None) -> bool:
 
 
 def discard_order(store: OrderStore, order: Order, source_message_id: int) -> None:
-    """Remove an order whose chain never started, and every index entry it made."""
-    pipe = store.redis.pipeline(transaction=True)
+    """Remove an order whose chain never started, and every index entry it made.
+
+    Not a MULTI: over `maxmemory` Redis refuses every command queued in a transaction, even
+    a DEL, while each removal on its own is allowed. Called when Redis is full."""
+    pipe = store.redis.pipeline(transaction=False)
     pipe.delete(store.key(order.id), f"{PREFIX}update:{order.chat_id}:{source_message_id}")
     pipe.zrem(store.chat_key(order.chat_id), order.id)
     pipe.zrem(store.OPEN_KEY, order.id)
     pipe.zrem(store.STALE_KEY, order.id)
+    pipe.zrem(store.CREATED_KEY, order.id)
     starts.drop(pipe, "order", order.id)
     pipe.execute()

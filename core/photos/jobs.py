@@ -158,8 +158,10 @@ class PhotoJobStore:
                 return self.get(str(found)), False
 
     def forget(self, job: PhotoJob, source_message_id: int) -> None:
-        """Remove a job that never started (its task could not be queued): no trace left."""
-        pipe = self.redis.pipeline(transaction=True)
+        """Remove a job that never started (its task could not be queued): no trace left.
+
+        Not a MULTI: Redis over `maxmemory` refuses every command queued in one, even DEL."""
+        pipe = self.redis.pipeline(transaction=False)
         pipe.delete(self.key(job.id), f"{PREFIX}photo-update:{job.chat_id}:{source_message_id}")
         pipe.zrem(self.chat_key(job.chat_id), job.id)
         starts.drop(pipe, "photo", job.id)

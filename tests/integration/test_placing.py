@@ -109,6 +109,7 @@ def telegram() -> Telegram:
 @pytest.fixture(autouse=True)
 def no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(NewOrder, "retry_delays", (0.0, 0.0, 0.0))
+    monkeypatch.setattr(NewPhoto, "retry_delays", (0.0, 0.0, 0.0))
 
 
 def context(svc: Services, telegram: Telegram) -> BotContext:
@@ -123,8 +124,8 @@ def new_order() -> NewOrder:
     return NewOrder(CHAT, USER, SOURCE, "es", "2 pizzas")
 
 
-def new_photo(telegram: Telegram) -> NewPhoto:
-    return NewPhoto(CHAT, USER, SOURCE, "es", cast(Message, telegram), "file-1")
+def new_photo(telegram: Telegram, source: int = SOURCE) -> NewPhoto:
+    return NewPhoto(CHAT, USER, source, "es", cast(Message, telegram), f"file-{source}")
 
 
 def new_unit(kind: str, telegram: Telegram) -> NewUnit[Any]:
@@ -198,38 +199,36 @@ async def test_redis_unreachable_for_longer_leaves_the_order_to_the_recovery_swe
     assert svc.queued == [] and svc.starts.due_at("order", order.id) is not None
 
 
-async def test_a_photo_job_is_not_tried_again_the_sweep_queues_it(
+async def test_a_photo_job_is_tried_again_too_then_left_to_the_sweep(
     client: redis.Redis, svc: FakeServices, telegram: Telegram
 ) -> None:
-    svc.unreachable = 1
+    svc.unreachable = 2
     await place(context(svc, telegram), new_photo(telegram), reply(telegram, quote=True))
-    assert svc.queued == [] and svc.unreachable == 0  # one try only
     [job_id] = client.zrange(PhotoJobStore.chat_key(CHAT), 0, -1)
-    assert svc.starts.due_at("photo", str(job_id)) is not None
+    assert svc.queued == [str(job_id)]
+
+    svc.unreachable = 10
+    await place(
+        context(svc, telegram), new_photo(telegram, SOURCE + 1), reply(telegram, quote=True)
+    )
+    later = [j for j in client.zrange(PhotoJobStore.chat_key(CHAT), 0, -1) if j != job_id]
+    assert svc.queued == [str(job_id)] and svc.starts.due_at("photo", str(later[0])) is not None
 
 
 def nothing_left(client: redis.Redis) -> bool:
-    """No unit, index entry, update guard or pending start is left. (The creation index keeps
-    a taken-back order's id: core.admission.discard_order leaves it, and its readers skip
-    ids whose order is gone.)"""
-    return [key for key in client.scan_iter("pedidos:*") if key != OrderStore.CREATED_KEY] == []
+    """No unit, index entry, update guard or pending start is left."""
+    return list(client.scan_iter("pedidos:*")) == []
 
 
-def fill_up(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Redis at maxmemory from now on: the writes that record and queue a unit are refused.
-    (Only those: a real full Redis also refuses the take-back's MULTI.)"""
+def fill_up(client: redis.Redis) -> None:
+    """Redis over `maxmemory` from now on (noeviction): every write is refused, as when full."""
+    client.config_set("maxmemory", 1)
 
-    def refused(*args: Any, **kwargs: Any) -> Any:
-        raise redis.exceptions.OutOfMemoryError(
-            "command not allowed when used memory > 'maxmemory'."
-        )
 
-    for target, name in (
-        (svc.store, "set_fields"),
-        (svc.photo_jobs, "update"),
-        (svc.starts, "take"),
-    ):
-        monkeypatch.setattr(target, name, refused)
+@pytest.fixture(autouse=True)
+def room_again(client: redis.Redis) -> Iterator[None]:
+    yield
+    client.config_set("maxmemory", 0)
 
 
 @pytest.mark.parametrize("kind", ["order", "photo"])
@@ -237,10 +236,9 @@ async def test_redis_full_after_the_status_takes_the_unit_back_and_says_so_there
     client: redis.Redis,
     svc: FakeServices,
     telegram: Telegram,
-    monkeypatch: pytest.MonkeyPatch,
     kind: str,
 ) -> None:
-    telegram.on_show = lambda: fill_up(svc, monkeypatch)
+    telegram.on_show = lambda: fill_up(client)
     new = new_unit(kind, telegram)
     await place(context(svc, telegram), new, reply(telegram))
 
@@ -256,10 +254,9 @@ async def test_redis_full_without_a_status_says_so_in_the_chat(
     client: redis.Redis,
     svc: FakeServices,
     telegram: Telegram,
-    monkeypatch: pytest.MonkeyPatch,
     kind: str,
 ) -> None:
-    telegram.on_show = lambda: fill_up(svc, monkeypatch)
+    telegram.on_show = lambda: fill_up(client)
     telegram.fail_with = NetworkError("timed out")
     new = new_unit(kind, telegram)
     await place(context(svc, telegram), new, reply(telegram))
