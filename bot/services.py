@@ -27,8 +27,8 @@ from core.settings import Settings
 from core.staff.actions import StaffActions
 from tasks import context as worker
 from tasks import conversations as conversation_tasks
-from tasks import images as photo_tasks
 from tasks import orders as order_tasks
+from tasks import photos as photo_tasks
 from tasks import staff as staff_tasks
 
 P = ParamSpec("P")

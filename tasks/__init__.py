@@ -20,7 +20,7 @@ app = Celery(
     "pedidos",
     include=[
         "tasks.orders",
-        "tasks.images",
+        "tasks.photos",
         "tasks.watcher",
         "tasks.delivery",
         "tasks.conversations",

@@ -100,13 +100,3 @@ if ARGV[2] == '1' then
 end
 return {1, current, redis.call('HGETALL', KEYS[1])}
 """
-
-# KEYS: order. ARGV: expected state, then field name/value pairs.
-# Writes only while the order is still in the expected state, so a late progress report
-# from a step cannot overwrite a cancellation or a later step.
-UPDATE_IF_STATE_LUA = """
-local current = redis.call('HGET', KEYS[1], 'state')
-if current ~= ARGV[1] then return 0 end
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return 1
-"""

@@ -23,7 +23,6 @@ import redis
 from core.orders.model import Order, new_order_id
 from core.orders.states import (
     TRANSITION_LUA,
-    UPDATE_IF_STATE_LUA,
     InvalidTransition,
     OrderState,
     allowed_from,
@@ -88,7 +87,6 @@ class OrderStore:
         self.clock = clock
         self._create = client.register_script(_CREATE)
         self._transition = client.register_script(TRANSITION_LUA)
-        self._update_if_state = client.register_script(UPDATE_IF_STATE_LUA)
         self._set_if_exists = client.register_script(_SET_IF_EXISTS)
 
     @staticmethod
@@ -234,14 +232,6 @@ class OrderStore:
         if status == -1:
             raise InvalidTransition(OrderState(current), wanted)
         return status == 1, Order.from_redis(flat_hash(rest[0]))
-
-    def update_if(self, order_id: str, expected: OrderState, **fields: str | int | float) -> bool:
-        """Set fields only while the order is still in `expected`."""
-        return bool(
-            self._update_if_state(
-                keys=[self.key(order_id)], args=[expected.value, *_flatten(fields)]
-            )
-        )
 
     def set_fields(self, order_id: str, **fields: str | int | float) -> None:
         """Record bookkeeping fields (status message id, task id) whatever the state."""

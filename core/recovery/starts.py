@@ -102,8 +102,3 @@ class PendingStarts:
         pipe = self.redis.pipeline(transaction=True)
         drop(pipe, kind, unit_id)
         pipe.execute()
-
-    def due_at(self, kind: str, unit_id: str) -> float | None:
-        """When the sweep may queue the unit (Redis ms), or None when it is not pending."""
-        score = self.redis.zscore(KEY, member(kind, unit_id))
-        return None if score is None else float(score)

@@ -220,9 +220,6 @@ class StaffDesk:
         )
         return [Due.parse(str(item)) for item in raw]
 
-    def due_count(self, now: float) -> int:
-        return int(self.redis.zcount(DUE_KEY, "-inf", now))
-
     def next_due(self, order_id: str) -> float | None:
         score = self.redis.zscore(DUE_KEY, order_id)
         return float(score) if score is not None else None

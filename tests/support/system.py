@@ -22,7 +22,7 @@ from tests.support.processes import (
 ALL_QUEUES = "orders,images,telegram,watcher,imports,reports"
 
 # The command of each process, as the Procfile, docker-compose.yml and the Dockerfile run it
-# (tests/unit/test_deploy_files.py holds them to it). Tests add only options that place a
+# (tests/test_deploy_files.py holds them to it). Tests add only options that place a
 # process: its name, pool size, ports, schedule file.
 BOT_COMMAND = ("python", "-m", "bot")
 WORKER_COMMAND = ("celery", "-A", "tasks", "worker", "--loglevel=INFO", f"--queues={ALL_QUEUES}")

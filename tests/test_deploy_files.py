@@ -22,7 +22,7 @@ from core.settings import Settings
 from tests.support.lock import drift, installed_packages, locked_packages, read_lock
 from tests.support.system import BEAT_COMMAND, BOT_COMMAND, FLOWER_COMMAND, WORKER_COMMAND
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {
     "bot": BOT_COMMAND,
     "worker": WORKER_COMMAND,

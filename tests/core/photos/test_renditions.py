@@ -34,7 +34,7 @@ PORTRAIT_SIZES = {"miniatura": (100, 150), "mediana": (400, 600), "grande": (720
 # Measured: a correctly turned photo differs from orientation 1 by RMS 3-13 (JPEG noise of
 # separately encoded files); a mirrored or upside-down one by 50-105.
 UPRIGHT_RMS = 20.0
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 # ---- helpers -------------------------------------------------------------------------

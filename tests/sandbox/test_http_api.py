@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from sandbox.client import SandboxClient
-from tests.integration.sandbox.conftest import RawApi, image_bytes
+from tests.sandbox.conftest import RawApi, image_bytes
 
 
 def wait_for_long_poll(sandbox: SandboxClient, since: int) -> None:

@@ -10,7 +10,7 @@ import requests
 
 from sandbox import run_in_thread
 from sandbox.client import SandboxClient, SandboxError
-from tests.integration.sandbox.conftest import RawApi, image_bytes
+from tests.sandbox.conftest import RawApi, image_bytes
 
 
 def test_info_and_identity(sandbox: SandboxClient) -> None:

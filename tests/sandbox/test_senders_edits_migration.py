@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.client import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, SERVICE_USER_ID, SandboxClient
-from tests.integration.sandbox.conftest import RawApi
+from tests.sandbox.conftest import RawApi
 
 
 def updates(api: RawApi) -> list[dict[str, Any]]:

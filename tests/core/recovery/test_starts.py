@@ -26,8 +26,8 @@ def test_a_new_order_and_photo_job_wait_to_be_queued(client: redis.Redis) -> Non
     order, _ = OrderStore(client).create(10, 7, "2 pizzas", source_message_id=1)
     job, _ = PhotoJobStore(client).create(10, 7, "file", 2, "es")
     pending = PendingStarts(client)
-    assert pending.due_at("order", order.id) is not None
-    assert pending.due_at("photo", job.id) is not None
+    assert pending.redis.zscore(starts.KEY, starts.member("order", order.id)) is not None
+    assert pending.redis.zscore(starts.KEY, starts.member("photo", job.id)) is not None
     # Not due yet: the bot that stored them is still about to queue them.
     assert pending.take_due("sweep") == []
 
@@ -42,7 +42,7 @@ def test_the_bot_queues_its_own_order_and_the_sweep_leaves_it(client: redis.Redi
     pending.done("order", order.id)
     make_due(client, starts.member("order", order.id))
     assert pending.take_due("sweep") == []
-    assert pending.due_at("order", order.id) is None
+    assert pending.redis.zscore(starts.KEY, starts.member("order", order.id)) is None
 
 
 def test_the_sweep_takes_what_its_bot_never_queued_and_the_bot_then_leaves_it(

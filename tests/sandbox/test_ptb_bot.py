@@ -20,7 +20,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
 from sandbox.client import SandboxClient
-from tests.integration.sandbox.conftest import image_bytes
+from tests.sandbox.conftest import image_bytes
 
 
 async def test_get_me_is_the_sandbox_bot(bot: Bot, sandbox: SandboxClient) -> None:

@@ -16,7 +16,7 @@ from aiohttp import web
 from sandbox import RunningSandbox, run_in_thread
 from sandbox.client import SandboxClient
 from sandbox.server import free_port
-from tests.integration.sandbox.conftest import RawApi
+from tests.sandbox.conftest import RawApi
 from tests.support.processes import wait_until
 
 

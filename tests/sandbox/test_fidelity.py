@@ -16,7 +16,7 @@ from telegram import Bot
 from telegram.error import BadRequest
 
 from sandbox.client import SandboxClient
-from tests.integration.sandbox.conftest import RawApi
+from tests.sandbox.conftest import RawApi
 
 
 def other_bot(sandbox: SandboxClient) -> RawApi:
@@ -339,6 +339,6 @@ def test_keyboards_telegram_accepts(sandbox: SandboxClient, api: RawApi) -> None
 
 
 def _jpeg() -> bytes:
-    from tests.integration.sandbox.conftest import image_bytes
+    from tests.sandbox.conftest import image_bytes
 
     return image_bytes(40, 40)

@@ -11,7 +11,7 @@ import requests
 
 from sandbox.client import SandboxClient
 from sandbox.screenshot import CHROMIUM, CHROMIUM_ARGS
-from tests.integration.sandbox.conftest import image_bytes
+from tests.sandbox.conftest import image_bytes
 
 
 class EchoBot:

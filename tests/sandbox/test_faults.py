@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from sandbox.client import SandboxClient
-from tests.integration.sandbox.conftest import RawApi
+from tests.sandbox.conftest import RawApi
 
 
 def test_limits_are_on_by_default(sandbox: SandboxClient, api: RawApi) -> None:
