@@ -45,7 +45,7 @@ run: sync
 # wall time on two cores. TEST_JOBS=0 runs them one after another.
 TEST_JOBS ?= 2
 test: setup
-	$(PY) -m pytest -q $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
+	$(PY) -m pytest -q --durations=15 $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 
 # The image built from the lock and docker-compose.yml run for real under Podman, with the
 # sandbox as Telegram (tests/containers). Installs Podman and makes local base images first.
