@@ -16,6 +16,19 @@ PHOTOS = Path(__file__).resolve().parent / "data" / "exif-orientation"
 # `make test-containers` (which sets this) collects it, never `make test`.
 collect_ignore = [] if os.environ.get("PEDIDOS_TEST_CONTAINERS") == "1" else ["containers"]
 
+# Whole-system modules first: `make test` hands whole modules to two processes in this order,
+# so the long ones start early and the quick unit modules fill the end, instead of one long
+# module running alone at the end while the other process has nothing left.
+RUN_FIRST = ("e2e", "sandbox")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        parts = item.path.relative_to(Path(__file__).parent).parts
+        return RUN_FIRST.index(parts[0]) if parts[0] in RUN_FIRST else len(RUN_FIRST)
+
+    items.sort(key=rank)  # stable: each module's tests stay together and in order
+
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
