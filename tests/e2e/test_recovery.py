@@ -158,10 +158,19 @@ def test_message_waiting_on_a_429_survives_the_death_of_its_worker(
     worker = system.start_worker(STEP_SECONDS="2")
     chat = system.private_chat()
     chat.send("/pedido 1 flan")
-    chat.wait_for(is_status, timeout=30)
+    order_id = order_id_of(chat.wait_for(is_status, timeout=30))
     # The next sendMessage is the "completado" one: Telegram says wait 20 s.
+    forced_before = system.sandbox.counters()["forced_failures"]
     system.sandbox.fail(method="sendMessage", status=429, retry_after=20)
-    wait_until(lambda: store.zcard(SCHEDULE_KEY), 60, "the message waiting in the schedule")
+
+    def result_waits() -> bool:
+        # This order's own result was refused, not just anything waiting in the schedule (an
+        # earlier test may have left an entry there).
+        refused = system.sandbox.counters()["forced_failures"] > forced_before
+        done = store.hget(f"pedidos:order:{order_id}", "state") == "completado"
+        return refused and done and bool(store.zcard(SCHEDULE_KEY))
+
+    wait_until(result_waits, 60, "the order's result waiting out Telegram's 429")
     told_wait_at = time.monotonic()
 
     killed_at = kill_group(worker)
