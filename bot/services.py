@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
@@ -21,6 +19,7 @@ from core.orders.model import Order
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
+from core.recovery.leases import holder_name
 from core.recovery.starts import PendingStarts
 from core.redisconn import ReplicaFence
 from core.settings import Settings
@@ -34,8 +33,6 @@ from tasks import staff as staff_tasks
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Who took a unit to queue it, as core.recovery.starts records it (for the logs of a stuck start).
-HOLDER = f"bot:{socket.gethostname()}:{os.getpid()}"
 log = logging.getLogger(__name__)
 
 
@@ -80,7 +77,7 @@ class Services:
         A failover between the publish and the fence may have lost the chain's first message
         with the old master; then the chain is enqueued again (its steps skip what is done).
         """
-        if not await self.run(self.starts.take, "order", order_id, HOLDER):
+        if not await self.run(self.starts.take, "order", order_id, f"bot:{holder_name()}"):
             log.warning("order=%s: queued by the recovery sweep, not by this bot", order_id)
             return None
         while True:
@@ -95,7 +92,7 @@ class Services:
 
     async def start_photo(self, job_id: str) -> str | None:
         """Enqueue a photo job and record it; its task id (None: the recovery sweep has it)."""
-        if not await self.run(self.starts.take, "photo", job_id, HOLDER):
+        if not await self.run(self.starts.take, "photo", job_id, f"bot:{holder_name()}"):
             log.warning("job=%s: queued by the recovery sweep, not by this bot", job_id)
             return None
         task_id = await self.enqueue_photo(job_id)

@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -24,6 +22,7 @@ from celery.exceptions import Ignore, Reject, Retry
 from celery.utils.log import get_task_logger
 from kombu.utils.json import dumps as json_dumps
 
+from core.recovery.leases import holder_name
 from core.recovery.sweeper import SweeperLock
 from tasks import app, clients
 
@@ -231,7 +230,7 @@ def start_unqueued() -> int:
     """Queue the orders and photo jobs stored by a bot that died, or lost Redis, before it
     queued them (core.recovery.starts); how many."""
     pending = clients.starts()
-    taken = pending.take_due(f"sweep:{socket.gethostname()}:{os.getpid()}")
+    taken = pending.take_due(f"sweep:{holder_name()}")
     for kind, unit_id in taken:
         start = STARTERS.get(kind)
         if start is None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.server import free_port
+from tests.support.processes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "pedidos-bot:latest"
@@ -165,12 +166,17 @@ class Stack:
         """Seconds until every one of the containers passed its healthcheck."""
         started = time.monotonic()
         waiting = list(names)
-        while waiting:
-            if time.monotonic() - started > timeout:
-                raise AssertionError(f"not healthy after {timeout}s: {waiting}\n{self.logs()}")
-            waiting = [name for name in waiting if not self.healthy(name)]
-            if waiting:
-                time.sleep(1)
+
+        def all_healthy() -> bool:
+            waiting[:] = [name for name in waiting if not self.healthy(name)]
+            return not waiting
+
+        try:
+            wait_until(all_healthy, timeout, "every healthcheck to pass", every=1.0)
+        except TimeoutError:
+            raise AssertionError(
+                f"not healthy after {timeout}s: {waiting}\n{self.logs()}"
+            ) from None
         return time.monotonic() - started
 
     def all_containers(self) -> list[str]:

@@ -8,8 +8,6 @@ import itertools
 import os
 import re
 import signal
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,21 +17,13 @@ from sandbox.client import Chat, SandboxClient
 from tests.containers.podman import IMAGE, Stack, run
 from tests.e2e.test_orders import completed, is_status, order_id_of
 from tests.e2e.test_photos import album_of
+from tests.support.processes import wait_until
 
 # Setup builds the image twice and brings the stack up: well past the default per-test limit.
 pytestmark = pytest.mark.timeout(600)
 
 APP_SERVICES = ("bot", "worker", "beat", "flower", "sandbox")
 _users = itertools.count(7001)
-
-
-def eventually(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `condition` every half second (each poll runs podman or an HTTP call)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting until {what}")
-        time.sleep(0.5)
 
 
 def new_chat(sandbox: SandboxClient) -> Chat:
@@ -163,23 +153,25 @@ def test_worker_killed_mid_order_completes_once_after_restart(
     # processes die with it. (`podman kill` would count as a stop by the user, and a stopped
     # container stays stopped.)
     os.kill(int(stack.inspect(worker, "{{.State.Pid}}")), signal.SIGKILL)
-    eventually(
+    wait_until(
         lambda: (
             stack.inspect(worker, "{{.State.Status}}") != "running"
             or int(stack.inspect(worker, "{{.RestartCount}}")) > restarts
         ),
         timeout=30,
         what="the worker died",
+        every=0.5,
     )
     assert completions(chat) == 0
     # restart: unless-stopped brings the same container back.
-    eventually(
+    wait_until(
         lambda: (
             int(stack.inspect(worker, "{{.RestartCount}}")) > restarts
             and stack.inspect(worker, "{{.State.Status}}") == "running"
         ),
         timeout=60,
         what="the killed worker restarted",
+        every=0.5,
     )
     done = chat.wait_for(completed, timeout=120)
     status = chat.wait_for(lambda m: is_status(m) and "100%" in (m.text or ""), timeout=10)
@@ -202,7 +194,7 @@ def test_redis_restart_loses_nothing_confirmed(stack: Stack, sandbox: SandboxCli
     run("podman", "restart", redis)
     stack.wait_healthy([redis], timeout=60)
     stack.compose("start", "worker")
-    eventually(lambda: completions(chat) == 2, timeout=120, what="both orders completed")
+    wait_until(lambda: completions(chat) == 2, timeout=120, what="both orders completed", every=0.5)
 
     chat.send("/estado")
     listing = chat.wait_for(lambda m: "Tus pedidos recientes" in (m.text or ""), timeout=30)
@@ -223,7 +215,9 @@ def test_three_workers_share_the_orders(stack: Stack, sandbox: SandboxClient) ->
     assert ping_replies(stack, workers[0]) == nodes
     # Flower asks the workers on each refresh and keeps who answered within its 1 s
     # inspect timeout: a worker just started may miss one round.
-    eventually(lambda: nodes <= set(flower_workers(stack)), timeout=60, what="Flower lists 3")
+    wait_until(
+        lambda: nodes <= set(flower_workers(stack)), timeout=60, what="Flower lists 3", every=0.5
+    )
 
     chats = [new_chat(sandbox) for _ in range(6)]
     for n, chat in enumerate(chats, start=1):

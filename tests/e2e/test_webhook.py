@@ -81,7 +81,7 @@ def point_webhook(system: System, url: str, secret: str | None) -> None:
         if answer.get("error_code") != 429:
             break
         # One setWebhook a second per bot: wait as Telegram says, like any client.
-        time.sleep(answer["parameters"]["retry_after"])
+        time.sleep(answer["parameters"]["retry_after"])  # the wait Telegram asks for
     assert answer["ok"], answer
 
 

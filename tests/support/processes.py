@@ -22,8 +22,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> object:
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+def wait_until(
+    condition: Callable[[], object], timeout: float = 10.0, what: str = "", every: float = 0.02
+) -> object:
+    """Poll `condition` every `every` seconds until it returns something truthy; fail after
+    `timeout` seconds. (A costly condition, e.g. one running podman, polls less often.)"""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -34,7 +37,7 @@ def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str
         else:
             if result:
                 return result
-        time.sleep(0.02)
+        time.sleep(every)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what or condition}: {last_error}")
 
 
