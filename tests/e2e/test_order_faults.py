@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.e2e.test_orders import completed, is_status, order_id_of
+from tests.e2e.test_photos import album_of
 from tests.support.chat import running_bot
 from tests.support.payment import PaymentService, payment_service
 from tests.support.processes import wait_until
@@ -162,26 +164,33 @@ def test_order_answered_while_redis_goes_down_is_queued_once(system: System, wor
     assert sum(1 for m in chat.bot_messages() if completed(m) and order_id in (m.text or "")) == 1
 
 
-def test_order_whose_bot_died_before_queueing_is_queued_by_the_sweep(
-    system: System, worker: None
+def test_work_whose_bot_died_before_queueing_is_queued_by_the_sweep(
+    system: System, worker: None, photos_dir: Path
 ) -> None:
-    """The bot is killed after answering and before queueing: the order it stored is queued
-    by the workers' recovery sweep, and completes once."""
+    """The bot is killed after answering and before queueing: the order and the photo job it
+    stored are queued by the workers' recovery sweep, and each completes once."""
     chat = system.private_chat()
-    system.sandbox.hold_answers("sendMessage", 10.0)
+    pictures = system.private_chat(first_name="Foto")
+    # Both status messages reach their chats at once; the bot hears of neither for 10 s.
+    system.sandbox.hold_answers("sendMessage", 10.0, times=2)
     chat.send("/pedido 4 sin bot")
+    pictures.send_photo(photos_dir / "Landscape_1.jpg")
     status = chat.wait_for(lambda m: is_status(m) and "sin bot" in (m.text or ""), timeout=15)
     order_id = order_id_of(status)
+    pictures.wait_for(lambda m: "F-" in (m.text or ""), timeout=15)
     running_bot(system).kill(signal.SIGKILL)
     system.sandbox.clear_faults()
     try:
         done = chat.wait_for(lambda m: completed(m) and order_id in (m.text or ""), timeout=90)
+        album = album_of(pictures, timeout=90)
     finally:
         system.start_bot()
     assert order_id in (done.text or "")
     assert sum(1 for m in chat.bot_messages() if completed(m) and order_id in (m.text or "")) == 1
     # The newest status message the customer has for the order ends in its final form.
     assert "completado" in (status_messages_of(chat, order_id)[-1].text or "")
+    assert len(album) == 3
+    assert sum(1 for m in pictures.bot_messages() if m.media_group_id) == 3
 
 
 def test_estado_at_each_stage(system: System, worker: None) -> None:
