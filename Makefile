@@ -37,7 +37,7 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 run: sync
-	@WITH_CHROMIUM=0 bash scripts/system-deps.sh
+	@WITH_CHROMIUM=0 WITH_TEST_TOOLS=0 bash scripts/system-deps.sh
 	@$(PY) -m scripts.run
 
 # Two modules at a time, each whole in one process (a module's system of Redis, workers and bot
