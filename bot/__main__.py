@@ -13,15 +13,17 @@ from telegram import Update
 from bot.app import build_application
 from bot.health import Heartbeat
 from bot.webhook import BotServer, WebhookConfigError, check_settings, set_webhook
+from core.db.connect import DatabaseUnavailable, open_checked
+from core.db.engine import Database
 from core.logs import configure_logging
 from core.settings import Settings, get_settings, refuse_example_secrets
 
 log = logging.getLogger("bot")
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, db: Database) -> None:
     """Run the Application until SIGTERM or SIGINT (PTB's run_* lifecycle, by hand)."""
-    app = build_application(settings)
+    app = build_application(settings, db)
     stopping = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stopping.set)
@@ -74,7 +76,12 @@ def main() -> None:
         except WebhookConfigError as exc:
             log.critical("cannot start: %s", exc)
             sys.exit(2)
-    asyncio.run(serve(settings))
+    try:
+        db = open_checked(settings.database_url)
+    except DatabaseUnavailable as exc:
+        log.critical("cannot start: %s", exc)
+        sys.exit(2)
+    asyncio.run(serve(settings, db))
 
 
 if __name__ == "__main__":

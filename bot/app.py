@@ -39,6 +39,7 @@ from bot.sending import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
 from core import redisconn, texts
 from core.conversation.store import ConversationStore
+from core.db.engine import Database
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
@@ -65,7 +66,7 @@ ADMIN_COMMANDS = (
 )
 
 
-def build_application(settings: Settings) -> BotApplication:
+def build_application(settings: Settings, db: Database) -> BotApplication:
     """The Application with its clients and handlers, ready to run polling or a webhook."""
     app = (
         ApplicationBuilder()
@@ -91,7 +92,7 @@ def build_application(settings: Settings) -> BotApplication:
         .post_shutdown(_post_shutdown)
         .build()
     )
-    app.bot_data.services = _services(settings)
+    app.bot_data.services = _services(settings, db)
     # Group -1 runs before every other handler and never stops them.
     app.add_handler(TypeHandler(Update, reachability.chat_is_back), group=-1)
     app.add_handlers(_handlers())
@@ -99,14 +100,15 @@ def build_application(settings: Settings) -> BotApplication:
     return app
 
 
-def _services(settings: Settings) -> Services:
+def _services(settings: Settings, db: Database) -> Services:
     """The clients every handler shares, as context.services (bot.context)."""
     # One switch for every client: REDIS_URL, or the Sentinels' master (core.redisconn).
     redis_client = redisconn.connect(settings)
     return Services(
         settings=settings,
+        redis=redis_client,
         fence=redisconn.ReplicaFence.from_settings(redis_client, settings),
-        store=OrderStore(redis_client),
+        store=OrderStore(db, PendingStarts(redis_client)),
         photo_jobs=PhotoJobStore(redis_client),
         conversations=ConversationStore(redis_client, settings.conversation_timeout),
         quotas=Quotas.from_settings(redis_client, settings),
@@ -175,7 +177,8 @@ async def _post_init(app: BotApplication) -> None:
 
 
 async def _post_shutdown(app: BotApplication) -> None:
-    app.bot_data.services.store.redis.close()
+    app.bot_data.services.redis.close()
+    app.bot_data.services.store.db.dispose()
 
 
 async def _on_error(update: object, context: BotContext) -> None:

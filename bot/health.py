@@ -2,8 +2,8 @@
 container runs: `python -m bot.health` (exit 0 when healthy, 1 with the reason otherwise).
 
 Polling mode touches a heartbeat file while the Application and its updater run; webhook
-mode (or polling with HEALTH_PORT) answers GET /healthz, which also pings Redis: a replica
-that cannot reach the order store should get no updates from the load balancer.
+mode (or polling with HEALTH_PORT) answers GET /healthz, which also pings Redis and the
+database: a replica that cannot reach either should get no updates from the load balancer.
 """
 
 from __future__ import annotations
@@ -65,12 +65,19 @@ async def status(app: BotApplication) -> tuple[bool, dict[str, Any]]:
     services = app.bot_data.services
     try:
         details["redis"] = bool(
-            await asyncio.wait_for(asyncio.to_thread(services.store.redis.ping), REDIS_TIMEOUT)
+            await asyncio.wait_for(asyncio.to_thread(services.redis.ping), REDIS_TIMEOUT)
         )
     except Exception as exc:  # any failure to reach Redis makes this replica unready
         details["redis"] = False
         details["error"] = type(exc).__name__
-    healthy = bool(details["running"] and details["redis"])
+    try:
+        details["database"] = bool(
+            await asyncio.wait_for(asyncio.to_thread(services.store.ping), REDIS_TIMEOUT)
+        )
+    except Exception as exc:  # the system of record unreachable: no orders can be placed
+        details["database"] = False
+        details.setdefault("error", type(exc).__name__)
+    healthy = bool(details["running"] and details["redis"] and details["database"])
     details["status"] = "ok" if healthy else "unavailable"
     return healthy, details
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
+import redis
+
 from core.conversation.store import ConversationStore
 from core.orders.fulfilment import Fulfilment
 from core.orders.model import Order
@@ -41,6 +43,8 @@ class Services:
     """What the handlers use: settings, the order store, and the task queue."""
 
     settings: Settings
+    # Redis: conversations, quotas, dedupe guards, pending starts (never an order).
+    redis: redis.Redis
     store: OrderStore
     photo_jobs: PhotoJobStore
     conversations: ConversationStore

@@ -2,8 +2,9 @@
 
 Redis runs with `maxmemory` and `noeviction`: when full it refuses writes ("OOM command not
 allowed") rather than dropping queued tasks. A new order or photo job is then refused as a
-whole: what was already written of it is removed, so no order sits `pendiente` without a
-chain and no index lists a job that never ran. Deletes are always allowed, even when full.
+whole: what was already written of it is removed (the order row too), so no order sits
+`pendiente` without a chain and no index lists a job that never ran. Deletes are always
+allowed, even when full.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import redis
 
 from core.orders.model import Order
-from core.orders.store import PREFIX, OrderStore
+from core.orders.store import OrderStore
 from core.recovery import starts
 
 _OOM_TEXT = "OOM command not allowed"
@@ -30,15 +31,11 @@ def out_of_memory(exc: BaseException | None) -> bool:
 
 
 def discard_order(store: OrderStore, order: Order, source_message_id: int) -> None:
-    """Remove an order whose chain never started, and every index entry it made.
-
-    Not a MULTI: over `maxmemory` Redis refuses every command queued in a transaction, even
-    a DEL, while each removal on its own is allowed. Called when Redis is full."""
-    pipe = store.redis.pipeline(transaction=False)
-    pipe.delete(store.key(order.id), f"{PREFIX}update:{order.chat_id}:{source_message_id}")
-    pipe.zrem(store.chat_key(order.chat_id), order.id)
-    pipe.zrem(store.OPEN_KEY, order.id)
-    pipe.zrem(store.STALE_KEY, order.id)
-    pipe.zrem(store.CREATED_KEY, order.id)
-    starts.drop(pipe, "order", order.id)
-    pipe.execute()
+    """Remove an order whose chain never started (Redis was full, so nothing was queued): the
+    order row goes (its id stays issued) and so does its pending start. Deletes are allowed
+    even when Redis is full."""
+    store.discard(order.id)
+    pipe = store.starts.redis.pipeline(transaction=False) if store.starts else None
+    if pipe is not None:
+        starts.drop(pipe, "order", order.id)
+        pipe.execute()

@@ -17,16 +17,15 @@ from __future__ import annotations
 import redis
 
 from core.conversation.store import PREFIX as CONVERSATION_PREFIX
-from core.orders.store import PREFIX
+from core.orders.store import PREFIX, OrderStore
 
 MOVED_PREFIX = f"{PREFIX}moved:"
 
-# KEYS: marker, old chat's orders, new chat's orders, old chat's photos, new chat's photos.
-# ARGV: new chat id, order key prefix, photo job key prefix.
+# KEYS: marker, old chat's photos, new chat's photos. ARGV: new chat id, photo job key prefix.
 _MOVE = """
 redis.call('SET', KEYS[1], ARGV[1])
 local moved = 0
-for pair = 0, 1 do
+for pair = 0, 0 do
   local from, to, prefix = KEYS[2 + pair * 2], KEYS[3 + pair * 2], ARGV[2 + pair]
   local items = redis.call('ZRANGE', from, 0, -1, 'WITHSCORES')
   for i = 1, #items, 2 do
@@ -47,8 +46,10 @@ return moved
 class ChatMoves:
     """Upgraded groups: move a chat's records to its new id, and find where a chat went."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, store: OrderStore | None = None) -> None:
         self.redis = client
+        # The orders (in the database); set by whoever wires the process (tasks.context, bot).
+        self.store = store
         self._move = client.register_script(_MOVE)
 
     def moved_to(self, chat_id: int) -> int | None:
@@ -71,16 +72,12 @@ class ChatMoves:
             return 0
         moved = int(
             self._move(
-                keys=[
-                    f"{MOVED_PREFIX}{old}",
-                    f"{PREFIX}chat:{old}",
-                    f"{PREFIX}chat:{new}",
-                    f"{PREFIX}photos:{old}",
-                    f"{PREFIX}photos:{new}",
-                ],
-                args=[new, f"{PREFIX}order:", f"{PREFIX}photo:"],
+                keys=[f"{MOVED_PREFIX}{old}", f"{PREFIX}photos:{old}", f"{PREFIX}photos:{new}"],
+                args=[new, f"{PREFIX}photo:"],
             )
         )
+        if self.store is not None:
+            moved += self.store.move_chat(old, new)
         # Guided conversations, one key per user: renamed, never over a newer one there.
         # Their question stays behind in the old chat, so the new chat has none on record.
         for key in self.redis.scan_iter(match=f"{CONVERSATION_PREFIX}{old}:*", count=500):

@@ -1,10 +1,11 @@
-"""Retention: finished orders and photo jobs leave Redis, old renditions leave the disk.
+"""Retention: old finished orders leave the database (only when ORDER_RETENTION is set: by
+default every order is kept), finished photo jobs leave Redis, old renditions leave the disk.
 
-Run by beat (`podar_retenidos`, every RETENTION_INTERVAL). Orders and photo jobs enter a
-`finished` index (member `{chat}/{id}`, scored by finish time) in the same step that makes
-them final, so a sweep costs in proportion to what expires now, never to everything ever
-stored, and it never sees an unfinished one. Each expired record goes together with its
-entry in its chat's index, in one script, so `/pedidos` never lists an order that is gone.
+Run by beat (`podar_retenidos`, every RETENTION_INTERVAL). Orders are deleted by finish time
+through an index (`ix_orders_finished`), in batches, with their history; their ids stay issued
+for ever (core.db.models.IssuedOrderId). Photo jobs enter a `finished` index (member
+`{chat}/{id}`, scored by finish time) in the same step that makes them final, so a sweep
+costs in proportion to what expires now, never to everything ever stored.
 
 Renditions are files named by content, so one file can serve two jobs of the same photo:
 a job that reuses a file touches it (core.photos.renditions), and the sweep deletes only files not
@@ -65,11 +66,13 @@ class Retention:
     def __init__(
         self,
         client: redis.Redis,
+        store: OrderStore,
         order_retention: float,
         media_retention: float,
         media_dir: Path,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.store = store
         self.order_retention = order_retention
         self.media_retention = media_retention
         self.media_dir = media_dir
@@ -78,13 +81,9 @@ class Retention:
 
     def sweep(self) -> SweepReport:
         now = self.clock()
-        orders = self._prune_all(
-            OrderStore.FINISHED_KEY,
-            now - self.order_retention,
-            OrderStore.key(""),
-            OrderStore.chat_key(0)[:-1],
-            also=OrderStore.CREATED_KEY,
-        )
+        orders = 0
+        if self.order_retention > 0:  # ORDER_RETENTION=off (0, the default) keeps every order
+            orders = self.store.delete_finished_before(now - self.order_retention, BATCH)
         jobs = self._prune_all(
             PHOTOS_FINISHED_KEY,
             now - self.media_retention,

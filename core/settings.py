@@ -84,6 +84,10 @@ def _from_text(parse: Any) -> BeforeValidator:
 # The shapes of the variables. NoDecode: a list is `7, 8`, not the JSON pydantic-settings
 # would otherwise expect of a tuple.
 Seconds = Annotated[float, _from_text(parse_duration)]
+# A duration or "off" (0: never).
+OptionalSeconds = Annotated[
+    float, _from_text(lambda v: 0.0 if v.strip().lower() in ("off", "0", "") else parse_duration(v))
+]
 Bytes = Annotated[int, _from_text(parse_size)]
 Ids = Annotated[tuple[int, ...], NoDecode, _from_text(parse_ids)]
 Hosts = Annotated[tuple[tuple[str, int], ...], NoDecode, _from_text(parse_hosts)]
@@ -102,6 +106,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="forbid")
 
     telegram_bot_token: SecretStr = SecretStr(SANDBOX_TOKEN)
+    # The system of record (core.db): a SQLAlchemy URL; may carry a password, kept out of repr.
+    database_url: str = Field(default="sqlite:///var/pedidos.db", repr=False)
     telegram_api_url: str = "https://api.telegram.org"
     # Carries Redis's password (compose builds it so): kept out of repr.
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", repr=False)
@@ -164,8 +170,10 @@ class Settings(BaseSettings):
     # Per-user quotas (core.quotas): orders per minute, photos per hour.
     quota_orders_per_minute: int = 10
     quota_photos_per_hour: int = 30
-    # Retention (core.retention): finished orders and photo jobs, renditions on disk.
-    order_retention: Seconds = 90 * DAY
+    # Retention (core.retention): finished orders ("off", the default, keeps them), never a
+    # paid one younger than LEGAL_RETENTION; photo jobs and renditions on disk.
+    order_retention: OptionalSeconds = 0.0
+    legal_retention: Seconds = 6 * 365 * DAY
     media_retention: Seconds = 7 * DAY
     retention_interval: Seconds = HOUR
     # Dead letters kept for /entregas; beyond this the oldest are dropped (and counted).

@@ -62,4 +62,5 @@ task_postrun.connect(logs.task_finished, weak=False)
 
 
 # The sweeper runs in every worker (a bootstep): registered before any worker is built.
-import tasks.recovery  # noqa: E402, F401
+import tasks.recovery  # noqa: E402
+import tasks.startup  # noqa: E402, F401

@@ -1,6 +1,6 @@
 """Long-lived clients of a worker process, built on first use (after Celery's fork).
 
-The settings, Redis, the Bot API, the shared flood limiter, the leases and schedule of
+The settings, the database, Redis, the Bot API, the shared flood limiter, the leases and schedule of
 core.recovery and its pending starts: what every task's machinery stands on.
 Nothing here knows a task, so any module may import this one: tasks.delivery builds the
 courier on it, and tasks.context the features on both.
@@ -13,6 +13,7 @@ from functools import cache
 import redis
 
 from core import redisconn
+from core.db.engine import Database
 from core.recovery.leases import LeaseKeeper, Leases
 from core.recovery.schedule import Schedule
 from core.recovery.starts import PendingStarts
@@ -29,6 +30,12 @@ def settings() -> Settings:
 def redis_client() -> redis.Redis:
     """REDIS_URL's Redis, or with Sentinel the current master (found again after a failover)."""
     return redisconn.connect(settings())
+
+
+@cache
+def database() -> Database:
+    """The system of record (its schema was checked as the worker started: tasks.startup)."""
+    return Database(settings().database_url)
 
 
 @cache

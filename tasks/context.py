@@ -13,18 +13,22 @@ from core.orders.payment import PaymentClient
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.photos.processing import PhotoProcessing
+from core.recovery.starts import PendingStarts
 from core.retention import Retention
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
 from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
-from tasks.clients import bot_api, redis_client, settings
+from tasks.clients import bot_api, database, redis_client, settings
 from tasks.delivery import courier
 
 
 @cache
 def store() -> OrderStore:
-    return OrderStore(redis_client())
+    orders = OrderStore(database(), PendingStarts(redis_client()))
+    # A group upgraded to a supergroup, learnt from a Bot API error: its orders follow it.
+    courier().chat_moves.store = orders
+    return orders
 
 
 @cache
@@ -55,7 +59,7 @@ def watcher() -> Watcher:
     config = settings()
     return Watcher(
         store=store(),
-        index=StaleIndex(store()),
+        index=StaleIndex(store(), redis_client()),
         messenger=courier(),
         admin_chat_ids=config.admin_chat_ids,
         stale_after=config.stale_after,
@@ -65,7 +69,7 @@ def watcher() -> Watcher:
 
 @cache
 def staff_desk() -> StaffDesk:
-    return StaffDesk(redis_client())
+    return StaffDesk(redis_client(), store())
 
 
 @cache
@@ -93,5 +97,9 @@ def conversations() -> ConversationStore:
 def retention() -> Retention:
     config = settings()
     return Retention(
-        redis_client(), config.order_retention, config.media_retention, Path(config.media_dir)
+        redis_client(),
+        store(),
+        config.order_retention,
+        config.media_retention,
+        Path(config.media_dir),
     )

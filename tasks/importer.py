@@ -32,14 +32,10 @@ def fetch(file_id: str, dest: Path, max_bytes: int) -> None:
 
 
 def enqueue_chains(order_ids: list[str]) -> None:
-    """Start the chain of each new order: ids stored first (one round trip), then every
+    """Start the chain of each new order: ids stored first (one transaction), then every
     chain published through one broker connection."""
-    store = ctx.store()
     plans = [(order_id, [uuid() for _ in STEP_TASKS]) for order_id in order_ids]
-    pipe = store.redis.pipeline(transaction=False)
-    for order_id, ids in plans:
-        pipe.hset(store.key(order_id), mapping={"task_ids": ",".join(ids), "task_id": ids[0]})
-    pipe.execute()
+    ctx.store().set_task_ids(plans)
     with app.producer_or_acquire() as producer:
         for order_id, ids in plans:
             order_chain(order_id, ids).apply_async(producer=producer)

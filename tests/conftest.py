@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.db.engine import Database
+from core.db.schema import migrate
+from tests.support.postgres import PostgresServer, pg_bin
 from tests.support.processes import RedisServer
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "exif-orientation"
@@ -59,3 +62,36 @@ def photos_dir() -> Path:
 
 
 from tests.support.sandbox import sandbox, sandbox_server  # noqa: E402, F401
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL cluster for the session (each user takes a database of its own)."""
+    if pg_bin() is None:
+        pytest.fail("PostgreSQL is not installed: `make setup` (or apt-get install postgresql)")
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database on each engine the system of record supports (the
+    PostgreSQL cluster starts only when a test asks for it)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'pedidos.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").new_database()
+    db = Database(url)
+    migrate(db)
+    db.dispose()
+    return url
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    """The embedded default database, migrated, in the test's temp dir."""
+    db = Database(f"sqlite:///{tmp_path / 'pedidos.db'}")
+    migrate(db)
+    yield db
+    db.dispose()

@@ -6,6 +6,7 @@ import time
 
 from bot.context import BotContext, Incoming, on_message
 from bot.handlers.common import admin_or_refuse
+from core.watcher.index import StaleIndex
 from core.watcher.watch import stale_list
 
 
@@ -16,6 +17,10 @@ async def atrasados(incoming: Incoming, context: BotContext) -> None:
         return
     svc = context.services
     stale = await svc.run(
-        stale_list, svc.store, svc.settings.stale_after, time.time(), incoming.lang
+        stale_list,
+        StaleIndex(svc.store, svc.redis),
+        svc.settings.stale_after,
+        time.time(),
+        incoming.lang,
     )
     await incoming.message.reply_html(stale)

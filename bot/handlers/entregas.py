@@ -27,7 +27,7 @@ async def entregas(incoming: Incoming, context: BotContext) -> None:
     if not await admin_or_refuse(incoming, context, "delivery.admins_only"):
         return
     svc, lang = context.services, incoming.lang
-    letters = DeadLetters(svc.store.redis, svc.settings.dead_letters_max)
+    letters = DeadLetters(svc.redis, svc.settings.dead_letters_max)
     # Customers' texts only where an admin alone reads them (not to an admin group's members).
     show_text = Admins.only_admins_read(incoming.chat.type == Chat.PRIVATE)
     words = command_argument(incoming.message).split()

@@ -64,7 +64,7 @@ async def on_csv(incoming: Incoming, context: BotContext) -> None:
             texts.text(lang, "import.too_big", name=name, **sizes), do_quote=True
         )
         return
-    jobs = ImportJobs(svc.store.redis)
+    jobs = ImportJobs(svc.redis)
     job, _created = await svc.run(
         jobs.create,
         chat.id,

@@ -24,5 +24,5 @@ async def migrated(update: Update, context: BotContext) -> None:
     else:
         return
     svc = context.services
-    moved = await svc.run(ChatMoves(svc.store.redis).move, old, new)
+    moved = await svc.run(ChatMoves(svc.redis, svc.store).move, old, new)
     log.info("chat=%s upgraded to supergroup %s: %s records moved", old, new, moved)

@@ -13,4 +13,4 @@ async def chat_is_back(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is not None and update.effective_message is not None:
         svc = context.services
-        await svc.run(mark_reachable, svc.store.redis, chat.id)
+        await svc.run(mark_reachable, svc.redis, chat.id)

@@ -24,10 +24,10 @@ from typing import Any, Protocol
 
 from core import texts
 from core.importer.csvfile import Layout, MissingColumn, NotUtf8, count_rows, layout_of, read_rows
-from core.importer.jobs import ROW_MEMORY_SECONDS, ImportJob, ImportJobs, ImportState, row_guard
+from core.importer.jobs import ImportJob, ImportJobs, ImportState, row_guard
 from core.importer.rows import BadRow, GoodRow, check
 from core.orders.model import Order, new_order_id
-from core.orders.store import OrderStore
+from core.orders.store import OrderStore, staff
 from core.progress import percent_of, render_progress
 from core.telegram.client import BadRequest, FileTooBig, TooManyRequests
 
@@ -222,7 +222,7 @@ class Importer:
         earlier: list[str] = []
         while pending:
             items = _new_orders(job, pending, time.time())
-            results = self.store.create_guarded(items, ROW_MEMORY_SECONDS)
+            results = self.store.create_guarded(items, staff(job.user_id))
             retry: list[GoodRow] = []
             for (order, _, _), row, (status, found) in zip(items, pending, results, strict=True):
                 if status == -1:

@@ -1,8 +1,7 @@
-"""The order state machine: its states, the moves it allows, and the Lua that enforces them.
+"""The order state machine: its states and the moves it allows.
 
-`TRANSITIONS` is the one declaration; `allowed_from` turns it into what the Redis script
-checks, so Python and Lua cannot disagree. Every change of state goes through
-`TRANSITION_LUA` (core.orders.store), atomic whoever asks: a step, a cancel, a staff action.
+`TRANSITIONS` is the one declaration; `sources_of` turns it into what the store's conditional
+update checks (core.orders.store), atomic whoever asks: a step, a cancel, a staff action.
 """
 
 from __future__ import annotations
@@ -72,31 +71,6 @@ def step_number(state: OrderState) -> int:
     return STEPS.index(state) + 1 if state in STEPS else 0
 
 
-def allowed_from(wanted: OrderState) -> str:
-    """The states `wanted` may be reached from, as the Lua script takes them (comma-joined)."""
-    return ",".join(state.value for state, nexts in TRANSITIONS.items() if wanted in nexts)
-
-
-# KEYS: order, open index, stale index, finished index. ARGV: wanted state, is_final (0/1),
-# now, allowed-from states joined by ',', then extra field name/value pairs.
-# Returns {status, state}: 1 moved, 0 already there (a step run twice), -1 refused, -2 missing.
-TRANSITION_LUA = """
-local current = redis.call('HGET', KEYS[1], 'state')
-if not current then return {-2, ''} end
-if current == ARGV[1] then return {0, current, redis.call('HGETALL', KEYS[1])} end
-local allowed = false
-for state in string.gmatch(ARGV[4], '[^,]+') do
-  if state == current then allowed = true end
-end
-if not allowed then return {-1, current} end
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'updated_at', ARGV[3])
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-if ARGV[2] == '1' then
-  redis.call('HSET', KEYS[1], 'finished_at', ARGV[3])
-  local id = redis.call('HGET', KEYS[1], 'id')
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('ZREM', KEYS[3], id)
-  redis.call('ZADD', KEYS[4], ARGV[3], redis.call('HGET', KEYS[1], 'chat_id') .. '/' .. id)
-end
-return {1, current, redis.call('HGETALL', KEYS[1])}
-"""
+def sources_of(wanted: OrderState) -> frozenset[OrderState]:
+    """The states `wanted` may be reached from (what the store's conditional update checks)."""
+    return frozenset(state for state, nexts in TRANSITIONS.items() if wanted in nexts)

@@ -1,106 +1,77 @@
-"""The order store in Redis: orders as hashes, indexes as sorted sets, changes as Lua scripts.
+"""The order store: orders in the system of record (core.db), changed only by conditional
+updates that write their history row in the same transaction.
 
-Keys (all under the `pedidos:` prefix):
-  order:{id}           hash   the order's fields (see Order.to_redis)
-  chat:{chat_id}       zset   the chat's order ids by creation time (for /estado and /pedidos)
-  open                 zset   ids of unfinished orders not yet alerted as stale, by creation time
-  stale                zset   ids of unfinished orders already alerted as stale, by creation time
-  finished             zset   `{chat}/{id}` of finished orders, by finish time (core.retention)
-  update:{chat}:{msg}  string the order created from that Telegram message (re-delivery guard)
-  created              zset   every order id by creation time (reports read ranges of it)
-
-An unfinished order sits in exactly one of `open` and `stale` (core.watcher.index claims
-from one into the other); a final one in neither.
+A change of state is `UPDATE orders … WHERE id = :id AND state IN (:allowed)`: two workers or
+two bot replicas asking for the same move make it once; the other sees it already made (an
+idempotent re-run) or refused by the state machine. What Redis still holds for an order is
+rebuildable: its pending start (core.recovery.starts), leases, dedupe guards.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Sequence
+from typing import Any
 
-import redis
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from core.db.engine import Database
+from core.db.models import Customer, OrderEvent, OrderRow
 from core.orders.model import Order, new_order_id
-from core.orders.states import (
-    TRANSITION_LUA,
-    InvalidTransition,
-    OrderState,
-    allowed_from,
-    step_number,
+from core.orders.queries import OrderNotFound, OrderQueries
+from core.orders.rows import (
+    SYSTEM,
+    customer,
+    insert_order,
+    remember_customer,
+    staff,
+    telegram_source,
+    to_order,
 )
-from core.recovery import starts
-from core.redisio import as_strings, flat_hash, read_hash
+from core.orders.states import InvalidTransition, OrderState, sources_of, step_number
+from core.recovery.starts import PendingStarts
+
+__all__ = ["SYSTEM", "OrderNotFound", "OrderStore", "customer", "staff"]
 
 PREFIX = "pedidos:"
 # How long a Telegram update is remembered for re-delivery: Telegram keeps undelivered
 # updates for 24 hours, so a re-delivered one cannot be older than that.
 UPDATE_MEMORY_SECONDS = 48 * 3600
-
-# KEYS: order, chat index, open index, guard, creation index[, pending starts].
-# ARGV: id, created_at, guard ttl, guard value, then the hash fields as name/value pairs.
-# The guard names where the order came from (a Telegram message, a CSV row): a second
-# create from the same place returns the guard's value and creates nothing. With the sixth
-# key the order also waits in core.recovery.starts until its chain is queued.
-_CREATE = (
-    """
-local existing = redis.call('GET', KEYS[4])
-if existing then return {0, existing} end
-if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, ''} end
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
-redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[3])
-if #KEYS >= 6 then
-"""
-    + starts.create_lua(6, "'order:' .. ARGV[1]")
-    + """
-end
-return {1, ARGV[1]}
-"""
-)
-
-# KEYS: order. ARGV: field, value. Writes only to an existing order (never a stray hash).
-_SET_IF_EXISTS = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1
-"""
-
 # The latest error of a retried step (Order.extra), shown in the admins' digest.
 LAST_ERROR_FIELD = "last_error"
+# What an order made under a guard (an imported row) keeps of it (Order.extra).
+GUARD_FIELD = "guard"
+# New ids drawn when a random id is already issued (one in ~10^9 at a million orders).
+ID_ATTEMPTS = 5
+
+# Columns a caller may set with set_fields / advance (anything else goes to `extra`).
+_COLUMNS = frozenset(
+    {"step", "progress", "status_message_id", "task_id", "task_ids", "error", "language", "text"}
+)
 
 
-def _flatten(fields: Mapping[str, str | int | float]) -> list[str]:
-    return [str(part) for pair in fields.items() for part in pair]
+def _split(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    columns = {k: v for k, v in fields.items() if k in _COLUMNS}
+    extra = {k: str(v) for k, v in fields.items() if k not in _COLUMNS}
+    return columns, extra
 
 
-class OrderNotFound(KeyError):
-    """No order with that id."""
+class OrderStore(OrderQueries):
+    """Orders in the database; `starts` (Redis) hears of each new order to queue."""
 
-
-class OrderStore:
-    """Orders kept in Redis, changed only through atomic scripts."""
-
-    def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time) -> None:
-        self.redis = client
+    def __init__(
+        self,
+        db: Database,
+        starts: PendingStarts | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.starts = starts
         self.clock = clock
-        self._create = client.register_script(_CREATE)
-        self._transition = client.register_script(TRANSITION_LUA)
-        self._set_if_exists = client.register_script(_SET_IF_EXISTS)
 
-    @staticmethod
-    def key(order_id: str) -> str:
-        return f"{PREFIX}order:{order_id}"
-
-    @staticmethod
-    def chat_key(chat_id: int) -> str:
-        return f"{PREFIX}chat:{chat_id}"
-
-    OPEN_KEY = f"{PREFIX}open"
-    CREATED_KEY = f"{PREFIX}created"
-    STALE_KEY = f"{PREFIX}stale"
-    FINISHED_KEY = f"{PREFIX}finished"
+    # -- creating ---------------------------------------------------------------------------
 
     def create(
         self,
@@ -111,95 +82,90 @@ class OrderStore:
         language: str = "es",
     ) -> tuple[Order, bool]:
         """Store a new order; a re-delivered message returns its first order and False."""
-        guard = f"{PREFIX}update:{chat_id}:{source_message_id}"
-        while True:
-            now = self.clock()
-            order = Order(
-                id=new_order_id(),
-                chat_id=chat_id,
-                user_id=user_id,
-                text=text,
-                created_at=now,
-                updated_at=now,
-                language=language,
-            )
-            status, order_id = self._create(
-                keys=[*self._create_keys(order, guard), starts.KEY],
-                args=[order.id, now, UPDATE_MEMORY_SECONDS, order.id, *_flatten(order.to_redis())],
-            )
-            if status == 1:
-                return order, True
-            if status == 0:
-                return self.get(str(order_id)), False
-            # status -1: the random id is taken (rare); draw another.
+        source = telegram_source(chat_id, source_message_id)
+        for _attempt in range(ID_ATTEMPTS):
+            existing = self.by_source(source)
+            if existing is not None:
+                return existing, False
+            order = self.new(chat_id, user_id, text, language)
+            try:
+                with self.db.transaction() as session:
+                    insert_order(session, order, source, actor=customer(user_id))
+                    remember_customer(session, order)
+                break
+            except IntegrityError:
+                # The same message placed by another replica at the same moment (found on
+                # the next turn), or a random id already issued (another id is drawn).
+                continue
+        else:
+            raise RuntimeError(f"no order stored for {source} after {ID_ATTEMPTS} attempts")
+        if self.starts is not None:
+            try:
+                self.starts.add("order", order.id)
+            except Exception:
+                # Redis refused (full, or unreachable): nothing can queue the order, so it is
+                # taken back whole and the caller tells the customer to try again.
+                self.discard(order.id)
+                raise
+        return order, True
 
-    def _create_keys(self, order: Order, guard: str) -> list[str]:
-        return [
-            self.key(order.id),
-            self.chat_key(order.chat_id),
-            self.OPEN_KEY,
-            guard,
-            self.CREATED_KEY,
-        ]
+    def new(self, chat_id: int, user_id: int, text: str, language: str) -> Order:
+        now = self.clock()
+        return Order(
+            id=new_order_id(),
+            chat_id=chat_id,
+            user_id=user_id,
+            text=text,
+            created_at=now,
+            updated_at=now,
+            language=language,
+        )
 
     def create_guarded(
-        self, orders: list[tuple[Order, str, str]], guard_ttl: int
+        self, orders: Sequence[tuple[Order, str, str]], actor: str = SYSTEM
     ) -> list[tuple[int, str]]:
-        """Store new orders in one round trip, each under its (guard key, guard value).
+        """Store new orders in one transaction, each under its (source, guard value).
 
-        For each: (1, id) created; (0, value) the guard existed (nothing created: `value` is
-        what the guard holds); (-1, '') the random id was taken (draw another and retry).
+        For each: (1, id) created; (0, value) its source was taken (nothing created: `value`
+        is what the first order's guard holds); (-1, '') the random id was taken (draw another
+        and retry). The guard value is kept on the order (extra `guard`).
         """
-        pipe = self.redis.pipeline(transaction=False)
-        for order, guard, value in orders:
-            self._create(
-                keys=self._create_keys(order, guard),
-                args=[order.id, order.created_at, guard_ttl, value, *_flatten(order.to_redis())],
-                client=pipe,
-            )
-        return [(int(status), str(found)) for status, found in pipe.execute()]
+        results: list[tuple[int, str]] = []
+        with self.db.transaction() as session:
+            for order, source, value in orders:
+                order.extra[GUARD_FIELD] = value
+                try:
+                    with session.begin_nested():
+                        insert_order(session, order, source, actor)
+                    results.append((1, order.id))
+                    continue
+                except IntegrityError:
+                    pass
+                first = session.scalar(select(OrderRow).where(OrderRow.source == source))
+                if first is None:
+                    results.append((-1, ""))
+                else:
+                    results.append((0, str((first.extra or {}).get(GUARD_FIELD, first.id))))
+        if self.starts is not None:
+            for status, order_id in results:
+                if status == 1:
+                    self.starts.add("order", order_id)
+        return results
 
-    def created_between(self, start: float, end: float, batch: int = 500) -> Iterator[list[Order]]:
-        """Orders created in [start, end), oldest first, `batch` at a time."""
-        offset = 0
-        while True:
-            ids = as_strings(
-                self.redis.zrangebyscore(
-                    self.CREATED_KEY, start, f"({end}", start=offset, num=batch
-                )
-            )
-            if not ids:
-                return
-            yield self.get_many(ids)
-            offset += len(ids)
+    def by_source(self, source: str) -> Order | None:
+        with self.db.reading() as session:
+            row = session.scalar(select(OrderRow).where(OrderRow.source == source))
+            return to_order(row) if row else None
 
-    def get(self, order_id: str) -> Order:
-        raw = read_hash(self.redis, self.key(order_id))
-        if not raw:
-            raise OrderNotFound(order_id)
-        return Order.from_redis(raw)
+    def discard(self, order_id: str) -> None:
+        """Remove an order that never started (nothing queued, nobody told it exists); its id
+        stays issued."""
+        with self.db.transaction() as session:
+            row = session.get(OrderRow, order_id)
+            if row is not None and row.state == OrderState.PENDIENTE.value and not row.task_id:
+                session.delete(row)
 
-    def find(self, order_id: str, chat_id: int) -> Order | None:
-        """The order if it exists and belongs to `chat_id`: other chats' orders do not exist."""
-        try:
-            order = self.get(order_id)
-        except OrderNotFound:
-            return None
-        return order if order.chat_id == chat_id else None
-
-    def recent(self, chat_id: int, limit: int = 5, offset: int = 0) -> list[Order]:
-        """The chat's orders, newest first."""
-        ids = as_strings(self.redis.zrevrange(self.chat_key(chat_id), offset, offset + limit - 1))
-        orders = []
-        for order_id in ids:
-            try:
-                orders.append(self.get(order_id))
-            except OrderNotFound:
-                continue
-        return orders
-
-    def count(self, chat_id: int) -> int:
-        return int(self.redis.zcard(self.chat_key(chat_id)))
+    # -- changing ---------------------------------------------------------------------------
 
     def move(self, order_id: str, wanted: OrderState, **fields: str | int | float) -> bool:
         """Move an order to `wanted`; False if it was already there (idempotent re-run).
@@ -207,48 +173,144 @@ class OrderStore:
         Raises InvalidTransition when the state machine forbids it and OrderNotFound when
         the order does not exist.
         """
-        moved, _ = self.advance(order_id, wanted, **fields)
+        moved, _ = self.advance(order_id, wanted, SYSTEM, "", **fields)
         return moved
 
     def advance(
-        self, order_id: str, wanted: OrderState, **fields: str | int | float
+        self,
+        order_id: str,
+        wanted: OrderState,
+        actor: str = SYSTEM,
+        note: str = "",
+        **fields: str | int | float,
     ) -> tuple[bool, Order]:
-        """Like `move`, also returning the order as it is after the change (one round trip)."""
+        """Like `move`, also returning the order as it is after the change."""
         # A failed or cancelled order keeps the step it stopped at.
         if wanted not in (OrderState.FALLIDO, OrderState.CANCELADO) and "step" not in fields:
             fields["step"] = step_number(wanted)
-        status, current, *rest = self._transition(
-            keys=[self.key(order_id), self.OPEN_KEY, self.STALE_KEY, self.FINISHED_KEY],
-            args=[
-                wanted.value,
-                "1" if wanted.is_final else "0",
-                self.clock(),
-                allowed_from(wanted),
-                *_flatten(fields),
-            ],
+        with self.db.transaction() as session:
+            moved = self.transition(session, order_id, wanted, actor, note, **fields)
+            row = session.get(OrderRow, order_id, populate_existing=True)
+            if row is None:
+                raise OrderNotFound(order_id)
+            if not moved and row.state != wanted.value:
+                raise InvalidTransition(OrderState(row.state), wanted)
+            return moved, to_order(row)
+
+    def transition(
+        self,
+        session: Session,
+        order_id: str,
+        wanted: OrderState,
+        actor: str,
+        note: str = "",
+        **fields: str | int | float,
+    ) -> bool:
+        """In `session`: the conditional update and its history row; True when it moved."""
+        now = self.clock()
+        columns, extra = _split(fields)
+        values: dict[str, Any] = {
+            "state": wanted.value,
+            "updated_at": now,
+            "version": OrderRow.version + 1,
+            **columns,
+        }
+        if wanted.is_final:
+            values["finished_at"] = now
+        sources = [state.value for state in sources_of(wanted)]
+        found = session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order_id, OrderRow.state.in_(sources))
+            .values(**values)
+            .returning(OrderRow.extra)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if found is None:
+            return False
+        if extra:
+            self._merge_extra(session, order_id, {**(found[0] or {}), **extra})
+        previous = session.execute(
+            select(OrderEvent.to_state)
+            .where(OrderEvent.order_id == order_id)
+            .order_by(OrderEvent.id.desc())
+            .limit(1)
+        ).scalar()
+        session.add(
+            OrderEvent(
+                order_id=order_id,
+                at=now,
+                from_state=previous or "",
+                to_state=wanted.value,
+                actor=actor,
+                note=note,
+            )
         )
-        if status == -2:
-            raise OrderNotFound(order_id)
-        if status == -1:
-            raise InvalidTransition(OrderState(current), wanted)
-        return status == 1, Order.from_redis(flat_hash(rest[0]))
+        return True
+
+    @staticmethod
+    def _merge_extra(session: Session, order_id: str, extra: dict[str, Any]) -> None:
+        session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order_id)
+            .values(extra=extra)
+            .execution_options(synchronize_session=False)
+        )
 
     def set_fields(self, order_id: str, **fields: str | int | float) -> None:
         """Record bookkeeping fields (status message id, task id) whatever the state."""
-        self.redis.hset(self.key(order_id), mapping={k: str(v) for k, v in fields.items()})
+        columns, extra = _split(fields)
+        with self.db.transaction() as session:
+            row = session.get(OrderRow, order_id)
+            if row is None:
+                return
+            for name, value in columns.items():
+                setattr(row, name, value)
+            if extra:
+                row.extra = {**(row.extra or {}), **extra}
 
-    def get_many(self, order_ids: list[str]) -> list[Order]:
-        """The orders that exist among `order_ids`, in that order (one round trip)."""
-        pipe = self.redis.pipeline(transaction=False)
-        for order_id in order_ids:
-            pipe.hgetall(self.key(order_id))
-        return [Order.from_redis(raw) for raw in pipe.execute() if raw]
+    def set_task_ids(self, plans: Sequence[tuple[str, list[str]]]) -> None:
+        """Record each order's chain task ids (its first one as `task_id`) in one transaction."""
+        with self.db.transaction() as session:
+            for order_id, ids in plans:
+                session.execute(
+                    update(OrderRow)
+                    .where(OrderRow.id == order_id)
+                    .values(task_ids=",".join(ids), task_id=ids[0])
+                    .execution_options(synchronize_session=False)
+                )
+
+    def move_chat(self, old: int, new: int) -> int:
+        """A group became a supergroup: its orders follow it. Their status messages stay in the
+        old chat (message ids are per chat), so each order forgets its own."""
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(OrderRow)
+                .where(OrderRow.chat_id == old)
+                .values(chat_id=new, status_message_id=0)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(update(Customer).where(Customer.chat_id == old).values(chat_id=new))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def delete_finished_before(self, cutoff: float, batch: int) -> int:
+        """Delete orders finished at or before `cutoff` (with their history), `batch` per
+        transaction; how many went. Their ids stay issued."""
+        removed = 0
+        while True:
+            with self.db.transaction() as session:
+                ids = list(
+                    session.scalars(
+                        select(OrderRow.id)
+                        .where(OrderRow.finished_at > 0, OrderRow.finished_at <= cutoff)
+                        .limit(batch)
+                    )
+                )
+                if not ids:
+                    return removed
+                session.execute(delete(OrderEvent).where(OrderEvent.order_id.in_(ids)))
+                session.execute(delete(OrderRow).where(OrderRow.id.in_(ids)))
+            removed += len(ids)
 
     def note_error(self, order_id: str, error: str) -> None:
         """Remember the latest error of a retried step on the order (if it exists)."""
-        self._set_if_exists(keys=[self.key(order_id)], args=[f"x:{LAST_ERROR_FIELD}", error])
-
-    def state_of(self, order_id: str) -> OrderState | None:
-        """Just the order's state, or None if there is no such order."""
-        state = self.redis.hget(self.key(order_id), "state")
-        return OrderState(str(state)) if state else None
+        self.set_fields(order_id, **{LAST_ERROR_FIELD: error})

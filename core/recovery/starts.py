@@ -62,6 +62,16 @@ return due
 )
 
 
+# KEYS: starts. ARGV: member. Adds the member due a grace from now, unless it is there.
+_ADD = (
+    NOW_LUA
+    + f"""
+redis.call('ZADD', KEYS[1], 'NX', now + {START_GRACE_MS}, ARGV[1])
+return 1
+"""
+)
+
+
 def create_lua(key_index: int, member: str) -> str:
     """The Lua lines a create script runs to add its new unit (KEYS[key_index] is `KEY`)."""
     return ADD_LUA.format(key=key_index, grace=START_GRACE_MS, member=member)
@@ -83,7 +93,13 @@ class PendingStarts:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self._take = client.register_script(_TAKE)
+        self._add = client.register_script(_ADD)
         self._take_due = client.register_script(_TAKE_DUE)
+
+    def add(self, kind: str, unit_id: str) -> None:
+        """A unit was stored (in the database): it waits here until someone queues it. An entry
+        already there keeps its time and its taker."""
+        self._add(keys=[KEY], args=[member(kind, unit_id)])
 
     def take(self, kind: str, unit_id: str, holder: str) -> bool:
         """The creator's claim: True when this caller is the one to queue the unit."""

@@ -16,7 +16,6 @@ from core.reports.chart import draw
 from core.reports.data import Tally, collect, percentile
 from core.reports.period import Period, today_in
 from core.telegram.dead_letters import DeadLetters
-from core.watcher.index import StaleIndex
 from core.watcher.watch import ADMIN_LANGUAGE
 
 log = logging.getLogger(__name__)
@@ -85,7 +84,7 @@ class Reporter:
         for batch in self.store.created_between(start, now + 1):
             for order in batch:
                 tally.add(order, today_in(self.zone, order.created_at))
-        stale, _ = StaleIndex(self.store).stale_now(now - self.stale_after, 1)
+        stale, _ = self.store.stale(now - self.stale_after, 1)
         text = self.summary(tally, stale, self.dead_letters.count(), now, lang)
         today = today_in(self.zone, now)
         week = Period(today - timedelta(days=CHART_DAYS - 1), today, self.zone)

@@ -27,25 +27,26 @@ from typing import Any
 
 import redis
 
-from core.orders.states import FINAL_STATES
 from core.orders.store import PREFIX, OrderStore
 from core.redisio import as_strings
 
 DUE_KEY = f"{PREFIX}staff:due"
 LOG_PREFIX = f"{PREFIX}staff:log:"
 CARDS_PREFIX = f"{PREFIX}staff:cards:"
+# The staff rounds of each order (round, closed, ignored, last action); the order itself is in
+# the database (core.orders.store).
+STATE_PREFIX = f"{PREFIX}staff:order:"
 RUN_PREFIX = f"{PREFIX}staff:run:"
 # A run's taken cards outlive every retry of the run.
 RUN_TTL = 7 * 24 * 3600
 # The staff log and the cards of an order are kept this long after its latest change.
 KEEP_SECONDS = 90 * 24 * 3600
 
-ROUND_FIELD = "x:staff_round"
+ROUND_FIELD = "x:staff_round"  # fields of the STATE_PREFIX hash
 CLOSED_FIELD = "x:staff_closed"
 IGNORED_FIELD = "x:staff_ignored"
 LAST_FIELD = "x:staff_last"
 
-_FINAL = ",".join(sorted(state.value for state in FINAL_STATES))
 
 # KEYS: due. ARGV: now, then order ids. A newly stale order's first card is due now; NX so a
 # retried watcher run does not move an order already waiting for its reminder.
@@ -54,8 +55,8 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[i]) end
 return 1
 """
 
-# KEYS: due, this run's list. ARGV: now, limit, order key prefix, repeats, run ttl,
-# next reminder (now + ESCALATE_AFTER), final states joined by ','.
+# KEYS: due, this run's list. ARGV: now, limit, staff state key prefix, repeats, run ttl,
+# next reminder (now + ESCALATE_AFTER), the due ids whose order finished or is gone (',').
 # Takes the due orders for one run: an order that finished meanwhile leaves the queue; any
 # other gets its next round: the alert when nobody was told since the last answer, a
 # reminder while fewer than `repeats` went unanswered, else the escalation (the last card:
@@ -64,13 +65,12 @@ _TAKE_DUE = """
 local mine = redis.call('LRANGE', KEYS[2], 0, -1)
 if #mine > 0 then return mine end
 local final = {}
-for state in string.gmatch(ARGV[7], '[^,]+') do final[state] = true end
+for id in string.gmatch(ARGV[7], '[^,]+') do final[id] = true end
 local taken = {}
 for _, id in ipairs(redis.call(
     'ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))) do
   local key = ARGV[3] .. id
-  local state = redis.call('HGET', key, 'state')
-  if (not state) or final[state] then
+  if final[id] then
     redis.call('ZREM', KEYS[1], id)
   else
     local ignored = tonumber(redis.call('HGET', key, 'x:staff_ignored') or '0')
@@ -94,23 +94,21 @@ end
 return taken
 """
 
-# KEYS: order, due, log. ARGV: id, round, the action record (JSON), next due ('' to leave
-# the queue), needs an unfinished order (0/1), final states, keep seconds.
+# KEYS: the order's staff state, due, log. ARGV: id, round, the action record (JSON), next due
+# ('' to leave the queue), needs an unfinished order (0/1), the order's state ('' when it is
+# gone), keep seconds.
 # {1}: this press answered the round. {0, last}: the round was answered already (last: by
 # whom). {-1}: a newer card replaced this one. {-2}: no such order. {-3, state}: the order
 # finished, so there is nothing to retry or cancel.
 _ACT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {-2} end
-local f = redis.call('HMGET', KEYS[1], 'x:staff_round', 'x:staff_closed', 'x:staff_last', 'state')
+if ARGV[6] == '' then return {-2} end
+local f = redis.call('HMGET', KEYS[1], 'x:staff_round', 'x:staff_closed', 'x:staff_last')
 if f[2] == ARGV[2] then return {0, f[3] or ''} end
 if f[1] ~= ARGV[2] then return {-1} end
-if ARGV[5] == '1' then
-  for state in string.gmatch(ARGV[6], '[^,]+') do
-    if state == f[4] then return {-3, f[4]} end
-  end
-end
+if ARGV[5] == '1' and ARGV[8] == '1' then return {-3, ARGV[6]} end
 redis.call('HSET', KEYS[1], 'x:staff_closed', ARGV[2], 'x:staff_last', ARGV[3],
   'x:staff_ignored', 0)
+redis.call('EXPIRE', KEYS[1], ARGV[7])
 redis.call('RPUSH', KEYS[3], ARGV[3])
 redis.call('EXPIRE', KEYS[3], ARGV[7])
 if ARGV[4] == '' then
@@ -199,8 +197,9 @@ class Outcome:
 class StaffDesk:
     """The staff state of stale orders, changed only through atomic scripts."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, store: OrderStore) -> None:
         self.redis = client
+        self.store = store
         self._open = client.register_script(_OPEN)
         self._take_due = client.register_script(_TAKE_DUE)
         self._act = client.register_script(_ACT)
@@ -214,9 +213,12 @@ class StaffDesk:
         self, run_id: str, now: float, limit: int, repeats: int, remind_after: float
     ) -> list[Due]:
         """The cards run `run_id` sends (the same ones again when the run is retried)."""
+        due = [str(i) for i in self.redis.zrangebyscore(DUE_KEY, "-inf", now, 0, limit)]
+        open_ids = {o.id for o in self.store.get_many(due) if not o.is_final}
+        finished = ",".join(i for i in due if i not in open_ids)
         raw = self._take_due(
             keys=[DUE_KEY, RUN_PREFIX + run_id],
-            args=[now, limit, OrderStore.key(""), repeats, RUN_TTL, now + remind_after, _FINAL],
+            args=[now, limit, STATE_PREFIX, repeats, RUN_TTL, now + remind_after, finished],
         )
         return [Due.parse(str(item)) for item in raw]
 
@@ -227,16 +229,18 @@ class StaffDesk:
     def act(self, order_id: str, round_: int, record: Record, next_due: float | None) -> Outcome:
         """Answer round `round_` of the order's cards with `record`, if nobody did first."""
         action = Action(record.action)
+        state = self.store.state_of(order_id)
         status, *rest = self._act(
-            keys=[OrderStore.key(order_id), DUE_KEY, LOG_PREFIX + order_id],
+            keys=[STATE_PREFIX + order_id, DUE_KEY, LOG_PREFIX + order_id],
             args=[
                 order_id,
                 round_,
                 record.to_json(),
                 "" if next_due is None else next_due,
                 "1" if action.needs_open_order else "0",
-                _FINAL,
+                state.value if state else "",
                 KEEP_SECONDS,
+                "1" if state and state.is_final else "0",
             ],
         )
         if status == 1:

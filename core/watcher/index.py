@@ -1,12 +1,12 @@
-"""The watcher's index in Redis: which unfinished orders are stale, and which run alerts them.
+"""Which unfinished orders are stale, and which watcher run alerts them.
 
-Keys (under `pedidos:`), next to the orders' own `open` and `stale` sets (core.orders.store):
-  watcher:run:{run}    list   the order ids one watcher run claimed (its retries resend these)
+The claim is an indexed query of the system of record (`ix_orders_unfinished`: unfinished
+orders by alert time and age), so the watcher's cost follows the number of newly stale
+orders, not of all orders ever made, and there is no second index to keep in step. Each claimed
+order records its run (`stale_run`) and alert time (`stale_alerted_at`) in the same update.
+The runs themselves are in Redis (rebuildable: a lost run is adopted by the next one):
   watcher:pending      zset   runs that claimed and have not finished, by their latest attempt
   watcher:history      list   the latest finished runs, newest first (JSON)
-
-An unfinished order sits in exactly one of `open` and `stale`; a final one in neither. So
-the watcher's cost follows the number of newly stale orders, not of all orders ever made.
 """
 
 from __future__ import annotations
@@ -14,62 +14,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import redis
+from sqlalchemy import select, update
+
+from core.db.models import OrderRow
 from core.orders.model import Order
 from core.orders.store import PREFIX, OrderStore
 
-RUN_PREFIX = f"{PREFIX}watcher:run:"
 PENDING_RUNS_KEY = f"{PREFIX}watcher:pending"
 WATCH_HISTORY_KEY = f"{PREFIX}watcher:history"
-
-# KEYS: open index, stale index, this run's claims, pending runs.
-# ARGV: run id, cutoff, limit, now, adopt runs whose latest attempt began before this,
-#       claims TTL, run key prefix, order key prefix, alerted field.
-# Returns {resumed (0/1), claimed ids, more stale left (0/1)}. A run that already claimed
-# (a retry or a re-delivery of the same task) gets its own ids back and claims nothing new.
-# Otherwise it first takes over the claims of runs that died before finishing (no attempt
-# for longer than any attempt may last), then moves the oldest stale ids from `open` to
-# `stale` (claimed ones are never scanned or claimed again) and marks each order alerted,
-# in the same step as the claim: an order that completes after it gets the follow-up.
-_CLAIM = """
-local function chunks(list, size, fn)
-  for i = 1, #list, size do fn({unpack(list, i, math.min(i + size - 1, #list))}) end
-end
-local function more()
-  return redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[2]) > 0 and 1 or 0
-end
-local mine = redis.call('LRANGE', KEYS[3], 0, -1)
-if #mine > 0 then
-  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
-  return {1, mine, more()}
-end
-local claimed = {}
-for _, run in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', ARGV[5])) do
-  for _, id in ipairs(redis.call('LRANGE', ARGV[7] .. run, 0, -1)) do
-    claimed[#claimed + 1] = id
-  end
-  redis.call('DEL', ARGV[7] .. run)
-  redis.call('ZREM', KEYS[4], run)
-end
-local found = redis.call(
-  'ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
-local ids, scored = {}, {}
-for i = 1, #found, 2 do
-  ids[#ids + 1] = found[i]
-  scored[#scored + 1] = found[i + 1]
-  scored[#scored + 1] = found[i]
-  claimed[#claimed + 1] = found[i]
-  local order = ARGV[8] .. found[i]
-  if redis.call('EXISTS', order) == 1 then redis.call('HSET', order, ARGV[9], ARGV[4]) end
-end
-chunks(ids, 500, function(part) redis.call('ZREM', KEYS[1], unpack(part)) end)
-chunks(scored, 1000, function(part) redis.call('ZADD', KEYS[2], unpack(part)) end)
-if #claimed > 0 then
-  chunks(claimed, 500, function(part) redis.call('RPUSH', KEYS[3], unpack(part)) end)
-  redis.call('EXPIRE', KEYS[3], ARGV[6])
-  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
-end
-return {0, claimed, more()}
-"""
 
 # The order field (Order.extra) a run sets when it claims the order to alert it.
 ALERTED_FIELD = "stale_alerted_at"
@@ -87,42 +40,81 @@ class StaleClaim:
     more: bool
 
 
-class StaleIndex:
-    """Claims of stale orders for watcher runs, and the runs' history (atomic scripts)."""
+_UNFINISHED = OrderRow.finished_at == 0
 
-    def __init__(self, store: OrderStore) -> None:
+
+class StaleIndex:
+    """Claims of stale orders for watcher runs (conditional updates), and the runs' history."""
+
+    def __init__(self, store: OrderStore, client: redis.Redis) -> None:
         self.store = store
-        self._claim = store.redis.register_script(_CLAIM)
+        self.redis = client
 
     def claim(
         self, run_id: str, cutoff: float, limit: int, now: float, adopt_before: float
     ) -> StaleClaim:
         """Claim for run `run_id` the unalerted orders created at or before `cutoff`.
 
-        Atomic: concurrent runs never claim the same order, and the same run asked again
-        (a retry) gets the same ids. Claims of runs whose latest attempt began before
-        `adopt_before` and never finished are taken over. Each newly claimed order is
-        marked alerted (Order.extra[ALERTED_FIELD]) in the same step.
+        Concurrent runs never claim the same order (the update's condition is "not yet
+        alerted"), and the same run asked again (a retry) gets the same ids. Claims of runs
+        whose latest attempt began before `adopt_before` and never finished are taken over.
         """
-        resumed, ids, more = self._claim(
-            keys=[OrderStore.OPEN_KEY, OrderStore.STALE_KEY, RUN_PREFIX + run_id, PENDING_RUNS_KEY],
-            args=[
-                run_id,
-                cutoff,
-                limit,
-                now,
-                adopt_before,
-                CLAIMS_TTL,
-                RUN_PREFIX,
-                OrderStore.key(""),
-                f"x:{ALERTED_FIELD}",
-            ],
+        mine = self._claimed_by([run_id])
+        self.redis.zadd(PENDING_RUNS_KEY, {run_id: now})
+        if mine:
+            return StaleClaim(ids=mine, resumed=True, more=self._more(cutoff))
+        dead = [str(r) for r in self.redis.zrangebyscore(PENDING_RUNS_KEY, "-inf", adopt_before)]
+        dead = [r for r in dead if r != run_id]
+        with self.store.db.transaction() as session:
+            if dead:
+                session.execute(
+                    update(OrderRow)
+                    .where(OrderRow.stale_run.in_(dead), _UNFINISHED)
+                    .values(stale_run=run_id)
+                    .execution_options(synchronize_session=False)
+                )
+            fresh = select(OrderRow.id).where(
+                _UNFINISHED, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff
+            )
+            # SKIP LOCKED: a concurrent run takes the next stale orders instead of waiting for
+            # (and then losing) the same ones. SQLite serializes writers, so it needs none.
+            fresh = fresh.order_by(OrderRow.created_at).limit(limit)
+            ids = list(session.scalars(fresh.with_for_update(skip_locked=True)))
+            if ids:
+                session.execute(
+                    update(OrderRow)
+                    .where(OrderRow.id.in_(ids), OrderRow.stale_alerted_at == 0)
+                    .values(stale_alerted_at=now, stale_run=run_id)
+                    .execution_options(synchronize_session=False)
+                )
+        if dead:
+            self.redis.zrem(PENDING_RUNS_KEY, *dead)
+        claimed = self._claimed_by([run_id])
+        if not claimed:
+            self.redis.zrem(PENDING_RUNS_KEY, run_id)
+        return StaleClaim(ids=claimed, resumed=False, more=self._more(cutoff))
+
+    def _claimed_by(self, runs: list[str]) -> list[str]:
+        query = (
+            select(OrderRow.id)
+            .where(OrderRow.stale_run.in_(runs), OrderRow.stale_alerted_at > 0)
+            .order_by(OrderRow.created_at)
         )
-        return StaleClaim(ids=[str(i) for i in ids], resumed=bool(resumed), more=bool(more))
+        with self.store.db.reading() as session:
+            return list(session.scalars(query))
+
+    def _more(self, cutoff: float) -> bool:
+        query = (
+            select(OrderRow.id)
+            .where(_UNFINISHED, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff)
+            .limit(1)
+        )
+        with self.store.db.reading() as session:
+            return session.scalar(query) is not None
 
     def finish_run(self, run_id: str, record: dict[str, str | int | float]) -> None:
         """The run delivered everything: it is no longer pending; remember it in the history."""
-        pipe = self.store.redis.pipeline(transaction=True)
+        pipe = self.redis.pipeline(transaction=True)
         pipe.zrem(PENDING_RUNS_KEY, run_id)
         pipe.lpush(WATCH_HISTORY_KEY, json.dumps({"run": run_id, **record}))
         pipe.ltrim(WATCH_HISTORY_KEY, 0, WATCH_HISTORY - 1)
@@ -130,17 +122,8 @@ class StaleIndex:
 
     def history(self, limit: int = WATCH_HISTORY) -> list[dict[str, str | int | float]]:
         """The latest finished watcher runs, newest first."""
-        return [json.loads(raw) for raw in self.store.redis.lrange(WATCH_HISTORY_KEY, 0, limit - 1)]
+        return [json.loads(raw) for raw in self.redis.lrange(WATCH_HISTORY_KEY, 0, limit - 1)]
 
     def stale_now(self, cutoff: float, limit: int) -> tuple[int, list[Order]]:
         """How many unfinished orders are stale now, alerted or not, and the oldest `limit`."""
-        pipe = self.store.redis.pipeline(transaction=True)
-        pipe.zrange(OrderStore.STALE_KEY, 0, limit - 1, withscores=True)
-        pipe.zcard(OrderStore.STALE_KEY)
-        pipe.zrangebyscore(OrderStore.OPEN_KEY, "-inf", cutoff, start=0, num=limit, withscores=True)
-        pipe.zcount(OrderStore.OPEN_KEY, "-inf", cutoff)
-        alerted, alerted_count, unalerted, unalerted_count = pipe.execute()
-        oldest = sorted([*alerted, *unalerted], key=lambda pair: pair[1])[:limit]
-        return int(alerted_count) + int(unalerted_count), self.store.get_many(
-            [i for i, _ in oldest]
-        )
+        return self.store.stale(cutoff, limit)

@@ -20,7 +20,7 @@ from core import texts
 from core.orders.model import Order
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
 from core.telegram.client import BadRequest, redact
-from core.watcher.index import ALERTED_FIELD, StaleIndex
+from core.watcher.index import StaleIndex
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def tell_ready(messenger: Messenger, order: Order) -> None:
 
 def was_alerted(order: Order) -> bool:
     """Whether a watcher run claimed the order to alert its chat."""
-    return bool(order.extra.get(ALERTED_FIELD))
+    return order.stale_alerted_at > 0
 
 
 @dataclass
@@ -196,9 +196,8 @@ class Watcher:
         return True
 
 
-def stale_list(store: OrderStore, stale_after: float, now: float, language: str) -> str:
+def stale_list(index: StaleIndex, stale_after: float, now: float, language: str) -> str:
     """The answer to /atrasados: every order stale right now (oldest first) and the last run."""
-    index = StaleIndex(store)
     total, orders = index.stale_now(now - stale_after, LIST_LIMIT)
     after = texts.format_age(stale_after, language)
     orders = [order for order in orders if not order.is_final]

@@ -89,8 +89,9 @@ class FakeApplication:
     def __init__(self, redis_up: bool = True) -> None:
         self.running = True
         self.bot = None
-        store = SimpleNamespace(redis=FakeRedis(redis_up))
-        self.bot_data = SimpleNamespace(services=SimpleNamespace(store=store))
+        store = SimpleNamespace(ping=lambda: True)
+        services = SimpleNamespace(redis=FakeRedis(redis_up), store=store)
+        self.bot_data = SimpleNamespace(services=services)
         self.processed: list[Update] = []
         self.update_processor = FairUpdateProcessor(running=4)
 

@@ -18,6 +18,7 @@ from bot.context import BotContext
 from bot.placing import Confirmation, NewOrder, NewPhoto, NewUnit, Reply, place
 from bot.services import Services
 from core.conversation.store import ConversationStore
+from core.db.engine import Database
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quota, Quotas
@@ -88,10 +89,11 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def svc(client: redis.Redis) -> FakeServices:
+def svc(client: redis.Redis, sqlite_db: Database) -> FakeServices:
     services = FakeServices(
         settings=Settings(),
-        store=OrderStore(client),
+        redis=client,
+        store=OrderStore(sqlite_db, PendingStarts(client)),
         photo_jobs=PhotoJobStore(client),
         conversations=ConversationStore(client, 60.0),
         quotas=Quotas(client, Quota("orders", 0, 60), Quota("photos", 0, 60)),

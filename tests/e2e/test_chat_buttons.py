@@ -10,7 +10,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import redis
 import requests
 
 from core.orders.store import OrderStore
@@ -40,7 +39,7 @@ def system(
 
 @pytest.fixture(scope="module")
 def store(system: System) -> OrderStore:
-    return OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
+    return system.store
 
 
 def under_way(chat: Chat, order_id: str, step: str) -> int:
@@ -106,11 +105,7 @@ def test_cancel_button_cancels_and_the_status_says_so(system: System, lang: str)
     notice = chat.wait_for(containing("🚫", after=status.message_id))
     assert order_id in text_of(notice) and words["cancelled"] in text_of(notice)
     # The queued steps were revoked: the worker discards the next one instead of running it.
-    task_ids = (
-        OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
-        .get(order_id)
-        .task_ids.split(",")
-    )
+    task_ids = system.store.get(order_id).task_ids.split(",")
     worker = system.processes[0]
     wait_until(
         lambda: f"Discarding revoked task: preparar_envio[{task_ids[1]}]" in worker.log(),
@@ -234,11 +229,8 @@ def test_status_message_ids_are_recorded_for_the_buttons(system: System) -> None
     """The bot records the status message it sent, so its buttons are recognised as current."""
     chat = system.private_chat()
     order_id, status = place_order(chat, "es", "agua")
-    client = redis.Redis.from_url(system.redis.url, decode_responses=True)
     wait_until(
-        lambda: (
-            client.hget(OrderStore.key(order_id), "status_message_id") == str(status.message_id)
-        ),
+        lambda: system.store.get(order_id).status_message_id == status.message_id,
         5,
         "status message recorded",
     )

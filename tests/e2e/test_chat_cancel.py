@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
 
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
@@ -42,7 +41,7 @@ def system(
 
 @pytest.fixture(scope="module")
 def store(system: System) -> OrderStore:
-    return OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
+    return system.store
 
 
 def showing(chat: Chat, order_id: str, text: str) -> None:

@@ -39,7 +39,7 @@ def system(
 
 @pytest.fixture(scope="module")
 def store(system: System) -> OrderStore:
-    return OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
+    return system.store
 
 
 def ask(chat: Chat, lang: str) -> Message:

@@ -8,10 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import redis
 
 from core.orders.store import OrderStore
-from core.recovery.starts import PendingStarts
 from sandbox import RunningSandbox
 from sandbox.client import Chat
 from tests.support.chat import (
@@ -39,7 +37,7 @@ def system(
 
 @pytest.fixture(scope="module")
 def store(system: System) -> OrderStore:
-    return OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
+    return system.store
 
 
 @dataclass
@@ -136,9 +134,9 @@ def test_the_groups_orders_are_listed_for_all_and_cancelled_by_their_owner(
 
 def test_a_stale_order_is_alerted_in_its_group(store: OrderStore, group: Group) -> None:
     # An order stuck for a minute (placed, but its chain never ran).
-    stuck = OrderStore(store.redis, clock=lambda: time.time() - 60)
+    stuck = OrderStore(store.db, clock=lambda: time.time() - 60)
     order, _ = stuck.create(group.ana.chat_id, group.ana.user["id"], "pedido atascado", 999_999)
-    PendingStarts(store.redis).done("order", order.id)  # queued as far as the sweep knows
+    # Stored without a pending start: as far as the sweep knows, it was queued.
 
     alert = group.ana.wait_for(lambda m: order.id in text_of(m) and "⏳" in text_of(m), timeout=20)
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from functools import partial
 
 import pytest
-import redis
 
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
@@ -31,10 +30,9 @@ def system(
 def seed_orders(system: System, chat_id: int, user_id: int, n: int) -> list[str]:
     """`n` older orders of the chat, as if placed over the last hours (newest last)."""
     ids = []
-    client = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True)).redis
     for i in range(n):
         placed_at = time.time() - (n - i) * 3600.0
-        store = OrderStore(client, clock=partial(float, placed_at))
+        store = OrderStore(system.db, clock=partial(float, placed_at))
         order, _ = store.create(chat_id, user_id, f"pedido antiguo {i}", 900_000 + i)
         store.move(order.id, OrderState.CANCELADO)
         ids.append(order.id)

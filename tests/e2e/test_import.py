@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
 import redis
 
-from core.orders.store import OrderStore
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.support.system import System, running_system
@@ -78,7 +78,7 @@ def summary(admin: Chat, name: str, after: int) -> Message:
 def test_import_with_good_bad_and_repeated_rows_then_again_creates_nothing(
     system: System, admin: Chat
 ) -> None:
-    store = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
+    store = system.store
     broker = redis.Redis.from_url(system.redis.url)
     sent = admin.send_document(the_file(), mime_type="text/csv", file_name="pedidos.csv")
 
@@ -118,7 +118,7 @@ def test_import_with_good_bad_and_repeated_rows_then_again_creates_nothing(
     assert reasons[GOOD + 6] == "repetida: igual que la fila 9"
     assert len(reasons) == 5
 
-    created = store.redis.zcard(OrderStore.CREATED_KEY)
+    created = sum(len(batch) for batch in store.created_between(0, time.time() + 1))
     assert created == GOOD
     assert broker.llen("orders") == created  # one chain per order, waiting for a worker
 
@@ -133,7 +133,7 @@ def test_import_with_good_bad_and_repeated_rows_then_again_creates_nothing(
     # Every good row, and both repeats, were imported the first time; the bad rows are bad.
     assert f"• {created + 2} ya importados antes" in (redone.text or "")
     assert "• 3 rechazados" in (redone.text or "")
-    assert store.redis.zcard(OrderStore.CREATED_KEY) == created
+    assert sum(len(batch) for batch in store.created_between(0, time.time() + 1)) == created
     assert broker.llen("orders") == created
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from core.orders.states import OrderState
 from core.recovery.schedule import SCHEDULE_KEY, Schedule
 from core.settings import Settings
 from sandbox import RunningSandbox
@@ -167,7 +168,7 @@ def test_message_waiting_on_a_429_survives_the_death_of_its_worker(
         # This order's own result was refused, not just anything waiting in the schedule (an
         # earlier test may have left an entry there).
         refused = system.sandbox.counters()["forced_failures"] > forced_before
-        done = store.hget(f"pedidos:order:{order_id}", "state") == "completado"
+        done = system.store.state_of(order_id) == OrderState.COMPLETADO
         return refused and done and bool(store.zcard(SCHEDULE_KEY))
 
     wait_until(result_waits, 60, "the order's result waiting out Telegram's 429")
@@ -216,7 +217,7 @@ def test_a_429_of_two_hours_is_honoured_and_sent_once(system: System, store: red
     system.sandbox.fail(method="sendMessage", status=429, retry_after=7200)
     wait_until(lambda: store.zcard(SCHEDULE_KEY), 60, "the message waiting in the schedule")
     order_id = order_id_of(chat.wait_for(is_status))
-    wait_until(lambda: store.hget(f"pedidos:order:{order_id}", "state") == "completado", 30)
+    wait_until(lambda: system.store.state_of(order_id) == OrderState.COMPLETADO, 30)
 
     # Two hours to wait, and no broker message holds it: nothing to redeliver at 1 h. The hold
     # is on the whole chat, so an edit of the status that came after it waits with the result.

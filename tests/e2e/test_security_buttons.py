@@ -14,7 +14,6 @@ from functools import partial
 from typing import Any
 
 import pytest
-import redis
 
 from core.conversation.store import ConversationStore
 from core.keyboards import sign
@@ -39,9 +38,8 @@ def system(
 
 def seed_orders(system: System, chat_id: int, user_id: int, n: int) -> None:
     """`n` older orders of the user in the chat (cancelled), so /pedidos has pages."""
-    client = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True)).redis
     for i in range(n):
-        store = OrderStore(client, clock=partial(float, time.time() - (n - i) * 3600.0))
+        store = OrderStore(system.db, clock=partial(float, time.time() - (n - i) * 3600.0))
         order, _ = store.create(chat_id, user_id, f"pedido antiguo {i}", 900_000 + i)
         store.move(order.id, OrderState.CANCELADO)
 
@@ -67,8 +65,8 @@ def shown(chat: Chat) -> list[tuple[Any, ...]]:
 def test_every_button_pressed_by_another_member_on_someones_message_changes_nothing(
     system: System,
 ) -> None:
-    store = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
-    conversations = ConversationStore(store.redis)
+    store = system.store
+    conversations = ConversationStore(system.client)
     group_id = -system.new_chat_id()
     ana = system.sandbox.group_chat(group_id, title="Tienda", user_id=-group_id + 1)
     luis = ana.as_user(-group_id + 2, first_name="Luis")
@@ -150,7 +148,7 @@ def test_a_press_on_a_message_without_that_button_is_refused_even_for_the_owner(
     system: System,
 ) -> None:
     """The owner's own data, pressed on another of the bot's messages, acts nowhere."""
-    store = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
+    store = system.store
     chat = system.private_chat()
     first, first_status = place_order(chat, "es", "primer pedido")
     _, second_status = place_order(chat, "es", "segundo pedido")

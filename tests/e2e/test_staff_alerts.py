@@ -74,7 +74,7 @@ def staff(system: System) -> Staff:
 
 @pytest.fixture(scope="module")
 def store(system: System) -> OrderStore:
-    return OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
+    return system.store
 
 
 def stuck_order(system: System) -> tuple[Chat, str]:
@@ -153,9 +153,9 @@ def test_atendido_once_then_a_double_press_is_told_who(
     closed(staff.ana, card, "✅ Atendido · Ana")
     closed(staff.ana_private, private_card, "✅ Atendido · Ana")  # every admin chat's card
     assert again["show_alert"] and again["text"].startswith("Ya lo atendió Ana: ✅ Atendido")
-    log = store.redis.lrange(f"pedidos:staff:log:{order_id}", 0, -1)
+    log = system.client.lrange(f"pedidos:staff:log:{order_id}", 0, -1)
     assert len(log) == 1  # recorded once
-    assert store.redis.zscore("pedidos:staff:due", order_id) is None  # no more reminders
+    assert system.client.zscore("pedidos:staff:due", order_id) is None  # no more reminders
 
     staff.ana_private.send(f"/estado {order_id}")
     estado = staff.ana_private.wait_for(
@@ -196,7 +196,7 @@ def test_two_admins_racing_one_acts_the_other_is_told(
     winner_name = "Ana" if winners == ["ana"] else "Luis"
     assert answers[loser]["show_alert"]
     assert answers[loser]["text"].startswith(f"Ya lo atendió {winner_name}:"), answers
-    assert store.redis.llen(f"pedidos:staff:log:{order_id}") == 1
+    assert system.client.llen(f"pedidos:staff:log:{order_id}") == 1
     state = store.get(order_id).state
     if winners == ["luis"]:
         assert state is OrderState.CANCELADO

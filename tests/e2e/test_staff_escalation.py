@@ -7,9 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 
-from core.orders.store import OrderStore
 from core.watcher.index import StaleIndex
 from sandbox import RunningSandbox
 from sandbox.client import Message
@@ -74,10 +72,10 @@ def test_unanswered_alert_is_repeated_then_escalated_then_left(system: System) -
     assert escalated.buttons[0][0] == "Atendido"  # the escalation chat can act on it
 
     # Nothing more: a few more watcher runs (ESCALATE_AFTER apart) add no card.
-    store = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
+    index = StaleIndex(system.store, system.client)
     after = time.time() + 2.5  # past the next ESCALATE_AFTER
     wait_until(
-        lambda: sum(1 for run in StaleIndex(store).history() if float(run["at"]) > after) >= 3,
+        lambda: sum(float(run["at"]) > after for run in index.history()) >= 3,
         30,
         "three watcher runs after the escalation",
     )

@@ -12,11 +12,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
 import requests
 from aiohttp import ClientSession, web
 
-from core.orders.store import OrderStore
 from sandbox import RunningSandbox, run_in_thread
 from sandbox.client import SandboxClient
 from tests.e2e.test_orders import completed, is_status, order_id_of
@@ -86,7 +84,7 @@ def point_webhook(system: System, url: str, secret: str | None) -> None:
 
 
 def orders_of(system: System, chat_id: int) -> list[str]:
-    store = OrderStore(redis.Redis.from_url(system.redis.url, decode_responses=True))
+    store = system.store
     return [order.id for order in store.recent(chat_id, 50)]
 
 

@@ -12,6 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import redis as redis_lib
+
+from core.db.engine import Database
+from core.db.schema import migrate
+from core.orders.store import OrderStore
 from sandbox.client import SandboxClient
 from tests.support.processes import (
     Process,
@@ -50,8 +55,17 @@ class System:
         self.tmp = tmp
         self.logs = tmp / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
+        # The system of record: SQLite in the module's temp dir unless the module gives a
+        # DATABASE_URL (PostgreSQL); migrated here, as `make migrate` does before `make run`.
+        database_url = env.pop("DATABASE_URL", "") or f"sqlite:///{tmp / 'pedidos.db'}"
+        self.db = Database(database_url)
+        migrate(self.db)
+        self.store = OrderStore(self.db)
+        # What the processes keep in Redis (guards, conversations, watcher runs), for tests.
+        self.client = redis_lib.Redis.from_url(redis.url, decode_responses=True)
         self.env = {
             **os.environ,
+            "DATABASE_URL": database_url,
             "TELEGRAM_BOT_TOKEN": token,
             "TELEGRAM_API_URL": sandbox_url,
             "REDIS_URL": redis.url,
@@ -137,6 +151,8 @@ class System:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.kill(signal.SIGTERM)
+        self.db.dispose()
+        self.client.close()
 
 
 @contextmanager

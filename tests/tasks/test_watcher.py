@@ -11,9 +11,9 @@ from celery.app.task import Context
 from celery.exceptions import Retry
 from celery.signals import task_retry
 
+from core.db.engine import Database
 from core.orders.payment import PaymentUnavailable
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
-from core.watcher import index
 from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
 from tasks import context as ctx
@@ -31,8 +31,13 @@ class Messenger:
 
 
 @pytest.fixture
-def store(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> OrderStore:
-    store = OrderStore(redis.Redis.from_url(redis_url, decode_responses=True))
+def client(redis_url: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_url, decode_responses=True)
+
+
+@pytest.fixture
+def store(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> OrderStore:
+    store = OrderStore(sqlite_db)
     monkeypatch.setattr(ctx, "store", lambda: store)
     return store
 
@@ -58,14 +63,14 @@ def test_other_tasks_retries_leave_orders_alone(store: OrderStore) -> None:
 
 
 def test_the_task_runs_the_watcher_under_its_own_id(
-    store: OrderStore, monkeypatch: pytest.MonkeyPatch
+    store: OrderStore, client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store.clock = lambda: 1_000.0
     order, _ = store.create(chat_id=10, user_id=10, text="pizza", source_message_id=1)
     messenger = Messenger()
     watcher = Watcher(
         store=store,
-        index=StaleIndex(store),
+        index=StaleIndex(store, client),
         messenger=messenger,
         admin_chat_ids=(),
         stale_after=60,
@@ -77,4 +82,6 @@ def test_the_task_runs_the_watcher_under_its_own_id(
 
     assert result.get()["claimed"] == 1 and result.get()["run_id"] == "run-from-beat"
     assert messenger.keys == [f"order:{order.id}:stale"]
-    assert store.redis.lrange(index.RUN_PREFIX + "run-from-beat", 0, -1) == [order.id]
+    # The run's claim is under its task id: Celery retrying it gets the same orders back.
+    again = StaleIndex(store, client).claim("run-from-beat", 1_940.0, 10, 2_000.0, 0)
+    assert again.resumed and again.ids == [order.id]

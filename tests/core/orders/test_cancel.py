@@ -1,15 +1,17 @@
-"""Cancelling against a real redis-server: one final state, told once, steps that stop."""
+"""Cancelling on the real system of record (SQLite and PostgreSQL): one final state, told
+once, steps that stop."""
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pytest
-import redis
 
+from core.db.engine import Database
 from core.keyboards import sign
 from core.orders.cancel import CancelOutcome, cancel_order, task_ids, tell_cancelled
 from core.orders.fulfilment import Fulfilment
@@ -44,8 +46,13 @@ class FakeCourier:
 
 
 @pytest.fixture
-def store(redis_url: str) -> OrderStore:
-    return OrderStore(redis.Redis.from_url(redis_url, decode_responses=True))
+def store(database_url: str) -> Iterator[OrderStore]:
+    db = Database(database_url)
+    yield OrderStore(db)
+    db.dispose()
+
+
+_sources = itertools.count(1)
 
 
 def fulfilment(
@@ -61,7 +68,7 @@ def fulfilment(
 
 
 def new_order(store: OrderStore) -> Order:
-    source = int(store.redis.incr("test:source"))  # each order from its own message
+    source = next(_sources)  # each order from its own message
     order, _ = store.create(CHAT, USER, "2 pizzas", source_message_id=source)
     store.set_fields(order.id, status_message_id=50)
     return order

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import redis
 
+from core.db.engine import Database
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.recovery import starts
@@ -17,13 +18,18 @@ def client(redis_url: str) -> redis.Redis:
     return redis.Redis.from_url(redis_url, decode_responses=True)
 
 
+@pytest.fixture
+def db(sqlite_db: Database) -> Database:
+    return sqlite_db
+
+
 def make_due(client: redis.Redis, member: str) -> None:
     """As if the grace were over (the sweep's clock is Redis's own)."""
     client.zadd(starts.KEY, {member: 0}, xx=True)
 
 
-def test_a_new_order_and_photo_job_wait_to_be_queued(client: redis.Redis) -> None:
-    order, _ = OrderStore(client).create(10, 7, "2 pizzas", source_message_id=1)
+def test_a_new_order_and_photo_job_wait_to_be_queued(client: redis.Redis, db: Database) -> None:
+    order, _ = OrderStore(db, PendingStarts(client)).create(10, 7, "2 pizzas", source_message_id=1)
     job, _ = PhotoJobStore(client).create(10, 7, "file", 2, "es")
     pending = PendingStarts(client)
     assert pending.redis.zscore(starts.KEY, starts.member("order", order.id)) is not None
@@ -32,8 +38,10 @@ def test_a_new_order_and_photo_job_wait_to_be_queued(client: redis.Redis) -> Non
     assert pending.take_due("sweep") == []
 
 
-def test_the_bot_queues_its_own_order_and_the_sweep_leaves_it(client: redis.Redis) -> None:
-    order, _ = OrderStore(client).create(10, 7, "2 pizzas", source_message_id=1)
+def test_the_bot_queues_its_own_order_and_the_sweep_leaves_it(
+    client: redis.Redis, db: Database
+) -> None:
+    order, _ = OrderStore(db, PendingStarts(client)).create(10, 7, "2 pizzas", source_message_id=1)
     pending = PendingStarts(client)
     assert pending.take("order", order.id, "bot-1")
     # The same bot trying again (Redis was back) still holds it; another does not get it.
@@ -46,9 +54,9 @@ def test_the_bot_queues_its_own_order_and_the_sweep_leaves_it(client: redis.Redi
 
 
 def test_the_sweep_takes_what_its_bot_never_queued_and_the_bot_then_leaves_it(
-    client: redis.Redis,
+    client: redis.Redis, db: Database
 ) -> None:
-    order, _ = OrderStore(client).create(10, 7, "2 pizzas", source_message_id=1)
+    order, _ = OrderStore(db, PendingStarts(client)).create(10, 7, "2 pizzas", source_message_id=1)
     pending = PendingStarts(client)
     make_due(client, starts.member("order", order.id))
     assert pending.take_due("sweep") == [("order", order.id)]
@@ -58,8 +66,8 @@ def test_the_sweep_takes_what_its_bot_never_queued_and_the_bot_then_leaves_it(
     assert not pending.take("order", order.id, "bot-1")
 
 
-def test_a_redelivered_message_adds_nothing(client: redis.Redis) -> None:
-    store = OrderStore(client)
+def test_a_redelivered_message_adds_nothing(client: redis.Redis, db: Database) -> None:
+    store = OrderStore(db, PendingStarts(client))
     first, _ = store.create(10, 7, "2 pizzas", source_message_id=9)
     PendingStarts(client).done("order", first.id)
     again, created = store.create(10, 7, "2 pizzas", source_message_id=9)

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from core.chats import ChatMoves
+from core.db.engine import Database
 from core.orders.store import OrderStore
 from core.telegram.calls import Throttled
 from core.telegram.client import BotApi
@@ -51,12 +52,14 @@ def test_taking_a_timed_out_questions_buttons_away_waits_for_a_slot(
 def test_a_send_to_an_upgraded_group_reaches_the_supergroup_and_moves_its_orders(
     sandbox: SandboxClient,  # noqa: F811
     client: redis.Redis,
+    sqlite_db: Database,
 ) -> None:
     group = sandbox.group_chat(-4_401, title="Amigos", user_id=402)
-    store = OrderStore(client)
+    store = OrderStore(sqlite_db)
     order, _ = store.create(-4_401, 402, "paella", source_message_id=1)
     roomy = Limits(chat_per_second=100, chat_burst=100, group_per_minute=6000, group_burst=100)
     courier = Courier(BotApi(sandbox.api_url, sandbox.token), client, RateLimiter(client, roomy))
+    courier.chat_moves.store = store  # as tasks.context wires it
     status = courier.send(-4_401, "estado", key="s:4401")
     assert status is not None
     supergroup = group.migrate_to_supergroup(-100_000_004_401)

@@ -1,10 +1,11 @@
-"""The stale-order watcher against a real redis-server: claims, concurrency, retried runs."""
+"""The stale-order watcher on the real system of record (SQLite and PostgreSQL) and a real
+redis-server: claims, concurrency, retried runs."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -12,6 +13,7 @@ from typing import Any, cast
 import pytest
 import redis
 
+from core.db.engine import Database
 from core.orders.fulfilment import Fulfilment
 from core.orders.payment import PaymentClient
 from core.orders.states import STEPS, OrderState
@@ -70,9 +72,21 @@ def clock() -> Clock:
     return Clock()
 
 
+# The watcher's runs are in Redis: the test's redis-server (set by the `store` fixture).
+REDIS: list[redis.Redis] = []
+
+
 @pytest.fixture
-def store(redis_url: str, clock: Clock) -> OrderStore:
-    return OrderStore(redis.Redis.from_url(redis_url, decode_responses=True), clock=clock)
+def store(database_url: str, redis_url: str, clock: Clock) -> Iterator[OrderStore]:
+    db = Database(database_url)
+    REDIS[:] = [redis.Redis.from_url(redis_url, decode_responses=True)]
+    yield OrderStore(db, clock=clock)
+    db.dispose()
+
+
+@pytest.fixture
+def index(store: OrderStore) -> StaleIndex:
+    return StaleIndex(store, REDIS[0])
 
 
 def make_watcher(
@@ -80,7 +94,7 @@ def make_watcher(
 ) -> Watcher:
     return Watcher(
         store=store,
-        index=StaleIndex(store),
+        index=StaleIndex(store, REDIS[0]),
         messenger=messenger,
         admin_chat_ids=(ADMIN,),
         stale_after=DAY,
@@ -124,17 +138,17 @@ def test_only_orders_past_stale_after_are_alerted(store: OrderStore, clock: Cloc
     assert finished not in messenger.alerted()
 
 
-def test_alerted_order_is_not_scanned_again_and_leaves_the_index_when_done(
-    store: OrderStore, clock: Clock
+def test_alerted_order_is_not_claimed_again_and_is_not_stale_once_done(
+    store: OrderStore, clock: Clock, index: StaleIndex
 ) -> None:
     [order_id] = place(store, clock, T0 - 2 * DAY)
     make_watcher(store, Messenger(), clock).run("run-1")
-    assert store.redis.zscore(store.STALE_KEY, order_id) == T0 - 2 * DAY
-    assert store.redis.zscore(store.OPEN_KEY, order_id) is None
+    assert store.get(order_id).stale_alerted_at == clock.now
+    assert make_watcher(store, Messenger(), clock).run("run-2").claimed == 0
+    assert index.stale_now(clock.now - DAY, 10)[0] == 1
 
     store.move(order_id, OrderState.CANCELADO)
-    assert store.redis.zscore(store.STALE_KEY, order_id) is None
-    assert StaleIndex(store).stale_now(clock.now - DAY, 10) == (0, [])
+    assert index.stale_now(clock.now - DAY, 10) == (0, [])
 
 
 def test_concurrent_runs_alert_each_order_exactly_once(store: OrderStore, clock: Clock) -> None:
@@ -172,10 +186,12 @@ def test_a_retried_run_resends_its_own_orders_once_and_claims_no_new_ones(
     assert messenger.alerted() == sorted(first + later)
 
 
-def test_claims_of_a_run_that_died_are_taken_over_later(store: OrderStore, clock: Clock) -> None:
+def test_claims_of_a_run_that_died_are_taken_over_later(
+    store: OrderStore, clock: Clock, index: StaleIndex
+) -> None:
     ids = place(store, clock, T0 - 2 * DAY, n=3)
     # A run claimed, then its worker was killed (its message expired: no retry comes).
-    StaleIndex(store).claim("dead", clock.now - DAY, 100, clock.now, adopt_before=0)
+    index.claim("dead", clock.now - DAY, 100, clock.now, adopt_before=0)
     messenger = Messenger()
 
     clock.now += 60  # too early: the dead run might still be running
@@ -218,14 +234,14 @@ def test_an_alerted_order_that_completes_gets_the_ready_follow_up_once(
     ready = [k for k in messenger.by_key if k.endswith(":ready_after_alert")]
     assert ready == [f"order:{alerted}:ready_after_alert"]
     assert "ya está listo" in messenger.by_key[ready[0]][1]
-    assert StaleIndex(store).stale_now(clock.now - DAY, 10) == (0, [])
+    assert store.stale(clock.now - DAY, 10) == (0, [])
 
 
 def test_an_order_completing_between_claim_and_alert_gets_the_follow_up_not_the_alert(
-    store: OrderStore, clock: Clock
+    store: OrderStore, clock: Clock, index: StaleIndex
 ) -> None:
     [order_id] = place(store, clock, T0 - 2 * DAY)
-    StaleIndex(store).claim("run-1", clock.now - DAY, 10, clock.now, adopt_before=0)
+    index.claim("run-1", clock.now - DAY, 10, clock.now, adopt_before=0)
     messenger = Messenger()
     fulfilment = Fulfilment(
         store=store,
@@ -251,21 +267,21 @@ def test_a_retried_step_leaves_its_error_for_the_digest(store: OrderStore, clock
     make_watcher(store, messenger, clock).run("run-1")
 
     assert "PaymentUnavailable: HTTP 503" in messenger.digests()[0]
-    assert not store.redis.exists(store.key("P-ZZZZZZ"))
+    assert store.state_of("P-ZZZZZZ") is None
 
 
 def test_the_admin_list_shows_alerted_and_not_yet_alerted_orders(
-    store: OrderStore, clock: Clock
+    store: OrderStore, clock: Clock, index: StaleIndex
 ) -> None:
-    assert "No hay pedidos atrasados" in stale_list(store, DAY, clock.now, "es")
-    assert "aún no se ha ejecutado" in stale_list(store, DAY, clock.now, "es")
+    assert "No hay pedidos atrasados" in stale_list(index, DAY, clock.now, "es")
+    assert "aún no se ha ejecutado" in stale_list(index, DAY, clock.now, "es")
     alerted = place(store, clock, T0 - 3 * DAY, n=LIST_LIMIT)
     make_watcher(store, Messenger(), clock).run("run-1")
     waiting = place(store, clock, T0 - 2 * DAY, n=5, chat_id=100)
     place(store, clock, T0 - 60, chat_id=200)  # not stale
 
     clock.now += 120
-    shown = stale_list(store, DAY, clock.now, "es")
+    shown = stale_list(index, DAY, clock.now, "es")
 
     assert f"(más de 24 h): {LIST_LIMIT + 5}" in shown
     assert all(i in shown for i in alerted)  # the oldest first

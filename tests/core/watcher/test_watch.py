@@ -14,7 +14,7 @@ from core.orders.model import Order
 from core.orders.states import OrderState
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
 from core.telegram.client import BadRequest
-from core.watcher.index import ALERTED_FIELD, StaleClaim, StaleIndex
+from core.watcher.index import StaleClaim, StaleIndex
 from core.watcher.watch import (
     DIGEST_CHARS,
     Watcher,
@@ -87,7 +87,7 @@ class MemoryStore:
         ][:limit]
         self.claimed_by[run_id] = ids
         for i in ids:
-            self.orders[i].extra[ALERTED_FIELD] = str(now)
+            self.orders[i].stale_alerted_at = now
         return StaleClaim(ids, resumed=False, more=False)
 
     def get_many(self, ids: list[str]) -> list[Order]:

@@ -1,0 +1,104 @@
+"""Opening the database: one engine per process, sessions that commit or roll back whole.
+
+SQLite (the embedded default) runs in WAL mode with `synchronous=FULL`: a commit is on disk
+before anyone is told about it, and readers never block the writer. PostgreSQL keeps its
+default synchronous commit. Both are reached through the same SQLAlchemy URL
+(`DATABASE_URL`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+# How long a SQLite writer waits for another writer's lock before failing (ms).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class DatabaseUrlError(ValueError):
+    """DATABASE_URL cannot be used; the message says why (never the password)."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # BEGIN IMMEDIATE: a transaction takes the write lock up front, so two writers queue on
+    # the busy timeout instead of one failing on a lock upgrade half-way through.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """The engine for `url`; a clear DatabaseUrlError when the URL cannot work."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUrlError(f"DATABASE_URL is not a database URL: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        options.setdefault("connect_args", {"check_same_thread": False})
+    elif parsed.get_backend_name() == "postgresql":
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_size", 5)
+    try:
+        engine = create_engine(parsed, **options)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise DatabaseUrlError(f"DATABASE_URL names an unknown database driver: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling is turned off so BEGIN IMMEDIATE is ours.
+        event.listen(engine, "connect", lambda conn, _r: setattr(conn, "isolation_level", None))
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def safe_url(url: str) -> str:
+    """The URL as it may be logged: no password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable DATABASE_URL>"
+
+
+class Database:
+    """An engine and its session factory: what every store of the system of record takes."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, **options)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits on leaving, or rolls back whole on an exception."""
+        with self.sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only (rolled back on leaving)."""
+        with self.sessions() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
