@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
@@ -39,7 +40,7 @@ from bot.sending import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
 from core import redisconn, texts
 from core.conversation.store import ConversationStore
-from core.db.engine import Database
+from core.db.engine import Database, is_outage
 from core.orders.store import OrderStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
@@ -189,3 +190,11 @@ async def _on_error(update: object, context: BotContext) -> None:
         log.info("chat=%s %s", chat, context.error)
         return
     log.error("handler failed chat=%s: %s", chat, context.error, exc_info=context.error)
+    if context.error is not None and is_outage(context.error) and isinstance(update, Update):
+        # The database is unreachable: the customer hears "try again" rather than nothing.
+        message = update.effective_message
+        if message is not None and update.message is not None:
+            user = update.effective_user
+            lang = texts.pick_language(user.language_code if user else None)
+            with contextlib.suppress(TelegramError):
+                await message.reply_html(texts.text(lang, "order.error.unavailable"))

@@ -35,6 +35,7 @@ from bot.sending import own_fallback
 from bot.services import Services
 from core import texts
 from core.admission import discard_order, out_of_memory
+from core.db.engine import is_outage
 from core.keyboards import status_keyboard
 from core.orders.model import Order
 from core.photos.jobs import PhotoJob
@@ -212,7 +213,10 @@ async def place(context: BotContext, new: NewUnit[U], status: StatusMessage) -> 
     """Store `new`, show its status message, record it and queue the unit (module doc)."""
     try:
         unit, created = await new.store(context.services)
-    except redis.RedisError:
+    except Exception as exc:
+        # Redis or the database unreachable: nothing was stored, the customer hears so.
+        if not (isinstance(exc, redis.RedisError) or is_outage(exc)):
+            raise
         if not isinstance(status, Reply):
             raise  # a press is answered with an error alert (bot.handlers.buttons)
         log.exception("%s store unavailable for chat=%s", new.name, new.chat_id)

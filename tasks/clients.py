@@ -14,6 +14,7 @@ import redis
 
 from core import redisconn
 from core.db.engine import Database
+from core.recovery import epoch as recovery_epoch
 from core.recovery.leases import LeaseKeeper, Leases
 from core.recovery.schedule import Schedule
 from core.recovery.starts import PendingStarts
@@ -36,6 +37,12 @@ def redis_client() -> redis.Redis:
 def database() -> Database:
     """The system of record (its schema was checked as the worker started: tasks.startup)."""
     return Database(settings().database_url)
+
+
+def epoch() -> str:
+    """The Redis epoch queued work lives in (core.recovery.epoch): read each time, since a
+    Redis that lost its data gets a new one."""
+    return recovery_epoch.current(redis_client())
 
 
 @cache

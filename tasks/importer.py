@@ -35,7 +35,7 @@ def enqueue_chains(order_ids: list[str]) -> None:
     """Start the chain of each new order: ids stored first (one transaction), then every
     chain published through one broker connection."""
     plans = [(order_id, [uuid() for _ in STEP_TASKS]) for order_id in order_ids]
-    ctx.store().set_task_ids(plans)
+    ctx.store().set_task_ids(plans, clients.epoch())
     with app.producer_or_acquire() as producer:
         for order_id, ids in plans:
             order_chain(order_id, ids).apply_async(producer=producer)

@@ -7,6 +7,7 @@ order is stuck.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import Task, chain, uuid
@@ -14,15 +15,22 @@ from celery.signals import task_retry
 from celery.utils.log import get_task_logger
 
 from core.orders.cancel import tell_cancelled
+from core.orders.model import Order
 from core.orders.payment import PaymentDeclined, PaymentUnavailable
+from core.orders.states import STEPS, OrderState
 from core.orders.store import OrderNotFound
+from core.recovery.starts import START_GRACE_MS
 from core.watcher.watch import error_note
-from tasks import app
+from tasks import app, clients
 from tasks import context as ctx
-from tasks.recovery import starter
+from tasks.recovery import every_sweep, starter
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
+
+# How often the sweep looks in the database for orders Redis lost, and how many per look.
+RESUME_INTERVAL = 30.0
+RESUME_BATCH = 200
 
 
 def _reporter(task: Task) -> Any:
@@ -130,12 +138,54 @@ def enqueue_order(order_id: str) -> str:
     """Start an order's chain; the id of its first task.
 
     The ids of every step are chosen and stored on the order before the chain starts, so a
-    cancellation, however early, can revoke the steps not yet run.
+    cancellation, however early, can revoke the steps not yet run; so is the Redis epoch the
+    chain is queued in, so a Redis that loses it is noticed (core.recovery.epoch).
     """
     task_ids = [uuid() for _ in STEP_TASKS]
-    ctx.store().set_fields(order_id, task_ids=",".join(task_ids))
+    epoch = clients.epoch()
+    ctx.store().set_fields(order_id, task_ids=",".join(task_ids), queued_epoch=epoch)
     order_chain(order_id, task_ids).apply_async()
     return task_ids[0]
+
+
+def remaining_steps(order: Order) -> int:
+    """Index of the step the order is in (a pending order has not started the first)."""
+    if order.state in STEPS:
+        return STEPS.index(order.state)
+    return 0 if order.state is OrderState.PENDIENTE else len(STEPS)
+
+
+def chain_from(order: Order, task_ids: list[str]) -> Any:
+    """The order's chain from the step it is in (a step run twice is a no-op the second
+    time), with the given task ids."""
+    steps = STEP_TASKS[remaining_steps(order) :]
+    return chain(
+        *(step.si(order.id).set(task_id=t) for step, t in zip(steps, task_ids, strict=True))
+    ).on_error(registrar_fallo.s())
+
+
+def steps_left(order: Order) -> int:
+    return len(STEP_TASKS) - remaining_steps(order)
+
+
+@every_sweep(RESUME_INTERVAL)
+def resume_lost_orders() -> int:
+    """Orders the database has and Redis lost: pending ones nobody queued get their pending
+    start back (the sweep queues them, core.recovery.starts); unfinished ones queued in another
+    Redis epoch are queued again from the step they are in. How many."""
+    store, epoch = ctx.store(), clients.epoch()
+    unqueued = store.never_queued(time.time() - START_GRACE_MS / 1000, RESUME_BATCH)
+    for order_id in unqueued:
+        clients.starts().add("order", order_id)
+    resumed = 0
+    for order in store.lost_in(epoch, RESUME_BATCH):
+        ids = [uuid() for _ in range(steps_left(order))]
+        if not ids or not store.requeue(order.id, order.queued_epoch, epoch, ids):
+            continue
+        chain_from(order, ids).apply_async()
+        resumed += 1
+        log.warning("order=%s: its queued chain was lost with Redis; queued again", order.id)
+    return len(unqueued) + resumed
 
 
 @starter("order")

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -34,6 +35,21 @@ _DROPPED_OPTIONS = ("countdown", "eta")
 # How each kind of stored unit (core.recovery.starts) is queued when its bot never did: kind → a
 # function of the unit's id that queues it unless it is queued, finished or gone already.
 STARTERS: dict[str, Callable[[str], None]] = {}
+
+
+# What the sweeper also does now and then: (interval in seconds, function) — e.g. queue again
+# the orders the database has and Redis lost (tasks.orders). Each returns how many it handled.
+EVERY_SWEEP: list[tuple[float, Callable[[], int]]] = []
+
+
+def every_sweep(interval: float) -> Callable[[Callable[[], int]], Callable[[], int]]:
+    """Run the function from the sweeper at most every `interval` seconds."""
+
+    def register(fn: Callable[[], int]) -> Callable[[], int]:
+        EVERY_SWEEP.append((interval, fn))
+        return fn
+
+    return register
 
 
 def starter(kind: str) -> Callable[[Callable[[str], None]], Callable[[str], None]]:
@@ -182,6 +198,7 @@ class Sweeper(bootsteps.StartStopStep):
         # A recovered task not started within this long is sent once more (the copy it
         # supersedes then does nothing): a queue backlog costs a duplicate skip, not a loss.
         self.queued_grace = max(300.0, 20 * config.task_lease)
+        self.last_run: dict[str, float] = {}
 
     def start(self, worker: Any) -> None:
         self.tref = worker.timer.call_repeatedly(self.interval, self.tick, priority=10)
@@ -199,8 +216,18 @@ class Sweeper(bootsteps.StartStopStep):
         try:
             if self.lock.hold():
                 sweep(self.queued_grace)
+                self.now_and_then()
         except Exception:  # never let a sweep error stop the worker's timer
             log.exception("sweep failed")
+
+    def now_and_then(self) -> None:
+        """The EVERY_SWEEP functions whose interval has passed (the first tick runs them all:
+        a worker that starts after Redis lost its data resumes the orders at once)."""
+        now = time.monotonic()
+        for interval, fn in EVERY_SWEEP:
+            if now - self.last_run.get(fn.__name__, -interval) >= interval:
+                self.last_run[fn.__name__] = now
+                fn()
 
 
 def sweep(queued_grace: float) -> tuple[int, int]:

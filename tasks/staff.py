@@ -5,23 +5,15 @@ from __future__ import annotations
 
 from functools import cache
 
-from celery import chain, uuid
+from celery import uuid
 from celery.utils.log import get_task_logger
 
 from core.orders.model import Order
-from core.orders.states import STEPS, OrderState
 from core.staff.actions import StaffActions
 from tasks import context as ctx
-from tasks.orders import STEP_TASKS, registrar_fallo, revoke_order
+from tasks.orders import chain_from, remaining_steps, revoke_order, steps_left
 
 log = get_task_logger(__name__)
-
-
-def remaining_steps(order: Order) -> int:
-    """Index of the step the order is stuck in (a pending order has not started the first)."""
-    if order.state in STEPS:
-        return STEPS.index(order.state)
-    return 0 if order.state is OrderState.PENDIENTE else len(STEPS)
 
 
 def retry_order(order: Order) -> list[str]:
@@ -30,16 +22,12 @@ def retry_order(order: Order) -> list[str]:
     Safe when the old messages are still queued somewhere: a step run twice is a no-op the
     second time. The new ids are stored on the order first, so a cancellation revokes them.
     """
-    first = remaining_steps(order)
-    steps = STEP_TASKS[first:]
-    if not steps:
+    ids = [uuid() for _ in range(steps_left(order))]
+    if not ids:
         return []
-    ids = [uuid() for _ in steps]
     ctx.store().set_fields(order.id, task_ids=",".join(ids))
-    chain(
-        *(step.si(order.id).set(task_id=task_id) for step, task_id in zip(steps, ids, strict=True))
-    ).on_error(registrar_fallo.s()).apply_async()
-    log.info("order=%s retried from %s", order.id, steps[0].name)
+    chain_from(order, ids).apply_async()
+    log.info("order=%s retried from step %s", order.id, remaining_steps(order) + 1)
     return ids
 
 

@@ -15,13 +15,27 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 # How long a SQLite writer waits for another writer's lock before failing (ms).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` is the database being unreachable or gone (worth "try again in a
+    moment"), rather than a bug."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 class DatabaseUrlError(ValueError):

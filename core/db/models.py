@@ -94,6 +94,9 @@ class OrderRow(Base):
     # The watcher: when the order was alerted as stale, and by which run.
     stale_alerted_at: Mapped[float] = mapped_column(Double, default=0.0)
     stale_run: Mapped[str] = mapped_column(String(64), default="")
+    # The Redis epoch (core.recovery.epoch) its chain was queued in: an unfinished order queued
+    # in another epoch lost its messages with that Redis, and the sweep queues it again.
+    queued_epoch: Mapped[str] = mapped_column(String(32), default="")
     # Bumped by every change of state (an optimistic check for whoever read the order).
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -71,6 +71,8 @@ class Order:
     task_ids: str = ""
     error: str = ""
     language: str = "es"
+    # The Redis epoch its chain was queued in (core.recovery.epoch).
+    queued_epoch: str = ""
     # When a watcher run claimed it to alert its chat (0: never).
     stale_alerted_at: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)

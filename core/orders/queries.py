@@ -105,6 +105,38 @@ class OrderQueries:
             rows = session.scalars(stale.order_by(OrderRow.created_at).limit(limit))
             return int(count), [to_order(row) for row in rows]
 
+    def never_queued(self, created_before: float, limit: int) -> list[str]:
+        """Ids of pending orders stored before `created_before` that nobody has queued (their
+        bot died, or Redis lost their pending start)."""
+        query = (
+            select(OrderRow.id)
+            .where(
+                OrderRow.finished_at == 0,
+                OrderRow.state == OrderState.PENDIENTE.value,
+                OrderRow.task_ids == "",
+                OrderRow.created_at < created_before,
+            )
+            .order_by(OrderRow.created_at)
+            .limit(limit)
+        )
+        with self.db.reading() as session:
+            return list(session.scalars(query))
+
+    def lost_in(self, epoch: str, limit: int) -> list[Order]:
+        """Unfinished orders whose chain was queued in another Redis epoch (lost with it)."""
+        query = (
+            select(OrderRow)
+            .where(
+                OrderRow.finished_at == 0,
+                OrderRow.task_ids != "",
+                OrderRow.queued_epoch != epoch,
+            )
+            .order_by(OrderRow.created_at)
+            .limit(limit)
+        )
+        with self.db.reading() as session:
+            return [to_order(row) for row in session.scalars(query)]
+
     def history(self, order_id: str) -> list[OrderEvent]:
         query = select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
         with self.db.reading() as session:

@@ -42,6 +42,7 @@ def to_order(row: OrderRow) -> Order:
         error=row.error,
         language=row.language,
         stale_alerted_at=row.stale_alerted_at,
+        queued_epoch=row.queued_epoch,
         extra={str(k): str(v) for k, v in (row.extra or {}).items()},
     )
 
@@ -71,6 +72,7 @@ def insert_order(session: Session, order: Order, source: str | None, actor: str)
             source=source,
             stale_alerted_at=0.0,
             stale_run="",
+            queued_epoch="",
             version=1,
         )
     )

@@ -48,7 +48,17 @@ ID_ATTEMPTS = 5
 
 # Columns a caller may set with set_fields / advance (anything else goes to `extra`).
 _COLUMNS = frozenset(
-    {"step", "progress", "status_message_id", "task_id", "task_ids", "error", "language", "text"}
+    {
+        "step",
+        "progress",
+        "status_message_id",
+        "task_id",
+        "task_ids",
+        "queued_epoch",
+        "error",
+        "language",
+        "text",
+    }
 )
 
 
@@ -268,14 +278,15 @@ class OrderStore(OrderQueries):
             if extra:
                 row.extra = {**(row.extra or {}), **extra}
 
-    def set_task_ids(self, plans: Sequence[tuple[str, list[str]]]) -> None:
-        """Record each order's chain task ids (its first one as `task_id`) in one transaction."""
+    def set_task_ids(self, plans: Sequence[tuple[str, list[str]]], epoch: str) -> None:
+        """Record each order's chain task ids (its first one as `task_id`) and the Redis epoch
+        they are queued in, in one transaction."""
         with self.db.transaction() as session:
             for order_id, ids in plans:
                 session.execute(
                     update(OrderRow)
                     .where(OrderRow.id == order_id)
-                    .values(task_ids=",".join(ids), task_id=ids[0])
+                    .values(task_ids=",".join(ids), task_id=ids[0], queued_epoch=epoch)
                     .execution_options(synchronize_session=False)
                 )
 
@@ -310,6 +321,18 @@ class OrderStore(OrderQueries):
                 session.execute(delete(OrderEvent).where(OrderEvent.order_id.in_(ids)))
                 session.execute(delete(OrderRow).where(OrderRow.id.in_(ids)))
             removed += len(ids)
+
+    def requeue(self, order_id: str, lost_epoch: str, epoch: str, task_ids: list[str]) -> bool:
+        """Record a new chain for an order whose chain was lost with Redis epoch `lost_epoch`;
+        False when someone else (another sweep) already did."""
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(OrderRow)
+                .where(OrderRow.id == order_id, OrderRow.queued_epoch == lost_epoch)
+                .values(task_ids=",".join(task_ids), task_id=task_ids[0], queued_epoch=epoch)
+                .execution_options(synchronize_session=False)
+            )
+        return bool(getattr(result, "rowcount", 0))
 
     def note_error(self, order_id: str, error: str) -> None:
         """Remember the latest error of a retried step on the order (if it exists)."""

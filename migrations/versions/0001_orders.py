@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=120), nullable=True),
         sa.Column("stale_alerted_at", sa.Double(), nullable=False),
         sa.Column("stale_run", sa.String(length=64), nullable=False),
+        sa.Column("queued_epoch", sa.String(length=32), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["id"], ["order_ids.id"], name=op.f("fk_orders_id_order_ids")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),

@@ -45,34 +45,26 @@ class PostgresServer:
         prefix = ["runuser", "-u", self.user, "--"] if self.user else []
         return subprocess.run([*prefix, *argv], check=True, capture_output=True, timeout=120)
 
+    def pg(self, tool: str, *args: str) -> None:
+        self._run(str(self.bin / tool), *args)
+
     def start(self) -> PostgresServer:
         if self.user:
             shutil.chown(self.dir, self.user)
-        self._run(
-            str(self.bin / "initdb"),
-            "-D",
-            str(self.data),
-            "-A",
-            "trust",
-            "-U",
-            "pedidos",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        )
-        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-o",
-            options,
-            "-w",
-            "-l",
-            str(self.dir / "server.log"),
-            "start",
-        )
+        data = str(self.data)
+        self.pg("initdb", "-D", data, "-A", "trust", "-U", "pedidos", "-E", "UTF8", "--no-sync")
+        self.start_server()
         return self
+
+    def start_server(self) -> None:
+        """Start (or start again, after stop_server) the server on its port and data."""
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.dir / "server.log")
+        self.pg("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l", log, "start")
+
+    def stop_server(self) -> None:
+        """Stop the server, its data kept: the database is down until start_server."""
+        self.pg("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://pedidos@127.0.0.1:{self.port}/{database}"
@@ -80,34 +72,10 @@ class PostgresServer:
     def new_database(self) -> str:
         """A new, empty database's URL."""
         name = "t_" + uuid.uuid4().hex[:12]
-        self._run(
-            str(self.bin / "createdb"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "pedidos",
-            name,
-        )
+        self.pg("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "pedidos", name)
         return self.url(name)
-
-    def restart(self) -> None:
-        self._run(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-w",
-            "-m",
-            "fast",
-            "restart",
-            "-o",
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "-l",
-            str(self.dir / "server.log"),
-        )
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+            self.pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
