@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from core.catalogue.product import Product
-from core.catalogue.scoring import STOPWORD_WEIGHT, Word, as_word, entry, score
+from core.catalogue.scoring import STOPWORD_WEIGHT, Query, Word, as_word, entry, score
 from core.catalogue.words import NUMBER_WORDS, leading_quantity, split_items, strip_fillers, words
 
 MAX_QUANTITY = 99
@@ -158,8 +158,8 @@ class CatalogueIndex:
 
     def _rank(self, tokens: list[str]) -> list[tuple[float, int]]:
         """(score, entry) of the best candidates for these words, best first."""
-        query = [as_word(t) for t in tokens]
-        if not query:
+        query = Query(tokens)
+        if not query.words:
             return []
         scored = [(score(query, self._entries[i]), i) for i in self._candidates(query)]
         if not any(s >= SUGGEST for s, _ in scored):
@@ -168,10 +168,10 @@ class CatalogueIndex:
         scored.sort(key=lambda pair: (-pair[0], self._sizes[pair[1]], pair[1]))
         return [(s, i) for s, i in scored if s > 0][: MAX_CHOICES + 1]
 
-    def _candidates(self, query: list[Word]) -> Iterable[int]:
+    def _candidates(self, query: Query) -> Iterable[int]:
         """Products sharing the most (weighted) words with the query."""
         hits: defaultdict[int, float] = defaultdict(float)
-        for word in query:
+        for word in query.words:
             if word.weight <= STOPWORD_WEIGHT:
                 continue
             for number in self._lookup(word, TYPO_CUTOFF):
@@ -181,10 +181,10 @@ class CatalogueIndex:
         )
         return [number for number, _ in best]
 
-    def _near(self, query: list[Word]) -> Iterable[int]:
+    def _near(self, query: Query) -> Iterable[int]:
         """Products with a word loosely like one of the query's, for suggestions."""
         found: set[int] = set()
-        for word in query:
+        for word in query.words:
             if word.weight > STOPWORD_WEIGHT:
                 found.update(self._lookup(word, SUGGEST_CUTOFF, exact=False))
         return sorted(found)[:MAX_CANDIDATES]
@@ -218,8 +218,8 @@ class CatalogueIndex:
 class NaiveScan(CatalogueIndex):
     """The same matching, scoring every product for every item: the benchmark's baseline."""
 
-    def _candidates(self, query: list[Word]) -> Iterable[int]:
+    def _candidates(self, query: Query) -> Iterable[int]:
         return range(len(self._entries))
 
-    def _near(self, query: list[Word]) -> Iterable[int]:
+    def _near(self, query: Query) -> Iterable[int]:
         return ()  # every product was scored already

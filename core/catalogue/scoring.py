@@ -18,7 +18,7 @@ NUMBER_WEIGHT = 0.5
 TYPO_CUTOFF = 80
 MIN_TYPO_LENGTH = 4
 RECALL_SHARE = 0.65
-MAX_JOINED = 3
+MAX_JOINED = 12  # letters
 # A word counts as found in a name from this similarity on.
 FOUND = 0.8
 
@@ -68,7 +68,7 @@ def entry(product: Product) -> Entry:
     texts = dict.fromkeys(tuple(words(t)) for t in (product.name_es, product.name_en) if words(t))
     names = [_name(list(text)) for text in texts]
     # A short name may be typed as one word: "cocacola" for Coca-Cola.
-    names += [_name(["".join(text)]) for text in texts if 2 <= len(text) <= MAX_JOINED]
+    names += [_name(["".join(text)]) for text in texts if len("".join(text)) <= MAX_JOINED]
     return Entry(product, tuple(names))
 
 
@@ -85,26 +85,40 @@ def similarity(query: Word, word: Word) -> float:
     return best / 100
 
 
-def name_score(query: list[Word], name: Name) -> float:
+class Query:
+    """An item's words, remembering how similar each is to the product words met so far (a
+    catalogue repeats its words: one comparison per distinct word, not per product)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.words = [as_word(text) for text in texts]
+        self.asked = sum(word.weight for word in self.words)
+        self._rows: dict[str, tuple[float, ...]] = {}
+
+    def row(self, word: Word) -> tuple[float, ...]:
+        """The similarity of each of the query's words to `word`."""
+        found = self._rows.get(word.text)
+        if found is None:
+            found = self._rows[word.text] = tuple(similarity(q, word) for q in self.words)
+        return found
+
+
+def name_score(query: Query, name: Name) -> float:
     """0–1: how well the words name this name; 0 unless one of its real words is found."""
-    covered = [0.0] * len(query)
+    covered = [0.0] * len(query.words)
     recall = 0.0
     found_content = False
     for word in name.words:
-        best = 0.0
-        for i, q in enumerate(query):
-            s = similarity(q, word)
-            best = max(best, s)
-            covered[i] = max(covered[i], s)
+        row = query.row(word)
+        best = max(row)
         recall += word.weight * best
         found_content = found_content or (best >= FOUND and word.weight == 1.0)
+        covered = [c if c >= s else s for c, s in zip(covered, row, strict=True)]
     if not found_content or not name.total:
         return 0.0
-    asked = sum(q.weight for q in query)
-    precision = sum(q.weight * c for q, c in zip(query, covered, strict=True)) / asked
+    precision = sum(q.weight * c for q, c in zip(query.words, covered, strict=True)) / query.asked
     return RECALL_SHARE * recall / name.total + (1 - RECALL_SHARE) * precision
 
 
-def score(query: list[Word], candidate: Entry) -> float:
+def score(query: Query, candidate: Entry) -> float:
     """The best score over the product's names."""
     return max(name_score(query, name) for name in candidate.names)
