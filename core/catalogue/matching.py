@@ -67,7 +67,9 @@ class CatalogueIndex:
     """The catalogue ready for matching order text; build once, match many texts."""
 
     def __init__(self, products: Iterable[Product]) -> None:
-        self._entries = [entry(p) for p in products if any(words(p.name_es + p.name_en))]
+        # Withdrawn products are not on the menu; sold-out ones are (the reply says so).
+        entries = (entry(p) for p in products if p.active)
+        self._entries = [item for item in entries if item.names]
         self._postings: dict[str, list[int]] = {}
         self._numbered: set[tuple[str, str]] = set()
         self._conjoined: set[tuple[str, str]] = set()

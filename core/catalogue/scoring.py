@@ -5,6 +5,7 @@ as equals and small typos as near equals."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -31,6 +32,7 @@ class Word:
     weight: float
 
 
+@lru_cache(maxsize=65536)
 def as_word(text: str) -> Word:
     if text in STOPWORDS:
         weight = STOPWORD_WEIGHT

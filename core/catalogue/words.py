@@ -69,8 +69,10 @@ MIN_STEM = 3
 def fold(text: str) -> str:
     """Lower case, no accents, letters and digits only, one space between words:
     `2 Cafés-con Leche!` → `2 cafes con leche`; `3x` → `3 x`."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("×", " x "))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    plain = text.replace("×", " x ").casefold()
+    if not plain.isascii():
+        plain = unicodedata.normalize("NFKD", plain)
+        plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
     spaced = DIGITS_LETTERS.sub(" ", NON_WORD.sub(" ", plain))
     return " ".join(spaced.split())
 

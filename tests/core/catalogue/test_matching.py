@@ -129,3 +129,13 @@ def test_more_than_fifty_items_are_flagged(index: CatalogueIndex) -> None:
 def test_an_empty_catalogue_matches_nothing() -> None:
     result = CatalogueIndex([]).match("2 pizzas margarita")
     assert summary(result) == ([], [("unknown", [])])
+
+
+def test_withdrawn_products_are_not_matched_but_sold_out_ones_are() -> None:
+    products = [
+        Product("OLD", "Pizza Hawaiana", "Hawaiian Pizza", 900, "EUR", active=False),
+        Product("OUT", "Pizza Barbacoa", "BBQ Pizza", 900, "EUR", stock=0),
+    ]
+    index = CatalogueIndex(products)
+    assert summary(index.match("1 pizza hawaiana")) == ([], [("unknown", ["OUT"])])
+    assert summary(index.match("1 pizza barbacoa")) == ([("OUT", 1)], [])
