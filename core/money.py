@@ -25,6 +25,16 @@ STAR_SIGN = "⭐"
 MAX_WHOLE_DIGITS = 12
 # ASCII digits only (`\d` would take Arabic-Indic digits too), one optional point, no sign.
 AMOUNT = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+# Every code a MoneyError may give (texts under money.error in core/locales).
+ERRORS = (
+    "bad_price",
+    "negative",
+    "too_many_decimals",
+    "too_large",
+    "unknown_currency",
+    "below_minimum",
+    "above_maximum",
+)
 
 
 class MoneyError(ValueError):

@@ -26,6 +26,16 @@ REQUIRED = ("sku", "name_es", "price")
 # 2 MB holds well over 10,000 products; a larger file is more likely a mistake than a menu.
 MAX_BYTES = 2 * 1024 * 1024
 MAX_PRODUCTS = 20_000
+# Every code a CatalogueFileError may give (texts under catalogue.file in core/locales).
+FILE_ERRORS = (
+    "too_large",
+    "not_utf8",
+    "empty",
+    "missing_column",
+    "unknown_column",
+    "duplicate_column",
+    "too_many_rows",
+)
 
 
 class CatalogueFileError(ValueError):

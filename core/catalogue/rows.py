@@ -34,6 +34,28 @@ COLUMNS = frozenset(
         "active",
     }
 )
+# Every reason a RowError may give (each has a text under catalogue.reason in core/locales).
+REASONS = (
+    "malformed",
+    "columns",
+    "missing_sku",
+    "bad_sku",
+    "duplicate_sku",
+    "missing_name",
+    "name_too_long",
+    "bad_text",
+    "category_too_long",
+    "description_too_long",
+    "bad_photo",
+    "bad_price",
+    "negative",
+    "too_many_decimals",
+    "too_large",
+    "unknown_currency",
+    "bad_stock",
+    "bad_fulfilment",
+    "bad_active",
+)
 YES = frozenset({"", "si", "sí", "yes", "true", "1"})
 NO = frozenset({"no", "false", "0"})
 T = TypeVar("T")
