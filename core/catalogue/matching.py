@@ -89,7 +89,7 @@ class CatalogueIndex:
                 if not posting or posting[-1] != number:
                     posting.append(number)
         for first, second in itertools.pairwise(name):
-            if first.text in NUMBER_WORDS:  # "cuatro quesos": a name, not four of something
+            if first.text in NUMBER_WORDS or first.text.isdigit():  # "Cuatro Quesos", "33 cl"
                 self._numbered.update((first.text, form) for form in second.forms)
         for before, conj, after in zip(name, name[1:], name[2:], strict=False):
             if conj.text in ("y", "e", "and"):
@@ -97,7 +97,7 @@ class CatalogueIndex:
 
     def match(self, text: str) -> MatchResult:
         """The lines `text` orders and the items it does not name."""
-        items = split_items(text, self.joined)
+        items = split_items(text, self.joined, self.names_number)
         found: dict[str, MatchedLine] = {}
         unmatched: list[Unmatched] = []
         for item in items[:MAX_LINES]:
@@ -132,7 +132,7 @@ class CatalogueIndex:
             return None
         quantity, rest, as_word_ = leading_quantity(tokens)
         readings = [(1 if quantity is None else quantity, rest)]
-        if as_word_ and len(tokens) > 1 and self._names_number(tokens[0], tokens[1]):
+        if as_word_ and len(tokens) > 1 and self.names_number(tokens[0], tokens[1]):
             readings.append((1, tokens))  # "cuatro quesos" may be the name
         ranked, quantity = max(
             ((self._rank(r), q) for q, r in readings),
@@ -140,7 +140,8 @@ class CatalogueIndex:
         )
         return self._decide(text, quantity, ranked)
 
-    def _names_number(self, number: str, after: str) -> bool:
+    def names_number(self, number: str, after: str) -> bool:
+        """Whether a product's name has this number before this word ("Cuatro Quesos")."""
         return any((number, form) in self._numbered for form in as_word(after).forms)
 
     def _decide(

@@ -57,12 +57,15 @@ FILLERS = tuple(
 )
 TIMES = "x"
 # One item a line, or several on a line between commas or semicolons…
-SEPARATORS = re.compile(r"[\n,;]+")
+SEPARATORS = re.compile(r"[\n,;+]+")
 # …or around a conjunction, unless a product's own name has it ("pan y tomate").
 CONJUNCTION = re.compile(r"\s+(?:y|e|and|&)\s+", re.IGNORECASE)
+# …or before a number followed by a word, inside a line.
+NEXT_NUMBER = re.compile(r"\s+(?=[0-9]+\s*(?:[x×]\s*)?[^\W\d_])")
 NON_WORD = re.compile(r"[^0-9a-z]+")
 DIGITS_LETTERS = re.compile(r"(?<=[0-9])(?=[a-z])|(?<=[a-z])(?=[0-9])")
 MIN_STEM = 3
+Keep = Callable[[list[str], list[str]], bool]
 
 
 @lru_cache(maxsize=65536)
@@ -136,19 +139,40 @@ def leading_quantity(tokens: list[str]) -> tuple[int | None, list[str], bool]:
     return None, tokens, False
 
 
-def split_items(text: str, joined: Callable[[str, str], bool]) -> list[str]:
-    """The items of an order text as the customer wrote them. A conjunction splits unless
-    `joined(word before, word after)` says a product's name has it there."""
+def _split(pieces: list[str], between: re.Pattern[str], keep: Keep) -> list[str]:
+    """Each piece cut at every `between` match, unless `keep(words before, words after)`."""
     items: list[str] = []
-    for piece in SEPARATORS.split(text):
-        parts = CONJUNCTION.split(piece)
-        current = parts[0]
-        for raw, part in zip(CONJUNCTION.findall(piece), parts[1:], strict=True):
-            before, after = words(current), words(part)
-            if not before or not after or joined(before[-1], after[0]):
-                current += raw + part
+    for piece in pieces:
+        start, current = 0, ""
+        for found in between.finditer(piece):
+            left, right = piece[start : found.start()], piece[found.end() :]
+            current += left
+            before, after = words(current), words(right)
+            if not before or not after or keep(before, after):
+                current += found.group()
             else:
                 items.append(current)
-                current = part
-        items.append(current)
+                current = ""
+            start = found.end()
+        items.append(current + piece[start:])
+    return items
+
+
+def split_items(
+    text: str, joined: Callable[[str, str], bool], numbered: Callable[[str, str], bool]
+) -> list[str]:
+    """The items of an order text as the customer wrote them: one a line, or between commas,
+    `+`, conjunctions (unless `joined(word before, word after)`: a product's name has it
+    there) and before a number that starts another item (`2 pizzas 1 coca cola`, unless
+    `numbered(number, next word)`: a name such as "Coca-Cola 33 cl")."""
+
+    def same_item_at_conjunction(before: list[str], after: list[str]) -> bool:
+        return joined(before[-1], after[0])
+
+    def same_item_at_number(_before: list[str], after: list[str]) -> bool:
+        rest = after[2:] if after[1:2] == [TIMES] else after[1:]
+        return not rest or numbered(after[0], rest[0])
+
+    items = _split(SEPARATORS.split(text), CONJUNCTION, same_item_at_conjunction)
+    items = _split(items, NEXT_NUMBER, same_item_at_number)
     return [item.strip(" -•*·\t") for item in items if words(item)]

@@ -18,6 +18,8 @@ PHRASINGS: list[tuple[str, list[tuple[str, int]], list[tuple[str, list[str]]]]] 
     ("x3 brownies", [("POS-BROW", 3)], []),
     ("brownie x2", [("POS-BROW", 2)], []),
     ("2 pizzas margarita\n1 coca cola", [("PZ-MARG", 2), ("BEB-COLA", 1)], []),
+    ("2 pizzas margarita 1 coca cola", [("PZ-MARG", 2), ("BEB-COLA", 1)], []),
+    ("2 x pizza margarita + 1 coca", [("PZ-MARG", 2), ("BEB-COLA", 1)], []),
     ("dos cafés con leche y un croissant", [("CAF-LECHE", 2), ("POS-CROI", 1)], []),
     ("Pizza Margarita y Coca-Cola", [("PZ-MARG", 1), ("BEB-COLA", 1)], []),
     ("2 panes con tomate", [("PAN-TOM", 2)], []),  # panes → pan, and "con" is no split
@@ -118,6 +120,16 @@ def test_a_name_with_y_is_one_item() -> None:
     ]
     result = CatalogueIndex(products).match("2 fish and chips y un pan y tomate")
     assert summary(result) == ([("FC", 2), ("PT", 1)], [])
+
+
+def test_a_number_in_a_name_does_not_start_an_item() -> None:
+    products = [
+        Product("C33", "Coca-Cola 33 cl", "Coca-Cola 33 cl", 200, "EUR"),
+        Product("C1L", "Coca-Cola 1 l", "Coca-Cola 1 l", 300, "EUR"),
+        Product("PZ", "Pizza", "Pizza", 900, "EUR"),
+    ]
+    result = CatalogueIndex(products).match("2 coca cola 33 cl 1 pizza")
+    assert summary(result) == ([("C33", 2), ("PZ", 1)], [])
 
 
 def test_more_than_fifty_items_are_flagged(index: CatalogueIndex) -> None:

@@ -69,20 +69,34 @@ def test_polite_words_are_not_part_of_an_item() -> None:
     assert strip_fillers(words("I'd like a coffee, please")) == ["a", "coffee"]
 
 
-def test_items_split_at_lines_commas_and_conjunctions_unless_a_name_has_them() -> None:
-    def never(_before: str, _after: str) -> bool:
-        return False
+def never(_before: str, _after: str) -> bool:
+    return False
 
+
+def test_items_split_at_lines_commas_and_conjunctions_unless_a_name_has_them() -> None:
     def fish_and_chips(before: str, after: str) -> bool:
         return (before, after) == ("fish", "chips")
 
-    text = "2 pizzas\n1 coca cola, un café y un croissant;\n\n 3 fish and chips"
-    assert split_items(text, never) == [
+    text = "2 pizzas\n1 coca cola, un café y un croissant;\n\n 3 fish and chips + 1 té"
+    assert split_items(text, never, never) == [
         "2 pizzas",
         "1 coca cola",
         "un café",
         "un croissant",
         "3 fish",
         "chips",
+        "1 té",
     ]
-    assert split_items(text, fish_and_chips)[-1] == "3 fish and chips"
+    assert split_items(text, fish_and_chips, never)[-2] == "3 fish and chips"
+
+
+def test_a_number_inside_a_line_starts_an_item_unless_a_name_has_it() -> None:
+    def can(number: str, after: str) -> bool:
+        return (number, after) == ("33", "cl")
+
+    assert split_items("2 pizzas margarita 1 coca cola 33 cl 3x brownie", never, can) == [
+        "2 pizzas margarita",
+        "1 coca cola 33 cl",
+        "3x brownie",
+    ]
+    assert split_items("pizza 2", never, never) == ["pizza 2"]
