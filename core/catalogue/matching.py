@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from core.catalogue.product import Product
-from core.catalogue.scoring import STOPWORD_WEIGHT, Query, Word, as_word, entry, score
+from core.catalogue.scoring import (
+    STOPWORD_WEIGHT,
+    Query,
+    Word,
+    as_word,
+    entry,
+    score,
+    unexplained,
+)
 from core.catalogue.words import NUMBER_WORDS, leading_quantity, split_items, strip_fillers, words
 
 MAX_QUANTITY = 99
@@ -35,6 +43,8 @@ MAX_CHOICES = 6
 MAX_CANDIDATES = 64
 SUGGEST_CUTOFF = 65
 TYPO_CUTOFF = 80
+# An item names at most this many more products in words it left unexplained.
+MAX_DEPTH = 3
 
 
 @dataclass(frozen=True)
@@ -101,11 +111,11 @@ class CatalogueIndex:
         found: dict[str, MatchedLine] = {}
         unmatched: list[Unmatched] = []
         for item in items[:MAX_LINES]:
-            outcome = self._item(item)
-            if isinstance(outcome, Unmatched):
-                unmatched.append(outcome)
-            elif outcome is not None:
-                self._add(found, outcome, unmatched)
+            for outcome in self._item(item):
+                if isinstance(outcome, Unmatched):
+                    unmatched.append(outcome)
+                else:
+                    self._add(found, outcome, unmatched)
         return MatchResult(tuple(found.values()), tuple(unmatched), len(items) > MAX_LINES)
 
     def joined(self, before: str, after: str) -> bool:
@@ -126,19 +136,44 @@ class CatalogueIndex:
             return
         found[line.product.sku] = MatchedLine(line.product, total, f"{earlier.text}, {line.text}")
 
-    def _item(self, text: str) -> MatchedLine | Unmatched | None:
+    def _item(self, text: str, depth: int = 0) -> list[MatchedLine | Unmatched]:
         tokens = strip_fillers(words(text))
         if not tokens:
-            return None
+            return []
         quantity, rest, as_word_ = leading_quantity(tokens)
         readings = [(1 if quantity is None else quantity, rest)]
         if as_word_ and len(tokens) > 1 and self.names_number(tokens[0], tokens[1]):
             readings.append((1, tokens))  # "cuatro quesos" may be the name
-        ranked, quantity = max(
+        (query, ranked), quantity = max(
             ((self._rank(r), q) for q, r in readings),
-            key=lambda pair: pair[0][0][0] if pair[0] else 0.0,
+            key=lambda pair: pair[0][1][0][0] if pair[0][1] else 0.0,
         )
-        return self._decide(text, quantity, ranked)
+        outcome = self._decide(text, quantity, ranked)
+        named = self._also_named(query, ranked, outcome, depth)
+        if named and isinstance(outcome, Unmatched):
+            # Not a choice between products but products written together, with no comma.
+            outcome = self._decide(text, quantity, ranked[:1])
+        return [outcome, *named]
+
+    def _also_named(
+        self,
+        query: Query,
+        ranked: list[tuple[float, int]],
+        outcome: MatchedLine | Unmatched,
+        depth: int,
+    ) -> list[MatchedLine | Unmatched]:
+        """Lines for other products named by the words the best product leaves unexplained
+        ("margarita coca cola"), rather than dropping them."""
+        if depth >= MAX_DEPTH or not ranked or ranked[0][0] < ACCEPT:
+            return []
+        if isinstance(outcome, Unmatched) and outcome.reason != "ambiguous":
+            return []
+        best = self._entries[ranked[0][1]].product
+        left = unexplained(query, self._entries[ranked[0][1]])
+        more = self._item(" ".join(left), depth + 1) if left else []
+        if not any(isinstance(o, MatchedLine) and o.product != best for o in more):
+            return []
+        return [o for o in more if not (isinstance(o, MatchedLine) and o.product == best)]
 
     def names_number(self, number: str, after: str) -> bool:
         """Whether a product's name has this number before this word ("Cuatro Quesos")."""
@@ -159,17 +194,17 @@ class CatalogueIndex:
             return Unmatched(text, quantity, "bad_quantity", tuple(close))
         return MatchedLine(close[0], quantity, text)
 
-    def _rank(self, tokens: list[str]) -> list[tuple[float, int]]:
-        """(score, entry) of the best candidates for these words, best first."""
+    def _rank(self, tokens: list[str]) -> tuple[Query, list[tuple[float, int]]]:
+        """The query, and (score, entry) of the best candidates for its words, best first."""
         query = Query(tokens)
         if not query.words:
-            return []
+            return query, []
         scored = [(score(query, self._entries[i]), i) for i in self._candidates(query)]
         if not any(s >= SUGGEST for s, _ in scored):
             scored = [(score(query, self._entries[i]), i) for i in self._near(query)]
         # Ties go to the shorter name, then to catalogue order.
         scored.sort(key=lambda pair: (-pair[0], self._sizes[pair[1]], pair[1]))
-        return [(s, i) for s, i in scored if s > 0][: MAX_CHOICES + 1]
+        return query, [(s, i) for s, i in scored if s > 0][: MAX_CHOICES + 1]
 
     def _candidates(self, query: Query) -> Iterable[int]:
         """Products sharing the most (weighted) words with the query."""

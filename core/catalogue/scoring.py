@@ -124,3 +124,15 @@ def name_score(query: Query, name: Name) -> float:
 def score(query: Query, candidate: Entry) -> float:
     """The best score over the product's names."""
     return max(name_score(query, name) for name in candidate.names)
+
+
+def unexplained(query: Query, candidate: Entry) -> list[str]:
+    """The query's real words (not stopwords or numbers) that the product's best-fitting name
+    does not explain: "margarita" in "margarita coca cola" matched to Coca-Cola."""
+    name = max(candidate.names, key=lambda n: name_score(query, n))
+    rows = [query.row(word) for word in name.words]
+    return [
+        q.text
+        for i, q in enumerate(query.words)
+        if q.weight == 1.0 and all(row[i] < FOUND for row in rows)
+    ]
