@@ -144,9 +144,10 @@ class CatalogueIndex:
         readings = [(1 if quantity is None else quantity, rest)]
         if as_word_ and len(tokens) > 1 and self.names_number(tokens[0], tokens[1]):
             readings.append((1, tokens))  # "cuatro quesos" may be the name
-        (query, ranked), quantity = max(
-            ((self._rank(r), q) for q, r in readings),
-            key=lambda pair: pair[0][1][0][0] if pair[0][1] else 0.0,
+        # The reading whose best product scores highest; the quantity one on a tie.
+        quantity, query, ranked = max(
+            ((q, *self._rank(r)) for q, r in readings),
+            key=lambda reading: reading[2][0][0] if reading[2] else 0.0,
         )
         outcome = self._decide(text, quantity, ranked)
         named = self._also_named(query, ranked, outcome, depth)
