@@ -150,11 +150,11 @@ class CatalogueIndex:
             key=lambda reading: reading[2][0][0] if reading[2] else 0.0,
         )
         outcome = self._decide(text, quantity, ranked)
-        named = self._also_named(query, ranked, outcome, depth)
+        named, written_first = self._also_named(query, ranked, outcome, depth)
         if named and isinstance(outcome, Unmatched):
             # Not a choice between products but products written together, with no comma.
             outcome = self._decide(text, quantity, ranked[:1])
-        return [outcome, *named]
+        return [*named, outcome] if written_first else [outcome, *named]
 
     def _also_named(
         self,
@@ -162,19 +162,23 @@ class CatalogueIndex:
         ranked: list[tuple[float, int]],
         outcome: MatchedLine | Unmatched,
         depth: int,
-    ) -> list[MatchedLine | Unmatched]:
+    ) -> tuple[list[MatchedLine | Unmatched], bool]:
         """Lines for other products named by the words the best product leaves unexplained
-        ("margarita coca cola"), rather than dropping them."""
+        ("margarita coca cola"), rather than dropping them; and whether they were written
+        before the best product's words (so the lines keep the customer's order)."""
         if depth >= MAX_DEPTH or not ranked or ranked[0][0] < ACCEPT:
-            return []
+            return [], False
         if isinstance(outcome, Unmatched) and outcome.reason != "ambiguous":
-            return []
-        best = self._entries[ranked[0][1]].product
-        left = unexplained(query, self._entries[ranked[0][1]])
+            return [], False
+        best = self._entries[ranked[0][1]]
+        left = unexplained(query, best)
         more = self._item(" ".join(left), depth + 1) if left else []
-        if not any(isinstance(o, MatchedLine) and o.product != best for o in more):
-            return []
-        return [o for o in more if not (isinstance(o, MatchedLine) and o.product == best)]
+        if not any(isinstance(o, MatchedLine) and o.product != best.product for o in more):
+            return [], False
+        texts = [word.text for word in query.words]
+        first_own = next(i for i, t in enumerate(texts) if t not in left)
+        named = [o for o in more if not (isinstance(o, MatchedLine) and o.product == best.product)]
+        return named, texts.index(left[0]) < first_own
 
     def names_number(self, number: str, after: str) -> bool:
         """Whether a product's name has this number before this word ("Cuatro Quesos")."""

@@ -21,9 +21,10 @@ PHRASINGS: list[tuple[str, list[tuple[str, int]], list[tuple[str, list[str]]]]] 
     ("2 pizzas margarita 1 coca cola", [("PZ-MARG", 2), ("BEB-COLA", 1)], []),
     ("2 x pizza margarita + 1 coca", [("PZ-MARG", 2), ("BEB-COLA", 1)], []),
     # Several products on a line with no comma: each a line, none silently dropped.
-    ("margarita coca cola", [("BEB-COLA", 1), ("PZ-MARG", 1)], []),
-    ("una pizza pepperoni grande con coca cola", [("BEB-COLA", 1), ("PZ-PEPP", 1)], []),
-    ("brownie tiramisu croissant", [("POS-TIRA", 1), ("POS-BROW", 1), ("POS-CROI", 1)], []),
+    ("margarita coca cola", [("PZ-MARG", 1), ("BEB-COLA", 1)], []),
+    ("coca cola margarita", [("BEB-COLA", 1), ("PZ-MARG", 1)], []),
+    ("una pizza pepperoni grande con coca cola", [("PZ-PEPP", 1), ("BEB-COLA", 1)], []),
+    ("croissant brownie tiramisu", [("POS-CROI", 1), ("POS-BROW", 1), ("POS-TIRA", 1)], []),
     ("dos cafés con leche y un croissant", [("CAF-LECHE", 2), ("POS-CROI", 1)], []),
     ("Pizza Margarita y Coca-Cola", [("PZ-MARG", 1), ("BEB-COLA", 1)], []),
     ("2 panes con tomate", [("PAN-TOM", 2)], []),  # panes → pan, and "con" is no split
