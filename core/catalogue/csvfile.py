@@ -119,7 +119,7 @@ def parse_catalogue(
     """Every product of a catalogue file, or nothing: raises CatalogueFileError for the file,
     CatalogueRejected with every bad row (line number, column, reason) for its rows."""
     text = _decode(data, max_bytes)
-    header_line = text.splitlines()[0] if text.strip() else ""
+    header_line = text.split("\n", 1)[0].rstrip("\r")
     if not header_line.strip():
         raise CatalogueFileError("empty")
     layout = _layout(header_line)
