@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
 
 from core import records
 from core.orders.states import OrderState
+from core.safetext import hidden_characters, normalise_line_breaks
 
 MAX_ORDER_TEXT = 500
 # Crockford-like alphabet: no 0/O, 1/I/L confusion when a customer types an id back.
@@ -26,14 +26,14 @@ class OrderTextError(ValueError):
 
 
 def clean_order_text(raw: str) -> str:
-    """The order text trimmed and checked: 1–500 characters, no control characters."""
-    text = raw.strip()
+    """The order text trimmed and checked: 1–500 characters, as people write it (several lines,
+    accents, emoji with joiners), with nothing that hides or reorders what staff will read."""
+    text = normalise_line_breaks(raw).strip()
     if not text:
         raise OrderTextError("empty")
     if len(text) > MAX_ORDER_TEXT:
         raise OrderTextError("too_long")
-    # Category C* covers control, format (e.g. bidi overrides) and unassigned code points.
-    if any(unicodedata.category(ch).startswith("C") for ch in text):
+    if hidden_characters(text):
         raise OrderTextError("control_chars")
     return text
 

@@ -101,6 +101,13 @@ def test_markup_in_the_order_is_shown_literally(system: System) -> None:
     assert "<b>2</b> pizzas & <i>fanta</i>" in (status.text or "")
 
 
+def test_an_order_on_several_lines_with_emoji_is_placed_as_written(system: System) -> None:
+    chat = system.private_chat()
+    chat.send("/pedido 2 pizzas margarita\n1 coca cola para el 🧑\u200d🍳")
+    status = chat.wait_for(lambda m: is_status(m) and "100%" in (m.text or ""), timeout=30)
+    assert "2 pizzas margarita\n1 coca cola para el 🧑\u200d🍳" in (status.text or "")
+
+
 def test_english_speaker_gets_english(system: System) -> None:
     chat = system.private_chat(language="en", first_name="Bob")
     chat.send("/order two pizzas")

@@ -1,0 +1,42 @@
+"""CSV cells a spreadsheet would take for formulas are neutralised, and restored on the way back."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from core.csvsafe import neutralise, restore, safe_row
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '=HYPERLINK("http://x","clic")',
+        "+1+1",
+        "-2+3",
+        "@SUM(A1)",
+        "\t=1+1",
+        "\r=1+1",
+        "＝1+1",
+        "＋1",
+        "－1",
+        "＠SUM(A1)",
+    ],
+)
+def test_formula_starts_are_shown_as_text(cell: str) -> None:
+    assert neutralise(cell) == "'" + cell
+    assert restore(neutralise(cell)) == cell
+
+
+@pytest.mark.parametrize("cell", ["Pizza Margarita", "", "2 pizzas = 1", "'quoted'", "'", "12.50"])
+def test_plain_cells_are_left_alone(cell: str) -> None:
+    assert neutralise(cell) == cell
+    assert restore(cell) == cell
+
+
+def test_rows_neutralise_text_but_not_numbers() -> None:
+    out = io.StringIO()
+    csv.writer(out).writerow(safe_row(["=cmd|' /C calc'!A0", -5, 3, "ok"]))
+    assert next(csv.reader([out.getvalue()])) == ["'=cmd|' /C calc'!A0", "-5", "3", "ok"]
