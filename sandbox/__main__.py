@@ -10,7 +10,7 @@ import os
 import signal
 
 from sandbox.core import DEFAULT_TOKEN
-from sandbox.server import serve
+from sandbox.runner import serve
 
 
 async def _run(host: str, port: int, token: str, local: bool) -> None:
