@@ -142,10 +142,23 @@ function chatName(chat) {
   return chat.title || `Group ${chat.id}`;
 }
 
+// The chats the current user is in, as Telegram lists them: their own private chat with the bot
+// and the groups, each once. Other users' private chats (a test's other customers, an earlier
+// "you are") stay out: they read as the same chat twice when the users share a name.
+function visibleChats() {
+  const me = state.user ? Number(state.user.id) : null;
+  const seen = new Set();
+  return state.chats.filter((chat) => {
+    if (seen.has(chat.id)) return false;
+    seen.add(chat.id);
+    return chat.type !== "private" || chat.id === me;
+  });
+}
+
 function renderChats() {
   const list = $("chat-list");
   list.innerHTML = "";
-  for (const chat of state.chats) {
+  for (const chat of visibleChats()) {
     const li = document.createElement("li");
     li.dataset.chatId = chat.id;
     if (chat.id === state.chatId) li.classList.add("active");
@@ -161,8 +174,13 @@ function renderChats() {
   }
 }
 
+let chatsLoads = 0;
 async function loadChats() {
-  state.chats = await api("/chats");
+  // Only the latest answer counts: an older list arriving late must not replace a newer one.
+  const load = ++chatsLoads;
+  const chats = await api("/chats");
+  if (load !== chatsLoads) return;
+  state.chats = chats;
   renderChats();
 }
 
@@ -392,6 +410,8 @@ async function press(messageId, callbackData) {
 
 function onEvent(event) {
   if (event.type === "reset") { location.reload(); return; }
+  // Another bot's chat may have the same id: the page shows the primary bot's chats only.
+  if (event.bot_id !== undefined && state.info && event.bot_id !== state.info.bot.id) return;
   if (event.type === "chat") { refreshChatsSoon(); return; }
   if (["message", "edit", "delete"].includes(event.type)) {
     refreshChatsSoon();
@@ -412,7 +432,8 @@ function onEvent(event) {
 
 function listen() {
   const source = new EventSource(`${API}/events`);
-  source.onmessage = (e) => onEvent(JSON.parse(e.data));
+  // Every event is named (`event: message` included), so one listener per name sees each once;
+  // an `onmessage` handler besides would see every message event a second time.
   for (const type of ["message", "edit", "delete", "chat", "chat_action", "callback_answer", "reset", "callback_query"]) {
     source.addEventListener(type, (e) => onEvent(JSON.parse(e.data)));
   }
@@ -504,9 +525,8 @@ async function main() {
   await loadChats();
   const wanted = params.get("chat") || localStorage.getItem("sandbox.chat");
   const chatId = wanted ? Number(wanted) : null;
-  if (chatId && state.chats.some((c) => c.id === chatId)) await openChat(chatId);
-  else if (chatId && chatId === Number(state.user.id)) await openPrivateChat();
-  else if (!state.chats.length) await openPrivateChat();
+  if (chatId && visibleChats().some((c) => c.id === chatId)) await openChat(chatId);
+  else await openPrivateChat();
 }
 
 main().catch((err) => toast(String(err)));
