@@ -11,6 +11,7 @@ from typing import Any
 
 from sandbox.faults import Faults
 from sandbox.model import Chat, Clock, User
+from sandbox.payments.model import PaymentBook
 
 # Update types delivered when allowed_updates was never set (Telegram leaves these out).
 DEFAULT_EXCLUDED_UPDATES = {"chat_member", "message_reaction", "message_reaction_count"}
@@ -94,6 +95,7 @@ class BotState:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.callback_queries: dict[str, CallbackQuery] = {}
         self.faults = Faults()
+        self.payments = PaymentBook()
         self.webhook_task: asyncio.Task[None] | None = None
         self.next_set_webhook = 0.0  # monotonic time before which setWebhook is 429
 

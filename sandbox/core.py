@@ -11,6 +11,7 @@ from sandbox.entities import Entity, format_text
 from sandbox.events import EventLog
 from sandbox.media import FileStore
 from sandbox.model import Chat, Clock, Message, Photo, User
+from sandbox.payments.model import DEFAULT_PROVIDER_TOKEN
 
 if TYPE_CHECKING:
     import aiohttp
@@ -72,6 +73,7 @@ class Sandbox:
                 bot.poll_waiter.set_result("reset")
             for query in bot.callback_queries.values():
                 query.done.set()
+            bot.payments.close()
         self.users = {}
         self.bots = {}
         self.add_bot(*self.primary_spec)
@@ -91,6 +93,11 @@ class Sandbox:
         self.webhook_retry_delay = 1.0
         self.webhook_retry_max = 60.0
         self.webhook_timeout = 10.0
+        # Telegram gives the bot 10 s to answer a pre-checkout query; tests may shorten it.
+        self.precheckout_timeout = 10.0
+        self.shipping_timeout = 10.0
+        # Provider tokens the sandbox accepts for fiat invoices (BotFather gives real ones).
+        self.provider_tokens = {DEFAULT_PROVIDER_TOKEN}
 
     def now(self) -> float:
         """Unix time as the sandbox sees it (moved forward by `/clock`)."""

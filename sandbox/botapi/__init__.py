@@ -9,6 +9,7 @@ from typing import Any
 
 from sandbox.botapi import commands, edits, files, messages, updates
 from sandbox.botapi.params import ApiError, Context, Handler, Params, Result, bad
+from sandbox.payments import api as payments
 
 __all__ = ["METHODS", "ApiError", "Context", "Params", "Result", "bad", "call"]
 
@@ -38,6 +39,7 @@ METHODS: dict[str, tuple[str, Handler]] = {
         "getMyCommands": commands.get_my_commands,
         "deleteMyCommands": commands.delete_my_commands,
         "getChat": messages.get_chat,
+        **payments.METHODS,
     }.items()
 }
 

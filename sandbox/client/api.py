@@ -8,9 +8,10 @@ import requests
 
 from sandbox.client.chat import Chat, user_spec
 from sandbox.client.messages import SandboxError
+from sandbox.client.payments import ClientPayments
 
 
-class SandboxClient:
+class SandboxClient(ClientPayments):
     """Sync client over the control API: users, chats, faults, counters, files, reset."""
 
     def __init__(self, url: str, bot: int | str | None = None, timeout: float = 30.0) -> None:

@@ -16,6 +16,7 @@ from sandbox.client.messages import (
     Message,
     PathLike,
 )
+from sandbox.client.payments import ChatPayments
 
 if TYPE_CHECKING:
     from sandbox.client.api import SandboxClient
@@ -38,7 +39,7 @@ def user_spec(
     return spec
 
 
-class Chat:
+class Chat(ChatPayments):
     """A chat handle acting as one user: send, press buttons, read and wait for bot messages."""
 
     def __init__(self, client: SandboxClient, chat_id: int, user: dict[str, Any]) -> None:

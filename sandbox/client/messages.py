@@ -109,6 +109,25 @@ class Message:
         return self.text if self.text is not None else (self.caption or "")
 
     @property
+    def invoice(self) -> dict[str, Any] | None:
+        """Message.invoice of an invoice message (title, description, currency, total_amount)."""
+        return self._api_field("invoice")
+
+    @property
+    def successful_payment(self) -> dict[str, Any] | None:
+        """Message.successful_payment of a payment's service message (both charge ids)."""
+        return self._api_field("successful_payment")
+
+    @property
+    def refunded_payment(self) -> dict[str, Any] | None:
+        """Message.refunded_payment of a Stars refund's service message."""
+        return self._api_field("refunded_payment")
+
+    def _api_field(self, name: str) -> dict[str, Any] | None:
+        value = (self.raw.get("api") or {}).get(name)
+        return dict(value) if isinstance(value, dict) else None
+
+    @property
     def button_texts(self) -> list[str]:
         """Every inline button's text, row by row."""
         return [text for row in self.buttons for text in row]
@@ -125,6 +144,10 @@ class Message:
                 )
             )
         parts.append(repr(self.content))
+        for name in ("invoice", "successful_payment", "refunded_payment"):
+            value = self._api_field(name)
+            if value is not None:
+                parts.append(f"[{name} {value.get('total_amount')} {value.get('currency')}]")
         if self.buttons:
             parts.append(f"buttons={self.buttons}")
         if len(self.edits) > 1:

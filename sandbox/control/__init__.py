@@ -6,6 +6,7 @@ from aiohttp import web
 
 from sandbox.control import acting, faults, watch, world
 from sandbox.control.common import PREFIX, SANDBOX_KEY, control_errors
+from sandbox.payments import control as payments
 
 __all__ = ["PREFIX", "SANDBOX_KEY", "control_errors", "routes"]
 
@@ -49,4 +50,5 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{p}/updates", faults.pending_updates),
         web.get(f"{p}/commands", faults.commands),
         web.get(f"{p}/files/{{file_id}}", faults.download),
+        *payments.routes(),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from sandbox.control.common import (
+    as_float,
     as_int,
     bot_of,
     existing_chat,
@@ -68,25 +69,35 @@ async def add_bot(request: web.Request) -> web.Response:
     return ok({"token": bot.token, **bot.user.to_api()})
 
 
+_TIMINGS = (
+    "webhook_retry_delay",
+    "webhook_retry_max",
+    "webhook_timeout",
+    "precheckout_timeout",
+    "shipping_timeout",
+)
+
+
 async def set_config(request: web.Request) -> web.Response:
-    """POST /config: privacy mode and webhook retry timing."""
+    """POST /config: privacy mode, webhook retry timing, payment deadlines, provider tokens."""
     sb = sandbox_of(request)
     bot = bot_of(request)
     body = await json_body(request)
     if "privacy_mode" in body:
         bot.privacy_mode = bool(body["privacy_mode"])
-    if "webhook_retry_delay" in body:
-        sb.webhook_retry_delay = float(body["webhook_retry_delay"])
-    if "webhook_retry_max" in body:
-        sb.webhook_retry_max = float(body["webhook_retry_max"])
-    if "webhook_timeout" in body:
-        sb.webhook_timeout = float(body["webhook_timeout"])
+    for name in _TIMINGS:
+        if name in body:
+            setattr(sb, name, as_float(body[name], name))
+    if "provider_tokens" in body:
+        tokens = body["provider_tokens"]
+        if not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens):
+            raise ControlError(400, "provider_tokens is a list of tokens")
+        sb.provider_tokens = set(tokens)
     return ok(
         {
             "privacy_mode": bot.privacy_mode,
-            "webhook_retry_delay": sb.webhook_retry_delay,
-            "webhook_retry_max": sb.webhook_retry_max,
-            "webhook_timeout": sb.webhook_timeout,
+            **{name: getattr(sb, name) for name in _TIMINGS},
+            "provider_tokens": sorted(sb.provider_tokens),
         }
     )
 
