@@ -44,12 +44,14 @@ class ChatPayments:
         total_amount: int | None = None,
         invoice_payload: str | None = None,
         currency: str | None = None,
+        order_info_id: str | None = None,
     ) -> dict[str, Any]:
         """Pay the latest unpaid invoice (or `message_id`'s) and wait for the outcome.
 
         `order_info` is the Bot API's OrderInfo (name, phone_number, email, shipping_address);
         `decline` makes the card fail at the provider after the bot's pre-checkout answer;
-        `total_amount`, `invoice_payload`, `currency` send a tampered pre-checkout query.
+        `total_amount`, `invoice_payload`, `currency` send a tampered pre-checkout query;
+        `order_info_id` (from validate_order_info) pays with that info and its options.
         Returns {"status": "paid", "successful_payment", "message_id", …} or
         {"status": "failed", "stage", "error"} (e.g. "BOT_PRECHECKOUT_TIMEOUT").
         """
@@ -64,10 +66,25 @@ class ChatPayments:
                 "currency": currency,
             },
         )
+        if order_info_id is not None:
+            body["order_info_id"] = order_info_id
+        return self._payment_call("pay", body, message_id)
+
+    def validate_order_info(
+        self, order_info: dict[str, Any] | None = None, message_id: int | None = None
+    ) -> dict[str, Any]:
+        """The payment form's first step: {"status": "validated", "order_info_id",
+        "shipping_options"} (the bot's, for a flexible invoice) or the failed outcome."""
+        body = {} if order_info is None else {"order_info": order_info}
+        return self._payment_call("order_info", body, message_id)
+
+    def _payment_call(
+        self, step: str, body: dict[str, Any], message_id: int | None
+    ) -> dict[str, Any]:
         body["from"] = self.user
         if message_id is not None:
             body["message_id"] = message_id
-        result: dict[str, Any] = self.client._post(f"/chats/{self.chat_id}/pay", json=body)
+        result: dict[str, Any] = self.client._post(f"/chats/{self.chat_id}/{step}", json=body)
         return result
 
     def invoices(self) -> list[dict[str, Any]]:

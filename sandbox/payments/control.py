@@ -18,27 +18,44 @@ from sandbox.control.common import (
     sender,
 )
 from sandbox.core import ControlError
-from sandbox.model import Chat
-from sandbox.payments.flow import Payment, order_info_for, pay, repeat_successful_payment
+from sandbox.model import Chat, User
+from sandbox.payments.flow import (
+    Payment,
+    order_info_for,
+    pay,
+    repeat_successful_payment,
+    validate_order_info,
+)
 from sandbox.payments.model import Invoice
 
 TAMPERABLE = ("total_amount", "invoice_payload", "currency")
 
 
-def _payment(body: dict[str, Any], invoice: Invoice, user: Any) -> Payment:
+def _payment(request: web.Request, body: dict[str, Any], invoice: Invoice, user: User) -> Payment:
     tamper = {name: body[name] for name in TAMPERABLE if body.get(name) is not None}
     if "total_amount" in tamper:
         tamper["total_amount"] = as_int(tamper["total_amount"], "total_amount")
     option = body.get("shipping_option_id")
-    return Payment(
+    payment = Payment(
         user=user,
         invoice=invoice,
-        order_info=order_info_for(invoice, body.get("order_info")),
         shipping_option_id=None if option in (None, "") else str(option),
         tip_amount=as_int(body.get("tip_amount") or 0, "tip_amount"),
         decline=bool(body.get("decline")),
         tamper=tamper,
     )
+    info_id = body.get("order_info_id")
+    if info_id:
+        validated = bot_of(request).payments.validated.get(str(info_id))
+        if validated is None or (validated.user_id, validated.invoice) != (user.id, invoice.key):
+            raise ControlError(404, f"no validated order info {info_id} for this invoice")
+        payment.order_info, payment.shipping_options = (
+            validated.order_info,
+            validated.shipping_options,
+        )
+    else:
+        payment.order_info = order_info_for(invoice, body.get("order_info"))
+    return payment
 
 
 def _latest_invoice(request: web.Request, chat: Chat, message_id: Any) -> Invoice:
@@ -62,7 +79,18 @@ async def pay_invoice(request: web.Request) -> web.Response:
     chat = existing_chat(request)
     _, user = sender(sb, bot, chat_id_of(request), body.get("from"))
     invoice = _latest_invoice(request, chat, body.get("message_id"))
-    return ok(await pay(sb, bot, _payment(body, invoice, user)))
+    return ok(await pay(sb, bot, _payment(request, body, invoice, user)))
+
+
+async def validate(request: web.Request) -> web.Response:
+    """POST /chats/{id}/order_info: the payment form's first step — the bot's shipping options
+    for the address (flexible invoices) and an order_info_id to pay with."""
+    sb, bot = sandbox_of(request), bot_of(request)
+    body = await json_body(request)
+    chat = existing_chat(request)
+    _, user = sender(sb, bot, chat_id_of(request), body.get("from"))
+    invoice = _latest_invoice(request, chat, body.get("message_id"))
+    return ok(await validate_order_info(sb, bot, _payment(request, body, invoice, user)))
 
 
 async def pay_link(request: web.Request) -> web.Response:
@@ -76,7 +104,7 @@ async def pay_link(request: web.Request) -> web.Response:
     if not isinstance(spec, dict) or "id" not in spec:
         raise ControlError(400, "'from' (the paying user) is required")
     _, user = sender(sb, bot, as_int(spec["id"], "from.id"), spec)
-    return ok(await pay(sb, bot, _payment(body, invoice, user)))
+    return ok(await pay(sb, bot, _payment(request, body, invoice, user)))
 
 
 async def invoices(request: web.Request) -> web.Response:
@@ -116,6 +144,7 @@ def routes() -> list[web.RouteDef]:
     """The payment routes (relative to the control API's prefix)."""
     return [
         web.post("/chats/{chat_id}/pay", pay_invoice),
+        web.post("/chats/{chat_id}/order_info", validate),
         web.post("/invoice_links/{slug}/pay", pay_link),
         web.get("/invoices", invoices),
         web.get("/payments", charges),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core import ControlError
 from sandbox.payments.currencies import STARS
-from sandbox.payments.model import Charge, Invoice, PendingQuery
+from sandbox.payments.model import Charge, Invoice, PendingQuery, ValidatedInfo
 
 if TYPE_CHECKING:
     from sandbox.bots import BotState
@@ -46,6 +46,8 @@ class Payment:
     decline: bool = False
     # A modified client's pre-checkout query: another total_amount, invoice_payload or currency.
     tamper: dict[str, Any] = field(default_factory=dict)
+    # The options of an earlier validate_order_info (no second shipping query then).
+    shipping_options: list[dict[str, Any]] | None = None
 
 
 def order_info_for(invoice: Invoice, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -126,10 +128,13 @@ async def _run(sb: Sandbox, bot: BotState, payment: Payment) -> dict[str, Any]:
     invoice = payment.invoice
     shipping: dict[str, Any] | None = None
     if invoice.is_flexible:
-        chosen = await _shipping(sb, bot, payment)
-        if "status" in chosen:
-            return chosen
-        shipping = chosen
+        options = payment.shipping_options
+        if options is None:
+            asked = await ask_shipping(sb, bot, payment.user, invoice, payment.order_info)
+            if isinstance(asked, dict):
+                return asked
+            options = asked
+        shipping = _chosen(options, payment.shipping_option_id)
     fee = sum(int(price["amount"]) for price in shipping["prices"]) if shipping else 0
     fields: dict[str, Any] = {
         "currency": invoice.currency,
@@ -161,24 +166,46 @@ async def _run(sb: Sandbox, bot: BotState, payment: Payment) -> dict[str, Any]:
     }
 
 
-async def _shipping(sb: Sandbox, bot: BotState, payment: Payment) -> dict[str, Any]:
-    """The shipping option the user picks from the bot's answer, or the failed outcome."""
+async def ask_shipping(
+    sb: Sandbox, bot: BotState, user: User, invoice: Invoice, order_info: dict[str, Any]
+) -> list[dict[str, Any]] | dict[str, Any]:
+    """The shipping options the bot offers for this address, or the failed outcome."""
     fields = {
-        "invoice_payload": payment.invoice.payload,
-        "shipping_address": payment.order_info["shipping_address"],
+        "invoice_payload": invoice.payload,
+        "shipping_address": order_info["shipping_address"],
     }
-    query = await ask_bot(sb, bot, payment.user, "shipping_query", fields, sb.shipping_timeout)
+    query = await ask_bot(sb, bot, user, "shipping_query", fields, sb.shipping_timeout)
     if not query.answered:
         return _failed("shipping", "BOT_RESPONSE_TIMEOUT", shipping_query_id=query.id)
     if not query.ok:
         return _failed("shipping", query.error_message, shipping_query_id=query.id)
-    options = query.shipping_options
-    wanted = payment.shipping_option_id or options[0]["id"]
+    return query.shipping_options
+
+
+def _chosen(options: list[dict[str, Any]], wanted: str | None) -> dict[str, Any]:
+    """The option the user picks (the first one unless they say)."""
+    wanted = wanted or options[0]["id"]
     for option in options:
         if option["id"] == wanted:
             return option
     ids = ", ".join(option["id"] for option in options)
     raise ControlError(400, f"no shipping option {wanted!r}; the bot offered {ids}")
+
+
+async def validate_order_info(sb: Sandbox, bot: BotState, payment: Payment) -> dict[str, Any]:
+    """The payment form's first step (TDLib's validateOrderInfo): the shipping query of a
+    flexible invoice, its options kept under an order_info_id for the payment to use."""
+    options: list[dict[str, Any]] = []
+    if payment.invoice.is_flexible:
+        asked = await ask_shipping(sb, bot, payment.user, payment.invoice, payment.order_info)
+        if isinstance(asked, dict):
+            return asked
+        options = asked
+    info_id = secrets.token_hex(8)
+    bot.payments.validated[info_id] = ValidatedInfo(
+        info_id, payment.user.id, payment.invoice.key, payment.order_info, options
+    )
+    return {"status": "validated", "order_info_id": info_id, "shipping_options": options}
 
 
 def _charge_ids(bot: BotState, user: User, currency: str) -> tuple[str, str]:

@@ -39,6 +39,11 @@ class Invoice:
     paid_charge_id: str | None = None
 
     @property
+    def key(self) -> str:
+        """Which invoice this is: its chat and message, or its link."""
+        return f"${self.slug}" if self.slug else f"{self.chat_id}:{self.message_id}"
+
+    @property
     def total_amount(self) -> int:
         """The sum of the prices, in the currency's minor units."""
         return sum(int(price["amount"]) for price in self.prices)
@@ -89,6 +94,17 @@ class PendingQuery:
 
 
 @dataclass
+class ValidatedInfo:
+    """Order info a user validated for an invoice, with the shipping options the bot offered."""
+
+    id: str
+    user_id: int
+    invoice: str  # the Invoice's key
+    order_info: dict[str, Any]
+    shipping_options: list[dict[str, Any]]
+
+
+@dataclass
 class Charge:
     """A successful payment, as Telegram and the provider recorded it."""
 
@@ -126,6 +142,7 @@ class PaymentBook:
     invoices: dict[tuple[int, int], Invoice] = field(default_factory=dict)
     links: dict[str, Invoice] = field(default_factory=dict)
     queries: dict[str, PendingQuery] = field(default_factory=dict)
+    validated: dict[str, ValidatedInfo] = field(default_factory=dict)
     charges: dict[str, Charge] = field(default_factory=dict)
     star_transactions: list[dict[str, Any]] = field(default_factory=list)
 

@@ -257,6 +257,9 @@ function keyboardHtml(message) {
     if (button.url) {
       return `<a class="kb-url" href="${esc(button.url)}" target="_blank" rel="noopener">${esc(button.text)} ↗</a>`;
     }
+    if (button.pay) {
+      return `<button type="button" class="pay" data-pay="${message.message_id}">${esc(button.text)}</button>`;
+    }
     const data = button.callback_data == null ? "" : button.callback_data;
     return `<button type="button" data-message-id="${message.message_id}" data-callback="${esc(data)}">${esc(button.text)}</button>`;
   }).join("")}</div>`).join("");
@@ -271,6 +274,12 @@ function groupElement(group) {
   row.className = "row" + (isOutgoing(first) ? " out" : "");
   row.dataset.key = group.key;
   row.dataset.messageId = first.message_id;
+  const service = serviceText(first); // payments.js: successful_payment, refunded_payment
+  if (service) {
+    row.className = "row service";
+    row.innerHTML = `<div class="service-pill">${esc(service)}</div>`;
+    return row;
+  }
   const chat = currentChat();
   const showSender = chat && chat.type !== "private" && !isOutgoing(first);
   const senderName = first.from_bot
@@ -285,6 +294,7 @@ function groupElement(group) {
     <div class="bubble${deleted ? " deleted" : ""}" data-from-bot="${first.from_bot}">
       ${showSender ? `<div class="sender">${esc(senderName)}</div>` : ""}
       ${mediaHtml(group.items)}
+      ${invoiceHtml(first)}
       ${text ? `<span class="text">${text}</span>` : ""}
       <span class="meta">${deleted ? "deleted · " : ""}${edited}${clock(last.edit_date || last.date)}</span>
     </div>`;
@@ -424,6 +434,7 @@ function onEvent(event) {
     return;
   }
   if (event.chat_id !== state.chatId) return;
+  if (event.type === "payment") { showPaymentOutcome(event); return; }
   if (event.type === "chat_action") setStatus(event.action);
   if (event.type === "callback_answer" && event.text) {
     if (event.show_alert) alertBox(event.text); else toast(event.text);
@@ -434,7 +445,7 @@ function listen() {
   const source = new EventSource(`${API}/events`);
   // Every event is named (`event: message` included), so one listener per name sees each once;
   // an `onmessage` handler besides would see every message event a second time.
-  for (const type of ["message", "edit", "delete", "chat", "chat_action", "callback_answer", "reset", "callback_query"]) {
+  for (const type of ["message", "edit", "delete", "chat", "chat_action", "callback_answer", "reset", "callback_query", "payment"]) {
     source.addEventListener(type, (e) => onEvent(JSON.parse(e.data)));
   }
   source.onopen = () => { if (state.info) $("bot-name").textContent = `@${state.info.bot.username}`; };
@@ -501,6 +512,8 @@ function wire() {
     await sendFiles(files, caption, $("as-document").checked);
   });
   $("messages").addEventListener("click", async (e) => {
+    const pay = e.target.closest(".keyboard button[data-pay]");
+    if (pay) { await openPayForm(Number(pay.dataset.pay)); return; }
     const button = e.target.closest(".keyboard button");
     if (button) { await press(Number(button.dataset.messageId), button.dataset.callback); return; }
     const command = e.target.closest("a.command");
@@ -509,6 +522,7 @@ function wire() {
     if (spoiler) spoiler.classList.add("shown");
   });
   $("alert-ok").addEventListener("click", () => ($("alert").hidden = true));
+  wirePayForm();
 }
 
 async function main() {

@@ -381,3 +381,37 @@ def test_webhook_allowed_updates_include_the_payment_queries(
     assert result["stage"] == "shipping" and result["error"] == "BOT_RESPONSE_TIMEOUT"
     kinds = [next(k for k in u if k != "update_id") for u in sandbox.pending_updates()]
     assert "shipping_query" in kinds and "message" not in kinds
+
+
+def test_order_info_validated_first_then_paid_without_a_second_shipping_query(
+    api: RawApi, sandbox: SandboxClient, played: PlayedBot
+) -> None:
+    # The payment form's two steps (TDLib's validateOrderInfo, then the payment), as the web
+    # chat and Telegram's apps do them.
+    api("sendInvoice", **DELIVERY)
+    client = SandboxClient(sandbox.url)
+    chat = client.private_chat(user_id=1001, first_name="Ana")
+    with ThreadPoolExecutor(1) as pool:
+        validating = pool.submit(chat.validate_order_info, ORDER_INFO)
+        shipping = played.next("shipping_query")
+        api(
+            "answerShippingQuery",
+            shipping_query_id=shipping["id"],
+            ok=True,
+            shipping_options=SHIPPING_OPTIONS,
+        )
+        validated = validating.result(timeout=15)
+        assert validated["status"] == "validated"
+        assert [o["id"] for o in validated["shipping_options"]] == ["centro", "express"]
+        paying_ = pool.submit(
+            chat.pay, order_info_id=validated["order_info_id"], shipping_option_id="centro"
+        )
+        query = played.next("pre_checkout_query")
+        assert query["total_amount"] == 1800 + 250 and query["shipping_option_id"] == "centro"
+        api("answerPreCheckoutQuery", pre_checkout_query_id=query["id"], ok=True)
+        assert paying_.result(timeout=15)["status"] == "paid"
+    client.close()
+    assert played.kinds().count("shipping_query") == 1
+    api("sendInvoice", **DELIVERY)  # an order info is validated for one invoice only
+    with pytest.raises(SandboxError, match="no validated order info"):
+        sandbox.private_chat(user_id=1001, first_name="Ana").pay(order_info_id="nada")
