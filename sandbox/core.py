@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.bots import MESSAGE_UPDATE_TTL, BotState
@@ -48,8 +48,11 @@ class Sandbox:
         bot_username: str = DEFAULT_BOT_USERNAME,
         bot_name: str = DEFAULT_BOT_NAME,
         local: bool = False,
+        provider_tokens: Iterable[str] = (),
     ) -> None:
         self.primary_spec = (token, bot_username, bot_name)
+        # Provider tokens accepted besides the default test one, reset or not.
+        self.started_provider_tokens = {DEFAULT_PROVIDER_TOKEN, *provider_tokens}
         # Like `telegram-bot-api --local`: plain-http webhooks on any port are allowed.
         self.local = local
         self.clock = Clock()
@@ -97,7 +100,7 @@ class Sandbox:
         self.precheckout_timeout = 10.0
         self.shipping_timeout = 10.0
         # Provider tokens the sandbox accepts for fiat invoices (BotFather gives real ones).
-        self.provider_tokens = {DEFAULT_PROVIDER_TOKEN}
+        self.provider_tokens = set(self.started_provider_tokens)
 
     def now(self) -> float:
         """Unix time as the sandbox sees it (moved forward by `/clock`)."""
@@ -205,7 +208,7 @@ class Sandbox:
             "title": chat.title if chat.type != "private" else None,
             "user": chat.user.to_api() if chat.user else None,
             "message_count": len(chat.messages),
-            "last_message": (last.text or last.caption or "") if last else None,
+            "last_message": last.preview() if last else None,
             "last_date": last.date if last else None,
         }
 

@@ -176,6 +176,14 @@ class Message:
         """Whether the bot sent this message."""
         return self.sender.is_bot
 
+    def preview(self) -> str:
+        """The message in one line for the chat list: text, an invoice's title, a payment."""
+        if "invoice" in self.extra:
+            return f"Invoice: {self.extra['invoice']['title']}"
+        if "successful_payment" in self.extra or "refunded_payment" in self.extra:
+            return "Payment" if "successful_payment" in self.extra else "Refund"
+        return self.text or self.caption or ""
+
     def snapshot(self) -> Snapshot:
         """The message's current shown state."""
         return Snapshot(

@@ -21,8 +21,16 @@ from sandbox.server import create_app
 class RunningSandbox:
     """A sandbox served from a daemon thread with its own event loop."""
 
-    def __init__(self, host: str, port: int, token: str, local: bool = False) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        token: str,
+        local: bool = False,
+        provider_tokens: tuple[str, ...] = (),
+    ) -> None:
         self.local = local
+        self.provider_tokens = tuple(provider_tokens)
         self.host = host
         self.port = port
         self.token = token
@@ -76,7 +84,9 @@ class RunningSandbox:
             loop.close()
 
     async def _serve(self) -> None:
-        self.sandbox = Sandbox(token=self.token, local=self.local)
+        self.sandbox = Sandbox(
+            token=self.token, local=self.local, provider_tokens=self.provider_tokens
+        )
         app = create_app(self.sandbox)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
@@ -125,13 +135,18 @@ class RunningSandbox:
 
 
 def run_in_thread(
-    port: int = 0, token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", local: bool = False
+    port: int = 0,
+    token: str = DEFAULT_TOKEN,
+    host: str = "127.0.0.1",
+    local: bool = False,
+    provider_tokens: tuple[str, ...] = (),
 ) -> RunningSandbox:
     """Serve a sandbox from a daemon thread on a free port (port=0); stop() or use `with`.
 
-    `local=True` is `python -m sandbox --local`: webhooks may be plain http on any port.
+    `local=True` is `python -m sandbox --local`: webhooks may be plain http on any port;
+    `provider_tokens` are accepted for fiat invoices besides the default test token.
     """
-    return RunningSandbox(host, port, token, local).start()
+    return RunningSandbox(host, port, token, local, provider_tokens).start()
 
 
 @contextlib.contextmanager
@@ -144,9 +159,11 @@ def running(port: int = 0, token: str = DEFAULT_TOKEN) -> Iterator[RunningSandbo
         sandbox.stop()
 
 
-async def serve(host: str, port: int, token: str, local: bool = False) -> None:
+async def serve(
+    host: str, port: int, token: str, local: bool = False, provider_tokens: tuple[str, ...] = ()
+) -> None:
     """Serve until cancelled (python -m sandbox)."""
-    sandbox = Sandbox(token=token, local=local)
+    sandbox = Sandbox(token=token, local=local, provider_tokens=provider_tokens)
     app = create_app(sandbox)
     runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
     await runner.setup()

@@ -148,10 +148,8 @@ async def refund_star_payment(ctx: Context, params: Params) -> Any:
         raise bad("Invalid user_id specified")
     charge_id = required_arg(params, "telegram_payment_charge_id")
     user = ctx.sandbox.users.get(raw_user)
-    if user is None:
-        raise bad("user not found")
     charge = ctx.bot.payments.charges.get(charge_id)
-    if charge is None or charge.user_id != user.id or charge.currency != STARS:
+    if user is None or charge is None or charge.user_id != user.id or charge.currency != STARS:
         raise bad("CHARGE_NOT_FOUND")
     if charge.refunded:
         raise bad("CHARGE_ALREADY_REFUNDED")

@@ -415,3 +415,26 @@ def test_order_info_validated_first_then_paid_without_a_second_shipping_query(
     api("sendInvoice", **DELIVERY)  # an order info is validated for one invoice only
     with pytest.raises(SandboxError, match="no validated order info"):
         sandbox.private_chat(user_id=1001, first_name="Ana").pay(order_info_id="nada")
+
+
+def test_a_waiting_payment_blocks_nothing_else(
+    api: RawApi, sandbox: SandboxClient, played: PlayedBot
+) -> None:
+    # Ana's payment waits for a pre-checkout answer that never comes; meanwhile Luis pays the
+    # same shop and the bot keeps sending: the sandbox serves them all while Ana's waits.
+    sandbox.configure(precheckout_timeout=3.0)
+    sandbox.private_chat(user_id=2002, first_name="Luis")
+    api("sendInvoice", **PICKUP)
+    api("sendInvoice", **{**PICKUP, "chat_id": 2002})
+    with paying(sandbox) as start:
+        ana = start(1001, order_info=ORDER_INFO)
+        first = played.next("pre_checkout_query")
+        assert first["from"]["id"] == 1001
+        luis = start(2002, first_name="Luis", order_info=ORDER_INFO)
+        second = played.next("pre_checkout_query")
+        assert second["from"]["id"] == 2002
+        assert api("sendMessage", chat_id=1001, text="Un momento…")["ok"]
+        api("answerPreCheckoutQuery", pre_checkout_query_id=second["id"], ok=True)
+        assert luis.result(timeout=10)["status"] == "paid"
+        assert not ana.done()
+        assert ana.result(timeout=10)["error"] == "BOT_PRECHECKOUT_TIMEOUT"

@@ -243,3 +243,19 @@ def test_create_invoice_link_rules(api: RawApi) -> None:
 
 def test_send_invoice_needs_a_known_chat(api: RawApi) -> None:
     assert refused(api, "sendInvoice", **{**FIAT, "chat_id": 4242}) == "chat not found"
+
+
+def test_a_sandbox_started_with_the_shops_provider_token_keeps_it() -> None:
+    # `python -m sandbox --provider-token …` (default: $PAYMENT_PROVIDER_TOKEN) does the same.
+    from sandbox import run_in_thread
+
+    live = "350862534:LIVE:shop"
+    with run_in_thread(provider_tokens=(live,)) as server:
+        server.client.private_chat(user_id=1001, first_name="Ana")
+        api = RawApi(server.client)
+        assert api("sendInvoice", **{**FIAT, "provider_token": live})["ok"]
+        server.client.reset()
+        server.client.private_chat(user_id=1001, first_name="Ana")
+        assert api("sendInvoice", **{**FIAT, "provider_token": live})["ok"]
+        assert api("sendInvoice", **FIAT)["ok"]
+        api.session.close()
