@@ -10,10 +10,10 @@ import os
 import signal
 
 from sandbox.core import DEFAULT_TOKEN
-from sandbox.server import serve
+from sandbox.runner import serve
 
 
-async def _run(host: str, port: int, token: str, local: bool) -> None:
+async def _run(host: str, port: int, token: str, local: bool, providers: tuple[str, ...]) -> None:
     # SIGTERM (honcho, docker stop) ends like Ctrl-C, so the temp dir of uploads is removed.
     task = asyncio.current_task()
     assert task is not None
@@ -21,7 +21,7 @@ async def _run(host: str, port: int, token: str, local: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
-        await serve(host, port, token, local)
+        await serve(host, port, token, local, providers)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,9 +39,17 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="like telegram-bot-api --local: allow http webhooks on any port",
     )
+    parser.add_argument(
+        "--provider-token",
+        action="append",
+        default=[t for t in [os.environ.get("PAYMENT_PROVIDER_TOKEN")] if t],
+        help="a payment provider token to accept for fiat invoices, besides the default test "
+        "one (repeatable; default: $PAYMENT_PROVIDER_TOKEN)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(_run(args.host, args.port, args.token, args.local))
+    providers = tuple(args.provider_token)
+    asyncio.run(_run(args.host, args.port, args.token, args.local, providers))
 
 
 if __name__ == "__main__":

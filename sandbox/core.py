@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from sandbox.bots import MESSAGE_UPDATE_TTL, BotState
 from sandbox.entities import Entity, format_text
+from sandbox.events import EventLog
 from sandbox.media import FileStore
-from sandbox.model import (
-    CALLBACK_QUERY_TTL,
-    MESSAGE_UPDATE_TTL,
-    BotState,
-    CallbackQuery,
-    Chat,
-    Clock,
-    EventLog,
-    Message,
-    Photo,
-    User,
-)
+from sandbox.model import Chat, Clock, Message, Photo, User
+from sandbox.payments.model import DEFAULT_PROVIDER_TOKEN
 
 if TYPE_CHECKING:
     import aiohttp
@@ -57,8 +48,11 @@ class Sandbox:
         bot_username: str = DEFAULT_BOT_USERNAME,
         bot_name: str = DEFAULT_BOT_NAME,
         local: bool = False,
+        provider_tokens: Iterable[str] = (),
     ) -> None:
         self.primary_spec = (token, bot_username, bot_name)
+        # Provider tokens accepted besides the default test one, reset or not.
+        self.started_provider_tokens = {DEFAULT_PROVIDER_TOKEN, *provider_tokens}
         # Like `telegram-bot-api --local`: plain-http webhooks on any port are allowed.
         self.local = local
         self.clock = Clock()
@@ -82,6 +76,7 @@ class Sandbox:
                 bot.poll_waiter.set_result("reset")
             for query in bot.callback_queries.values():
                 query.done.set()
+            bot.payments.close()
         self.users = {}
         self.bots = {}
         self.add_bot(*self.primary_spec)
@@ -101,6 +96,11 @@ class Sandbox:
         self.webhook_retry_delay = 1.0
         self.webhook_retry_max = 60.0
         self.webhook_timeout = 10.0
+        # Telegram gives the bot 10 s to answer a pre-checkout query; tests may shorten it.
+        self.precheckout_timeout = 10.0
+        self.shipping_timeout = 10.0
+        # Provider tokens the sandbox accepts for fiat invoices (BotFather gives real ones).
+        self.provider_tokens = set(self.started_provider_tokens)
 
     def now(self) -> float:
         """Unix time as the sandbox sees it (moved forward by `/clock`)."""
@@ -208,7 +208,7 @@ class Sandbox:
             "title": chat.title if chat.type != "private" else None,
             "user": chat.user.to_api() if chat.user else None,
             "message_count": len(chat.messages),
-            "last_message": (last.text or last.caption or "") if last else None,
+            "last_message": last.preview() if last else None,
             "last_date": last.date if last else None,
         }
 
@@ -341,112 +341,3 @@ class Sandbox:
                 "message", message.to_api(), queue=f"chat:{where.id}", ttl=MESSAGE_UPDATE_TTL
             )
         return supergroup
-
-    # --- callback queries --------------------------------------------------------
-
-    def press(
-        self,
-        bot: BotState,
-        chat: Chat,
-        user: User,
-        text: str | None = None,
-        data: str | None = None,
-        message_id: int | None = None,
-        forged: bool = False,
-    ) -> CallbackQuery:
-        """Press the inline button with this text (or data) on the latest bot message having it.
-
-        `forged`: send `data` on message `message_id` whatever its buttons, as a modified
-        client can (Telegram does not check callback data against the message's keyboard)."""
-        if forged:
-            target = chat.messages.get(message_id) if message_id is not None else None
-            if target is None or data is None:
-                raise ControlError(400, "a forged press needs callback_data and a message_id")
-            return self._make_query(bot, chat, user, target, data)
-        candidates = (
-            ([chat.messages[message_id]] if message_id in chat.messages else [])
-            if message_id is not None
-            else [m for m in reversed(list(chat.messages.values())) if m.from_bot and not m.deleted]
-        )
-        if message_id is not None and not candidates:
-            raise ControlError(404, f"no message {message_id} in chat {chat.id}")
-        for message in candidates:
-            rows = (message.reply_markup or {}).get("inline_keyboard", [])
-            for row in rows:
-                for button in row:
-                    if text is not None and button.get("text") != text:
-                        continue
-                    if data is not None and button.get("callback_data") != data:
-                        continue
-                    if "callback_data" not in button:
-                        raise ControlError(
-                            400, f"button {button.get('text')!r} has no callback_data"
-                        )
-                    return self._make_query(bot, chat, user, message, str(button["callback_data"]))
-        wanted = f"text {text!r}" if text is not None else f"data {data!r}"
-        raise ControlError(404, f"no inline button with {wanted} in chat {chat.id}")
-
-    def _make_query(
-        self, bot: BotState, chat: Chat, user: User, message: Message, data: str
-    ) -> CallbackQuery:
-        query = CallbackQuery(
-            id=str(secrets.randbits(63)),
-            chat_id=chat.id,
-            message_id=message.message_id,
-            user=user,
-            data=data,
-            created=self.now(),
-        )
-        bot.callback_queries[query.id] = query
-        payload = {
-            "id": query.id,
-            "from": user.to_api(),
-            "message": message.to_api(),
-            "chat_instance": chat.instance,
-            "data": data,
-        }
-        # A press waits 150 s at most, in a queue of its user's presses (telegram-bot-api).
-        bot.push_update("callback_query", payload, queue=f"user:{user.id}", ttl=CALLBACK_QUERY_TTL)
-        self.events.publish(
-            {
-                "type": "callback_query",
-                "bot_id": bot.id,
-                "chat_id": chat.id,
-                "query_id": query.id,
-                "message_id": message.message_id,
-                "data": data,
-                "from": user.to_api(),
-            }
-        )
-        return query
-
-    def answer_query(self, bot: BotState, query: CallbackQuery, answer: dict[str, Any]) -> None:
-        """Record the bot's answer and show it where the button was."""
-        query.answered = True
-        query.answer = answer
-        query.done.set()
-        chat = bot.chats.get(query.chat_id)
-        if chat is not None and query.message_id in chat.messages:
-            chat.messages[query.message_id].callback_answers.append(
-                {"query_id": query.id, **answer}
-            )
-        self.events.publish(
-            {
-                "type": "callback_answer",
-                "bot_id": bot.id,
-                "chat_id": query.chat_id,
-                "query_id": query.id,
-                "message_id": query.message_id,
-                **answer,
-            }
-        )
-
-    async def wait_answer(self, query: CallbackQuery, timeout: float) -> bool:
-        """Whether the query is answered within `timeout` seconds."""
-        if query.answered:
-            return True
-        try:
-            await asyncio.wait_for(query.done.wait(), timeout)
-        except TimeoutError:
-            return False
-        return query.answered

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 from pathlib import Path
 
 import requests
 from PIL import Image, ImageDraw
 
-from sandbox.server import run_in_thread
+from sandbox.runner import run_in_thread
 
 # Debian's Chromium, headless; these flags keep it off the (closed) network at start-up.
 CHROMIUM = "/usr/bin/chromium"
@@ -73,13 +74,20 @@ def stage(url: str, token: str) -> None:
                 "reply_markup": keyboard,
             },
         )
+    _media(client, api, base)
+    client.post(
+        f"{base}/sendMessage",
+        json={"chat_id": 1001, "text": "Listo. Consulta tus pedidos con /estado"},
+    )
+
+
+def _media(client: requests.Session, api: str, base: str) -> None:
+    """Ana's photo, and the bot's album of three sizes."""
     client.post(
         f"{api}/chats/1001/photo",
         data={"from": '{"id": 1001, "first_name": "Ana"}', "caption": "¿me la redimensionas?"},
         files={"photo": ("pizza.jpg", demo_image(1600, 1200), "image/jpeg")},
     )
-    import json
-
     media = [
         {"type": "photo", "media": "attach://large", "caption": "Grande, mediana y miniatura"},
         {"type": "photo", "media": "attach://medium"},
@@ -93,10 +101,6 @@ def stage(url: str, token: str) -> None:
             "medium": ("m.jpg", demo_image(800, 600), "image/jpeg"),
             "large": ("l.jpg", demo_image(1920, 1080), "image/jpeg"),
         },
-    )
-    client.post(
-        f"{base}/sendMessage",
-        json={"chat_id": 1001, "text": "Listo. Consulta tus pedidos con /estado"},
     )
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from sandbox.model import BotState, Update, Webhook
+from sandbox.bots import BotState, Update, Webhook
 
 if TYPE_CHECKING:
     from sandbox.core import Sandbox

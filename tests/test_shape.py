@@ -10,6 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("bot", "core", "tasks")
+# The local Telegram every test talks to is held to the same shape as the product.
+SHAPED = (*PRODUCT, "sandbox")
 MAX_MODULE_LINES = 350
 MAX_FUNCTION_LINES = 50
 # Libraries core/ must not import: it is the domain, driven by bot/ and tasks/.
@@ -24,13 +26,13 @@ def name(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
-@pytest.mark.parametrize("path", modules(*PRODUCT), ids=name)
+@pytest.mark.parametrize("path", modules(*SHAPED), ids=name)
 def test_modules_stay_small(path: Path) -> None:
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_MODULE_LINES, f"{name(path)} has {lines} lines: split it by concern"
 
 
-@pytest.mark.parametrize("path", modules(*PRODUCT), ids=name)
+@pytest.mark.parametrize("path", modules(*SHAPED), ids=name)
 def test_functions_stay_short(path: Path) -> None:
     long = [
         f"{node.name} ({node.end_lineno - node.lineno + 1} lines, line {node.lineno})"
@@ -62,3 +64,4 @@ def test_the_checks_see_the_code() -> None:
     # A moved folder must not make these checks pass by finding nothing.
     assert len(modules(*PRODUCT)) > 60
     assert {p.parts[-2] for p in modules("core")} >= {"orders", "photos", "telegram"}
+    assert {p.parts[-2] for p in modules("sandbox")} >= {"botapi", "entities", "control"}

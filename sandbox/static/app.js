@@ -142,10 +142,23 @@ function chatName(chat) {
   return chat.title || `Group ${chat.id}`;
 }
 
+// The chats the current user is in, as Telegram lists them: their own private chat with the bot
+// and the groups, each once. Other users' private chats (a test's other customers, an earlier
+// "you are") stay out: they read as the same chat twice when the users share a name.
+function visibleChats() {
+  const me = state.user ? Number(state.user.id) : null;
+  const seen = new Set();
+  return state.chats.filter((chat) => {
+    if (seen.has(chat.id)) return false;
+    seen.add(chat.id);
+    return chat.type !== "private" || chat.id === me;
+  });
+}
+
 function renderChats() {
   const list = $("chat-list");
   list.innerHTML = "";
-  for (const chat of state.chats) {
+  for (const chat of visibleChats()) {
     const li = document.createElement("li");
     li.dataset.chatId = chat.id;
     if (chat.id === state.chatId) li.classList.add("active");
@@ -161,8 +174,13 @@ function renderChats() {
   }
 }
 
+let chatsLoads = 0;
 async function loadChats() {
-  state.chats = await api("/chats");
+  // Only the latest answer counts: an older list arriving late must not replace a newer one.
+  const load = ++chatsLoads;
+  const chats = await api("/chats");
+  if (load !== chatsLoads) return;
+  state.chats = chats;
   renderChats();
 }
 
@@ -239,6 +257,9 @@ function keyboardHtml(message) {
     if (button.url) {
       return `<a class="kb-url" href="${esc(button.url)}" target="_blank" rel="noopener">${esc(button.text)} ↗</a>`;
     }
+    if (button.pay) {
+      return `<button type="button" class="pay" data-pay="${message.message_id}">${esc(button.text)}</button>`;
+    }
     const data = button.callback_data == null ? "" : button.callback_data;
     return `<button type="button" data-message-id="${message.message_id}" data-callback="${esc(data)}">${esc(button.text)}</button>`;
   }).join("")}</div>`).join("");
@@ -253,6 +274,12 @@ function groupElement(group) {
   row.className = "row" + (isOutgoing(first) ? " out" : "");
   row.dataset.key = group.key;
   row.dataset.messageId = first.message_id;
+  const service = serviceText(first); // payments.js: successful_payment, refunded_payment
+  if (service) {
+    row.className = "row service";
+    row.innerHTML = `<div class="service-pill">${esc(service)}</div>`;
+    return row;
+  }
   const chat = currentChat();
   const showSender = chat && chat.type !== "private" && !isOutgoing(first);
   const senderName = first.from_bot
@@ -267,6 +294,7 @@ function groupElement(group) {
     <div class="bubble${deleted ? " deleted" : ""}" data-from-bot="${first.from_bot}">
       ${showSender ? `<div class="sender">${esc(senderName)}</div>` : ""}
       ${mediaHtml(group.items)}
+      ${invoiceHtml(first)}
       ${text ? `<span class="text">${text}</span>` : ""}
       <span class="meta">${deleted ? "deleted · " : ""}${edited}${clock(last.edit_date || last.date)}</span>
     </div>`;
@@ -392,6 +420,8 @@ async function press(messageId, callbackData) {
 
 function onEvent(event) {
   if (event.type === "reset") { location.reload(); return; }
+  // Another bot's chat may have the same id: the page shows the primary bot's chats only.
+  if (event.bot_id !== undefined && state.info && event.bot_id !== state.info.bot.id) return;
   if (event.type === "chat") { refreshChatsSoon(); return; }
   if (["message", "edit", "delete"].includes(event.type)) {
     refreshChatsSoon();
@@ -404,6 +434,7 @@ function onEvent(event) {
     return;
   }
   if (event.chat_id !== state.chatId) return;
+  if (event.type === "payment") { showPaymentOutcome(event); return; }
   if (event.type === "chat_action") setStatus(event.action);
   if (event.type === "callback_answer" && event.text) {
     if (event.show_alert) alertBox(event.text); else toast(event.text);
@@ -412,8 +443,9 @@ function onEvent(event) {
 
 function listen() {
   const source = new EventSource(`${API}/events`);
-  source.onmessage = (e) => onEvent(JSON.parse(e.data));
-  for (const type of ["message", "edit", "delete", "chat", "chat_action", "callback_answer", "reset", "callback_query"]) {
+  // Every event is named (`event: message` included), so one listener per name sees each once;
+  // an `onmessage` handler besides would see every message event a second time.
+  for (const type of ["message", "edit", "delete", "chat", "chat_action", "callback_answer", "reset", "callback_query", "payment"]) {
     source.addEventListener(type, (e) => onEvent(JSON.parse(e.data)));
   }
   source.onopen = () => { if (state.info) $("bot-name").textContent = `@${state.info.bot.username}`; };
@@ -480,6 +512,8 @@ function wire() {
     await sendFiles(files, caption, $("as-document").checked);
   });
   $("messages").addEventListener("click", async (e) => {
+    const pay = e.target.closest(".keyboard button[data-pay]");
+    if (pay) { await openPayForm(Number(pay.dataset.pay)); return; }
     const button = e.target.closest(".keyboard button");
     if (button) { await press(Number(button.dataset.messageId), button.dataset.callback); return; }
     const command = e.target.closest("a.command");
@@ -488,6 +522,7 @@ function wire() {
     if (spoiler) spoiler.classList.add("shown");
   });
   $("alert-ok").addEventListener("click", () => ($("alert").hidden = true));
+  wirePayForm();
 }
 
 async function main() {
@@ -504,9 +539,8 @@ async function main() {
   await loadChats();
   const wanted = params.get("chat") || localStorage.getItem("sandbox.chat");
   const chatId = wanted ? Number(wanted) : null;
-  if (chatId && state.chats.some((c) => c.id === chatId)) await openChat(chatId);
-  else if (chatId && chatId === Number(state.user.id)) await openPrivateChat();
-  else if (!state.chats.length) await openPrivateChat();
+  if (chatId && visibleChats().some((c) => c.id === chatId)) await openChat(chatId);
+  else await openPrivateChat();
 }
 
 main().catch((err) => toast(String(err)));

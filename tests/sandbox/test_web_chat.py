@@ -153,3 +153,48 @@ def test_web_chat_buttons_and_alerts(sandbox: SandboxClient, tmp_path: Path) -> 
         finally:
             browser.close()
     assert chat.bot_messages()[0].buttons == []
+
+
+@pytest.mark.browser
+def test_web_chat_lists_each_chat_once(sandbox: SandboxClient) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    # Given two customers called Ana (as a test's earlier customer and this one), a group, and a
+    # second bot that also talks with user 1001.
+    sandbox.private_chat(user_id=1001, first_name="Ana").send("hola")
+    sandbox.private_chat(user_id=2002, first_name="Ana").send("soy la otra Ana")
+    sandbox.group_chat(chat_id=-1002, title="Tienda", user_id=1001, first_name="Ana")
+    other_bot = sandbox.add_bot("987654321:other-bot-token")
+    other_bot.private_chat(user_id=1001, first_name="Ana")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.goto(f"{sandbox.url}/?user=1001&name=Ana&chat=1001")
+            names = page.locator("#chat-list .chat-name")
+            # When Ana 1001 looks at her chats, then she sees her private chat once, and the group.
+            expect(names).to_have_text(["Ana", "Tienda"])
+            expect(page.locator(".row .bubble")).to_have_count(1)
+            expect(page.locator(".row .bubble")).to_contain_text("hola")
+
+            # The other bot's message to the same chat id is not this chat's.
+            requests.post(
+                f"{sandbox.api_url}/bot987654321:other-bot-token/sendMessage",
+                json={"chat_id": 1001, "text": "otro bot"},
+                timeout=10,
+            ).raise_for_status()
+            sandbox.private_chat(user_id=1001, first_name="Ana").send("sigo aquí")
+            expect(page.locator(".row .bubble")).to_have_count(2)
+            expect(page.locator(".row .bubble").last).to_contain_text("sigo aquí")
+            expect(names).to_have_text(["Ana", "Tienda"])
+
+            # Becoming the other Ana shows her private chat instead, still once.
+            page.fill("#user-id", "2002")
+            page.click("text=Save user & open private chat")
+            expect(page.locator(".row .bubble").first).to_contain_text("soy la otra Ana")
+            expect(names).to_have_text(["Ana", "Tienda"])
+            expect(page.locator("#chat-list li.active .chat-preview")).to_have_text(
+                "soy la otra Ana"
+            )
+        finally:
+            browser.close()
