@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Double,
     ForeignKey,
     Index,
@@ -97,6 +98,16 @@ class OrderRow(Base):
     # The Redis epoch (core.recovery.epoch) its chain was queued in: an unfinished order queued
     # in another epoch lost its messages with that Redis, and the sweep queues it again.
     queued_epoch: Mapped[str] = mapped_column(String(32), default="")
+    # Money (core.db.shop has the lines): minor units of `currency`; "" and 0 for a free-text
+    # order of a shop without a catalogue.
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    subtotal: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivery_fee: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+    # How it is paid: "" none (no payment method: never charged), later telegram/stars/cash.
+    payment_method: Mapped[str] = mapped_column(String(16), default="")
+    # Whether the order holds stock reserved at checkout (given back if it is cancelled/fails).
+    stock_reserved: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped by every change of state (an optimistic check for whoever read the order).
     version: Mapped[int] = mapped_column(Integer, default=1)
 

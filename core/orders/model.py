@@ -71,6 +71,13 @@ class Order:
     task_ids: str = ""
     error: str = ""
     language: str = "es"
+    # Money in minor units of `currency` ("" and 0: a free-text order, no catalogue).
+    currency: str = ""
+    subtotal: int = 0
+    delivery_fee: int = 0
+    total: int = 0
+    # How it is paid ("": no payment method, never charged).
+    payment_method: str = ""
     # The Redis epoch its chain was queued in (core.recovery.epoch).
     queued_epoch: str = ""
     # When a watcher run claimed it to alert its chat (0: never).

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from core.db.engine import Database
 from core.db.models import OrderEvent, OrderRow
+from core.orders.lines import lines_of
 from core.orders.model import Order
+from core.orders.pricing import PricedLine
 from core.orders.rows import to_order
 from core.orders.states import OrderState
 
@@ -136,6 +138,11 @@ class OrderQueries:
         )
         with self.db.reading() as session:
             return [to_order(row) for row in session.scalars(query)]
+
+    def lines(self, order_id: str) -> list[PricedLine]:
+        """The order's priced lines (none for a free-text order)."""
+        with self.db.reading() as session:
+            return lines_of(session, order_id)
 
     def history(self, order_id: str) -> list[OrderEvent]:
         query = select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)

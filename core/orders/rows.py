@@ -43,6 +43,11 @@ def to_order(row: OrderRow) -> Order:
         language=row.language,
         stale_alerted_at=row.stale_alerted_at,
         queued_epoch=row.queued_epoch,
+        currency=row.currency,
+        subtotal=row.subtotal,
+        delivery_fee=row.delivery_fee,
+        total=row.total,
+        payment_method=row.payment_method,
         extra={str(k): str(v) for k, v in (row.extra or {}).items()},
     )
 
@@ -73,6 +78,12 @@ def insert_order(session: Session, order: Order, source: str | None, actor: str)
             stale_alerted_at=0.0,
             stale_run="",
             queued_epoch="",
+            currency=order.currency,
+            subtotal=order.subtotal,
+            delivery_fee=order.delivery_fee,
+            total=order.total,
+            payment_method=order.payment_method,
+            stock_reserved=False,
             version=1,
         )
     )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.db.engine import Database
 from core.db.models import Customer, OrderEvent, OrderRow
+from core.orders.lines import release_stock
 from core.orders.model import Order, new_order_id
 from core.orders.queries import OrderNotFound, OrderQueries
 from core.orders.rows import (
@@ -173,6 +174,7 @@ class OrderStore(OrderQueries):
         with self.db.transaction() as session:
             row = session.get(OrderRow, order_id)
             if row is not None and row.state == OrderState.PENDIENTE.value and not row.task_id:
+                release_stock(session, order_id)
                 session.delete(row)
 
     # -- changing ---------------------------------------------------------------------------
@@ -237,6 +239,8 @@ class OrderStore(OrderQueries):
         ).first()
         if found is None:
             return False
+        if wanted in (OrderState.CANCELADO, OrderState.FALLIDO):
+            release_stock(session, order_id)
         if extra:
             self._merge_extra(session, order_id, {**(found[0] or {}), **extra})
         previous = session.execute(
