@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -49,6 +50,12 @@ def run_tool(argv: list[str], env: dict[str, str] | None, timeout: float) -> str
         raise ToolFailed(f"{Path(argv[0]).name} took longer than {timeout:.0f} s") from None
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
-        why = lines[-1] if lines else f"exit status {done.returncode}"
+        if lines:
+            why = lines[-1]
+        elif done.returncode < 0:
+            # E.g. SIGXFSZ: the file grew past what the system lets this process write.
+            why = f"killed by {signal.Signals(-done.returncode).name}"
+        else:
+            why = f"exit status {done.returncode}"
         raise ToolFailed(f"{Path(argv[0]).name} failed: {why}")
     return done.stdout
