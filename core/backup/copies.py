@@ -5,6 +5,7 @@ nothing else is touched: the earlier copies stay."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 from core.backup.engines import engine_for
 from core.backup.tools import ToolFailed
 
-# `pedidos-20261207T020000Z.dump`: the UTC time it was taken, so names sort by age.
+# `pedidos-20261207T020000.000Z.dump`: the UTC time it was taken, so names sort by age.
 PREFIX = "pedidos-"
 PART = ".part"
 
@@ -50,7 +51,9 @@ def take_backup(url: str, directory: Path, keep: int, now: float | None = None) 
     started = time.monotonic()
     engine = engine_for(url)
     stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC)
-    final = directory / f"{PREFIX}{stamp:%Y%m%dT%H%M%SZ}{engine.extension}"
+    # To the millisecond: a `make backup` right after beat's makes a second copy, not the same.
+    final = directory / f"{PREFIX}{stamp:%Y%m%dT%H%M%S}.{stamp.microsecond // 1000:03d}Z"
+    final = final.with_name(final.name + engine.extension)
     part = final.with_name(final.name + PART)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -63,7 +66,8 @@ def take_backup(url: str, directory: Path, keep: int, now: float | None = None) 
         raise BackupFailed(_reason(exc)) from exc
     finally:
         # Whatever went wrong, no half copy is left to fill the disk further.
-        part.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
     removed = rotate(directory, keep)
     return Copy(final, final.stat().st_size, time.monotonic() - started, tuple(removed))
 

@@ -135,7 +135,7 @@ def test_a_database_that_is_not_ours_is_not_taken_for_a_backup(tmp_path: Path) -
     db.dispose()
     backups = tmp_path / "backups"
     backups.mkdir()
-    earlier = backups / "pedidos-20260101T020000Z.sqlite3"
+    earlier = backups / "pedidos-20260101T020000.000Z.sqlite3"
     earlier.write_bytes(b"yesterday")
 
     with pytest.raises(BackupFailed, match="lacks the tables orders, order_history"):
