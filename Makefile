@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3
 export UV_LINK_MODE := copy
 
-.PHONY: run test test-containers lint typecheck bench setup sync lock system-deps clean
+.PHONY: run migrate backup restore test test-containers lint typecheck bench setup sync lock system-deps clean
 
 setup: system-deps sync
 
@@ -39,6 +39,20 @@ system-deps:
 run: sync
 	@WITH_CHROMIUM=0 WITH_TEST_TOOLS=0 bash scripts/system-deps.sh
 	@$(PY) -m scripts.run
+
+# The database's schema to this code's version (Alembic, migrations/): `make run` does it first,
+# every process refuses to start on another version. DATABASE_URL unset: SQLite under var/.
+migrate: sync
+	@$(PY) -m scripts.migrate
+
+# A verified backup of the database now, into BACKUP_DIR (beat takes one daily at BACKUP_AT).
+backup: sync
+	@$(PY) -m scripts.backup
+
+# `make restore BACKUP=var/backups/pedidos-….sqlite3`: into an empty database only; FORCE=1
+# replaces a database that holds rows. Stop the bot and the workers first.
+restore: sync
+	@$(PY) -m scripts.restore "$(BACKUP)" $(if $(filter 1 yes true,$(FORCE)),--force)
 
 # Two modules at a time, each whole in one process (a module's system of Redis, workers and bot
 # stays together): the end-to-end tests mostly wait on real processes, so two at once halve the

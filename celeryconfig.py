@@ -145,12 +145,14 @@ def _routing() -> dict[str, Any]:
             "importar_datos": {"queue": "imports"},
             "generar_reporte": {"queue": "reports"},
             "resumen_diario": {"queue": "reports"},
+            # A backup reads the whole database for seconds to minutes: beside the reports.
+            "backup_base_datos": {"queue": "reports"},
         },
     }
 
 
 def _daily_schedule(when: str) -> crontab | None:
-    """DAILY_REPORT_AT as a crontab: "HH:MM", five crontab fields, or "off"."""
+    """DAILY_REPORT_AT (or BACKUP_AT) as a crontab: "HH:MM", five crontab fields, or "off"."""
     if when.strip().lower() in ("off", "no", "none", ""):
         return None
     fields = when.split()
@@ -184,6 +186,15 @@ def _schedule(settings: Settings) -> dict[str, Any]:
             "schedule": daily,
             # A summary hours late is news nobody wants: dropped if not started within an hour.
             "options": {"expires": 3600},
+        }
+    backup = _daily_schedule(settings.backup_at)
+    if backup is not None:
+        # The database backup (core.backup), daily at BACKUP_AT (02:00) in the beat's zone.
+        entries["backup-base-datos"] = {
+            "task": "backup_base_datos",
+            "schedule": backup,
+            # A copy that could not start within hours belongs to the next night.
+            "options": {"expires": 6 * 3600},
         }
     return entries
 

@@ -1,38 +1,52 @@
 """Stale-order watcher benchmark: one run over 1,000,000 stored orders, 1,000 of them stale,
-against a full scan of the same data, in the same run.
+against a full scan of the same data, in the same run; on PostgreSQL (the production engine)
+and SQLite (the embedded default). `python -m bench.watcher [postgresql|sqlite ...]`.
 
-Data: a fresh redis-server (AOF on, as in production) holds 1,000,000 orders written as the
-store writes them (hash, chat index, open index), created over the last 90 days: 1,000 stale
+Data: a fresh database (migrated, PostgreSQL's throwaway cluster of the tests) holds 1,000,000
+orders written as the store leaves them, created over the last 90 days: 1,000 stale
 (unfinished and older than STALE_AFTER), 1,000 young and still in flight, the rest finished.
+Loaded with COPY (PostgreSQL) or one executemany transaction (SQLite), then ANALYZEd.
 
-Watcher run: `core.watcher.watch.Watcher.run` end to end (claim through the index, read the
-orders, compose the admins' digest and 1,000 chat alerts, mark each one, record the run),
-with a messenger that sends nowhere: what reaching Telegram costs is paced by Telegram's
-limits, not by how stale orders are found. The state is reset between runs (not timed).
+Watcher run: `core.watcher.watch.Watcher.run` end to end (claim through the unfinished-orders
+index, read the orders, compose the admins' digest and 1,000 chat alerts, mark each one, record
+the run), with a messenger that sends nowhere: what reaching Telegram costs is paced by
+Telegram's limits, not by how stale orders are found. The claims are reset between runs (not
+timed).
 
-Full scan: what finding them without the index costs: SCAN every order hash and read its
-state and creation time (pipelined), keeping the unfinished ones older than the cutoff.
-Both must find the same 1,000 orders. Medians count.
+Full scan, what finding them costs without the index: every order's id, state and creation
+time read into Python and filtered there (the leanest a store without a stale query could do;
+the ratio's baseline). Also printed: the same through the store's own read path (every order
+read whole, as `OrderStore.created_between` reads them), and the database's side of it: the
+stale question as one query with index scans turned off (a sequential scan of every row)
+against that query through the index.
+Every way must find the same 1,000 orders. Medians count.
 """
 
 from __future__ import annotations
 
 import random
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis
+from sqlalchemy import Engine, select, text, update
 
-from core.orders.model import ID_ALPHABET
+from core.db.engine import Database
+from core.db.models import OrderRow
+from core.db.schema import migrate
 from core.orders.states import FINAL_STATES, OrderState
 from core.orders.store import OrderStore
 from core.watcher import index
-from core.watcher.index import ALERTED_FIELD, StaleIndex
+from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
-from tests.support.processes import RedisServer, wait_until
+from tests.support import bulk
+from tests.support.postgres import PostgresServer
+from tests.support.processes import RedisServer
 
 ORDERS = 1_000_000
 STALE = 1_000
@@ -41,15 +55,24 @@ CHATS = 200_000
 HISTORY_DAYS = 90
 STALE_AFTER = 24 * 3600.0
 ADMINS = (-1001, 42)
-BATCH = 1_000
 RUN_REPEATS = 7
 SCAN_REPEATS = 3
-# Seconds since the start after which no further full scan begins.
-SCAN_BUDGET = 100.0
+QUERY_REPEATS = 5
 GOAL_RATIO = 100.0
 GOAL_RUN_SECONDS = 1.0
 UNFINISHED = (OrderState.PENDIENTE, OrderState.VALIDANDO_PAGO, OrderState.PREPARANDO_ENVIO)
-UNFINISHED_VALUES = frozenset(state.value for state in UNFINISHED)
+FINAL_VALUES = frozenset(state.value for state in FINAL_STATES)
+# The stale question as SQL, with and without leave to use an index.
+STALE_QUERY = (
+    "SELECT id FROM orders WHERE finished_at = 0 AND stale_alerted_at = 0 "
+    "AND created_at <= :cutoff ORDER BY created_at LIMIT :limit"
+)
+# PostgreSQL told to use no index for one transaction (SQLite: `NOT INDEXED` in the query).
+NO_INDEX = (
+    "SET LOCAL enable_indexscan = off",
+    "SET LOCAL enable_bitmapscan = off",
+    "SET LOCAL enable_indexonlyscan = off",
+)
 
 
 class NullMessenger:
@@ -63,42 +86,7 @@ class NullMessenger:
         return self.sent
 
 
-def order_id(n: int) -> str:
-    """The n-th id in the store's alphabet (P-222222, P-222223, ...): distinct and valid."""
-    digits = []
-    for _ in range(6):
-        n, digit = divmod(n, len(ID_ALPHABET))
-        digits.append(ID_ALPHABET[digit])
-    return "P-" + "".join(reversed(digits))
-
-
-# KEYS: open index. ARGV: order key prefix, chat key prefix, then id, chat id, created_at
-# and state for each order. Writes what OrderStore.create and the state machine leave
-# behind (Order.to_redis fields, the chat index, the open index for unfinished orders), on
-# the server: sending every field from Python would make loading the slowest part by far.
-_WRITE_ORDERS = """
-local what = {'2 pizzas margarita', '1 empanada', '3 cafés y una tarta', 'menú del día'}
-local final = {completado = true, fallido = true, cancelado = true}
-for i = 3, #ARGV, 4 do
-  local id, chat, created, state = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
-  local n = (i - 3) / 4
-  local done = final[state]
-  redis.call('HSET', ARGV[1] .. id,
-    'id', id, 'chat_id', chat, 'user_id', chat, 'text', what[n % 4 + 1], 'state', state,
-    'step', done and 3 or 1, 'progress', state == 'completado' and 100 or 33,
-    'created_at', ARGV[i + 2], 'updated_at', tostring(created + 2),
-    'finished_at', done and tostring(created + 5) or '0.0',
-    'status_message_id', tostring(n + 2), 'task_id', 'c0ffee' .. id .. string.rep('0', 24),
-    'error', state == 'fallido' and 'payment_declined:fondos insuficientes' or '',
-    'language', n % 4 == 0 and 'en' or 'es')
-  redis.call('ZADD', ARGV[2] .. chat, ARGV[i + 2], id)
-  if not done then redis.call('ZADD', KEYS[1], ARGV[i + 2], id) end
-end
-return #ARGV
-"""
-
-
-def plan(now: float) -> list[tuple[str, int, float, str]]:
+def plan(now: float) -> list[tuple[str, int, float, OrderState]]:
     """(id, chat, created_at, state) of every order, shuffled; ids in the store's alphabet."""
     rng = random.Random(1491)
     kinds = ["stale"] * STALE + ["in_flight"] * IN_FLIGHT + ["done"] * (ORDERS - STALE - IN_FLIGHT)
@@ -113,78 +101,73 @@ def plan(now: float) -> list[tuple[str, int, float, str]]:
             created = now - rng.uniform(0, HISTORY_DAYS * 86400)
         if kind == "done":
             roll = rng.random()
-            state = "completado" if roll < 0.95 else "fallido" if roll < 0.98 else "cancelado"
+            state = (
+                OrderState.COMPLETADO
+                if roll < 0.95
+                else OrderState.FALLIDO
+                if roll < 0.98
+                else OrderState.CANCELADO
+            )
         else:
-            state = rng.choice(UNFINISHED).value
-        orders.append((order_id(n), 10_000 + rng.randrange(CHATS), created, state))
+            state = rng.choice(UNFINISHED)
+        orders.append((bulk.order_id(n), 10_000 + rng.randrange(CHATS), created, state))
     return orders
 
 
-def load(client: redis.Redis, now: float) -> set[str]:
-    """Write every order, BATCH to a script call, pipelined; the ids of the stale ones."""
+def load(db: Database, now: float) -> set[str]:
+    """Write every order; the ids of the stale ones."""
     orders = plan(now)
-    write = client.register_script(_WRITE_ORDERS)
-    prefixes = [OrderStore.key(""), OrderStore.chat_key(0)[:-1]]
-    pipe = client.pipeline(transaction=False)
-    for start in range(0, len(orders), BATCH):
-        args = [
-            f"{part:.4f}" if isinstance(part, float) else part
-            for order in orders[start : start + BATCH]
-            for part in order
-        ]
-        write(keys=[OrderStore.OPEN_KEY], args=[*prefixes, *args], client=pipe)
-        if start // BATCH % 10 == 9:
-            pipe.execute()
-    pipe.execute()
+    bulk.load(db, orders, history=False, batch=100_000)
+    with db.engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
     cutoff = now - STALE_AFTER
-    return {
-        oid for oid, _, created, state in orders if state in UNFINISHED_VALUES and created <= cutoff
-    }
+    return {oid for oid, _, created, state in orders if not state.is_final and created <= cutoff}
 
 
-def settle(client: redis.Redis) -> None:
-    """Compact the AOF now, so no rewrite runs during a measurement."""
-    wait_until(lambda: not _rewriting(client), 120, "an AOF rewrite to end")
-    client.bgrewriteaof()
-    wait_until(lambda: not _rewriting(client), 120, "the AOF rewrite to end")
-
-
-def _rewriting(client: redis.Redis) -> bool:
-    info = client.info("persistence")
-    return bool(info["aof_rewrite_in_progress"] or info["aof_rewrite_scheduled"])
-
-
-def full_scan(client: redis.Redis, cutoff: float) -> set[str]:
+def full_scan(engine: Engine, cutoff: float) -> set[str]:
     """Every unfinished order created at or before `cutoff`, found without the index."""
-    final = {state.value for state in FINAL_STATES}
-    found: set[str] = set()
-    prefix = OrderStore.key("")
-    for keys in _scan_batches(client, f"{prefix}*"):
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.hmget(key, "state", "created_at")
-        for key, (state, created) in zip(keys, pipe.execute(), strict=True):
-            if state not in final and float(created) <= cutoff:
-                found.add(key.removeprefix(prefix))
+    found = set()
+    with engine.connect() as conn:
+        rows = conn.execute(select(OrderRow.id, OrderRow.state, OrderRow.created_at))
+        for order_id, state, created in rows:
+            if state not in FINAL_VALUES and created <= cutoff:
+                found.add(order_id)
     return found
 
 
-def _scan_batches(client: redis.Redis, pattern: str) -> Iterator[list[str]]:
-    cursor = 0
-    while True:
-        cursor, keys = client.scan(cursor, match=pattern, count=1000)
-        if keys:
-            yield [str(key) for key in keys]
-        if cursor == 0:
-            return
+def store_scan(store: OrderStore, now: float, cutoff: float) -> set[str]:
+    """The same through the store's own read path: every order read as an Order (keyset pages
+    of 5,000), as a watcher would have to without its stale query."""
+    found: set[str] = set()
+    for orders in store.created_between(0.0, now + 1, batch=5_000):
+        found.update(o.id for o in orders if not o.is_final and o.created_at <= cutoff)
+    return found
 
 
-def watcher_run(store: OrderStore, now: float, run_id: str, stale: set[str]) -> float:
+def stale_query(engine: Engine, cutoff: float, indexed: bool) -> set[str]:
+    """The stale question as one query, through the index or (indexed=False) a full scan."""
+    query = STALE_QUERY
+    with engine.connect() as conn:
+        if not indexed and engine.dialect.name == "sqlite":
+            query = query.replace("FROM orders", "FROM orders NOT INDEXED")
+        elif not indexed:
+            for statement in NO_INDEX:
+                conn.execute(text(statement))
+        rows = conn.execute(text(query), {"cutoff": cutoff, "limit": 10 * STALE})
+        found = {row[0] for row in rows}
+        conn.rollback()
+    return found
+
+
+def watcher_run(
+    store: OrderStore, client: redis.Redis, now: float, run_id: str, stale: set[str]
+) -> float:
     """Seconds for one watcher run; checks it alerted exactly the stale orders."""
     messenger = NullMessenger()
     watcher = Watcher(
         store=store,
-        index=StaleIndex(store),
+        index=StaleIndex(store, client),
         messenger=messenger,
         admin_chat_ids=ADMINS,
         stale_after=STALE_AFTER,
@@ -193,66 +176,93 @@ def watcher_run(store: OrderStore, now: float, run_id: str, stale: set[str]) -> 
     started = time.perf_counter()
     report = watcher.run(run_id)
     elapsed = time.perf_counter() - started
-    claimed = set(store.redis.lrange(index.RUN_PREFIX + run_id, 0, -1))
+    with store.db.reading() as session:
+        claimed = set(session.scalars(select(OrderRow.id).where(OrderRow.stale_run == run_id)))
     assert claimed == stale and report.alerted == STALE and not report.more, report
     assert messenger.sent > STALE, messenger.sent  # the alerts and the digests
     return elapsed
 
 
-def reset(client: redis.Redis, stale: set[str], run_id: str) -> None:
+def reset(store: OrderStore, client: redis.Redis, run_id: str) -> None:
     """Put the orders run `run_id` claimed back as never alerted (between runs, not timed)."""
-    pipe = client.pipeline(transaction=True)
-    pipe.zunionstore(OrderStore.OPEN_KEY, [OrderStore.OPEN_KEY, OrderStore.STALE_KEY])
-    pipe.delete(
-        OrderStore.STALE_KEY,
-        index.PENDING_RUNS_KEY,
-        index.WATCH_HISTORY_KEY,
-        index.RUN_PREFIX + run_id,
+    with store.db.transaction() as session:
+        session.execute(
+            update(OrderRow)
+            .where(OrderRow.stale_run == run_id)
+            .values(stale_alerted_at=0.0, stale_run="")
+            .execution_options(synchronize_session=False)
+        )
+    client.delete(index.PENDING_RUNS_KEY, index.WATCH_HISTORY_KEY)
+
+
+def timed(repeats: int, measure: Callable[[], Any], expected: set[str]) -> float:
+    """The median seconds of `measure`, which must find `expected` every time."""
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        found = measure()
+        times.append(time.perf_counter() - began)
+        assert found == expected, (len(found), len(expected))
+    return statistics.median(times)
+
+
+def bench(name: str, url: str, client: redis.Redis) -> None:
+    db = Database(url)
+    migrate(db)
+    store = OrderStore(db)
+    now = time.time()
+    started = time.perf_counter()
+    stale = load(db, now)
+    took = time.perf_counter() - started
+    print(f"[{name}] loaded {ORDERS:,} orders ({STALE:,} stale, {IN_FLIGHT:,} in flight)", end="")
+    print(f" in {took:.0f} s")
+    cutoff = now - STALE_AFTER
+    runs = []
+    for repeat in range(RUN_REPEATS):
+        runs.append(watcher_run(store, client, now, f"bench-{repeat}", stale))
+        reset(store, client, f"bench-{repeat}")
+    run = statistics.median(runs)
+    scan = timed(SCAN_REPEATS, lambda: full_scan(db.engine, cutoff), stale)
+    seq = timed(QUERY_REPEATS, lambda: stale_query(db.engine, cutoff, indexed=False), stale)
+    indexed = timed(QUERY_REPEATS, lambda: stale_query(db.engine, cutoff, indexed=True), stale)
+    through_store = timed(1, lambda: store_scan(store, now, cutoff), stale)
+    ratio = scan / run
+    print(f"[{name}] watcher run (median of {len(runs)}): {run * 1000:.1f} ms")
+    print(f"[{name}] full scan   (median of {SCAN_REPEATS}): {scan * 1000:.0f} ms")
+    verdict = "OK" if ratio >= GOAL_RATIO else "BELOW GOAL"
+    print(f"[{name}] ratio: {ratio:.0f}x (goal >= {GOAL_RATIO:.0f}x) {verdict}")
+    print(
+        f"[{name}] full scan through the store (OrderStore.created_between, once): "
+        f"{through_store:.1f} s, {through_store / run:.0f}x the run"
     )
-    for order in stale:
-        pipe.hdel(OrderStore.key(order), f"x:{ALERTED_FIELD}")
-    pipe.execute()
+    verdict = "OK" if run < GOAL_RUN_SECONDS else "SLOW"
+    print(f"[{name}] run: {run * 1000:.1f} ms (goal well under {GOAL_RUN_SECONDS:.0f} s) {verdict}")
+    print(
+        f"[{name}] the stale query alone: {seq * 1000:.1f} ms as a sequential scan, "
+        f"{indexed * 1000:.2f} ms through the index ({seq / indexed:.0f}x)"
+    )
+    db.dispose()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    engines = (argv if argv is not None else sys.argv[1:]) or ["postgresql", "sqlite"]
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp), Path(tmp)).start()
+        postgres = PostgresServer().start() if "postgresql" in engines else None
         try:
             client = redis.Redis.from_url(server.url, decode_responses=True)
-            store = OrderStore(client)
-            now = time.time()
-            started = time.perf_counter()
-            stale = load(client, now)
-            settle(client)
-            memory = client.info("memory")["used_memory_human"]
-            print(
-                f"loaded {ORDERS:,} orders ({STALE:,} stale, {IN_FLIGHT:,} in flight) "
-                f"in {time.perf_counter() - started:.0f} s; redis uses {memory}"
-            )
-            runs: list[float] = []
-            scans: list[float] = []
-            for repeat in range(RUN_REPEATS):
-                # Keep the whole benchmark bounded on a slow machine: the first scan always.
-                if len(scans) < SCAN_REPEATS and (
-                    not scans or time.perf_counter() - started < SCAN_BUDGET
-                ):
-                    began = time.perf_counter()
-                    found = full_scan(client, now - STALE_AFTER)
-                    scans.append(time.perf_counter() - began)
-                    assert found == stale, (len(found), len(stale))
-                runs.append(watcher_run(store, now, f"bench-{repeat}", stale))
-                reset(client, stale, f"bench-{repeat}")
-            run, scan = statistics.median(runs), statistics.median(scans)
-            ratio = scan / run
-            print(f"watcher run (median of {len(runs)}): {run * 1000:.1f} ms")
-            print(f"full scan   (median of {len(scans)}): {scan * 1000:.0f} ms")
-            verdict = "OK" if ratio >= GOAL_RATIO else "BELOW GOAL"
-            print(f"ratio: {ratio:.0f}x (goal >= {GOAL_RATIO:.0f}x) {verdict}")
-            verdict = "OK" if run < GOAL_RUN_SECONDS else "SLOW"
-            print(f"run: {run * 1000:.1f} ms (goal well under {GOAL_RUN_SECONDS:.0f} s) {verdict}")
+            for name in engines:
+                if name == "postgresql" and postgres is not None:
+                    url = postgres.new_database()
+                else:
+                    url = f"sqlite:///{Path(tmp) / 'pedidos.db'}"
+                bench(name, url, client)
+                client.flushdb()
             client.close()
         finally:
             server.stop()
+            if postgres is not None:
+                postgres.stop()
 
 
 if __name__ == "__main__":

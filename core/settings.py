@@ -4,24 +4,26 @@ into one typed object. Secrets are `SecretStr`: no repr, log line or traceback s
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+# The shapes of the variables live in core.settings_types; the parsers are re-exported here
+# for callers that read them from settings.
+from core.settings_types import NO_SECRET, Bytes, Hosts, Ids, Level, OptionalSeconds, Seconds
+from core.settings_types import parse_duration as parse_duration
+from core.settings_types import parse_hosts as parse_hosts
+from core.settings_types import parse_ids as parse_ids
+from core.settings_types import parse_size as parse_size
 
 SANDBOX_TOKEN = "123456789:sandbox-token"
 # The longest any task may run before Celery kills it (the watcher's run has its own, longer
@@ -35,64 +37,6 @@ DAY = 24 * HOUR
 
 class SettingsError(ValueError):
     """Settings that would break a guarantee; the message names them and says why."""
-
-
-def parse_duration(text: str) -> float:
-    """Seconds from `90`, `90s`, `15m`, `24h`, `1d` or `250ms`."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 24h)")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
-_UNIT_BYTES = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, None: 1}
-
-
-def parse_size(text: str) -> int:
-    """Bytes from `1048576`, `512KB`, `10MB` or `1GB` (binary units)."""
-    match = _SIZE.match(text)
-    if not match:
-        raise ValueError(f"not a size: {text!r} (use e.g. 512KB, 10MB)")
-    unit = match.group(2).lower() if match.group(2) else None
-    return int(float(match.group(1)) * _UNIT_BYTES[unit])
-
-
-def parse_ids(text: str) -> tuple[int, ...]:
-    """Ids from `7, 8 -100900` (commas or spaces)."""
-    return tuple(int(part) for part in re.split(r"[,\s]+", text.strip()) if part)
-
-
-def parse_hosts(text: str) -> tuple[tuple[str, int], ...]:
-    """`(host, port)` pairs from `a:26379,b:26379` (the port defaults to Sentinel's 26379)."""
-    hosts = []
-    for part in re.split(r"[,\s]+", text.strip()):
-        if not part:
-            continue
-        host, _, port = part.rpartition(":") if ":" in part else (part, "", "26379")
-        if not host or not port.isdigit():
-            raise ValueError(f"not host:port: {part!r} (use e.g. 10.0.0.5:26379)")
-        hosts.append((host.strip("[]"), int(port)))
-    return tuple(hosts)
-
-
-def _from_text(parse: Any) -> BeforeValidator:
-    """Variables are text: parse it; values given in code (`Settings(stale_after=60)`) pass."""
-    return BeforeValidator(lambda value: parse(value) if isinstance(value, str) else value)
-
-
-# The shapes of the variables. NoDecode: a list is `7, 8`, not the JSON pydantic-settings
-# would otherwise expect of a tuple.
-Seconds = Annotated[float, _from_text(parse_duration)]
-# A duration or "off" (0: never).
-OptionalSeconds = Annotated[
-    float, _from_text(lambda v: 0.0 if v.strip().lower() in ("off", "0", "") else parse_duration(v))
-]
-Bytes = Annotated[int, _from_text(parse_size)]
-Ids = Annotated[tuple[int, ...], NoDecode, _from_text(parse_ids)]
-Hosts = Annotated[tuple[tuple[str, int], ...], NoDecode, _from_text(parse_hosts)]
-Level = Annotated[str, AfterValidator(str.upper)]
-NO_SECRET = SecretStr("")
 
 
 class Settings(BaseSettings):
@@ -176,6 +120,11 @@ class Settings(BaseSettings):
     legal_retention: Seconds = 6 * 365 * DAY
     media_retention: Seconds = 7 * DAY
     retention_interval: Seconds = HOUR
+    # Backups of the system of record (core.backup): taken at BACKUP_AT ("HH:MM" or a
+    # five-field crontab, in REPORT_TIMEZONE; "off": none), the newest BACKUP_KEEP kept.
+    backup_dir: str = "var/backups"
+    backup_keep: int = 7
+    backup_at: str = "02:00"
     # Dead letters kept for /entregas; beyond this the oldest are dropped (and counted).
     dead_letters_max: int = 1000
     # How long the bot waits in a handler for a chat's slot before handing the reply over
@@ -232,6 +181,8 @@ class Settings(BaseSettings):
             )
         if self.task_max_crashes < 1:
             found.append("TASK_MAX_CRASHES must be at least 1")
+        if self.backup_keep < 1:
+            found.append("BACKUP_KEEP must be at least 1 (the copy just taken)")
         return found
 
     def validated(self) -> Settings:

@@ -8,7 +8,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from core.db.engine import safe_url
 from core.settings import SANDBOX_TOKEN, Settings
+from scripts.migrate import migrate, with_default_database
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_PORT = 6390
@@ -18,6 +20,10 @@ FLOWER_PORT = 5555
 
 def main() -> None:
     env = dict(os.environ)
+    # The schema first (`make migrate`): every process refuses to start on another version.
+    # Unset, DATABASE_URL is SQLite under this checkout's var/, wherever `make run` runs from.
+    url = with_default_database(env)
+    print(f"database {safe_url(url)}: schema revision {migrate(url)}")
     settings = Settings.from_env(env)
     processes = ["worker", "beat", "bot", "flower"]
     if not env.get("REDIS_URL"):
@@ -49,6 +55,7 @@ def main() -> None:
     flower_login = env.get("FLOWER_BASIC_AUTH") or f"admin:{secrets.token_urlsafe(12)}"
     env["FLOWER_BASIC_AUTH"] = flower_login
     env["MEDIA_DIR"] = env.get("MEDIA_DIR") or str(ROOT / settings.media_dir)
+    env["BACKUP_DIR"] = env.get("BACKUP_DIR") or str(ROOT / settings.backup_dir)
     env["PYTHONUNBUFFERED"] = "1"
     # The venv's python, celery and honcho come first on PATH for every process.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"

@@ -27,6 +27,7 @@ app = Celery(
         "tasks.retention",
         "tasks.importer",
         "tasks.reports",
+        "tasks.backup",
     ],
 )
 app.config_from_object(celeryconfig.OnFirstRead())

@@ -9,6 +9,7 @@ from celery.signals import beat_init, worker_init
 from celery.utils.log import get_logger
 
 from core.db.connect import DatabaseUnavailable, open_checked
+from core.logs import configure_logging
 from core.settings import get_settings
 
 log = get_logger(__name__)
@@ -17,8 +18,14 @@ log = get_logger(__name__)
 @worker_init.connect(weak=False)
 @beat_init.connect(weak=False)
 def _check_database(**_: Any) -> None:
+    settings = get_settings()
     try:
-        open_checked(get_settings().database_url).dispose()
+        open_checked(settings.database_url).dispose()
     except DatabaseUnavailable as exc:
+        # A worker sends worker_init before it sets up logging: without this the line would
+        # go nowhere and the worker would just vanish.
+        configure_logging(
+            settings.log_level, settings.log_format, settings.telegram_bot_token.get_secret_value()
+        )
         log.critical("cannot start: %s", exc)
         raise SystemExit(2) from None

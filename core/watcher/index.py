@@ -60,8 +60,11 @@ class StaleIndex:
         whose latest attempt began before `adopt_before` and never finished are taken over.
         """
         mine = self._claimed_by([run_id])
+        # A run that claimed and did not finish stays pending: asked again (a retry), it claims
+        # nothing new even when all it had claimed has finished since.
+        retried = self.redis.zscore(PENDING_RUNS_KEY, run_id) is not None
         self.redis.zadd(PENDING_RUNS_KEY, {run_id: now})
-        if mine:
+        if mine or retried:
             return StaleClaim(ids=mine, resumed=True, more=self._more(cutoff))
         dead = [str(r) for r in self.redis.zrangebyscore(PENDING_RUNS_KEY, "-inf", adopt_before)]
         dead = [r for r in dead if r != run_id]
@@ -95,9 +98,11 @@ class StaleIndex:
         return StaleClaim(ids=claimed, resumed=False, more=self._more(cutoff))
 
     def _claimed_by(self, runs: list[str]) -> list[str]:
+        # Only unfinished orders (a finished one is no longer stuck): the question stays on
+        # the unfinished-orders index instead of scanning every order ever made for its run.
         query = (
             select(OrderRow.id)
-            .where(OrderRow.stale_run.in_(runs), OrderRow.stale_alerted_at > 0)
+            .where(OrderRow.stale_run.in_(runs), OrderRow.stale_alerted_at > 0, _UNFINISHED)
             .order_by(OrderRow.created_at)
         )
         with self.store.db.reading() as session:

@@ -1,0 +1,71 @@
+"""The shapes of settings variables: durations, sizes, id and host lists, as text parsed into
+typed values (core.settings declares which variable has which shape)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, SecretStr
+from pydantic_settings import NoDecode
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from `90`, `90s`, `15m`, `24h`, `1d` or `250ms`."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 24h)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
+_UNIT_BYTES = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, None: 1}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from `1048576`, `512KB`, `10MB` or `1GB` (binary units)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(f"not a size: {text!r} (use e.g. 512KB, 10MB)")
+    unit = match.group(2).lower() if match.group(2) else None
+    return int(float(match.group(1)) * _UNIT_BYTES[unit])
+
+
+def parse_ids(text: str) -> tuple[int, ...]:
+    """Ids from `7, 8 -100900` (commas or spaces)."""
+    return tuple(int(part) for part in re.split(r"[,\s]+", text.strip()) if part)
+
+
+def parse_hosts(text: str) -> tuple[tuple[str, int], ...]:
+    """`(host, port)` pairs from `a:26379,b:26379` (the port defaults to Sentinel's 26379)."""
+    hosts = []
+    for part in re.split(r"[,\s]+", text.strip()):
+        if not part:
+            continue
+        host, _, port = part.rpartition(":") if ":" in part else (part, "", "26379")
+        if not host or not port.isdigit():
+            raise ValueError(f"not host:port: {part!r} (use e.g. 10.0.0.5:26379)")
+        hosts.append((host.strip("[]"), int(port)))
+    return tuple(hosts)
+
+
+def _from_text(parse: Any) -> BeforeValidator:
+    """Variables are text: parse it; values given in code (`Settings(stale_after=60)`) pass."""
+    return BeforeValidator(lambda value: parse(value) if isinstance(value, str) else value)
+
+
+# The shapes of the variables. NoDecode: a list is `7, 8`, not the JSON pydantic-settings
+# would otherwise expect of a tuple.
+Seconds = Annotated[float, _from_text(parse_duration)]
+# A duration or "off" (0: never).
+OptionalSeconds = Annotated[
+    float, _from_text(lambda v: 0.0 if v.strip().lower() in ("off", "0", "") else parse_duration(v))
+]
+Bytes = Annotated[int, _from_text(parse_size)]
+Ids = Annotated[tuple[int, ...], NoDecode, _from_text(parse_ids)]
+Hosts = Annotated[tuple[tuple[str, int], ...], NoDecode, _from_text(parse_hosts)]
+Level = Annotated[str, AfterValidator(str.upper)]
+NO_SECRET = SecretStr("")
