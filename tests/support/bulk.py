@@ -33,6 +33,13 @@ ORDER_COLUMNS = (
     "stale_alerted_at",
     "stale_run",
     "version",
+    "queued_epoch",
+    "currency",
+    "subtotal",
+    "delivery_fee",
+    "total",
+    "payment_method",
+    "stock_reserved",
 )
 HISTORY_COLUMNS = ("order_id", "at", "from_state", "to_state", "actor", "note")
 WHAT = ("2 pizzas margarita", "1 empanada", "3 cafés y una tarta", "menú del día")
@@ -81,6 +88,13 @@ def order_row(n: int, oid: str, chat: int, created: float, state: OrderState) ->
         0.0,
         "",
         len(path_to(state)),
+        "",
+        "",
+        0,
+        0,
+        0,
+        "",
+        False,
     )
 
 
