@@ -207,8 +207,9 @@ def _outgoing(data: dict[str, Any]) -> Outgoing | None:
 
 
 async def hand_over_reply(message: Outgoing, wait: float) -> None:
-    """Queue the reply on the workers' `telegram` queue, due when its slot comes."""
-    await asyncio.to_thread(delivery_tasks.CeleryLater().send, message, wait)
+    """Queue the reply on the workers' `telegram` queue, due when its slot comes (the shared
+    limiter holds the chat that long: a 429's `retry_after` or a slot)."""
+    await asyncio.to_thread(delivery_tasks.CeleryLater().send, message, wait, held=True)
 
 
 def _seconds(value: int | float | timedelta) -> float:

@@ -20,7 +20,7 @@ from core.telegram.courier import Courier
 from core.telegram.dead_letters import DeadLetter, DeadLetters
 from core.telegram.outgoing import Outgoing
 from tasks import app, clients
-from tasks.telegram import TelegramTask
+from tasks.telegram import TelegramTask, wake_after
 
 log = get_task_logger(__name__)
 
@@ -32,10 +32,11 @@ class CeleryLater:
     """The Courier's `Later`: the tasks below, on the telegram queue, after a wait (an entry
     of the Redis schedule, see tasks.recovery: a `retry_after` of hours is safe)."""
 
-    def send(self, message: Outgoing, countdown: float) -> None:
-        entregar_mensaje.apply_async((message.to_dict(),), countdown=countdown)
+    def send(self, message: Outgoing, countdown: float, *, held: bool = False) -> None:
+        entregar_mensaje.apply_async((message.to_dict(),), countdown=wake_after(countdown, held))
 
-    def flush(self, chat_id: int, message_id: int, countdown: float) -> None:
+    def flush(self, chat_id: int, message_id: int, countdown: float, *, held: bool = False) -> None:
+        countdown = wake_after(countdown, held)
         actualizar_mensaje.apply_async((chat_id, message_id), countdown=countdown)
 
 

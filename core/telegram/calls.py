@@ -36,10 +36,25 @@ Files = Mapping[str, tuple[str, bytes, str]]
 
 
 class Throttled(TooManyRequests):
-    """The shared limiter says wait `retry_after` seconds: a 429 Telegram never had to send."""
+    """The shared limiter says wait `retry_after` seconds: a 429 Telegram never had to send.
 
-    def __init__(self, method: str, wait: float) -> None:
+    `held`: the limiter itself holds the chat that long (a slot, a 429's cooldown), so a
+    next try sleeps out whatever is left of the wait. Not so for a wait on another process
+    (a key being sent, a message being edited) or on traffic easing.
+    """
+
+    def __init__(self, method: str, wait: float, *, held: bool = True) -> None:
         super().__init__(method, 429, f"waiting {wait:.2f}s for a slot", wait)
+        self.held = held
+
+
+def held_by_limiter(exc: BaseException) -> bool:
+    """Whether the wait `exc` asks for is kept to the millisecond by the shared limiter: a
+    429 (its `retry_after` is the chat's cooldown in Redis) or a slot. A run for after such a
+    wait may start early: its first call sleeps out the rest in place."""
+    if isinstance(exc, Throttled):
+        return exc.held
+    return isinstance(exc, TooManyRequests)
 
 
 class LimitedCalls:

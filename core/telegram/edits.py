@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 
-from core.telegram.calls import LimitedCalls, Throttled
+from core.telegram.calls import LimitedCalls, Throttled, held_by_limiter
 from core.telegram.client import BadRequest, Forbidden, TooManyRequests, TransientError
 from core.telegram.limits import INLINE_WAIT
 from core.telegram.outgoing import FIRST_BACKOFF, PREFIX, Later
@@ -147,7 +147,7 @@ class Edits:
             if self.later is None:
                 raise
             countdown = exc.retry_after if isinstance(exc, TooManyRequests) else FIRST_BACKOFF
-            self.flush_later(chat_id, message_id, countdown)
+            self.flush_later(chat_id, message_id, countdown, held=held_by_limiter(exc))
             return self.showing(chat_id, message_id)
 
     def _record_wish(self, chat_id: int, message_id: int, wanted: str) -> None:
@@ -160,12 +160,14 @@ class Edits:
             pipe.expire(state, DELIVERED_TTL)
             pipe.execute()
 
-    def flush_later(self, chat_id: int, message_id: int, countdown: float) -> None:
+    def flush_later(
+        self, chat_id: int, message_id: int, countdown: float, *, held: bool = False
+    ) -> None:
         """Have `Later` flush the message, unless a flush is already on its way."""
         assert self.later is not None
         marker = f"{PREFIX}flush:{chat_id}:{message_id}"
         if self.redis.set(marker, 1, nx=True, px=int((countdown + 30) * 1000)):
-            self.later.flush(chat_id, message_id, countdown)
+            self.later.flush(chat_id, message_id, countdown, held=held)
 
     def flush_started(self, chat_id: int, message_id: int) -> None:
         """A scheduled flush runs now: later edits may schedule the next one."""
@@ -210,7 +212,7 @@ class Edits:
         if not wanted and _is_progress(found[2]) and self.pressure.saturated():
             # A scheduled flush of progress: still giving way while sends saturate the bot.
             self.sends.release(_claim_key(chat_id, message_id), token)
-            raise Throttled("editMessageText", SHED_DELAY)
+            raise Throttled("editMessageText", SHED_DELAY, held=False)
         return self._show_newest(chat_id, message_id, target, token, found[1:4], max_wait)
 
     def _show_newest(
