@@ -18,7 +18,7 @@ from celery.utils.log import get_task_logger
 from core.telegram.client import BadRequest, TransientError
 from core.telegram.courier import Courier
 from core.telegram.dead_letters import DeadLetter, DeadLetters
-from core.telegram.outgoing import Outgoing
+from core.telegram.handover import Outgoing
 from tasks import app, clients
 from tasks.telegram import TelegramTask, wake_after
 

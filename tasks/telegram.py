@@ -8,9 +8,9 @@ from celery.exceptions import Retry
 from celery.utils.time import get_exponential_backoff_interval
 
 from core.settings import get_settings
-from core.telegram.calls import held_by_limiter
 from core.telegram.client import TooManyRequests, TransientError
-from core.telegram.limits import INLINE_WAIT
+from core.telegram.limited_calls import held_by_limiter
+from core.telegram.rate_limiter import INLINE_WAIT
 from tasks.recovery import RecoverableTask
 
 # For `@app.task(base=TelegramTask, **TELEGRAM_RETRY)`: 5xx and dropped connections retry

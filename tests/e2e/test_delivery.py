@@ -17,8 +17,8 @@ from celery import Celery
 from core.telegram.client import BotApi
 from core.telegram.courier import Courier
 from core.telegram.dead_letters import DeadLetters
-from core.telegram.limits import RateLimiter
-from core.telegram.outgoing import Outgoing
+from core.telegram.handover import Outgoing
+from core.telegram.rate_limiter import RateLimiter
 from sandbox import RunningSandbox
 from sandbox.client import Chat, SandboxClient
 from tests.support.processes import wait_until
@@ -188,7 +188,7 @@ def ratios_of_429_waits(
     goes when its wait ends (the one after it meets the next 429). A gap is at least the wait
     (its 429 came after the message before it arrived), so gap ÷ retry_after bounds each
     wait's ratio from above; the sandbox refuses anything under 1.0. One chat at a time: two
-    chats answered 429 within a second hold the whole bot (core.telegram.limits).
+    chats answered 429 within a second hold the whole bot (core.telegram.rate_limiter).
     """
     sandbox = system.sandbox
     ratios: list[float] = []

@@ -15,12 +15,12 @@ import pytest
 import redis
 from PIL import Image
 
-from core.telegram.calls import Throttled
 from core.telegram.client import BotApi, TransientError
 from core.telegram.courier import Courier
 from core.telegram.dead_letters import DeadLetters
-from core.telegram.limits import Limits, RateLimiter
-from core.telegram.outgoing import Outgoing
+from core.telegram.handover import Outgoing
+from core.telegram.limited_calls import Throttled
+from core.telegram.rate_limiter import Limits, RateLimiter
 from core.telegram.reachability import is_unreachable
 from sandbox.client import SandboxClient
 from tests.support.processes import wait_until

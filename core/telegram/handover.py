@@ -49,7 +49,7 @@ class Later(Protocol):
 
     `held`: the shared limiter holds the chat for `countdown` (a 429's `retry_after`, a
     slot), to the millisecond; the run may then start a little early, since its first call
-    sleeps out the rest (core.telegram.calls.held_by_limiter). Otherwise `countdown` is a
+    sleeps out the rest (core.telegram.limited_calls.held_by_limiter). Otherwise `countdown` is a
     backoff of ours, kept as it is.
     """
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import redis
 
-from core.telegram.calls import Files, LimitedCalls, Throttled, held_by_limiter
 from core.telegram.client import Forbidden, TooManyRequests, TransientError
-from core.telegram.limits import INLINE_WAIT
-from core.telegram.outgoing import FIRST_BACKOFF, PREFIX, Later, Outgoing
+from core.telegram.handover import FIRST_BACKOFF, PREFIX, Later, Outgoing
+from core.telegram.limited_calls import Files, LimitedCalls, Throttled, held_by_limiter
+from core.telegram.rate_limiter import INLINE_WAIT
 from core.telegram.reachability import mark_unreachable, unreachable_key
 
 log = logging.getLogger(__name__)
