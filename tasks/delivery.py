@@ -54,10 +54,26 @@ def courier() -> Courier:
     )
 
 
+def shown_message(message: dict[str, Any]) -> str:
+    """A message as task listings show it (Flower, task events, worker logs): its chat and
+    key, never its text, buttons or quote (a customer's order, an address)."""
+    return repr({"chat_id": message.get("chat_id"), "key": message.get("key"), "text": "…"})
+
+
 class DeliveryTask(TelegramTask):
     """A send (unit: its key) or a coalesced edit (unit: the message) of one chat."""
 
     abstract = True
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
+        """Every publish of a send (first, retried, handed over, swept, replayed) comes here:
+        its `argsrepr` / `kwargsrepr`, what Celery shows instead of the arguments, leave the
+        text out. Set at the source, the task-sent event carries no text either."""
+        if args and isinstance(args[0], dict):
+            options.setdefault("argsrepr", f"[{shown_message(args[0])}]")
+        if kwargs and isinstance(kwargs.get("message"), dict):
+            options.setdefault("kwargsrepr", repr({"message": shown_message(kwargs["message"])}))
+        return super().apply_async(args, kwargs, *more, **options)
 
     def lease_unit(self, args: tuple, kwargs: dict) -> str | None:
         if not args:
