@@ -105,6 +105,13 @@ def test_every_service_restarts_and_has_a_healthcheck(compose: dict[str, Any]) -
     ]
     worker_check = " ".join(compose["services"]["worker"]["healthcheck"]["test"])
     assert "celery -A tasks inspect ping" in worker_check
+    # Beat's last tick (tests/e2e/test_beat.py), not a Redis ping.
+    assert compose["services"]["beat"]["healthcheck"]["test"] == [
+        "CMD",
+        "python",
+        "-m",
+        "tasks.beat",
+    ]
 
 
 def test_workers_scale_out(compose: dict[str, Any]) -> None:
