@@ -164,3 +164,10 @@ async def test_connections_past_the_cap_are_closed_unread_and_the_others_served(
     for _, held_writer in held:
         held_writer.close()
     writer.close()
+
+
+def test_the_server_keeps_its_documented_limits_by_default() -> None:
+    settings = Settings(webhook_max_connections=40)
+    guard = BotServer(cast(Application, object()), settings).guard
+    # SECURITY.md and the README promise these numbers.
+    assert (guard.read_timeout, guard.max_connections, MAX_BODY) == (10.0, 50, 1024 * 1024)
