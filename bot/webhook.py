@@ -45,6 +45,8 @@ SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # Telegram takes one setWebhook a second per bot and answers the next with 429 (retry after
 # 1): replicas starting together wait their turn instead of dying at start-up.
 SET_WEBHOOK_ATTEMPTS = 10
+# The most a 429's wait is stretched at random, as a fraction of its retry_after.
+RETRY_AFTER_SPREAD = 0.2
 APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)
 SECRET: web.AppKey[str] = web.AppKey("secret", str)
 # A request's headers and body arrive within this, and an idle kept-alive connection is closed
@@ -281,8 +283,9 @@ class BotServer:
 async def set_webhook(application: Application, settings: Settings) -> None:
     """Point Telegram at WEBHOOK_URL; every replica sets the same URL, so this is idempotent.
 
-    A 429 (another replica set it within the second) is waited out, with a little jitter so
-    replicas that collided do not collide again; the later ones hear "already set".
+    A 429 (another replica set it within the second) is waited out, plus up to a fifth of
+    it at random so replicas that collided do not collide again (never more: Telegram's wait
+    is kept within 1.0-1.2 x `retry_after`); the later ones hear "already set".
     """
     for attempt in range(1, SET_WEBHOOK_ATTEMPTS + 1):
         try:
@@ -297,8 +300,9 @@ async def set_webhook(application: Application, settings: Settings) -> None:
         except RetryAfter as exc:
             if attempt == SET_WEBHOOK_ATTEMPTS:
                 raise
-            wait = _seconds(exc.retry_after) + random.uniform(0, 0.5)
-            log.info("setWebhook flood-limited (attempt %d): retrying in %.1fs", attempt, wait)
+            seconds = _seconds(exc.retry_after)
+            wait = seconds + random.uniform(0, RETRY_AFTER_SPREAD * seconds)
+            log.info("setWebhook flood-limited (attempt %d): retrying in %.3fs", attempt, wait)
             await asyncio.sleep(wait)
     log.info("webhook set url=%s", settings.webhook_url)
 

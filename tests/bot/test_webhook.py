@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import cast
@@ -55,6 +56,9 @@ async def test_replicas_setting_the_webhook_at_once_all_succeed(
     # Three calls within a second: two were told to wait, and all three ended set.
     assert sandbox.counters()["errors"].get("429", 0) >= 2
     assert caplog.text.count("webhook set url=") == 3
+    # Each waited Telegram's retry_after (1 s), stretched by at most a fifth to spread out.
+    waits = [float(w) for w in re.findall(r"retrying in ([0-9.]+)s", caplog.text)]
+    assert len(waits) >= 2 and all(1.0 <= wait <= 1.2 for wait in waits), waits
     info = sandbox.webhook_info()
     assert info["url"] == settings.webhook_url and info["secret_token_set"]
 
