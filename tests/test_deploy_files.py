@@ -179,9 +179,9 @@ def test_flower_has_basic_auth_from_settings_and_events_are_on(compose: dict[str
     assert all(port.startswith("127.0.0.1:") for port in flower["ports"])
     # Reached over Redis's internal network and a network of its own, not `egress`: no other
     # service shares a network with it but `internal`, and that one has no way out.
-    assert set(flower["networks"]) == {"internal", "flower"}
+    assert set(flower["networks"]) == {"internal", "flower-port"}
     others = {name for name, service in compose["services"].items() if name != "flower"}
-    assert all("flower" not in compose["services"][name].get("networks", []) for name in others)
+    assert all("flower-port" not in compose["services"][n].get("networks", []) for n in others)
     assert compose["networks"]["internal"]["internal"] is True
     config = celeryconfig.build(Settings())
     assert config["worker_send_task_events"] is True
