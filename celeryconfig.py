@@ -185,7 +185,7 @@ def _schedule(settings: Settings) -> dict[str, Any]:
             "task": "resumen_diario",
             "schedule": daily,
             # A summary hours late is news nobody wants: dropped if not started within an hour.
-            "options": {"expires": 3600},
+            "options": {"expires": DAILY_LATEST},
         }
     backup = _daily_schedule(settings.backup_at)
     if backup is not None:
@@ -199,6 +199,16 @@ def _schedule(settings: Settings) -> dict[str, Any]:
     return entries
 
 
+# A daily job more than this late is skipped until its next time (below).
+DAILY_LATEST = 3600
+
+
+def beat_loop(settings: Settings) -> int:
+    """Seconds between beat's ticks at most (and between a standby beat's asks for the lock):
+    within the shortest interval, and 30 s at most."""
+    return max(1, min(30, int(settings.watch_interval), int(settings.retention_interval)))
+
+
 def _beat(settings: Settings) -> dict[str, Any]:
     """Beat: its schedule, and RedBeat keeping it in Redis behind a lock."""
     # With Sentinel: `redis-sentinel://` and the Sentinels, master name and password in the
@@ -207,7 +217,7 @@ def _beat(settings: Settings) -> dict[str, Any]:
     # Flower's config tab, but would show `redbeat_redis_url` as it is.
     redbeat = redisconn.redbeat_settings(settings)
     url, credentials = split_credentials(redbeat["redbeat_redis_url"])
-    loop = max(1, min(30, int(settings.watch_interval), int(settings.retention_interval)))
+    loop = beat_loop(settings)
     return {
         # crontab entries (the daily summary) are read in the report's time zone.
         "timezone": settings.report_timezone,
@@ -224,6 +234,10 @@ def _beat(settings: Settings) -> dict[str, Any]:
         },
         "redbeat_key_prefix": "pedidos:redbeat:",
         "beat_max_loop_interval": loop,
+        # After beat was down, a crontab run (the daily summary) missed by more than this is
+        # skipped: the job runs at its next time, not at the restart. Interval jobs (the
+        # watcher, retention) overdue run once at the restart. tasks.beat logs either.
+        "beat_cron_starting_deadline": DAILY_LATEST,
         # The running beat renews the lock every loop; it outlives a few missed loops, and a
         # beat killed with -9 hands over within this time (at most 150 s whatever
         # WATCH_INTERVAL is).

@@ -33,8 +33,8 @@ from celery import Celery
 
 from core.telegram.client import BotApi
 from core.telegram.courier import Courier
-from core.telegram.limits import Limits, RateLimiter
-from core.telegram.outgoing import Outgoing
+from core.telegram.handover import Outgoing
+from core.telegram.rate_limiter import Limits, RateLimiter
 from sandbox import run_in_thread
 from sandbox.client import SandboxClient
 from tests.support.processes import RedisServer, wait_until

@@ -36,7 +36,7 @@ from bot.handlers import (
     photos,
     reachability,
 )
-from bot.sending import ReplyHandedOver, SharedRateLimiter, hand_over_reply
+from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
 from core import redisconn, texts
 from core.conversation.store import ConversationStore
@@ -46,7 +46,7 @@ from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
 from core.recovery.starts import PendingStarts
 from core.settings import Settings
-from core.telegram.limits import Limits
+from core.telegram.rate_limiter import Limits
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ class BotData:
     services: Services
 
 
-# The bot is an ExtBot whose rate limiter (bot.sending) takes a bool per call: urgent or not.
+# The bot is an ExtBot whose rate limiter (bot.rate_limiter) takes a bool per call: urgent or not.
 class BotContext(CallbackContext[ExtBot[bool], dict[Any, Any], dict[Any, Any], BotData]):
     """The context of every handler of this bot."""
 

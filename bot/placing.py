@@ -31,7 +31,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from bot.context import BotContext
 from bot.markup import inline
-from bot.sending import own_fallback
+from bot.rate_limiter import own_fallback
 from bot.services import Services
 from core import texts
 from core.admission import discard_order, out_of_memory

@@ -7,6 +7,13 @@ Application runs without its Updater and this server hands it each update.
 An update is processed before the answer, so a replica that dies mid-update never said 200
 and Telegram delivers the update again, to whichever replica; handlers are idempotent (the
 order store dedupes on chat and message id), and no replica keeps state another would need.
+
+The server is open to the internet in webhook mode, and aiohttp bounds neither how long a
+client may take to send a request nor how many connections it holds (a client sending its
+headers a byte at a time kept one open for over 95 s). `ConnectionGuard` does: a request's
+headers and body must arrive within READ_TIMEOUT of the connection opening (or of the
+previous answer on a kept-alive one), at most `max_connections` are open at once (the ones
+over it are closed unread), and a body is at most MAX_BODY.
 """
 
 from __future__ import annotations
@@ -16,10 +23,13 @@ import hmac
 import logging
 import random
 import re
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from telegram import Update
 from telegram.error import RetryAfter
 from telegram.ext import Application
@@ -35,8 +45,18 @@ SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # Telegram takes one setWebhook a second per bot and answers the next with 429 (retry after
 # 1): replicas starting together wait their turn instead of dying at start-up.
 SET_WEBHOOK_ATTEMPTS = 10
+# The most a 429's wait is stretched at random, as a fraction of its retry_after.
+RETRY_AFTER_SPREAD = 0.2
 APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)
 SECRET: web.AppKey[str] = web.AppKey("secret", str)
+# A request's headers and body arrive within this, and an idle kept-alive connection is closed
+# after it. Telegram sends an update in one go, well under a second.
+READ_TIMEOUT = 10.0
+# The largest body read: an update is a few KB (a 4096-character text with its entities
+# and a quoted message stays far under this).
+MAX_BODY = 1024 * 1024
+# Connections beyond Telegram's own (WEBHOOK_MAX_CONNECTIONS): health checks, a balancer.
+SPARE_CONNECTIONS = 10
 
 
 class WebhookConfigError(ValueError):
@@ -93,9 +113,119 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(details, status=200 if healthy else 503)
 
 
-def web_app(application: Application, settings: Settings) -> web.Application:
+class ConnectionGuard:
+    """Closes connections that send too slowly, and the ones past `max_connections`."""
+
+    def __init__(self, max_connections: int, read_timeout: float = READ_TIMEOUT) -> None:
+        self.max_connections = max_connections
+        self.read_timeout = read_timeout
+        self.timers: dict[asyncio.Transport, asyncio.TimerHandle] = {}
+        self.refused = 0
+
+    def protocol_factory(self, make: Callable[[], asyncio.Protocol]) -> Callable[[], Any]:
+        """Wraps aiohttp's protocol factory (`AppRunner.server`)."""
+        return lambda: _Guarded(make(), self)
+
+    def admit(self, transport: asyncio.Transport) -> bool:
+        if len(self.timers) >= self.max_connections:
+            self.refused += 1
+            log.warning("http connection refused: %d already open", len(self.timers))
+            return False
+        self.timers[transport] = self._arm(transport)
+        return True
+
+    def _arm(self, transport: asyncio.Transport) -> asyncio.TimerHandle:
+        return asyncio.get_running_loop().call_later(self.read_timeout, self._cut, transport)
+
+    def _cut(self, transport: asyncio.Transport) -> None:
+        log.warning("http connection closed: no whole request within %.0fs", self.read_timeout)
+        transport.abort()
+
+    def reading(self, transport: asyncio.Transport | None, done: bool) -> None:
+        """The headers are in (`done` False: the body's wait is the handler's), or the answer
+        went out (`done` True: the next request has READ_TIMEOUT again)."""
+        timer = self.timers.get(transport) if transport is not None else None
+        if timer is None or transport is None:
+            return
+        timer.cancel()
+        self.timers[transport] = self._arm(transport) if done else _DISARMED
+
+    def release(self, transport: asyncio.Transport) -> None:
+        timer = self.timers.pop(transport, None)
+        if timer is not None:
+            timer.cancel()
+
+
+class _Disarmed:
+    def cancel(self) -> None:
+        pass
+
+
+_DISARMED: Any = _Disarmed()
+
+
+class _Guarded(asyncio.Protocol):
+    """aiohttp's protocol for one connection, admitted and timed by a ConnectionGuard."""
+
+    def __init__(self, inner: asyncio.Protocol, guard: ConnectionGuard) -> None:
+        self.inner, self.guard = inner, guard
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)
+        if not self.guard.admit(transport):
+            transport.abort()
+            return
+        self.transport = transport
+        self.inner.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.guard.release(self.transport)
+            self.inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
+def guarded(guard: ConnectionGuard) -> Any:
+    """Middleware: the body within READ_TIMEOUT too, and the connection's clock reset after
+    each answer."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        guard.reading(request.transport, done=False)
+        try:
+            if (request.content_length or 0) > MAX_BODY:
+                # Refused before reading: aiohttp alone would read up to MAX_BODY first.
+                return web.Response(status=413, headers={"Connection": "close"})
+            if request.can_read_body:
+                await asyncio.wait_for(request.read(), guard.read_timeout)
+            return await handler(request)
+        except TimeoutError:
+            log.warning("webhook request refused: body not sent within the read timeout")
+            return web.Response(status=408, headers={"Connection": "close"})
+        finally:
+            guard.reading(request.transport, done=True)
+
+    return middleware
+
+
+def web_app(
+    application: Application, settings: Settings, guard: ConnectionGuard | None = None
+) -> web.Application:
     """/healthz always; the webhook route in webhook mode."""
-    app = web.Application()
+    guard = guard or ConnectionGuard(settings.webhook_max_connections + SPARE_CONNECTIONS)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guarded(guard)])
     app[APPLICATION] = application
     app[SECRET] = settings.webhook_secret.get_secret_value()
     app.router.add_get("/healthz", healthz)
@@ -107,9 +237,22 @@ def web_app(application: Application, settings: Settings) -> web.Application:
 class BotServer:
     """Serves `web_app` on WEBHOOK_LISTEN:WEBHOOK_PORT (or 127.0.0.1:HEALTH_PORT)."""
 
-    def __init__(self, application: Application, settings: Settings) -> None:
+    def __init__(
+        self, application: Application, settings: Settings, read_timeout: float = READ_TIMEOUT
+    ) -> None:
         self.settings = settings
-        self.runner = web.AppRunner(web_app(application, settings), access_log=None)
+        self.guard = ConnectionGuard(
+            settings.webhook_max_connections + SPARE_CONNECTIONS, read_timeout
+        )
+        self.runner = web.AppRunner(
+            web_app(application, settings, self.guard),
+            access_log=None,
+            # An idle kept-alive connection goes (aiohttp's default keeps it an hour), and the
+            # rest of a refused body is not waited for.
+            keepalive_timeout=read_timeout,
+            lingering_time=1.0,
+        )
+        self.server: asyncio.Server | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -120,18 +263,29 @@ class BotServer:
     async def start(self) -> None:
         await self.runner.setup()
         host, port = self.address
-        await web.TCPSite(self.runner, host, port).start()
+        assert self.runner.server is not None
+        factory = self.guard.protocol_factory(self.runner.server)
+        self.server = await asyncio.get_running_loop().create_server(factory, host, port)
         log.info("serving http on %s:%s", host, port)
 
+    @property
+    def port(self) -> int:
+        """The port listened on (the one asked for, or the one given for port 0)."""
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
     async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
         await self.runner.cleanup()
 
 
 async def set_webhook(application: Application, settings: Settings) -> None:
     """Point Telegram at WEBHOOK_URL; every replica sets the same URL, so this is idempotent.
 
-    A 429 (another replica set it within the second) is waited out, with a little jitter so
-    replicas that collided do not collide again; the later ones hear "already set".
+    A 429 (another replica set it within the second) is waited out, plus up to a fifth of
+    it at random so replicas that collided do not collide again (never more: Telegram's wait
+    is kept within 1.0-1.2 x `retry_after`); the later ones hear "already set".
     """
     for attempt in range(1, SET_WEBHOOK_ATTEMPTS + 1):
         try:
@@ -146,8 +300,9 @@ async def set_webhook(application: Application, settings: Settings) -> None:
         except RetryAfter as exc:
             if attempt == SET_WEBHOOK_ATTEMPTS:
                 raise
-            wait = _seconds(exc.retry_after) + random.uniform(0, 0.5)
-            log.info("setWebhook flood-limited (attempt %d): retrying in %.1fs", attempt, wait)
+            seconds = _seconds(exc.retry_after)
+            wait = seconds + random.uniform(0, RETRY_AFTER_SPREAD * seconds)
+            log.info("setWebhook flood-limited (attempt %d): retrying in %.3fs", attempt, wait)
             await asyncio.sleep(wait)
     log.info("webhook set url=%s", settings.webhook_url)
 

@@ -10,12 +10,18 @@ costs in proportion to what expires now, never to everything ever stored.
 Renditions are files named by content, so one file can serve two jobs of the same photo:
 a job that reuses a file touches it (core.photos.renditions), and the sweep deletes only files not
 written or reused for MEDIA_RETENTION.
+
+The sweep deletes only files the app writes, by their names, directly in MEDIA_DIR: a
+rendition (`grande-<32 hex>.jpg`) or one's temporary file left by a crash
+(`.grande-<32 hex>.jpg.<random>.tmp`). It never descends into subfolders and leaves any other
+file alone, so a MEDIA_DIR pointed by mistake at a folder with other data (a home, `/`)
+loses nothing.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,11 +32,16 @@ import redis
 from core.orders.store import OrderStore
 from core.photos.jobs import FINISHED_KEY as PHOTOS_FINISHED_KEY
 from core.photos.jobs import PhotoJobStore
+from core.photos.renditions import RENDITIONS
 
 log = logging.getLogger(__name__)
 
 # Records removed per script call: each call is short, so Redis never stalls on a sweep.
 BATCH = 500
+
+# The names core.photos.renditions gives renditions (`_file_name`) and their temporary files.
+_RENDITION = rf"(?:{'|'.join(re.escape(r.name) for r in RENDITIONS)})-[0-9a-f]{{32}}\.jpg"
+APP_FILE = re.compile(rf"{_RENDITION}|\.{_RENDITION}\.[A-Za-z0-9_]+\.tmp")
 
 # KEYS[1] finished index, KEYS[2] (orders only) the creation index reports read.
 # ARGV: cutoff, limit, record key prefix, chat index prefix.
@@ -107,17 +118,18 @@ class Retention:
                 return removed
 
     def delete_old_files(self, cutoff: float) -> int:
-        """Delete renditions (and stray temporary files) last written or used before `cutoff`."""
+        """Delete renditions (and their stray temporary files) last written or used before
+        `cutoff`: only files named as the app names them, directly in MEDIA_DIR."""
         removed = 0
         if not self.media_dir.is_dir():
             return 0
-        for root, _dirs, names in os.walk(self.media_dir):
-            for name in names:
-                path = Path(root) / name
-                try:
-                    if path.stat().st_mtime < cutoff:
-                        path.unlink()
-                        removed += 1
-                except FileNotFoundError:
-                    continue  # another sweep, or the job that owned it, got there first
+        for path in self.media_dir.iterdir():
+            if not APP_FILE.fullmatch(path.name):
+                continue
+            try:
+                if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # another sweep, or the job that owned it, got there first
         return removed

@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     webhook_port: int = 8443
     payment_api_url: str = ""
     payment_timeout: Seconds = 5.0
-    # Telegram's documented flood limits (core.telegram.limits keeps every process under them).
+    # Telegram's documented flood limits (core.telegram.rate_limiter keeps every process to them).
     rate_global_per_second: float = 30.0
     rate_chat_per_second: float = 1.0
     rate_chat_burst: int = 3

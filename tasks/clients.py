@@ -20,7 +20,7 @@ from core.recovery.schedule import Schedule
 from core.recovery.starts import PendingStarts
 from core.settings import Settings, get_settings
 from core.telegram.client import BotApi
-from core.telegram.limits import Limits, RateLimiter
+from core.telegram.rate_limiter import Limits, RateLimiter
 
 
 def settings() -> Settings:

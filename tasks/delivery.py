@@ -18,9 +18,9 @@ from celery.utils.log import get_task_logger
 from core.telegram.client import BadRequest, TransientError
 from core.telegram.courier import Courier
 from core.telegram.dead_letters import DeadLetter, DeadLetters
-from core.telegram.outgoing import Outgoing
+from core.telegram.handover import Outgoing
 from tasks import app, clients
-from tasks.telegram import TelegramTask
+from tasks.telegram import TelegramTask, wake_after
 
 log = get_task_logger(__name__)
 
@@ -32,10 +32,11 @@ class CeleryLater:
     """The Courier's `Later`: the tasks below, on the telegram queue, after a wait (an entry
     of the Redis schedule, see tasks.recovery: a `retry_after` of hours is safe)."""
 
-    def send(self, message: Outgoing, countdown: float) -> None:
-        entregar_mensaje.apply_async((message.to_dict(),), countdown=countdown)
+    def send(self, message: Outgoing, countdown: float, *, held: bool = False) -> None:
+        entregar_mensaje.apply_async((message.to_dict(),), countdown=wake_after(countdown, held))
 
-    def flush(self, chat_id: int, message_id: int, countdown: float) -> None:
+    def flush(self, chat_id: int, message_id: int, countdown: float, *, held: bool = False) -> None:
+        countdown = wake_after(countdown, held)
         actualizar_mensaje.apply_async((chat_id, message_id), countdown=countdown)
 
 
@@ -53,10 +54,26 @@ def courier() -> Courier:
     )
 
 
+def shown_message(message: dict[str, Any]) -> str:
+    """A message as task listings show it (Flower, task events, worker logs): its chat and
+    key, never its text, buttons or quote (a customer's order, an address)."""
+    return repr({"chat_id": message.get("chat_id"), "key": message.get("key"), "text": "…"})
+
+
 class DeliveryTask(TelegramTask):
     """A send (unit: its key) or a coalesced edit (unit: the message) of one chat."""
 
     abstract = True
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
+        """Every publish of a send (first, retried, handed over, swept, replayed) comes here:
+        its `argsrepr` / `kwargsrepr`, what Celery shows instead of the arguments, leave the
+        text out. Set at the source, the task-sent event carries no text either."""
+        if args and isinstance(args[0], dict):
+            options.setdefault("argsrepr", f"[{shown_message(args[0])}]")
+        if kwargs and isinstance(kwargs.get("message"), dict):
+            options.setdefault("kwargsrepr", repr({"message": shown_message(kwargs["message"])}))
+        return super().apply_async(args, kwargs, *more, **options)
 
     def lease_unit(self, args: tuple, kwargs: dict) -> str | None:
         if not args:

@@ -105,6 +105,13 @@ def test_every_service_restarts_and_has_a_healthcheck(compose: dict[str, Any]) -
     ]
     worker_check = " ".join(compose["services"]["worker"]["healthcheck"]["test"])
     assert "celery -A tasks inspect ping" in worker_check
+    # Beat's last tick (tests/e2e/test_beat.py), not a Redis ping.
+    assert compose["services"]["beat"]["healthcheck"]["test"] == [
+        "CMD",
+        "python",
+        "-m",
+        "tasks.beat",
+    ]
 
 
 def test_workers_scale_out(compose: dict[str, Any]) -> None:
@@ -170,6 +177,12 @@ def test_flower_has_basic_auth_from_settings_and_events_are_on(compose: dict[str
     assert flower["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
     # Published on the host's loopback only.
     assert all(port.startswith("127.0.0.1:") for port in flower["ports"])
+    # Reached over Redis's internal network and a network of its own, not `egress`: no other
+    # service shares a network with it but `internal`, and that one has no way out.
+    assert set(flower["networks"]) == {"internal", "flower-port"}
+    others = {name for name, service in compose["services"].items() if name != "flower"}
+    assert all("flower-port" not in compose["services"][n].get("networks", []) for n in others)
+    assert compose["networks"]["internal"]["internal"] is True
     config = celeryconfig.build(Settings())
     assert config["worker_send_task_events"] is True
     assert config["task_send_sent_event"] is True

@@ -10,7 +10,7 @@ from telegram.ext import filters
 
 from bot.context import BotContext, Incoming, on_message
 from bot.handlers.staff_access import is_staff, staff_or_refuse
-from bot.sending import own_fallback
+from bot.rate_limiter import own_fallback
 from core import texts
 from core.importer.jobs import ImportJobs
 from core.importer.run import format_size

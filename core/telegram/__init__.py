@@ -1,12 +1,16 @@
-"""Everything a worker needs to talk to Telegram, over plain `requests` and Redis.
+"""The Telegram side of the workers, over plain `requests` and Redis: one module per job.
 
-- `client`: the Bot API client and its typed errors.
-- `limits`: Telegram's flood limits, kept by every process together in Redis; `pressure`:
-  when traffic nears the bot-wide limit, so progress edits give way.
-- `courier`: the one path every worker message takes, tying together
-  `calls` (one call in the shared limits), `sends` (once per key), `edits` (coalesced status
-  edits and their claim), `dead_letters` (what Telegram kept refusing) and `reachability`
-  (chats that blocked the bot); `outgoing` holds the message shape and the hand-over to later.
+- `client`: the Bot API client (HTTP, typed errors; never logs the token).
+- `rate_limiter`: the shared flood limiter, Telegram's limits kept by every process (the
+  workers and the bot, bot/rate_limiter.py) together in one Redis; `saturation`: when
+  traffic nears the bot-wide limit, so progress edits give way.
+- `limited_calls`: one Bot API call inside the shared limiter (a slot, a 429's hold, an
+  upgraded group followed).
+- `once_per_key`: sends made once per logical key; `coalesced_edits`: status edits, only the
+  newest text sent; `dead_letters`: what Telegram kept refusing; `reachability`: chats that
+  blocked the bot; `handover`: the message shape a task carries and `Later`, the hand-over
+  of a wait to a task.
+- `courier`: the one entry every worker message takes, tying them together.
 
 No python-telegram-bot and no Celery here (core's rule): the bot and the tasks build on it.
 """

@@ -2,11 +2,11 @@
 
 `Courier.send` takes a `key` naming the logical message (e.g. `order:P-7K2Q4F:completed`);
 a key already delivered is not sent again, so a retried or re-delivered task cannot make
-the chat see a message twice (core.telegram.sends). Every call first takes a slot from the
-limiter shared by all processes (core.telegram.calls); results and alerts are urgent,
+the chat see a message twice (core.telegram.once_per_key). Every call first takes a slot from the
+limiter shared by all processes (core.telegram.limited_calls); results and alerts are urgent,
 progress edits are not.
 
-Edits are coalesced per message (core.telegram.edits): `edit` records the text the message
+Edits are coalesced per message (core.telegram.coalesced_edits): `edit` records the text the message
 should show, and whoever flushes that message sends only the latest text. A wait too long to
 sleep through in a worker hands the message to `Later` (the Celery tasks in tasks/delivery.py)
 instead of holding the worker; what Telegram keeps refusing ends in the dead letters
@@ -21,15 +21,15 @@ from typing import Any
 
 import redis
 
-from core.telegram.calls import LimitedCalls
 from core.telegram.client import BotApi, Forbidden
+from core.telegram.coalesced_edits import Edits
 from core.telegram.dead_letters import DEAD_LETTERS_MAX, DeadLetters
-from core.telegram.edits import Edits
-from core.telegram.limits import INLINE_WAIT, RateLimiter
-from core.telegram.outgoing import Later, Outgoing
-from core.telegram.pressure import Pressure
+from core.telegram.handover import Later, Outgoing
+from core.telegram.limited_calls import LimitedCalls
+from core.telegram.once_per_key import Sends
+from core.telegram.rate_limiter import INLINE_WAIT, RateLimiter
 from core.telegram.reachability import mark_unreachable
-from core.telegram.sends import Sends
+from core.telegram.saturation import Saturation
 
 
 class Courier:
@@ -48,15 +48,15 @@ class Courier:
         self.redis = client
         # Without an explicit limiter, still the shared buckets with Telegram's numbers.
         self.limiter = limiter or RateLimiter(client)
-        self.pressure = Pressure(client, self.limiter.limits.global_per_second)
+        self.saturation = Saturation(client, self.limiter.limits.global_per_second)
         self.later = later
         self.dead_letters = DeadLetters(client, dead_letters_max)
-        self.calls = LimitedCalls(api, client, self.limiter, self.pressure)
+        self.calls = LimitedCalls(api, client, self.limiter, self.saturation)
         self.chat_moves = self.calls.chat_moves
         self.sends = Sends(self.calls, client, later, fence)
-        self.edits = Edits(self.calls, self.sends, client, self.pressure, later)
+        self.edits = Edits(self.calls, self.sends, client, self.saturation, later)
 
-    # --- sends (core.telegram.sends) ---------------------------------------------------
+    # --- sends (core.telegram.once_per_key) ---------------------------------------------------
 
     def already_sent(self, key: str) -> int | None:
         """The message id delivered under `key`, if it was."""
@@ -123,7 +123,7 @@ class Courier:
             mark_unreachable(self.redis, chat_id)
             raise
 
-    # --- coalesced edits (core.telegram.edits) -----------------------------------------
+    # --- coalesced edits (core.telegram.coalesced_edits) -----------------------------------------
 
     def edit(
         self,

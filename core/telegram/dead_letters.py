@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from core.telegram.outgoing import PREFIX, Outgoing
+from core.telegram.handover import PREFIX, Outgoing
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import redis
 
-from core.telegram.outgoing import PREFIX
+from core.telegram.handover import PREFIX
 
 UNREACHABLE_PREFIX = f"{PREFIX}unreachable:"
 UNREACHABLE_TTL = 30 * 24 * 3600

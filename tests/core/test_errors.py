@@ -7,8 +7,8 @@ import pickle
 import pytest
 
 from core.orders.states import InvalidTransition, OrderState
-from core.telegram.calls import Throttled
 from core.telegram.client import BadRequest, FileTooBig, Forbidden, TooManyRequests, TransientError
+from core.telegram.limited_calls import Throttled
 
 
 @pytest.mark.parametrize(

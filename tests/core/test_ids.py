@@ -17,7 +17,7 @@ import core.photos.jobs
 import core.telegram.dead_letters
 from core.photos.jobs import PhotoJobStore
 from core.telegram.dead_letters import DeadLetters
-from core.telegram.outgoing import Outgoing
+from core.telegram.handover import Outgoing
 
 JOBS = 10_000
 CHAT = -100_555

@@ -17,7 +17,7 @@ import pytest
 from core import redisconn
 from core.photos.jobs import PhotoJobStore
 from core.settings import Settings
-from core.telegram.limits import Limits, RateLimiter, cooldown_key
+from core.telegram.rate_limiter import Limits, RateLimiter, cooldown_key
 from tests.support.sentinel import ReplicatedRedis
 
 

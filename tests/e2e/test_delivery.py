@@ -17,8 +17,8 @@ from celery import Celery
 from core.telegram.client import BotApi
 from core.telegram.courier import Courier
 from core.telegram.dead_letters import DeadLetters
-from core.telegram.limits import RateLimiter
-from core.telegram.outgoing import Outgoing
+from core.telegram.handover import Outgoing
+from core.telegram.rate_limiter import RateLimiter
 from sandbox import RunningSandbox
 from sandbox.client import Chat, SandboxClient
 from tests.support.processes import wait_until
@@ -74,12 +74,12 @@ class TaskLater:
     def __init__(self, queue: Celery) -> None:
         self.queue = queue
 
-    def send(self, message: Outgoing, countdown: float) -> None:
+    def send(self, message: Outgoing, countdown: float, *, held: bool = False) -> None:
         self.queue.send_task(
             "entregar_mensaje", args=[message.to_dict()], queue="telegram", countdown=countdown
         )
 
-    def flush(self, chat_id: int, message_id: int, countdown: float) -> None:
+    def flush(self, chat_id: int, message_id: int, countdown: float, *, held: bool = False) -> None:
         self.queue.send_task(
             "actualizar_mensaje", args=[chat_id, message_id], queue="telegram", countdown=countdown
         )
@@ -175,6 +175,51 @@ def test_a_429_is_honoured_for_its_retry_after_by_the_worker_that_takes_over(
     assert outcome == "TooManyRequests"
     assert 2.0 <= arrived["time"] - refused_at <= 2.4
     assert [m.text for m in chat.bot_messages()] == ["✅ Pedido listo"]
+
+
+def ratios_of_429_waits(
+    system: System, queue: Celery, rounds: tuple[tuple[int, int], ...]
+) -> list[float]:
+    """Each gap between a chat's messages ÷ Telegram's `retry_after`, under the sandbox's
+    real flood limits set to one message per `retry_after` seconds per chat.
+
+    Per round (retry_after, count): `count` messages to one new chat at once, through the
+    workers. The first goes; every other one meets a real 429 from the sandbox, waits, and
+    goes when its wait ends (the one after it meets the next 429). A gap is at least the wait
+    (its 429 came after the message before it arrived), so gap ÷ retry_after bounds each
+    wait's ratio from above; the sandbox refuses anything under 1.0. One chat at a time: two
+    chats answered 429 within a second hold the whole bot (core.telegram.rate_limiter).
+    """
+    sandbox = system.sandbox
+    ratios: list[float] = []
+    try:
+        for retry_after, count in rounds:
+            sandbox.set_limits(enabled=True, chat_per_second=1 / retry_after, chat_burst=1)
+            chat = system.private_chat()
+            since = current_seq(sandbox)
+            for n in range(count):
+                deliver(queue, chat.id, f"aviso {n}", key=f"429:{chat.id}:{n}")
+            chat.wait_for_count(
+                lambda m: (m.text or "").startswith("aviso"),
+                count,
+                timeout=count * retry_after * 2 + 10,
+            )
+            times = sorted(event["time"] for event in message_events(sandbox, since, chat.id))
+            ratios += [
+                (later - sooner) / retry_after for sooner, later in itertools.pairwise(times)
+            ]
+    finally:
+        sandbox.set_limits(enabled=True, chat_per_second=1.0, chat_burst=3)
+    return ratios
+
+
+def test_every_429_under_the_sandbox_limits_is_waited_between_1_and_1_2_times_retry_after(
+    system: System, queue: Celery, sandbox: SandboxClient
+) -> None:
+    ratios = ratios_of_429_waits(system, queue, ((2, 4), (3, 3)))
+
+    assert sandbox.counters()["too_many_requests"] >= len(ratios) == 5
+    assert all(1.0 <= ratio <= 1.2 for ratio in ratios), ratios
 
 
 def test_a_blocked_chat_stops_receiving_and_the_others_go_on(

@@ -14,7 +14,7 @@ from celery import Celery
 from core.photos.jobs import PhotoJobStore
 from core.recovery.starts import PendingStarts
 from core.telegram.dead_letters import DeadLetters
-from core.telegram.outgoing import Outgoing
+from core.telegram.handover import Outgoing
 from sandbox import RunningSandbox
 from tests.support.processes import wait_until
 from tests.support.system import System, running_system

@@ -12,7 +12,7 @@ import redis
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
 from core.telegram.dead_letters import DeadLetters
-from core.telegram.outgoing import Outgoing
+from core.telegram.handover import Outgoing
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.support.chat import (

@@ -15,12 +15,12 @@ import pytest
 import redis
 from PIL import Image
 
-from core.telegram.calls import Throttled
 from core.telegram.client import BotApi, TransientError
 from core.telegram.courier import Courier
 from core.telegram.dead_letters import DeadLetters
-from core.telegram.limits import Limits, RateLimiter
-from core.telegram.outgoing import Outgoing
+from core.telegram.handover import Outgoing
+from core.telegram.limited_calls import Throttled
+from core.telegram.rate_limiter import Limits, RateLimiter
 from core.telegram.reachability import is_unreachable
 from sandbox.client import SandboxClient
 from tests.support.processes import wait_until
@@ -32,12 +32,14 @@ class Handed:
 
     def __init__(self) -> None:
         self.sends: list[tuple[Outgoing, float]] = []
+        self.held: list[bool] = []
         self.flushes: list[tuple[int, int, float]] = []
 
-    def send(self, message: Outgoing, countdown: float) -> None:
+    def send(self, message: Outgoing, countdown: float, *, held: bool = False) -> None:
         self.sends.append((message, countdown))
+        self.held.append(held)
 
-    def flush(self, chat_id: int, message_id: int, countdown: float) -> None:
+    def flush(self, chat_id: int, message_id: int, countdown: float, *, held: bool = False) -> None:
         self.flushes.append((chat_id, message_id, countdown))
 
 
@@ -261,6 +263,8 @@ def test_a_long_wait_or_a_failure_hands_the_message_over_and_it_still_arrives_on
     [(first, backoff), (second, wait)] = handed.sends
     assert (first.text, second.text) == ("uno", "dos")
     assert backoff == 1.0 and wait == pytest.approx(3.0, abs=0.05)
+    # Our backoff is kept as it is; Telegram's wait is held by the limiter, to the millisecond.
+    assert handed.held == [False, True]
     # The handed-over sends, retried as Celery would until their slots come (the 429's
     # cooldown holds the chat for `wait`); then a re-delivered task, which sends nothing.
     for message in (first, second, first):

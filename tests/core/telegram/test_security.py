@@ -11,10 +11,10 @@ import redis
 from core.chats import ChatMoves
 from core.db.engine import Database
 from core.orders.store import OrderStore
-from core.telegram.calls import Throttled
 from core.telegram.client import BotApi
 from core.telegram.courier import Courier
-from core.telegram.limits import Limits, RateLimiter
+from core.telegram.limited_calls import Throttled
+from core.telegram.rate_limiter import Limits, RateLimiter
 from sandbox.client import SandboxClient
 from tests.support.sandbox import sandbox, sandbox_server  # noqa: F401
 

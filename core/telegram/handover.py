@@ -45,8 +45,16 @@ class Outgoing:
 
 
 class Later(Protocol):
-    """Runs a delivery later, away from the caller's worker slot (Celery countdowns)."""
+    """Runs a delivery later, away from the caller's worker slot (Celery countdowns).
 
-    def send(self, message: Outgoing, countdown: float) -> None: ...
+    `held`: the shared limiter holds the chat for `countdown` (a 429's `retry_after`, a
+    slot), to the millisecond; the run may then start a little early, since its first call
+    sleeps out the rest (core.telegram.limited_calls.held_by_limiter). Otherwise `countdown` is a
+    backoff of ours, kept as it is.
+    """
 
-    def flush(self, chat_id: int, message_id: int, countdown: float) -> None: ...
+    def send(self, message: Outgoing, countdown: float, *, held: bool = False) -> None: ...
+
+    def flush(
+        self, chat_id: int, message_id: int, countdown: float, *, held: bool = False
+    ) -> None: ...

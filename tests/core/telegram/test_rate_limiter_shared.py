@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from core.telegram.limits import Limits, RateLimiter, new_ticket
+from core.telegram.rate_limiter import Limits, RateLimiter, new_ticket
 
 # For tests of one chat: a bot-wide pace fast enough not to be what waits.
 ONE_CHAT = Limits(global_per_second=10_000)

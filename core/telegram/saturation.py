@@ -4,11 +4,11 @@ Every process notes each send it is granted in one decaying counter in Redis: it
 about the messages granted over the last `TAU` seconds. When that level reaches
 `SATURATED` of the bot-wide limit, every slot is wanted, urgent sends (results, replies,
 alerts, final status edits) take them first, and an intermediate progress edit is not
-sent: its text stays recorded (core.telegram.edits coalesces edits), so the
+sent: its text stays recorded (core.telegram.coalesced_edits coalesces edits), so the
 next edit of the same message, at the latest its final one, shows the newest text. Under
 saturation an order then costs its reply, its final status and its result.
 
-This sits beside the limiter (core.telegram.limits), whatever algorithm that uses: it reads
+This sits beside the limiter (core.telegram.rate_limiter), whatever algorithm that uses: it reads
 only what was granted, never the buckets.
 """
 
@@ -43,7 +43,7 @@ return tostring(tonumber(v[1]) * math.exp((tonumber(v[2]) - now) / {TAU}))
 """
 
 
-class Pressure:
+class Saturation:
     """Notes granted sends and says when progress should give way."""
 
     def __init__(self, client: redis.Redis, global_per_second: float = 30.0) -> None:

@@ -16,10 +16,10 @@ from typing import Any
 
 import redis
 
-from core.telegram.calls import Files, LimitedCalls, Throttled
 from core.telegram.client import Forbidden, TooManyRequests, TransientError
-from core.telegram.limits import INLINE_WAIT
-from core.telegram.outgoing import FIRST_BACKOFF, PREFIX, Later, Outgoing
+from core.telegram.handover import FIRST_BACKOFF, PREFIX, Later, Outgoing
+from core.telegram.limited_calls import Files, LimitedCalls, Throttled, held_by_limiter
+from core.telegram.rate_limiter import INLINE_WAIT
 from core.telegram.reachability import mark_unreachable, unreachable_key
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class Sends:
                 raise
             countdown = exc.retry_after if isinstance(exc, TooManyRequests) else FIRST_BACKOFF
             log.info("chat=%s key=%s handed over for %.2fs: %s", chat_id, key, countdown, exc)
-            self.later.send(message, countdown)
+            self.later.send(message, countdown, held=held_by_limiter(exc))
             return None
 
     def deliver(self, message: Outgoing) -> int | None:
@@ -219,7 +219,7 @@ class Sends:
         if status == 2:
             return None
         if status == 3:
-            raise Throttled(method, CLAIM_WAIT)
+            raise Throttled(method, CLAIM_WAIT, held=False)
         recorded = False
         try:
             result = self.calls.call(

@@ -4,7 +4,7 @@
 only the latest text, and nothing when the chat already shows it. A writer that finds the
 message claimed leaves its text to the holder, who sees it before letting go (EDITED_SCRIPT).
 A wait too long to sleep through hands the message to `Later` for a flush. While sends
-saturate the bot (core.telegram.pressure), progress edits give way: only final texts go.
+saturate the bot (core.telegram.saturation), progress edits give way: only final texts go.
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from typing import Any
 
 import redis
 
-from core.telegram.calls import LimitedCalls, Throttled
 from core.telegram.client import BadRequest, Forbidden, TooManyRequests, TransientError
-from core.telegram.limits import INLINE_WAIT
-from core.telegram.outgoing import FIRST_BACKOFF, PREFIX, Later
-from core.telegram.pressure import Pressure
+from core.telegram.handover import FIRST_BACKOFF, PREFIX, Later
+from core.telegram.limited_calls import LimitedCalls, Throttled, held_by_limiter
+from core.telegram.once_per_key import CLAIM_TTL_MS, DELIVERED_TTL, Sends
+from core.telegram.rate_limiter import INLINE_WAIT
 from core.telegram.reachability import mark_unreachable, unreachable_key
-from core.telegram.sends import CLAIM_TTL_MS, DELIVERED_TTL, Sends
+from core.telegram.saturation import Saturation
 
 log = logging.getLogger(__name__)
 
-# A progress edit that gave way to urgent sends (core.telegram.pressure) is looked at again
+# A progress edit that gave way to urgent sends (core.telegram.saturation) is looked at again
 # after this, unless a later edit of its message (at the latest the final one) showed it first.
 SHED_DELAY = 5.0
 
@@ -90,13 +90,13 @@ class Edits:
         calls: LimitedCalls,
         sends: Sends,
         client: redis.Redis,
-        pressure: Pressure,
+        saturation: Saturation,
         later: Later | None = None,
     ) -> None:
         self.calls = calls
         self.sends = sends
         self.redis = client
-        self.pressure = pressure
+        self.saturation = saturation
         self.later = later
         self._begin_edit = client.register_script(BEGIN_EDIT_SCRIPT)
         self._edited = client.register_script(EDITED_SCRIPT)
@@ -131,12 +131,12 @@ class Edits:
 
         A `final` text (the message's last form: an order done, failed or cancelled) is as
         urgent as a result. Any other text gives way while sends saturate the bot
-        (core.telegram.pressure): it is only recorded, for the next edit or a flush to show.
+        (core.telegram.saturation): it is only recorded, for the next edit or a flush to show.
         """
         wanted = json.dumps(
             {"text": text, "reply_markup": reply_markup, "final": final}, ensure_ascii=False
         )
-        if not final and self.pressure.saturated():
+        if not final and self.saturation.saturated():
             self._record_wish(chat_id, message_id, wanted)
             if self.later is not None:
                 self.flush_later(chat_id, message_id, SHED_DELAY)
@@ -147,7 +147,7 @@ class Edits:
             if self.later is None:
                 raise
             countdown = exc.retry_after if isinstance(exc, TooManyRequests) else FIRST_BACKOFF
-            self.flush_later(chat_id, message_id, countdown)
+            self.flush_later(chat_id, message_id, countdown, held=held_by_limiter(exc))
             return self.showing(chat_id, message_id)
 
     def _record_wish(self, chat_id: int, message_id: int, wanted: str) -> None:
@@ -160,12 +160,14 @@ class Edits:
             pipe.expire(state, DELIVERED_TTL)
             pipe.execute()
 
-    def flush_later(self, chat_id: int, message_id: int, countdown: float) -> None:
+    def flush_later(
+        self, chat_id: int, message_id: int, countdown: float, *, held: bool = False
+    ) -> None:
         """Have `Later` flush the message, unless a flush is already on its way."""
         assert self.later is not None
         marker = f"{PREFIX}flush:{chat_id}:{message_id}"
         if self.redis.set(marker, 1, nx=True, px=int((countdown + 30) * 1000)):
-            self.later.flush(chat_id, message_id, countdown)
+            self.later.flush(chat_id, message_id, countdown, held=held)
 
     def flush_started(self, chat_id: int, message_id: int) -> None:
         """A scheduled flush runs now: later edits may schedule the next one."""
@@ -207,10 +209,10 @@ class Edits:
             if self.later is not None:
                 self.flush_later(chat_id, message_id, max(int(found[1]), 0) / 1000 + 0.1)
             return target
-        if not wanted and _is_progress(found[2]) and self.pressure.saturated():
+        if not wanted and _is_progress(found[2]) and self.saturation.saturated():
             # A scheduled flush of progress: still giving way while sends saturate the bot.
             self.sends.release(_claim_key(chat_id, message_id), token)
-            raise Throttled("editMessageText", SHED_DELAY)
+            raise Throttled("editMessageText", SHED_DELAY, held=False)
         return self._show_newest(chat_id, message_id, target, token, found[1:4], max_wait)
 
     def _show_newest(

@@ -1,4 +1,4 @@
-"""The bot's own sends keep to the same flood limits as the workers' (core.telegram.limits).
+"""The bot's own sends keep to the same flood limits as the workers' (core.telegram.rate_limiter).
 
 PTB's AIORateLimiter only counts what one process sends; this limiter takes its slots from
 the Redis buckets every worker uses, so a reply from the bot and a result from a worker
@@ -37,8 +37,9 @@ from telegram.ext import BaseRateLimiter
 from telegram.request._requestparameter import RequestParameter
 
 from bot.fairness import CURRENT_UPDATE
-from core.telegram import pressure
-from core.telegram.limits import (
+from core.telegram import saturation
+from core.telegram.handover import Outgoing
+from core.telegram.rate_limiter import (
     ACQUIRE_SCRIPT,
     ANSWERED_SCRIPT,
     COOLDOWN_SCRIPT,
@@ -47,7 +48,6 @@ from core.telegram.limits import (
     cooldown_call,
     new_ticket,
 )
-from core.telegram.outgoing import Outgoing
 from tasks import delivery as delivery_tasks
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
         self._redis = self.connect()
         self._acquire = self._redis.register_script(ALLOW_OOM + ACQUIRE_SCRIPT)
         self._cooldown = self._redis.register_script(ALLOW_OOM + COOLDOWN_SCRIPT)
-        self._note_sent = self._redis.register_script(ALLOW_OOM + pressure.NOTE_SCRIPT)
+        self._note_sent = self._redis.register_script(ALLOW_OOM + saturation.NOTE_SCRIPT)
         self._answered = self._redis.register_script(ALLOW_OOM + ANSWERED_SCRIPT)
 
     async def shutdown(self) -> None:
@@ -178,8 +178,8 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
             if time.monotonic() + wait > deadline:
                 return wait
             await asyncio.sleep(wait)
-        # Traffic near the bot-wide limit makes progress edits give way (core.telegram.pressure).
-        await self._note_sent(keys=[pressure.KEY], args=[cost])
+        # Traffic near the bot-wide limit makes progress edits give way (core.telegram.saturation).
+        await self._note_sent(keys=[saturation.KEY], args=[cost])
         return 0.0
 
 
@@ -207,8 +207,9 @@ def _outgoing(data: dict[str, Any]) -> Outgoing | None:
 
 
 async def hand_over_reply(message: Outgoing, wait: float) -> None:
-    """Queue the reply on the workers' `telegram` queue, due when its slot comes."""
-    await asyncio.to_thread(delivery_tasks.CeleryLater().send, message, wait)
+    """Queue the reply on the workers' `telegram` queue, due when its slot comes (the shared
+    limiter holds the chat that long: a 429's `retry_after` or a slot)."""
+    await asyncio.to_thread(delivery_tasks.CeleryLater().send, message, wait, held=True)
 
 
 def _seconds(value: int | float | timedelta) -> float:

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from core.settings import Settings
 from core.telegram.dead_letters import DeadLetter
-from core.telegram.limits import Bucket, Limits, cooldown_call, is_group
-from core.telegram.outgoing import Outgoing
+from core.telegram.handover import Outgoing
+from core.telegram.rate_limiter import Bucket, Limits, cooldown_call, is_group
 
 
 def test_limits_come_from_settings() -> None:

@@ -1,6 +1,6 @@
 """One Bot API call in the limits every process shares.
 
-A call first takes a slot from the shared limiter (core.telegram.limits), sleeping through a
+A call first takes a slot from the shared limiter (core.telegram.rate_limiter), sleeping through a
 short wait; a longer one raises Throttled for the caller to hand over. A 429 holds the chat
 (or the bot) in every process for its `retry_after`, and a group upgraded to a supergroup is
 followed to its new id.
@@ -22,9 +22,9 @@ from core.telegram.client import (
     Forbidden,
     TooManyRequests,
 )
-from core.telegram.limits import INLINE_WAIT, RateLimiter, new_ticket
-from core.telegram.pressure import Pressure
+from core.telegram.rate_limiter import INLINE_WAIT, RateLimiter, new_ticket
 from core.telegram.reachability import is_unreachable
+from core.telegram.saturation import Saturation
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +36,37 @@ Files = Mapping[str, tuple[str, bytes, str]]
 
 
 class Throttled(TooManyRequests):
-    """The shared limiter says wait `retry_after` seconds: a 429 Telegram never had to send."""
+    """The shared limiter says wait `retry_after` seconds: a 429 Telegram never had to send.
 
-    def __init__(self, method: str, wait: float) -> None:
+    `held`: the limiter itself holds the chat that long (a slot, a 429's cooldown), so a
+    next try sleeps out whatever is left of the wait. Not so for a wait on another process
+    (a key being sent, a message being edited) or on traffic easing.
+    """
+
+    def __init__(self, method: str, wait: float, *, held: bool = True) -> None:
         super().__init__(method, 429, f"waiting {wait:.2f}s for a slot", wait)
+        self.held = held
+
+
+def held_by_limiter(exc: BaseException) -> bool:
+    """Whether the wait `exc` asks for is kept to the millisecond by the shared limiter: a
+    429 (its `retry_after` is the chat's cooldown in Redis) or a slot. A run for after such a
+    wait may start early: its first call sleeps out the rest in place."""
+    if isinstance(exc, Throttled):
+        return exc.held
+    return isinstance(exc, TooManyRequests)
 
 
 class LimitedCalls:
     """Calls the Bot API for one chat at a time, each in a slot of the shared limits."""
 
     def __init__(
-        self, api: BotApi, client: redis.Redis, limiter: RateLimiter, pressure: Pressure
+        self, api: BotApi, client: redis.Redis, limiter: RateLimiter, saturation: Saturation
     ) -> None:
         self.api = api
         self.redis = client
         self.limiter = limiter
-        self.pressure = pressure
+        self.saturation = saturation
         self.chat_moves = ChatMoves(client)
         # Upgraded groups this process met (old id -> new id), so it asks Telegram once.
         self._moved: dict[int, int] = {}
@@ -80,7 +95,7 @@ class LimitedCalls:
             attempt += 1
             ticket = new_ticket()
             waited = self._take_slot(chat_id, method, urgent, cost, max_wait, ticket)
-            self.pressure.note_sent(cost)
+            self.saturation.note_sent(cost)
             try:
                 # While this waited for its slot, another send may have found the chat blocked.
                 if waited and is_unreachable(self.redis, chat_id):
