@@ -3,6 +3,7 @@ its queries share (core.orders.store, core.orders.queries)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db.models import Customer, IssuedOrderId, OrderEvent, OrderRow
@@ -117,3 +118,26 @@ def remember_customer(session: Session, order: Order) -> None:
     elif known.language != order.language:
         known.language = order.language
         known.updated_at = order.created_at
+
+
+def record_change(
+    session: Session, order_id: str, now: float, wanted: OrderState, actor: str, note: str
+) -> None:
+    """The history row of a change just made (its `from` is the previous row's `to`: the
+    conditional update holds the order's row lock, so no other change comes between)."""
+    previous = session.execute(
+        select(OrderEvent.to_state)
+        .where(OrderEvent.order_id == order_id)
+        .order_by(OrderEvent.id.desc())
+        .limit(1)
+    ).scalar()
+    session.add(
+        OrderEvent(
+            order_id=order_id,
+            at=now,
+            from_state=previous or "",
+            to_state=wanted.value,
+            actor=actor,
+            note=note,
+        )
+    )

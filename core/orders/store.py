@@ -26,6 +26,7 @@ from core.orders.rows import (
     SYSTEM,
     customer,
     insert_order,
+    record_change,
     remember_customer,
     staff,
     telegram_source,
@@ -67,29 +68,6 @@ def _split(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     columns = {k: v for k, v in fields.items() if k in _COLUMNS}
     extra = {k: str(v) for k, v in fields.items() if k not in _COLUMNS}
     return columns, extra
-
-
-def _record(
-    session: Session, order_id: str, now: float, wanted: OrderState, actor: str, note: str
-) -> None:
-    """The history row of a change just made (its `from` is the previous row's `to`: the
-    conditional update holds the order's row lock, so no other change comes between)."""
-    previous = session.execute(
-        select(OrderEvent.to_state)
-        .where(OrderEvent.order_id == order_id)
-        .order_by(OrderEvent.id.desc())
-        .limit(1)
-    ).scalar()
-    session.add(
-        OrderEvent(
-            order_id=order_id,
-            at=now,
-            from_state=previous or "",
-            to_state=wanted.value,
-            actor=actor,
-            note=note,
-        )
-    )
 
 
 class OrderStore(OrderQueries):
@@ -266,7 +244,7 @@ class OrderStore(OrderQueries):
             release_stock(session, order_id)
         if extra:
             self._merge_extra(session, order_id, {**(found[0] or {}), **extra})
-        _record(session, order_id, now, wanted, actor, note)
+        record_change(session, order_id, now, wanted, actor, note)
         return True
 
     @staticmethod
