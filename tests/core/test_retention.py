@@ -9,6 +9,8 @@ from pathlib import Path
 
 import redis
 
+from core.db.engine import Database
+from core.orders.store import OrderStore
 from core.photos.renditions import RENDITIONS
 from core.retention import Retention
 
@@ -24,7 +26,7 @@ def aged(path: Path, seconds: float, content: bytes = b"x") -> Path:
 
 
 def test_only_old_renditions_and_their_stray_temporaries_are_deleted(
-    tmp_path: Path, redis_url: str
+    tmp_path: Path, redis_url: str, sqlite_db: Database
 ) -> None:
     media = tmp_path / "media"
     digest = "0123456789abcdef" * 2
@@ -46,7 +48,9 @@ def test_only_old_renditions_and_their_stray_temporaries_are_deleted(
     link.symlink_to(outside)
     os.utime(link, (time.time() - 10 * WEEK,) * 2, follow_symlinks=False)
 
-    retention = Retention(redis.Redis.from_url(redis_url), 90 * 24 * 3600, WEEK, media)
+    retention = Retention(
+        redis.Redis.from_url(redis_url), OrderStore(sqlite_db), 90 * 24 * 3600, WEEK, media
+    )
     removed = retention.delete_old_files(time.time() - WEEK)
 
     assert removed == len(old) + 1
@@ -57,7 +61,9 @@ def test_only_old_renditions_and_their_stray_temporaries_are_deleted(
 
 
 def test_a_media_dir_that_does_not_exist_is_nothing_to_delete(
-    tmp_path: Path, redis_url: str
+    tmp_path: Path, redis_url: str, sqlite_db: Database
 ) -> None:
-    retention = Retention(redis.Redis.from_url(redis_url), 1, 1, tmp_path / "missing")
+    retention = Retention(
+        redis.Redis.from_url(redis_url), OrderStore(sqlite_db), 1, 1, tmp_path / "missing"
+    )
     assert retention.delete_old_files(time.time()) == 0
