@@ -25,11 +25,13 @@ from bot.handlers import (
     ayuda,
     buttons,
     cancelar,
+    carrito,
     conversation,
     entregas,
     estado,
     importar,
     informe,
+    menu,
     migration,
     pedido,
     pedidos,
@@ -39,6 +41,9 @@ from bot.handlers import (
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
 from core import redisconn, texts
+from core.cart.drafts import DraftStore
+from core.cart.store import CartStore
+from core.catalogue.store import CatalogueStore
 from core.conversation.store import ConversationStore
 from core.db.engine import Database, is_outage
 from core.orders.store import OrderStore
@@ -57,6 +62,11 @@ COMMANDS = (
     ("pedidos", "orders", "commands.pedidos"),
     ("cancelar", "cancel", "commands.cancelar"),
     ("ayuda", "help", "commands.ayuda"),
+)
+# The shop's, in the menu when it has a catalogue (CATALOG_FILE).
+SHOP_COMMANDS = (
+    ("menu", "menu", "commands.menu"),
+    ("carrito", "cart", "commands.carrito"),
 )
 # Shown only in the ADMIN_CHAT_IDS chats' menus (others are refused if they type them).
 ADMIN_COMMANDS = (
@@ -114,6 +124,9 @@ def _services(settings: Settings, db: Database) -> Services:
         conversations=ConversationStore(redis_client, settings.conversation_timeout),
         quotas=Quotas.from_settings(redis_client, settings),
         starts=PendingStarts(redis_client),
+        catalogue=CatalogueStore(db),
+        carts=CartStore(redis_client, settings.cart_ttl),
+        drafts=DraftStore(redis_client),
     )
 
 
@@ -129,6 +142,8 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         # Those that read the store show "typing…" when their reply is slow.
         CommandHandler(["pedido", "order"], while_replying(pedido.pedido), filters=new),
         CommandHandler(["estado", "status"], while_replying(estado.estado), filters=new),
+        CommandHandler("menu", while_replying(menu.menu), filters=new),
+        CommandHandler(["carrito", "cart"], while_replying(carrito.carrito), filters=new),
         CommandHandler(["pedidos", "orders"], while_replying(pedidos.pedidos), filters=new),
         CommandHandler(["cancelar", "cancel"], while_replying(cancelar.cancelar), filters=new),
         # Admins only (checked inside, so others get a refusal); not in the public menu.
@@ -159,15 +174,16 @@ def _menu(language: str, entries: tuple[tuple[str, str, str], ...]) -> list[BotC
 async def _post_init(app: BotApplication) -> None:
     """Publish the command menu in every language we speak; admin chats also get theirs."""
     services = app.bot_data.services
+    commands = COMMANDS + (SHOP_COMMANDS if services.settings.catalog_file else ())
     for language in texts.languages():
         code = None if language == texts.DEFAULT_LANGUAGE else language
         await app.bot.set_my_commands(
-            _menu(language, COMMANDS), scope=BotCommandScopeDefault(), language_code=code
+            _menu(language, commands), scope=BotCommandScopeDefault(), language_code=code
         )
         for chat_id in services.settings.admin_chat_ids:
             try:
                 await app.bot.set_my_commands(
-                    _menu(language, COMMANDS + ADMIN_COMMANDS),
+                    _menu(language, commands + ADMIN_COMMANDS),
                     scope=BotCommandScopeChat(chat_id),
                     language_code=code,
                 )

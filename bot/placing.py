@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import redis
@@ -38,6 +38,8 @@ from core.admission import discard_order, out_of_memory
 from core.db.engine import is_outage
 from core.keyboards import status_keyboard
 from core.orders.model import Order
+from core.orders.priced import place_priced
+from core.orders.pricing import Quote
 from core.photos.jobs import PhotoJob
 from core.photos.processing import status_text
 
@@ -170,6 +172,27 @@ class NewOrder(NewUnit[Order]):
     async def tell_not_made(self, context: BotContext, unit: Order, text: str) -> None:
         # A message of its own: a guided order has no message of the customer's to answer.
         await context.bot.send_message(unit.chat_id, text, parse_mode="HTML")
+
+
+@dataclass(frozen=True)
+class NewPricedOrder(NewOrder):
+    """An order of catalogue products at today's prices, its stock reserved as it is stored
+    (catalogue.store.OutOfStock when a line ran out: nothing stored)."""
+
+    quote: Quote = field(default_factory=lambda: Quote("", ()))
+    # Where it comes from: a summary's Confirmar or a cart's checkout, once per currency.
+    source: str = ""
+
+    async def store(self, svc: Services) -> tuple[Order, bool]:
+        return await svc.run(
+            place_priced,
+            svc.store,
+            self.chat_id,
+            self.user_id,
+            self.quote,
+            self.source,
+            self.lang,
+        )
 
 
 @dataclass(frozen=True)

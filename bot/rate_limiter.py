@@ -133,7 +133,9 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
             return await callback(*args, **kwargs)
         urgent = rate_limit_args if rate_limit_args is not None else not endpoint.startswith("edit")
         can_hand_over = _HAND_OVER.get() and name == "sendmessage"
-        cost = len(data.get("media") or ()) or 1
+        # An album costs one message per item; editMessageMedia's one InputMedia costs one.
+        media = data.get("media")
+        cost = len(media) if isinstance(media, list | tuple) and media else 1
         retries = 0
         while True:
             ticket = new_ticket()

@@ -15,6 +15,10 @@ from typing import ParamSpec, TypeVar
 
 import redis
 
+from core.cart.drafts import DraftStore
+from core.cart.store import CartStore
+from core.catalogue.matching import CatalogueIndex
+from core.catalogue.store import CatalogueStore
 from core.conversation.store import ConversationStore
 from core.orders.fulfilment import Fulfilment
 from core.orders.model import Order
@@ -53,6 +57,24 @@ class Services:
     fence: ReplicaFence
     # Stored work this bot has still to queue (the recovery sweep queues what it never does).
     starts: PendingStarts
+    # The shop: the catalogue (database), each chat's cart and /pedido summaries (Redis).
+    catalogue: CatalogueStore
+    carts: CartStore
+    drafts: DraftStore
+    # The matching index of the catalogue as it was at `_index_version` (rebuilt on change).
+    _index: CatalogueIndex | None = None
+    _index_version: float = -1.0
+
+    async def shop_index(self) -> CatalogueIndex | None:
+        """The catalogue ready for matching /pedido text; None when the shop has none."""
+        version = await self.run(self.catalogue.version)
+        if version == 0:
+            return None
+        if self._index is None or version != self._index_version:
+            products = await self.run(self.catalogue.all, True)
+            self._index = await asyncio.to_thread(CatalogueIndex, products)
+            self._index_version = version
+        return self._index
 
     async def place_order(
         self, chat_id: int, user_id: int, text: str, message_id: int, language: str

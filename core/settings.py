@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     backup_dir: str = "var/backups"
     backup_keep: int = 7
     backup_at: str = "02:00"
+    # The shop (core.catalogue, core.cart): a catalogue CSV loaded at start when the catalogue
+    # is empty; the shop's currency; the smallest order (minor units); how long a cart lives.
+    catalog_file: str = ""
+    shop_currency: str = "EUR"
+    min_order: int = 0
+    cart_ttl: Seconds = 2 * DAY
     # Dead letters kept for /entregas; beyond this the oldest are dropped (and counted).
     dead_letters_max: int = 1000
     # How long the bot waits in a handler for a chat's slot before handing the reply over

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+from core import money
 from core.orders.model import Order
 from core.orders.states import STEPS, OrderState
 from core.progress import render_progress
@@ -113,8 +114,11 @@ def status_message(order: Order, language: str | None = None) -> str:
     lines = [
         text(lang, "order.status_title", id=order.id),
         f"<i>{html.escape(order.text, quote=False)}</i>",
-        render_progress(order.progress),
     ]
+    if order.total and order.currency:
+        amount = money.format_amount(order.total, order.currency, lang)
+        lines.append(text(lang, "shop.total", amount=amount))
+    lines.append(render_progress(order.progress))
     if order.state in STEPS:
         lines.append(
             text(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.context import BotContext, Incoming, on_message
-from bot.handlers import conversation
+from bot.handlers import conversation, resumen
 from bot.handlers.common import (
     command_argument,
     order_text_refusal,
@@ -35,6 +35,11 @@ async def pedido(incoming: Incoming, context: BotContext) -> None:
         text = clean_order_text(raw_text)
     except OrderTextError as exc:
         await message.reply_html(order_text_refusal(incoming.lang, exc, raw_text))
+        return
+    index = await svc.shop_index()
+    if index is not None:
+        # A shop with a catalogue: the text is matched, priced and confirmed first.
+        await resumen.answer(incoming, context, index, text)
         return
     new = NewOrder(incoming.chat.id, incoming.user.id, message.message_id, incoming.lang, text)
     await place(context, new, Reply(message))

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypeVar
 
 from telegram import Bot, CallbackQuery, Chat, Message, Update, User
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from bot.markup import inline
 from core.keyboards import Pressed
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,10 @@ async def edit_pressed(
     """Show `text` (HTML) and `keyboard` in the pressed message; an edit that changes nothing,
     or a message gone meanwhile, is not an error."""
     try:
-        await query.edit_message_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=inline(keyboard)
+        await patiently(
+            lambda: query.edit_message_text(
+                text, parse_mode=ParseMode.HTML, reply_markup=inline(keyboard)
+            )
         )
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
@@ -69,3 +76,17 @@ async def remove_keyboard_of(bot: Bot, chat_id: int, message_id: int) -> None:
         await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
     except TelegramError as exc:
         log.debug("keyboard of message %s not removed: %s", message_id, exc)
+
+
+async def patiently(edit: Callable[[], Awaitable[T]], longest: float = 5.0) -> T:
+    """Make an edit a press asked for, waiting out the chat's flood limit (the shared limiter
+    refuses an edit rather than wait): once, if the wait is short enough for the customer."""
+    try:
+        return await edit()
+    except RetryAfter as exc:
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        if seconds > longest:
+            raise
+        await asyncio.sleep(seconds)
+        return await edit()

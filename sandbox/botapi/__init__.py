@@ -30,6 +30,7 @@ METHODS: dict[str, tuple[str, Handler]] = {
         "editMessageText": edits.edit_message_text,
         "editMessageCaption": edits.edit_message_caption,
         "editMessageReplyMarkup": edits.edit_message_reply_markup,
+        "editMessageMedia": edits.edit_message_media,
         "deleteMessage": messages.delete_message,
         "deleteMessages": messages.delete_messages,
         "sendChatAction": messages.send_chat_action,

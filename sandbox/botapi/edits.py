@@ -1,4 +1,4 @@
-"""Editing the bot's messages: text, caption and inline keyboard."""
+"""Editing the bot's messages: text, caption, photo and inline keyboard."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sandbox.botapi.common import (
     message_text,
     parse_caption,
 )
+from sandbox.botapi.files import photo_input
 from sandbox.botapi.markup import validate_markup
 from sandbox.botapi.params import Context, Params, bad
 from sandbox.entities import (
@@ -84,6 +85,40 @@ async def edit_message_reply_markup(ctx: Context, params: Params) -> Any:
         raise bad(NOT_MODIFIED[len("Bad Request: ") :])
     check_reachable(ctx, chat)
     check_flood(ctx, chat)
+    message.reply_markup = markup
+    message.edit_date = int(ctx.sandbox.now())
+    ctx.sandbox.message_changed(ctx.bot, message)
+    return message.to_api()
+
+
+async def edit_message_media(ctx: Context, params: Params) -> Any:
+    """editMessageMedia: a photo message's photo (and caption) replaced; only photos here."""
+    markup = validate_markup(
+        params.get_json("reply_markup", "can't parse reply keyboard markup JSON object"),
+        inline_only=True,
+    )
+    media = params.get_json("media", "can't parse InputMedia JSON object")
+    if not isinstance(media, dict) or media.get("type") != "photo":
+        raise bad("can't parse InputMedia: only photo media is emulated here")
+    chat, message = edited_target(ctx, params)
+    if message.photo is None:
+        raise bad("there is no media in the message to edit")
+    item_params = Params(
+        {
+            "caption": media.get("caption"),
+            "parse_mode": media.get("parse_mode"),
+            "caption_entities": media.get("caption_entities"),
+        }
+    )
+    caption, caption_entities = parse_caption(item_params)
+    value = params.file(str(media.get("media") or ""), "\0")
+    if value is None:
+        raise bad("can't parse InputMedia: media not found")
+    check_reachable(ctx, chat)
+    check_flood(ctx, chat)
+    message.photo = await photo_input(ctx, value)
+    message.caption = caption
+    message.caption_entities = caption_entities
     message.reply_markup = markup
     message.edit_date = int(ctx.sandbox.now())
     ctx.sandbox.message_changed(ctx.bot, message)

@@ -17,6 +17,9 @@ from telegram.error import BadRequest, NetworkError
 from bot.context import BotContext
 from bot.placing import Confirmation, NewOrder, NewPhoto, NewUnit, Reply, place
 from bot.services import Services
+from core.cart.drafts import DraftStore
+from core.cart.store import CartStore
+from core.catalogue.store import CatalogueStore
 from core.conversation.store import ConversationStore
 from core.db.engine import Database
 from core.orders.store import OrderStore
@@ -99,6 +102,9 @@ def svc(client: redis.Redis, sqlite_db: Database) -> FakeServices:
         quotas=Quotas(client, Quota("orders", 0, 60), Quota("photos", 0, 60)),
         fence=ReplicaFence(client, 0, 1.0),
         starts=PendingStarts(client),
+        catalogue=CatalogueStore(sqlite_db),
+        carts=CartStore(client, 60.0),
+        drafts=DraftStore(client),
     )
     services.queued = []
     return services

@@ -1,0 +1,82 @@
+"""Checking out the shop's lines (a cart, or a /pedido summary's Confirmar): priced on the
+server as the catalogue is now, one order per currency, each stored with its stock reserved
+and placed through the one placing path (bot.placing), so it runs its chain like any order.
+
+A line that cannot be sold (withdrawn, sold out, over a limit) is said in the chat and nothing
+is placed; a product that ran out between the price and the order (another customer took the
+last unit) is said the same way, with nothing reserved.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from telegram import CallbackQuery, Message
+
+from bot.context import BotContext
+from bot.placing import Confirmation, NewPricedOrder, Reply, StatusMessage, place
+from core.cart.views import problem_text
+from core.catalogue.product import Product
+from core.catalogue.store import OutOfStock
+from core.orders.pricing import Quote, QuoteProblem, price
+
+log = logging.getLogger(__name__)
+
+
+async def quote(
+    context: BotContext, wanted: Sequence[tuple[str, int]]
+) -> tuple[list[Quote], QuoteProblem | None, dict[str, Product]]:
+    """The quotes for `wanted` now (or the problem), and the products looked at."""
+    svc = context.services
+    products = await svc.run(svc.catalogue.get_many, [sku for sku, _ in wanted])
+    settings = svc.settings
+    try:
+        quotes = price(wanted, products, settings.min_order, settings.shop_currency)
+    except QuoteProblem as exc:
+        return [], exc, products
+    return quotes, None, products
+
+
+async def check_out(
+    context: BotContext,
+    answer_to: Message,
+    user_id: int,
+    lang: str,
+    wanted: Sequence[tuple[str, int]],
+    source: str,
+    pressed: CallbackQuery | None = None,
+) -> list[str] | None:
+    """Place the orders of `wanted` for `user_id`; their ids, or None when nothing was placed
+    (the chat was told why). The pressed message (the summary, the cart) becomes the first
+    order's status message; any other order (another currency) answers it with its own."""
+    quotes, problem, products = await quote(context, wanted)
+    if problem is not None:
+        await answer_to.reply_html(problem_text(problem, products, lang))
+        return None
+    chat_id = answer_to.chat_id
+    placed: list[str] = []
+    for found in quotes:
+        new = NewPricedOrder(
+            chat_id,
+            user_id,
+            answer_to.message_id,
+            lang,
+            found.text(),
+            quote=found,
+            source=f"{source}:{found.currency}",
+        )
+        status: StatusMessage = Reply(answer_to)
+        if pressed is not None and not placed:
+            status = Confirmation(pressed, answer_to.message_id)
+        try:
+            await place(context, new, status)
+        except OutOfStock as exc:
+            log.info("chat=%s checkout refused: %s ran out", chat_id, exc.sku)
+            ran_out = QuoteProblem("sold_out", exc.sku, left=0)
+            await answer_to.reply_html(problem_text(ran_out, products, lang))
+            return placed or None
+        order = await context.services.run(context.services.store.by_source, new.source)
+        if order is not None:
+            placed.append(order.id)
+    return placed
