@@ -23,6 +23,7 @@ from bot.fairness import FairUpdateProcessor
 from bot.handlers import (
     atrasados,
     ayuda,
+    borrar,
     buttons,
     cancelar,
     carrito,
@@ -144,6 +145,8 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler(["estado", "status"], while_replying(estado.estado), filters=new),
         CommandHandler("menu", while_replying(menu.menu), filters=new),
         CommandHandler(["carrito", "cart"], while_replying(carrito.carrito), filters=new),
+        CommandHandler(["borrar_mis_datos", "forget_me"], borrar.borrar_mis_datos, filters=new),
+        CommandHandler(["borrar_datos", "forget_customer"], borrar.borrar_datos, filters=new),
         CommandHandler(["pedidos", "orders"], while_replying(pedidos.pedidos), filters=new),
         CommandHandler(["cancelar", "cancel"], while_replying(cancelar.cancelar), filters=new),
         # Admins only (checked inside, so others get a refusal); not in the public menu.

@@ -40,6 +40,7 @@ STAFF = "s"
 MENU = "m"  # m:home|cat|qty|add:{category index or sku}:{quantity}
 CART = "k"  # k:show|inc|dec|clear|buy:{sku}:-
 QUOTE = "q"  # q:ok|no:{draft}:-  a /pedido's priced summary
+ERASE = "e"  # e:yes|no:{user}:-  /borrar_mis_datos's confirmation
 
 REFRESH = "r"
 CANCEL = "c"
@@ -89,7 +90,16 @@ def parse(data: str | None, chat_id: int) -> Pressed | None:
     if not body or not hmac.compare_digest(mac.encode(), _mac(chat_id, body).encode()):
         return None
     kind, *fields = body.split(":")
-    expected = {ORDER: 2, CONVERSATION: 3, LIST: 2, STAFF: 3, MENU: 3, CART: 3, QUOTE: 3}.get(kind)
+    expected = {
+        ORDER: 2,
+        CONVERSATION: 3,
+        LIST: 2,
+        STAFF: 3,
+        MENU: 3,
+        CART: 3,
+        QUOTE: 3,
+        ERASE: 3,
+    }.get(kind)
     if expected is None or len(fields) != expected or not all(fields):
         return None
     return Pressed(kind, tuple(fields))

@@ -20,7 +20,7 @@ from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
-from bot.handlers import carrito, conversation, menu, pedidos, resumen, staff
+from bot.handlers import borrar, carrito, conversation, menu, pedidos, resumen, staff
 from bot.handlers.cancelar import cancel
 from bot.handlers.common import language_of
 from bot.handlers.presses import Answer, Press, remove_keyboard
@@ -29,6 +29,7 @@ from core.keyboards import (
     CANCEL,
     CART,
     CONVERSATION,
+    ERASE,
     LIST,
     MENU,
     ORDER,
@@ -63,6 +64,8 @@ async def on_button(update: Update, context: BotContext) -> None:
             answer = await carrito.on_button(press, context)
         elif press.pressed.kind == QUOTE:
             answer = await resumen.on_button(press, context)
+        elif press.pressed.kind == ERASE:
+            answer = await borrar.on_button(press, context)
         elif press.pressed.kind == CONVERSATION:
             answer = await conversation.on_button(press, context)
         else:

@@ -184,3 +184,23 @@ def test_a_price_change_after_checkout_does_not_touch_the_order(
     assert system.store.get(order_id).total == before
     assert system.store.lines(order_id)[0].unit_price == before
     wait_until(lambda: system.store.state_of(order_id) is OrderState.COMPLETADO, 60)
+
+
+def test_a_customer_erases_their_data_and_the_books_keep_the_amounts(system: System) -> None:
+    chat = system.private_chat()
+    chat.send("/pedido 1 agua")
+    summary = chat.wait_for(lambda m: "Tu pedido" in text_of(m))
+    press(chat, "Confirmar", summary)
+    [order_id] = placed_ids(confirmed_in(chat, summary))
+    wait_until(lambda: system.store.state_of(order_id) is OrderState.COMPLETADO, 60)
+    total = system.store.get(order_id).total
+
+    chat.send("/borrar_mis_datos")
+    ask = chat.wait_for(lambda m: "¿Borro tus datos" in text_of(m))
+    press(chat, "Sí, borrar", ask)
+    chat.wait_for(lambda m: m.message_id == ask.message_id and "borrados" in text_of(m))
+
+    order = system.store.get(order_id)
+    assert "agua" not in order.text.lower() and order.total == total
+    assert system.store.lines(order_id)[0].sku == "BEB-AGUA"
+    assert system.store.history(order_id)[-1].note == "datos personales borrados"

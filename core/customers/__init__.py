@@ -1,0 +1,1 @@
+"""Customers: who ordered, and their right to erasure (core.customers.erasure)."""
