@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3
 export UV_LINK_MODE := copy
 
-.PHONY: run migrate backup restore test test-containers lint typecheck bench setup sync lock system-deps clean
+.PHONY: run migrate migrate-redis backup restore test test-containers lint typecheck bench setup sync lock system-deps clean
 
 setup: system-deps sync
 
@@ -44,6 +44,11 @@ run: sync
 # every process refuses to start on another version. DATABASE_URL unset: SQLite under var/.
 migrate: sync
 	@$(PY) -m scripts.migrate
+
+# The upgrade from round two: copy the orders of the old Redis order store (REDIS_URL) into the
+# database, once each; safe to run again (README, "Upgrading").
+migrate-redis: sync
+	@$(PY) -m scripts.migrate_redis
 
 # A verified backup of the database now, into BACKUP_DIR (beat takes one daily at BACKUP_AT).
 backup: sync

@@ -1,0 +1,36 @@
+"""`make migrate-redis`: copy the orders of the Redis order store (before the system of
+record) into DATABASE_URL's database, once each (core.orders.from_redis). Run it after `make
+migrate`, with REDIS_URL pointing at the old Redis; safe to run again."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from core import redisconn
+from core.db.connect import DatabaseUnavailable, open_checked
+from core.orders.from_redis import copy_orders
+from core.orders.store import OrderStore
+from core.settings import Settings
+from scripts.migrate import with_default_database
+
+
+def main() -> None:
+    env = dict(os.environ)
+    url = with_default_database(env)
+    try:
+        db = open_checked(url)
+    except DatabaseUnavailable as exc:
+        print(f"cannot copy: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    client = redisconn.connect(Settings.from_env(env))
+    counts = copy_orders(client, OrderStore(db))
+    print(
+        f"orders copied from Redis: {counts.copied}; already in the database: {counts.skipped}; "
+        f"unreadable: {counts.unreadable}"
+    )
+    db.dispose()
+
+
+if __name__ == "__main__":
+    main()
