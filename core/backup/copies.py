@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.backup.engines import engine_for
 from core.backup.tools import ToolFailed
+from core.db.engine import DatabaseUrlError
 
 # `pedidos-20261207T020000.000Z.dump`: the UTC time it was taken, so names sort by age.
 PREFIX = "pedidos-"
@@ -49,7 +50,10 @@ def take_backup(url: str, directory: Path, keep: int, now: float | None = None) 
     Raises BackupFailed, and leaves every earlier copy where it was, when any part fails.
     """
     started = time.monotonic()
-    engine = engine_for(url)
+    try:
+        engine = engine_for(url)
+    except DatabaseUrlError as exc:
+        raise BackupFailed(str(exc)) from None
     stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     # To the millisecond: a `make backup` right after beat's makes a second copy, not the same.
     final = directory / f"{PREFIX}{stamp:%Y%m%dT%H%M%S}.{stamp.microsecond // 1000:03d}Z"
