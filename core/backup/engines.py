@@ -57,11 +57,16 @@ def sqlite_file(url: str) -> Path:
     return Path(database)
 
 
+def _uri(path: Path, mode: str) -> str:
+    return f"{path.resolve().as_uri()}?mode={mode}"
+
+
 class Sqlite:
     extension = ".sqlite3"
 
     def dump(self, url: str, target: Path) -> None:
-        source = sqlite3.connect(sqlite_file(url), timeout=30)
+        # mode=rw: a database that is not there is an error, not a new empty file.
+        source = sqlite3.connect(_uri(sqlite_file(url), "rw"), uri=True, timeout=30)
         try:
             copy = sqlite3.connect(target)
             try:
@@ -77,7 +82,7 @@ class Sqlite:
 
     def verify(self, copy: Path) -> None:
         try:
-            conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+            conn = sqlite3.connect(_uri(copy, "ro"), uri=True)
             try:
                 found = [row[0] for row in conn.execute("PRAGMA integrity_check")]
                 names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
@@ -94,7 +99,7 @@ class Sqlite:
             raise VerificationFailed(f"{copy.name} lacks the tables {', '.join(missing)}")
 
     def load(self, copy: Path, url: str) -> None:
-        source = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+        source = sqlite3.connect(_uri(copy, "ro"), uri=True)
         try:
             target = sqlite_file(url)
             target.parent.mkdir(parents=True, exist_ok=True)
