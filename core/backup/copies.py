@@ -13,12 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.backup.engines import engine_for
+from core.backup.engines import Postgres, Sqlite, engine_for
 from core.backup.tools import ToolFailed
+from core.db.engine import DatabaseUrlError
 
 # `pedidos-20261207T020000.000Z.dump`: the UTC time it was taken, so names sort by age.
 PREFIX = "pedidos-"
 PART = ".part"
+KINDS = (Sqlite.extension, Postgres.extension)
+# A half copy older than this belongs to a run that was killed (a run lasts at most minutes).
+ABANDONED_AFTER = 6 * 3600.0
 
 
 class BackupFailed(RuntimeError):
@@ -39,8 +43,18 @@ def copies(directory: Path) -> list[Path]:
     """The finished copies in `directory`, oldest first."""
     if not directory.is_dir():
         return []
-    found = [p for p in directory.iterdir() if p.name.startswith(PREFIX) and p.suffix != PART]
+    found = [p for p in directory.iterdir() if p.name.startswith(PREFIX) and p.suffix in KINDS]
     return sorted((p for p in found if p.is_file()), key=lambda p: p.name)
+
+
+def drop_abandoned(directory: Path, now: float) -> None:
+    """Delete half copies of runs killed mid-copy (SIGKILL leaves no `finally` to run)."""
+    if not directory.is_dir():
+        return
+    for path in directory.glob(f"{PREFIX}*{PART}"):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < now - ABANDONED_AFTER:
+                path.unlink()
 
 
 def take_backup(url: str, directory: Path, keep: int, now: float | None = None) -> Copy:
@@ -49,7 +63,10 @@ def take_backup(url: str, directory: Path, keep: int, now: float | None = None) 
     Raises BackupFailed, and leaves every earlier copy where it was, when any part fails.
     """
     started = time.monotonic()
-    engine = engine_for(url)
+    try:
+        engine = engine_for(url)
+    except DatabaseUrlError as exc:
+        raise BackupFailed(str(exc)) from None
     stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     # To the millisecond: a `make backup` right after beat's makes a second copy, not the same.
     final = directory / f"{PREFIX}{stamp:%Y%m%dT%H%M%S}.{stamp.microsecond // 1000:03d}Z"
@@ -57,6 +74,7 @@ def take_backup(url: str, directory: Path, keep: int, now: float | None = None) 
     part = final.with_name(final.name + PART)
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        drop_abandoned(directory, time.time())
         engine.dump(url, part)
         _flush(part)
         engine.verify(part)

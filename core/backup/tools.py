@@ -42,12 +42,20 @@ def libpq_target(url: str) -> tuple[str, dict[str, str]]:
     return plain.render_as_string(hide_password=False), env
 
 
+# Backups are background work: their compression and verification yield the CPU to the
+# processes placing orders (`nice`; the database server's own side runs at its priority).
+BACKGROUND = ("nice", "-n", "10")
+
+
 def run_tool(argv: list[str], env: dict[str, str] | None, timeout: float) -> str:
-    """Run a client program; its output, or ToolFailed with the last line it complained with."""
+    """Run a client program in the background's priority; its output, or ToolFailed with the
+    last line it complained with."""
+    if shutil.which(BACKGROUND[0]):
+        argv = [*BACKGROUND, *argv]
     try:
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise ToolFailed(f"{Path(argv[0]).name} took longer than {timeout:.0f} s") from None
+        raise ToolFailed(f"{_name(argv)} took longer than {timeout:.0f} s") from None
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         if lines:
@@ -57,5 +65,10 @@ def run_tool(argv: list[str], env: dict[str, str] | None, timeout: float) -> str
             why = f"killed by {signal.Signals(-done.returncode).name}"
         else:
             why = f"exit status {done.returncode}"
-        raise ToolFailed(f"{Path(argv[0]).name} failed: {why}")
+        raise ToolFailed(f"{_name(argv)} failed: {why}")
     return done.stdout
+
+
+def _name(argv: list[str]) -> str:
+    program = argv[len(BACKGROUND)] if argv[: len(BACKGROUND)] == list(BACKGROUND) else argv[0]
+    return Path(program).name

@@ -46,6 +46,7 @@ def test_beat_sends_the_backup_daily_at_two_in_the_shops_zone() -> None:
     assert later["backup-base-datos"]["schedule"] == crontab(minute="30", hour="3")
     none = celeryconfig.build(Settings(backup_at="off"))["beat_schedule"]
     assert "backup-base-datos" not in none
+    assert any("BACKUP_KEEP" in problem for problem in Settings(backup_keep=0).problems())
 
 
 @pytest.fixture

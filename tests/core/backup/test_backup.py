@@ -4,6 +4,7 @@ verified, and rotated to the newest BACKUP_KEEP."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -110,6 +111,16 @@ def test_rotation_keeps_the_newest_backup_keep_copies(database_url: str, tmp_pat
     assert copies(backups) == [copy.path for copy in taken[-3:]]
     assert taken[3].removed == (taken[0].path,) and taken[4].removed == (taken[1].path,)
     assert not list(backups.glob("*.part"))
+
+    # A half copy of a run killed a day ago goes; other files of the folder stay.
+    abandoned = backups / "pedidos-20260101T020000.000Z.dump.part"
+    abandoned.write_bytes(b"half")
+    os.utime(abandoned, (first, first))
+    notes = backups / "pedidos-notes.txt"
+    notes.write_text("where the copies go after 02:00")
+    take_backup(database_url, backups, keep=1)
+    assert not abandoned.exists() and notes.exists()
+    assert len(copies(backups)) == 1
 
 
 def test_a_copy_that_does_not_read_back_is_caught(database_url: str, tmp_path: Path) -> None:
