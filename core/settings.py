@@ -155,6 +155,14 @@ class Settings(BaseSettings):
     log_format: str = "kv"
     log_level: Level = "INFO"
     health_port: int = 0
+    # Prometheus (core.metrics): the bot serves /metrics beside /healthz; each Celery worker
+    # node (and beat) on its own port, 0 = none. Workers need PROMETHEUS_MULTIPROC_DIR, an
+    # empty directory of their own, set before they start (prometheus-client reads it then).
+    metrics_enabled: bool = True
+    metrics_listen: str = "127.0.0.1"
+    worker_metrics_port: int = 0
+    beat_metrics_port: int = 0
+    prometheus_multiproc_dir: str = ""
     # Webhook mode: how many connections Telegram may open at once (1-100) to each bot.
     webhook_max_connections: int = 40
     # Polling liveness: the bot touches this file every interval; `python -m bot.health`

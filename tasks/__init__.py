@@ -61,5 +61,7 @@ task_prerun.connect(logs.task_started, weak=False)
 task_postrun.connect(logs.task_finished, weak=False)
 
 
-# The sweeper runs in every worker (a bootstep): registered before any worker is built.
+# Each worker node and beat serve their metrics (Prometheus). The sweeper runs in every
+# worker (a bootstep): registered before any worker is built.
+import tasks.metrics  # noqa: E402
 import tasks.recovery  # noqa: E402, F401
