@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
 from core import metrics
 from core.metrics.exposition import node_registry, process_exited, wipe_previous_run
-from core.settings import Settings, get_settings
+from core.settings import Settings, get_settings, prometheus_multiproc_dir
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,13 @@ def serve_worker_metrics(**_: Any) -> None:
     metrics.configure(settings.metrics_enabled)
     if not settings.metrics_enabled or not settings.worker_metrics_port:
         return
-    if not settings.prometheus_multiproc_dir:
+    if not prometheus_multiproc_dir():
         log.error(
             "WORKER_METRICS_PORT is set without PROMETHEUS_MULTIPROC_DIR: the pool processes' "
             "metrics cannot be added up, so none are served (see README, Metrics)"
         )
         return
-    directory = Path(settings.prometheus_multiproc_dir)
+    directory = Path(prometheus_multiproc_dir())
     wiped = wipe_previous_run(directory, os.getpid())
     log.debug("metrics: %s files of an earlier run wiped from %s", wiped, directory)
     _serve("worker", settings, settings.worker_metrics_port, node_registry(directory))
@@ -59,7 +59,7 @@ def serve_worker_metrics(**_: Any) -> None:
 @worker_process_shutdown.connect(weak=False)
 def mark_process_dead(pid: int | None = None, **_: Any) -> None:
     """A pool process is exiting: its live gauges stop counting."""
-    directory = get_settings().prometheus_multiproc_dir
+    directory = prometheus_multiproc_dir()
     if directory:
         process_exited(Path(directory), pid or os.getpid())
 

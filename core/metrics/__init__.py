@@ -19,7 +19,7 @@ from typing import ParamSpec, TypeVar
 from prometheus_client import REGISTRY
 
 from core.metrics import catalog
-from core.metrics.sources import BackupInfo, BackupSource, SourceCollector, WaitingSource
+from core.metrics.sources import BackupInfo, BackupSource, CountSource, SourceCollector
 
 __all__ = [
     "BackupInfo",
@@ -40,6 +40,7 @@ __all__ = [
     "renditions_made",
     "send_delayed",
     "set_backup_source",
+    "set_overdue_source",
     "set_waiting_source",
     "state_time",
     "watcher_alerts",
@@ -81,9 +82,15 @@ SOURCES = SourceCollector(label)
 REGISTRY.register(SOURCES)
 
 
-def set_waiting_source(source: WaitingSource | None) -> None:
+def set_waiting_source(source: CountSource | None) -> None:
     """`source()` → {state: orders in it now}, called at each scrape (the database's count)."""
     SOURCES.waiting = source
+
+
+def set_overdue_source(source: CountSource | None) -> None:
+    """`source()` → {deadline: orders past it now and not yet through it} ("accept": paid,
+    not accepted after its 10 minutes), called at each scrape."""
+    SOURCES.overdue = source
 
 
 def set_backup_source(source: BackupSource | None) -> None:

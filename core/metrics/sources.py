@@ -1,6 +1,7 @@
-"""Levels read when Prometheus scrapes, not counted as they happen: orders waiting per state
-and the last backup. Whoever knows them (the database) registers a callable once at start-up;
-each scrape calls it, so a restarted process shows the truth at once, never a stale count.
+"""Levels read when Prometheus scrapes, not counted as they happen: orders waiting per state,
+orders past each deadline, and the last backup. Whoever knows them (the database) registers a
+callable once at start-up; each scrape calls it, so a restarted process shows the truth at
+once, never a stale count.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from prometheus_client.registry import Collector
 log = logging.getLogger(__name__)
 
 
+WAITING_HELP = "Orders in each unfinished state right now."
+OVERDUE_HELP = "Orders past a deadline right now (accept, ready, deliver...), still not done."
+
+
 @dataclass(frozen=True)
 class BackupInfo:
     """The newest good backup: when it finished (Unix time) and its size."""
@@ -24,7 +29,7 @@ class BackupInfo:
     size_bytes: int
 
 
-WaitingSource = Callable[[], Mapping[str, int]]
+CountSource = Callable[[], Mapping[str, int]]
 BackupSource = Callable[[], BackupInfo | None]
 
 
@@ -33,8 +38,12 @@ class SourceCollector(Collector):
 
     def __init__(self, label: Callable[[str], str]) -> None:
         self.label = label
-        self.waiting: WaitingSource | None = None
+        self.waiting: CountSource | None = None
+        self.overdue: CountSource | None = None
         self.backup: BackupSource | None = None
+
+    def describe(self) -> list[Metric]:
+        return []  # what is collected depends on the sources registered later
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
@@ -42,29 +51,33 @@ class SourceCollector(Collector):
             "Whether a source read at scrape time answered (1) or failed (0).",
             labels=["source"],
         )
-        if self.waiting is not None:
-            family = self._waiting(self.waiting)
-            up.add_metric(["waiting"], 0 if family is None else 1)
-            if family is not None:
-                yield family
+        counts = (
+            ("waiting", self.waiting, "pedidos_orders_waiting", "state", WAITING_HELP),
+            ("overdue", self.overdue, "pedidos_orders_overdue", "deadline", OVERDUE_HELP),
+        )
+        for source_name, source, name, label_name, help_text in counts:
+            if source is not None:
+                family = self._counts(source, name, label_name, help_text)
+                up.add_metric([source_name], 0 if family is None else 1)
+                yield from [family] if family is not None else []
         if self.backup is not None:
             families = self._backup(self.backup)
             up.add_metric(["backup"], 0 if families is None else 1)
             yield from families or ()
-        if self.waiting is not None or self.backup is not None:
+        if up.samples:
             yield up
 
-    def _waiting(self, source: WaitingSource) -> GaugeMetricFamily | None:
+    def _counts(
+        self, source: CountSource, name: str, label_name: str, help_text: str
+    ) -> GaugeMetricFamily | None:
         try:
             counts = dict(source())
         except Exception:  # a failing database must not fail the whole scrape
-            log.warning("metrics: the orders-waiting source failed", exc_info=True)
+            log.warning("metrics: the source of %s failed", name, exc_info=True)
             return None
-        family = GaugeMetricFamily(
-            "pedidos_orders_waiting", "Orders in each unfinished state right now.", labels=["state"]
-        )
-        for state, count in sorted(counts.items()):
-            family.add_metric([self.label(state)], int(count))
+        family = GaugeMetricFamily(name, help_text, labels=[label_name])
+        for key, count in sorted(counts.items()):
+            family.add_metric([self.label(key)], int(count))
         return family
 
     def _backup(self, source: BackupSource) -> list[GaugeMetricFamily] | None:

@@ -33,6 +33,7 @@ def _fresh_sources() -> Iterator[None]:
     metrics.configure(True)
     metrics.set_waiting_source(None)
     metrics.set_backup_source(None)
+    metrics.set_overdue_source(None)
 
 
 @pytest.mark.parametrize(
@@ -114,6 +115,12 @@ def test_orders_waiting_are_read_from_the_source_at_each_scrape() -> None:
     waiting["pendiente"] = 0
     assert value("pedidos_orders_waiting", state="pendiente") == 0
     assert value("pedidos_metrics_source_up", source="waiting") == 1
+
+
+def test_orders_past_a_deadline_are_a_gauge_per_deadline() -> None:
+    metrics.set_overdue_source(lambda: {"accept": 2, "ready": 0})
+    assert value("pedidos_orders_overdue", deadline="accept") == 2
+    assert value("pedidos_metrics_source_up", source="overdue") == 1
 
 
 def test_a_failing_source_is_reported_and_the_rest_still_goes_out() -> None:
