@@ -4,6 +4,7 @@ worker node's show what each of them did, and no label carries a customer."""
 from __future__ import annotations
 
 import re
+import signal
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,8 +36,8 @@ class Metered:
 def metered(
     tmp_path_factory: pytest.TempPathFactory, sandbox_server: RunningSandbox
 ) -> Iterator[Metered]:
-    """Redis, a worker node of two pool processes serving its metrics, and the bot serving
-    /metrics on its health port."""
+    """Redis, a worker node of two pool processes (replaced after each task) serving its
+    metrics, and the bot serving /metrics on its health port."""
     tmp = tmp_path_factory.mktemp("metrics")
     multiproc = tmp / "worker-metrics"
     multiproc.mkdir()
@@ -44,6 +45,8 @@ def metered(
     with running_system(tmp, sandbox_server.url, sandbox_server.token) as system:
         system.start_worker(
             concurrency=2,
+            # Each task in a new pool process: what exited processes counted must still count.
+            options=("--max-tasks-per-child=1",),
             PROMETHEUS_MULTIPROC_DIR=str(multiproc),
             WORKER_METRICS_PORT=str(worker_port),
         )
@@ -154,3 +157,17 @@ def test_no_label_carries_a_chat_id_an_order_id_or_user_text(
                 assert LABEL_SHAPE.match(label), where
                 checked += 1
     assert checked > 50  # the scan saw the pages' labels, not an empty page
+
+
+def test_beat_serves_its_metrics_so_that_a_missing_beat_shows(metered: Metered) -> None:
+    port = free_port()
+    beat = metered.system.start_beat(BEAT_METRICS_PORT=str(port))
+
+    page = wait_until(lambda: scrape(f"http://127.0.0.1:{port}/metrics"), 30, "beat's metrics")
+
+    assert isinstance(page, dict)
+    assert ("pedidos_watcher_alerts_total", ()) in page
+    beat.kill(signal.SIGTERM)
+    with pytest.raises(requests.ConnectionError):
+        wait_until(lambda: not beat.running, 30, "beat stopped")
+        scrape(f"http://127.0.0.1:{port}/metrics")
