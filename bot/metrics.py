@@ -7,6 +7,7 @@ default registry as it is; PROMETHEUS_MULTIPROC_DIR is the workers' alone.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -44,7 +45,9 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
 
 async def metrics_page(request: web.Request) -> web.Response:
     """GET /metrics: the bot's metrics in Prometheus' text format (OpenMetrics on request)."""
-    body, content_type = render(accept=request.headers.get("Accept"))
+    # In a thread: the scrape-time sources (orders waiting, the last backup) query the
+    # database, which must not hold the bot's event loop.
+    body, content_type = await asyncio.to_thread(render, accept=request.headers.get("Accept"))
     response = web.Response(body=body)
     # aiohttp takes the charset apart from the type.
     response.headers["Content-Type"] = content_type

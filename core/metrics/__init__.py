@@ -101,10 +101,11 @@ def set_backup_source(source: BackupSource | None) -> None:
 # Orders. Called by the order actions once their change is committed.
 
 
-def order_event(event: str) -> None:
-    """An order was created, paid, completed, rejected, cancelled or failed."""
-    if _enabled:
-        catalog.ORDERS.labels(label(event)).inc()
+def order_event(event: str, count: int = 1) -> None:
+    """An order (or `count` of them, an import's batch) was created, paid, completed,
+    rejected, cancelled or failed."""
+    if _enabled and count > 0:
+        catalog.ORDERS.labels(label(event)).inc(count)
 
 
 def state_time(state: str, seconds: float) -> None:
