@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     log_format: str = "kv"
     log_level: Level = "INFO"
     health_port: int = 0
+    # Prometheus (core.metrics): the bot's /metrics is on its health port; 0 = no port.
+    metrics_enabled: bool = True
+    metrics_listen: str = "127.0.0.1"
+    worker_metrics_port: int = 0
+    beat_metrics_port: int = 0
     # Webhook mode: how many connections Telegram may open at once (1-100) to each bot.
     webhook_max_connections: int = 40
     # Polling liveness: the bot touches this file every interval; `python -m bot.health`
@@ -294,6 +299,11 @@ def split_credentials(url: str) -> tuple[str, dict[str, str]]:
     if parts.password is not None:
         credentials["password"] = unquote(parts.password)
     return urlunsplit(parts._replace(netloc=netloc)), credentials
+
+
+def prometheus_multiproc_dir() -> str:
+    """prometheus-client's own variable (read as it is imported), for workers (README, Metrics)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 
 @lru_cache(maxsize=1)

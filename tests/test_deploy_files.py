@@ -53,6 +53,8 @@ def procfile() -> dict[str, list[str]]:
             continue
         name, _, command = line.partition(":")
         argv = shlex.split(command)
+        while argv and re.match(r"^[A-Z_]+=", argv[0]):  # a variable for that process only
+            argv.pop(0)
         if argv[:3] == ["python", "-m", "scripts.wait_for"]:
             argv = argv[argv.index("--") + 1 :]
         entries[name.strip()] = argv
@@ -167,7 +169,7 @@ def test_each_service_gets_only_the_secrets_it_needs(compose: dict[str, Any]) ->
 
 
 def test_media_and_redis_data_are_volumes(compose: dict[str, Any]) -> None:
-    assert set(compose["volumes"]) == {"redis-data", "media"}
+    assert set(compose["volumes"]) == {"redis-data", "media", "prometheus-data"}
     for name in ("worker", "bot"):
         assert "media:/data/media" in compose["services"][name]["volumes"]
 
