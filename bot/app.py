@@ -41,7 +41,7 @@ from bot.handlers import (
 )
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
-from core import redisconn, texts
+from core import metrics, redisconn, texts
 from core.cart.drafts import DraftStore
 from core.cart.store import CartStore
 from core.catalogue.store import CatalogueStore
@@ -177,6 +177,8 @@ def _menu(language: str, entries: tuple[tuple[str, str, str], ...]) -> list[BotC
 async def _post_init(app: BotApplication) -> None:
     """Publish the command menu in every language we speak; admin chats also get theirs."""
     services = app.bot_data.services
+    # /metrics reads how many orders wait in each state from the database at each scrape.
+    metrics.set_waiting_source(services.store.waiting_by_state)
     commands = COMMANDS + (SHOP_COMMANDS if services.settings.catalog_file else ())
     for language in texts.languages():
         code = None if language == texts.DEFAULT_LANGUAGE else language

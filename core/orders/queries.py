@@ -107,6 +107,16 @@ class OrderQueries:
             rows = session.scalars(stale.order_by(OrderRow.created_at).limit(limit))
             return int(count), [to_order(row) for row in rows]
 
+    def waiting_by_state(self) -> dict[str, int]:
+        """How many unfinished orders are in each state now (the metrics' gauge)."""
+        query = (
+            select(OrderRow.state, func.count())
+            .where(OrderRow.finished_at == 0)
+            .group_by(OrderRow.state)
+        )
+        with self.db.reading() as session:
+            return {str(state): int(count) for state, count in session.execute(query)}
+
     def never_queued(self, created_before: float, limit: int) -> list[str]:
         """Ids of pending orders stored before `created_before` that nobody has queued (their
         bot died, or Redis lost their pending start)."""
