@@ -131,6 +131,30 @@ def test_each_process_counts_the_bot_api_calls_it_made_and_the_photo_job(
     assert value(bot, "pedidos_photo_jobs_total", result="done", reason="") == 0
 
 
+def test_orders_are_counted_where_the_database_changes_them(metered: Metered) -> None:
+    bot_before, worker_before = scrape(metered.bot_url), scrape(metered.worker_url)
+    chat = metered.system.private_chat()
+    chat.send("/pedido 1 café")
+    chat.wait_for(completed, timeout=30)
+
+    def counted() -> bool:
+        bot, worker = scrape(metered.bot_url), scrape(metered.worker_url)
+        created = value(bot, "pedidos_orders_total", event="created") - value(
+            bot_before, "pedidos_orders_total", event="created"
+        )
+        done = value(worker, "pedidos_orders_total", event="completed") - value(
+            worker_before, "pedidos_orders_total", event="completed"
+        )
+        return created == 1 and done == 1
+
+    wait_until(counted, 20, "the order counted as created (bot) and completed (worker)")
+    worker = scrape(metered.worker_url)
+    # Each step's state was left once: the time in it is in the histogram.
+    assert value(worker, "pedidos_order_state_seconds_count", state="notificando") >= 1
+    # Waiting orders are counted from the database at each scrape (none now).
+    assert value(scrape(metered.bot_url), "pedidos_orders_waiting", state="pendiente") == 0
+
+
 def test_no_label_carries_a_chat_id_an_order_id_or_user_text(
     metered: Metered, photos_dir: Path
 ) -> None:
