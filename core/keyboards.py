@@ -6,6 +6,7 @@ Callback data is at most 64 bytes (Telegram refuses longer with BUTTON_DATA_INVA
   g:{ok|edit|no}:{user}:{token}:{mac}  the guided order's Confirmar / Cambiar / Cancelar
   l:{page}:{user}:{mac}          a page of /pedidos
   s:{action}:{order}:{round}:{mac}  a staff card's button (core.staff.cards)
+  k:{ap|no}:{preview}:{mac}      a catalogue file's preview: Aplicar / Cancelar
 
 A modified client can send any callback data on any message it sees, so data is never
 trusted as it comes. `mac` is an HMAC, keyed by a secret derived from the bot token, over the
@@ -35,6 +36,7 @@ ORDER = "o"
 CONVERSATION = "g"
 LIST = "l"
 STAFF = "s"
+CATALOGUE = "k"
 
 REFRESH = "r"
 CANCEL = "c"
@@ -84,7 +86,7 @@ def parse(data: str | None, chat_id: int) -> Pressed | None:
     if not body or not hmac.compare_digest(mac.encode(), _mac(chat_id, body).encode()):
         return None
     kind, *fields = body.split(":")
-    expected = {ORDER: 2, CONVERSATION: 3, LIST: 2, STAFF: 3}.get(kind)
+    expected = {ORDER: 2, CONVERSATION: 3, LIST: 2, STAFF: 3, CATALOGUE: 2}.get(kind)
     if expected is None or len(fields) != expected or not all(fields):
         return None
     return Pressed(kind, tuple(fields))

@@ -20,12 +20,12 @@ from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
-from bot.handlers import conversation, pedidos, staff
+from bot.handlers import catalogo_csv, conversation, pedidos, staff
 from bot.handlers.cancelar import cancel
 from bot.handlers.common import language_of
 from bot.handlers.presses import Answer, Press, remove_keyboard
 from core import texts
-from core.keyboards import CANCEL, CONVERSATION, LIST, ORDER, REFRESH, STAFF, parse
+from core.keyboards import CANCEL, CATALOGUE, CONVERSATION, LIST, ORDER, REFRESH, STAFF, parse
 from core.orders.cancel import CancelOutcome
 from core.orders.model import normalize_order_id
 
@@ -46,6 +46,8 @@ async def on_button(update: Update, context: BotContext) -> None:
             answer = await _order_button(press, context)
         elif press.pressed.kind == STAFF:
             answer = await staff.on_button(press, context)
+        elif press.pressed.kind == CATALOGUE:
+            answer = await catalogo_csv.on_button(press, context)
         elif press.pressed.kind == CONVERSATION:
             answer = await conversation.on_button(press, context)
         else:
