@@ -19,6 +19,7 @@ from sandbox.client import Chat, Message
 from tests.support.system import System, running_system
 
 ADMIN = 9_411
+GROUP = -100_941_100  # an admin group: the admin and members who are not staff
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "catalogue.csv"
 HEADER = "sku,name_es,name_en,price,currency,category,stock,fulfilment"
 
@@ -31,7 +32,7 @@ def system(
     bad = tmp / "bad.csv"
     bad.write_text(f"{HEADER}\nPZ-MARG,Pizza,Pizza,12.5.0,EUR,Pizzas,,manual\n")
     with running_system(
-        tmp, sandbox_server.url, sandbox_server.token, ADMIN_CHAT_IDS=str(ADMIN)
+        tmp, sandbox_server.url, sandbox_server.token, ADMIN_CHAT_IDS=f"{ADMIN},{GROUP}"
     ) as running:
         running.start_worker(queues="telegram,imports")
         running.start_bot(CATALOG_FILE=str(bad))
@@ -217,6 +218,35 @@ def test_customers_are_refused(system: System, catalogue: CatalogueStore) -> Non
     )
     assert not any(m.media for m in customer.bot_messages())
     assert catalogue.all() == before
+
+
+def test_in_an_admin_group_only_staff_apply_and_only_once(
+    system: System, catalogue: CatalogueStore
+) -> None:
+    group = system.sandbox.group_chat(GROUP, title="Equipo", user_id=ADMIN, first_name="Ana")
+    member = group.as_user(user_id=9_412, first_name="Luis")
+    before = catalogue.all()
+    body = DEMO.read_text().replace("Pepperoni Pizza,10.50", "Pepperoni Pizza,10.90")
+    sent = send_csv(group, body, "grupo.csv")
+    preview = answer_to(group, sent)
+    # (Earlier tests edited other products: the file puts them back, so they change too.)
+    assert "• 0 nuevos" in (preview.text or "") and "• 0 se retiran" in (preview.text or "")
+
+    # A member who is not staff: an alert, and nothing changes.
+    pressed = member.press("Aplicar", message_id=preview.message_id)
+    refusal = member.callback_answer(pressed)
+    assert refusal["show_alert"] and "solo para el equipo" in refusal["text"]
+    assert catalogue.all() == before
+
+    # The admin taps twice: the catalogue is replaced once, the second tap is told so.
+    taps = [group.press("Aplicar", message_id=preview.message_id) for _ in range(2)]
+    answers = [group.callback_answer(tap) for tap in taps]
+    assert answers[0]["text"] == "Catálogo actualizado."
+    assert answers[1]["show_alert"] is True
+    group.wait_for(lambda m: m.message_id == preview.message_id and "actualizado" in (m.text or ""))
+    assert catalogue.get("PZ-PEPP").price == 1090  # type: ignore[union-attr]
+    applied = [m for m in group.bot_messages() if "Catálogo actualizado con" in (m.text or "")]
+    assert len(applied) == 1
 
 
 def test_an_orders_csv_still_goes_to_the_importer(system: System, admin: Chat) -> None:
