@@ -152,7 +152,7 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
         # A CSV document from staff: a catalogue (by its header) is previewed, anything else
         # is an orders import (before photos, which take any document).
-        MessageHandler(new & importar.CSV_DOCUMENTS, catalogo_csv.on_csv),
+        MessageHandler(new & importar.CSV_DOCUMENTS, while_replying(catalogo_csv.on_csv)),
         # Photos, and any document: a non-image document gets a clear "not an image".
         MessageHandler(new & (filters.PHOTO | filters.Document.ALL), photos.foto),
         # Every inline button: answered exactly once, whatever it was.
