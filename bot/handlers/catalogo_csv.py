@@ -21,6 +21,7 @@ from bot.handlers.catalogo import catalogue_of, patiently
 from bot.handlers.presses import Answer, Press, remove_keyboard
 from bot.handlers.staff_access import is_staff
 from bot.markup import inline
+from bot.rate_limiter import own_fallback
 from core import keyboards, texts
 from core.catalogue import CatalogueFileError, CatalogueRejected, RowError
 from core.catalogue.csvfile import MAX_BYTES
@@ -85,7 +86,12 @@ async def on_csv(incoming: Incoming, context: BotContext) -> None:
 
 
 async def _reply(incoming: Incoming, text: str, keyboard: keyboards.Keyboard | None = None) -> int:
-    message = await incoming.message.reply_html(text, reply_markup=inline(keyboard), do_quote=True)
+    """Reply to the document; its message id. Sent by the bot itself even when the chat is
+    busy (waiting for its slot): the preview's buttons act only on the message recorded."""
+    with own_fallback():
+        message = await patiently(
+            lambda: incoming.message.reply_html(text, reply_markup=inline(keyboard), do_quote=True)
+        )
     return message.message_id
 
 
