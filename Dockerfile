@@ -35,6 +35,8 @@ COPY bot ./bot
 COPY tasks ./tasks
 COPY sandbox ./sandbox
 COPY scripts ./scripts
+# The demo shop (catalogue and photos): used only when CATALOG_FILE names it.
+COPY demo ./demo
 COPY celeryconfig.py flowerconfig.py ./
 USER pedidos
 # 8443: the bot's webhook and /healthz (webhook mode); 5555: Flower.

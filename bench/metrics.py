@@ -125,7 +125,11 @@ def start_side(name: str, metered: bool, tmp: Path, number: int) -> Side:
     redis = RedisServer(logs, logs).start()
     sandbox = run_in_thread(port=0)
     sandbox.client.set_limits(enabled=False)
-    env = {**orders._env(redis.url, sandbox.url, sandbox.token), "METRICS_ENABLED": "0"}
+    database_url, _ = orders._database("sqlite", logs)
+    env = {
+        **orders._env(redis.url, sandbox.url, sandbox.token, database_url),
+        "METRICS_ENABLED": "0",
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     urls: list[str] = []
     if metered:

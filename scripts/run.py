@@ -59,6 +59,9 @@ def main() -> None:
     # Flower shows every task's arguments: never without a login, even on loopback.
     flower_login = env.get("FLOWER_BASIC_AUTH") or f"admin:{secrets.token_urlsafe(12)}"
     env["FLOWER_BASIC_AUTH"] = flower_login
+    # The demo shop: loaded by the bot while the catalogue is empty. Only `make run` names
+    # it; a deployment's processes never load a demo catalogue on their own.
+    env["CATALOG_FILE"] = env.get("CATALOG_FILE") or str(ROOT / "demo" / "catalogue.csv")
     env["MEDIA_DIR"] = env.get("MEDIA_DIR") or str(ROOT / settings.media_dir)
     env["BACKUP_DIR"] = env.get("BACKUP_DIR") or str(ROOT / settings.backup_dir)
     env["PYTHONUNBUFFERED"] = "1"

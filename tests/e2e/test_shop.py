@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 
-from core.catalogue import parse_catalogue
+from core.catalogue.loading import read_file, with_photos
 from core.catalogue.store import CatalogueStore
 from core.orders.states import OrderState
 from sandbox import RunningSandbox
@@ -23,14 +22,10 @@ DEMO = ROOT / "demo"
 
 
 def load_demo(catalogue: CatalogueStore) -> None:
-    products = parse_catalogue((DEMO / "catalogue.csv").read_bytes(), default_currency="EUR")
-    photos = [
-        replace(p, photo=str(DEMO / "photos" / f"{p.sku}.jpg"))
-        if (DEMO / "photos" / f"{p.sku}.jpg").is_file()
-        else p
-        for p in products
-    ]
-    catalogue.replace_all(photos)
+    """The demo catalogue as the bot loads CATALOG_FILE (photos named beside it)."""
+    folder = DEMO
+    products = with_photos(read_file(DEMO / "catalogue.csv", "EUR"), folder)
+    catalogue.replace_all(products)
 
 
 @pytest.fixture(scope="module")
