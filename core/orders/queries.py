@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from core.db.engine import Database
 from core.db.models import OrderEvent, OrderRow
@@ -78,10 +78,7 @@ class OrderQueries:
             query = (
                 select(OrderRow)
                 .where(OrderRow.created_at < end)
-                .where(
-                    (OrderRow.created_at > after[0])
-                    | ((OrderRow.created_at == after[0]) & (OrderRow.id > after[1]))
-                )
+                .where(tuple_(OrderRow.created_at, OrderRow.id) > tuple_(*after))
                 .order_by(OrderRow.created_at, OrderRow.id)
                 .limit(batch)
             )
