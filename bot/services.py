@@ -96,7 +96,7 @@ class Services:
                 return order, created
             log.warning("order=%s: Redis failed over while it was stored; storing again", order.id)
 
-    async def start_order(self, order_id: str) -> str | None:
+    async def start_order(self, order_id: str, status_message_id: int = 0) -> str | None:
         """Enqueue the order's chain and record it; the first task's id (None: the recovery
         sweep took the order first, core.recovery.starts, and queues it).
 
@@ -108,8 +108,7 @@ class Services:
             return None
         while True:
             before = await asyncio.to_thread(self.fence.master_id)
-            task_id = await self.enqueue_order(order_id)
-            await self.run(self.store.set_fields, order_id, task_id=task_id)
+            task_id = await self.enqueue_order(order_id, status_message_id)
             after = await asyncio.to_thread(self.fence)
             if after.master_id == before:
                 await self.run(self.starts.done, "order", order_id)
@@ -126,9 +125,9 @@ class Services:
         await self.run(self.starts.done, "photo", job_id)
         return task_id
 
-    async def enqueue_order(self, order_id: str) -> str:
-        """Start the order's Celery chain; the first task's id."""
-        return await asyncio.to_thread(order_tasks.enqueue_order, order_id)
+    async def enqueue_order(self, order_id: str, status_message_id: int = 0) -> str:
+        """Start the order's Celery chain (recording its status message); the first task's id."""
+        return await asyncio.to_thread(order_tasks.enqueue_order, order_id, status_message_id)
 
     async def watch_conversation(self, chat_id: int, user_id: int, token: str) -> None:
         """Have a worker tell the user if this step of their guided order times out."""

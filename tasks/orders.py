@@ -134,16 +134,21 @@ def order_chain(order_id: str, task_ids: list[str] | None = None) -> Any:
     ).on_error(on_error)
 
 
-def enqueue_order(order_id: str) -> str:
+def enqueue_order(order_id: str, status_message_id: int = 0) -> str:
     """Start an order's chain; the id of its first task.
 
     The ids of every step are chosen and stored on the order before the chain starts, so a
     cancellation, however early, can revoke the steps not yet run; so is the Redis epoch the
-    chain is queued in, so a Redis that loses it is noticed (core.recovery.epoch).
+    chain is queued in, so a Redis that loses it is noticed (core.recovery.epoch), and the
+    status message the bot just showed (one transaction for all, before the first step can
+    look for them).
     """
     task_ids = [uuid() for _ in STEP_TASKS]
     epoch = clients.epoch()
-    ctx.store().set_fields(order_id, task_ids=",".join(task_ids), queued_epoch=epoch)
+    shown = {"status_message_id": status_message_id} if status_message_id else {}
+    ctx.store().set_fields(
+        order_id, task_ids=",".join(task_ids), task_id=task_ids[0], queued_epoch=epoch, **shown
+    )
     order_chain(order_id, task_ids).apply_async()
     return task_ids[0]
 
@@ -198,8 +203,7 @@ def start_unqueued_order(order_id: str) -> None:
         return
     if order.task_id or order.is_final:
         return
-    task_id = enqueue_order(order_id)
-    ctx.store().set_fields(order_id, task_id=task_id)
+    enqueue_order(order_id)
     log.warning("order=%s was stored and never queued by its bot: queued now", order_id)
 
 

@@ -103,9 +103,6 @@ class OrderStore(OrderQueries):
         """Store a new order; a re-delivered message returns its first order and False."""
         source = telegram_source(chat_id, source_message_id)
         for _attempt in range(ID_ATTEMPTS):
-            existing = self.by_source(source)
-            if existing is not None:
-                return existing, False
             order = self.new(chat_id, user_id, text, language)
             try:
                 with self.db.transaction() as session:
@@ -113,9 +110,12 @@ class OrderStore(OrderQueries):
                     remember_customer(session, order)
                 break
             except IntegrityError:
-                # The same message placed by another replica at the same moment (found on
-                # the next turn), or a random id already issued (another id is drawn).
-                continue
+                # A re-delivered update (or another replica placing the same message): its
+                # source is taken, and the first order is the answer; else a random id was
+                # already issued, and another is drawn.
+                existing = self.by_source(source)
+                if existing is not None:
+                    return existing, False
         else:
             raise RuntimeError(f"no order stored for {source} after {ID_ATTEMPTS} attempts")
         if self.starts is not None:

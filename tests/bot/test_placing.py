@@ -40,8 +40,12 @@ class FakeServices(Services):
     unreachable: int = 0
     queued: list[str]
 
-    async def enqueue_order(self, order_id: str) -> str:
-        return self._publish(order_id)
+    async def enqueue_order(self, order_id: str, status_message_id: int = 0) -> str:
+        # As tasks.orders.enqueue_order: the chain's first id and the status message recorded.
+        task_id = self._publish(order_id)
+        shown = {"status_message_id": status_message_id} if status_message_id else {}
+        await self.run(self.store.set_fields, order_id, task_id=task_id, **shown)
+        return task_id
 
     async def enqueue_photo(self, job_id: str) -> str:
         return self._publish(job_id)
