@@ -19,7 +19,16 @@ from pydantic_settings import (
 
 # The shapes of the variables live in core.settings_types; the parsers are re-exported here
 # for callers that read them from settings.
-from core.settings_types import NO_SECRET, Bytes, Hosts, Ids, Level, OptionalSeconds, Seconds
+from core.settings_types import (
+    NO_SECRET,
+    Bytes,
+    Hosts,
+    Ids,
+    Level,
+    Methods,
+    OptionalSeconds,
+    Seconds,
+)
 from core.settings_types import parse_duration as parse_duration
 from core.settings_types import parse_hosts as parse_hosts
 from core.settings_types import parse_ids as parse_ids
@@ -131,6 +140,14 @@ class Settings(BaseSettings):
     shop_currency: str = "EUR"
     min_order: int = 0
     cart_ttl: Seconds = 2 * DAY
+    # Telegram Payments (core.payments): what the shop accepts (telegram, stars, cash; none:
+    # orders are placed "sin cobro"), the provider's token for fiat invoices, how long an
+    # invoice may be paid, and the texts of /paysupport and /terms.
+    payment_methods: Methods = ()
+    payment_provider_token: SecretStr = NO_SECRET
+    invoice_ttl: Seconds = 30 * 60.0
+    payment_support_text: str = ""
+    payment_terms_text: str = ""
     # Dead letters kept for /entregas; beyond this the oldest are dropped (and counted).
     dead_letters_max: int = 1000
     # How long the bot waits in a handler for a chat's slot before handing the reply over

@@ -52,6 +52,18 @@ def parse_hosts(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(hosts)
 
 
+PAYMENT_METHODS = ("telegram", "stars", "cash")
+
+
+def parse_methods(text: str) -> tuple[str, ...]:
+    """Payment methods from `telegram, stars, cash` (commas or spaces; none: payments off)."""
+    methods = tuple(part.lower() for part in re.split(r"[,\s]+", text.strip()) if part)
+    unknown = [m for m in methods if m not in PAYMENT_METHODS]
+    if unknown:
+        raise ValueError(f"unknown payment method {unknown[0]!r} (use {', '.join(PAYMENT_METHODS)})")
+    return tuple(dict.fromkeys(methods))
+
+
 def _from_text(parse: Any) -> BeforeValidator:
     """Variables are text: parse it; values given in code (`Settings(stale_after=60)`) pass."""
     return BeforeValidator(lambda value: parse(value) if isinstance(value, str) else value)
@@ -67,5 +79,6 @@ OptionalSeconds = Annotated[
 Bytes = Annotated[int, _from_text(parse_size)]
 Ids = Annotated[tuple[int, ...], NoDecode, _from_text(parse_ids)]
 Hosts = Annotated[tuple[tuple[str, int], ...], NoDecode, _from_text(parse_hosts)]
+Methods = Annotated[tuple[str, ...], NoDecode, _from_text(parse_methods)]
 Level = Annotated[str, AfterValidator(str.upper)]
 NO_SECRET = SecretStr("")
