@@ -60,7 +60,9 @@ def parse_methods(text: str) -> tuple[str, ...]:
     methods = tuple(part.lower() for part in re.split(r"[,\s]+", text.strip()) if part)
     unknown = [m for m in methods if m not in PAYMENT_METHODS]
     if unknown:
-        raise ValueError(f"unknown payment method {unknown[0]!r} (use {', '.join(PAYMENT_METHODS)})")
+        raise ValueError(
+            f"unknown payment method {unknown[0]!r} (use {', '.join(PAYMENT_METHODS)})"
+        )
     return tuple(dict.fromkeys(methods))
 
 
