@@ -13,6 +13,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    PreCheckoutQueryHandler,
     TypeHandler,
     filters,
 )
@@ -33,6 +34,7 @@ from bot.handlers import (
     informe,
     menu,
     migration,
+    pago,
     pedido,
     pedidos,
     photos,
@@ -47,6 +49,7 @@ from core.catalogue.store import CatalogueStore
 from core.conversation.store import ConversationStore
 from core.db.engine import Database, is_outage
 from core.orders.store import OrderStore
+from core.payments.store import PaymentStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
 from core.recovery.starts import PendingStarts
@@ -67,6 +70,11 @@ COMMANDS = (
 SHOP_COMMANDS = (
     ("menu", "menu", "commands.menu"),
     ("carrito", "cart", "commands.carrito"),
+)
+# When the shop takes payments (PAYMENT_METHODS), as Telegram asks of such bots.
+PAYMENT_COMMANDS = (
+    ("paysupport", "paysupport", "commands.paysupport"),
+    ("terminos", "terms", "commands.terms"),
 )
 # Shown only in the ADMIN_CHAT_IDS chats' menus (others are refused if they type them).
 ADMIN_COMMANDS = (
@@ -115,11 +123,12 @@ def _services(settings: Settings, db: Database) -> Services:
     """The clients every handler shares, as context.services (bot.context)."""
     # One switch for every client: REDIS_URL, or the Sentinels' master (core.redisconn).
     redis_client = redisconn.connect(settings)
+    store = OrderStore(db, PendingStarts(redis_client))
     return Services(
         settings=settings,
         redis=redis_client,
         fence=redisconn.ReplicaFence.from_settings(redis_client, settings),
-        store=OrderStore(db, PendingStarts(redis_client)),
+        store=store,
         photo_jobs=PhotoJobStore(redis_client),
         conversations=ConversationStore(redis_client, settings.conversation_timeout),
         quotas=Quotas.from_settings(redis_client, settings),
@@ -127,6 +136,7 @@ def _services(settings: Settings, db: Database) -> Services:
         catalogue=CatalogueStore(db),
         carts=CartStore(redis_client, settings.cart_ttl),
         drafts=DraftStore(redis_client),
+        payments=PaymentStore(store),
     )
 
 
@@ -137,6 +147,11 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
     # (and charge again) once the message's dedupe key has expired.
     new = filters.UpdateType.MESSAGE
     return [
+        # Telegram fails a payment not answered within 10 s: never blocks (bot.fairness too).
+        PreCheckoutQueryHandler(pago.pre_checkout, block=False),
+        MessageHandler(new & filters.SUCCESSFUL_PAYMENT, pago.successful_payment),
+        CommandHandler("paysupport", pago.paysupport, filters=new),
+        CommandHandler(["terminos", "terms"], pago.terms, filters=new),
         CommandHandler(["start", "ayuda", "help"], ayuda.ayuda, filters=new),
         # Commands work as /cmd@thisbot too; PTB ignores /cmd@anotherbot in groups.
         # Those that read the store show "typing…" when their reply is slow.
@@ -175,6 +190,7 @@ async def _post_init(app: BotApplication) -> None:
     """Publish the command menu in every language we speak; admin chats also get theirs."""
     services = app.bot_data.services
     commands = COMMANDS + (SHOP_COMMANDS if services.settings.catalog_file else ())
+    commands += PAYMENT_COMMANDS if services.settings.payment_methods else ()
     for language in texts.languages():
         code = None if language == texts.DEFAULT_LANGUAGE else language
         await app.bot.set_my_commands(

@@ -14,9 +14,9 @@ from celery import Task, chain, uuid
 from celery.signals import task_retry
 from celery.utils.log import get_task_logger
 
+from core import texts
 from core.orders.cancel import tell_cancelled
 from core.orders.model import Order
-from core import texts
 from core.orders.payment import PaymentDeclined, PaymentHeld, PaymentUnavailable
 from core.orders.states import STEPS, OrderState
 from core.orders.store import OrderNotFound

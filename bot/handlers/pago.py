@@ -1,0 +1,128 @@
+"""Telegram Payments in the bot: the pre-checkout answer, the successful payment, /paysupport
+and /terms.
+
+The pre-checkout query is answered here, in the bot process, within Telegram's 10 s whatever
+else is going on: it takes no per-chat line or slot (bot.fairness), its handler does not block
+other updates, and it only reads the database (no Celery round trip). A successful payment is
+recorded once (its charge id is unique): a repeated update or a second message with the same
+charge id records nothing and sends nothing."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import OrderInfo, Update
+from telegram.error import TelegramError
+
+from bot.context import BotContext
+from core import money, texts
+from core.payments.checks import payload_order, precheckout_problem
+from core.payments.store import Paid
+
+log = logging.getLogger(__name__)
+
+
+async def pre_checkout(update: Update, context: BotContext) -> None:
+    query = update.pre_checkout_query
+    if query is None:
+        return
+    svc, user = context.services, query.from_user
+    order_id = payload_order(query.invoice_payload, user.id)
+    found = await svc.run(svc.payments.checkout, order_id) if order_id else None
+    problem = precheckout_problem(
+        found,
+        user.id,
+        query.currency,
+        query.total_amount,
+        time.time(),
+        svc.settings.invoice_ttl,
+    )
+    if problem is None:
+        await query.answer(ok=True)
+        log.info("order=%s pre-checkout accepted", order_id)
+        return
+    lang = texts.pick_language(user.language_code)
+    log.warning("order=%s pre-checkout refused: %s", order_id or "?", problem)
+    await query.answer(ok=False, error_message=texts.plain(lang, f"pay.error.{problem}"))
+
+
+def _address(info: OrderInfo | None) -> str:
+    where = info.shipping_address if info else None
+    if where is None:
+        return ""
+    parts = (where.street_line1, where.street_line2, where.post_code, where.city, where.state)
+    return ", ".join(part for part in (*parts, where.country_code) if part)
+
+
+async def successful_payment(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None or message.successful_payment is None or message.from_user is None:
+        return
+    svc, user, sp = context.services, message.from_user, message.successful_payment
+    order_id = payload_order(sp.invoice_payload, user.id)
+    if order_id is None:
+        # Only the bot signs payloads: a payment for none of ours is for the staff to see.
+        log.error("payment %s names no order of ours", sp.telegram_payment_charge_id)
+        return
+    info = sp.order_info
+    paid = Paid(
+        order_id=order_id,
+        user_id=user.id,
+        currency=sp.currency,
+        total_amount=sp.total_amount,
+        payload=sp.invoice_payload,
+        telegram_payment_charge_id=sp.telegram_payment_charge_id,
+        provider_payment_charge_id=sp.provider_payment_charge_id or "",
+        shipping_option_id=sp.shipping_option_id or "",
+        name=(info.name or "") if info else "",
+        phone=(info.phone_number or "") if info else "",
+        address=_address(info),
+    )
+    recording = await svc.run(svc.payments.record, paid)
+    if not recording.new:
+        log.info("order=%s payment %s seen before", order_id, sp.telegram_payment_charge_id)
+        return
+    order = await svc.run(svc.store.get, order_id)
+    amount = money.format_amount(sp.total_amount, sp.currency, "es")
+    if not recording.moved:
+        await _tell_staff(
+            context, order_id, order.state.value, sp.telegram_payment_charge_id, amount
+        )
+        return
+    # Queued first: the thank-you may wait for a busy chat, the chain should not.
+    await svc.start_order(order_id)
+    amount = money.format_amount(sp.total_amount, sp.currency, order.language)
+    await message.reply_html(texts.text(order.language, "pay.paid", amount=amount, id=order_id))
+
+
+async def _tell_staff(
+    context: BotContext, order_id: str, state: str, charge: str, amount: str
+) -> None:
+    """A payment for an order that no longer awaited it (cancelled or expired meanwhile)."""
+    log.error("order=%s paid while %s: charge %s", order_id, state, charge)
+    text = texts.text(
+        "es", "pay.staff_paid_cancelled", id=order_id, state=state, charge=charge, amount=amount
+    )
+    for chat_id in context.services.settings.admin_chat_ids:
+        try:
+            await context.bot.send_message(chat_id, text, parse_mode="HTML")
+        except TelegramError as exc:
+            log.warning("staff chat=%s not told of order=%s: %s", chat_id, order_id, exc)
+
+
+async def paysupport(update: Update, context: BotContext) -> None:
+    await _answer_with(update, context.services.settings.payment_support_text, "pay.support")
+
+
+async def terms(update: Update, context: BotContext) -> None:
+    await _answer_with(update, context.services.settings.payment_terms_text, "pay.terms")
+
+
+async def _answer_with(update: Update, configured: str, default_key: str) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None:
+        return
+    lang = texts.pick_language(user.language_code if user else None)
+    # The shop's own text (plain, as set), or ours.
+    await message.reply_text(configured or texts.plain(lang, default_key))
