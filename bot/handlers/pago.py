@@ -9,6 +9,7 @@ charge id records nothing and sends nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -17,10 +18,14 @@ from telegram.error import TelegramError
 
 from bot.context import BotContext
 from core import money, texts
+from core.db.engine import is_outage
 from core.payments.checks import payload_order, precheckout_problem
-from core.payments.store import Paid
+from core.payments.store import Paid, Recording
 
 log = logging.getLogger(__name__)
+
+# Waits between tries to record a payment while the database is unreachable (about 30 s).
+RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 async def pre_checkout(update: Update, context: BotContext) -> None:
@@ -79,8 +84,8 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         phone=(info.phone_number or "") if info else "",
         address=_address(info),
     )
-    recording = await svc.run(svc.payments.record, paid)
-    if not recording.new:
+    recording = await _record(context, paid)
+    if recording is None or not recording.new:
         log.info("order=%s payment %s seen before", order_id, sp.telegram_payment_charge_id)
         return
     order = await svc.run(svc.store.get, order_id)
@@ -94,6 +99,32 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     await svc.start_order(order_id)
     amount = money.format_amount(sp.total_amount, sp.currency, order.language)
     await message.reply_html(texts.text(order.language, "pay.paid", amount=amount, id=order_id))
+
+
+async def _record(context: BotContext, paid: Paid) -> Recording | None:
+    """Record the payment, trying again while the database is unreachable: Telegram sends a
+    successful_payment once, so giving up too early leaves money taken and not recorded."""
+    svc = context.services
+    for delay in (*RECORD_RETRY_DELAYS, None):
+        try:
+            return await svc.run(svc.payments.record, paid)
+        except Exception as exc:
+            if not is_outage(exc) or delay is None:
+                # Logged with what the staff need to reconcile it by hand (nothing personal).
+                log.critical(
+                    "order=%s payment NOT recorded: charge=%s provider_charge=%s %s %s",
+                    paid.order_id,
+                    paid.telegram_payment_charge_id,
+                    paid.provider_payment_charge_id,
+                    paid.total_amount,
+                    paid.currency,
+                )
+                raise
+            log.warning(
+                "order=%s payment not recorded yet (%r), again in %s s", paid.order_id, exc, delay
+            )
+            await asyncio.sleep(delay)
+    return None
 
 
 async def _tell_staff(
