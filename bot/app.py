@@ -14,6 +14,7 @@ from telegram.ext import (
     CommandHandler,
     MessageHandler,
     PreCheckoutQueryHandler,
+    ShippingQueryHandler,
     TypeHandler,
     filters,
 )
@@ -149,6 +150,7 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         # Telegram fails a payment not answered within 10 s: never blocks (bot.fairness too).
         PreCheckoutQueryHandler(pago.pre_checkout, block=False),
+        ShippingQueryHandler(pago.shipping, block=False),
         MessageHandler(new & filters.SUCCESSFUL_PAYMENT, pago.successful_payment),
         CommandHandler("paysupport", pago.paysupport, filters=new),
         CommandHandler(["terminos", "terms"], pago.terms, filters=new),

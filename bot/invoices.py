@@ -15,6 +15,7 @@ from bot.services import Services
 from core.orders.model import Order
 from core.orders.priced import place_priced
 from core.orders.states import OrderState
+from core.payments.checks import is_shipped
 from core.payments.invoice import Invoice, invoice_for
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,9 @@ class NewInvoicedOrder(NewPricedOrder):
             return
         lines = await svc.run(svc.store.lines, order.id)
         token = svc.settings.payment_provider_token.get_secret_value()
-        invoice = invoice_for(order, lines, self.lang, token)
+        settings = svc.settings
+        shipped = is_shipped(order, settings.delivery_zones, settings.shop_currency)
+        invoice = invoice_for(order, lines, self.lang, token, shipped)
         if self.bot is None:
             raise RuntimeError("an invoiced order needs the bot to send its invoice")
         sent = await send_invoice(self.bot, order.chat_id, invoice)
@@ -70,5 +73,7 @@ async def send_invoice(bot: Bot, chat_id: int, invoice: Invoice) -> int:
         provider_token=invoice.provider_token,
         need_name=invoice.need_name or None,
         need_phone_number=invoice.need_phone_number or None,
+        need_shipping_address=invoice.flexible or None,
+        is_flexible=invoice.flexible or None,
     )
     return message.message_id

@@ -28,6 +28,7 @@ from core.settings_types import (
     Methods,
     OptionalSeconds,
     Seconds,
+    Zones,
 )
 from core.settings_types import parse_duration as parse_duration
 from core.settings_types import parse_hosts as parse_hosts
@@ -148,6 +149,9 @@ class Settings(BaseSettings):
     invoice_ttl: Seconds = 30 * 60.0
     payment_support_text: str = ""
     payment_terms_text: str = ""
+    # Where card-paid orders are delivered, and for what (core.payments.zones); none: no
+    # shipping address is asked for.
+    delivery_zones: Zones = ()
     # Dead letters kept for /entregas; beyond this the oldest are dropped (and counted).
     dead_letters_max: int = 1000
     # How long the bot waits in a handler for a chat's slot before handing the reply over

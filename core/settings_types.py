@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, SecretStr
 from pydantic_settings import NoDecode
 
+from core.payments.zones import Zone, parse_zones
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -82,5 +84,6 @@ Bytes = Annotated[int, _from_text(parse_size)]
 Ids = Annotated[tuple[int, ...], NoDecode, _from_text(parse_ids)]
 Hosts = Annotated[tuple[tuple[str, int], ...], NoDecode, _from_text(parse_hosts)]
 Methods = Annotated[tuple[str, ...], NoDecode, _from_text(parse_methods)]
+Zones = Annotated[tuple[Zone, ...], NoDecode, _from_text(parse_zones)]
 Level = Annotated[str, AfterValidator(str.upper)]
 NO_SECRET = SecretStr("")

@@ -13,14 +13,16 @@ import asyncio
 import logging
 import time
 
-from telegram import OrderInfo, Update
+from telegram import LabeledPrice, OrderInfo, ShippingOption, Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
 from core import money, texts
 from core.db.engine import is_outage
-from core.payments.checks import payload_order, precheckout_problem
+from core.orders.model import Order
+from core.payments.checks import is_shipped, payload_order, precheckout_problem, shipping_fee
 from core.payments.store import Paid, Recording
+from core.payments.zones import options_for
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
     svc, user = context.services, query.from_user
     order_id = payload_order(query.invoice_payload, user.id)
     found = await svc.run(svc.payments.checkout, order_id) if order_id else None
+    fee = _fee(context, found.order, query.shipping_option_id, query.order_info) if found else 0
     problem = precheckout_problem(
         found,
         user.id,
@@ -42,6 +45,7 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
         query.total_amount,
         time.time(),
         svc.settings.invoice_ttl,
+        fee,
     )
     if problem is None:
         await query.answer(ok=True)
@@ -50,6 +54,42 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
     lang = texts.pick_language(user.language_code)
     log.warning("order=%s pre-checkout refused: %s", order_id or "?", problem)
     await query.answer(ok=False, error_message=texts.plain(lang, f"pay.error.{problem}"))
+
+
+async def shipping(update: Update, context: BotContext) -> None:
+    """The shipping options for the address: one per delivery zone it is in, or a refusal."""
+    query = update.shipping_query
+    if query is None:
+        return
+    svc, user, where = context.services, query.from_user, query.shipping_address
+    lang = texts.pick_language(user.language_code)
+    order_id = payload_order(query.invoice_payload, user.id)
+    found = await svc.run(svc.payments.checkout, order_id) if order_id else None
+    settings = svc.settings
+    zones = settings.delivery_zones
+    if found is None or not is_shipped(found.order, zones, settings.shop_currency):
+        await query.answer(ok=False, error_message=texts.plain(lang, "pay.error.unknown"))
+        return
+    offered = options_for(zones, where.post_code, where.city)
+    if not offered:
+        await query.answer(ok=False, error_message=texts.plain(lang, "pay.error.shipping"))
+        return
+    label = texts.raw(lang, "pay.delivery_label")
+    options = [
+        ShippingOption(oid, zone.name, [LabeledPrice(label, zone.fee)]) for oid, zone in offered
+    ]
+    await query.answer(ok=True, shipping_options=options)
+
+
+def _fee(
+    context: BotContext, order: Order, chosen: str | None, info: OrderInfo | None
+) -> int | None:
+    settings = context.services.settings
+    where = info.shipping_address if info else None
+    post_code, city = (where.post_code, where.city) if where else ("", "")
+    return shipping_fee(
+        order, settings.delivery_zones, settings.shop_currency, chosen or "", post_code, city
+    )
 
 
 def _address(info: OrderInfo | None) -> str:
@@ -71,6 +111,8 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         log.error("payment %s names no order of ours", sp.telegram_payment_charge_id)
         return
     info = sp.order_info
+    found = await context.services.run(svc.payments.checkout, order_id)
+    fee = _fee(context, found.order, sp.shipping_option_id, info) if found else 0
     paid = Paid(
         order_id=order_id,
         user_id=user.id,
@@ -83,6 +125,8 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         name=(info.name or "") if info else "",
         phone=(info.phone_number or "") if info else "",
         address=_address(info),
+        # An option never offered adds nothing: validar_pago then holds the order for review.
+        shipping_fee=fee or 0,
     )
     recording = await _record(context, paid)
     if recording is None or not recording.new:

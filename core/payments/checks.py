@@ -4,12 +4,14 @@ when all is well, else a problem code whose words are `pay.error.{code}` in the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.orders.model import Order
 from core.orders.states import OrderState
-from core.payments.methods import INVOICED, invoice_method
+from core.payments.methods import INVOICED, STARS_CURRENCY, invoice_method
 from core.payments.payload import make_payload, order_of
+from core.payments.zones import Zone, fee_of
 
 # The error an order is cancelled with when its invoice expired unpaid.
 EXPIRED = "invoice_expired"
@@ -38,6 +40,27 @@ class Recorded:
     provider_payment_charge_id: str
 
 
+def is_shipped(order: Order, zones: Sequence[Zone], shop_currency: str) -> bool:
+    """Whether the order's invoice asks for an address and charges its zone's fee: a card
+    order in the shop's currency (the fees' currency) when the shop has delivery zones."""
+    return bool(zones) and order.currency == shop_currency and order.currency != STARS_CURRENCY
+
+
+def shipping_fee(
+    order: Order,
+    zones: Sequence[Zone],
+    shop_currency: str,
+    chosen: str,
+    post_code: str,
+    city: str,
+) -> int | None:
+    """What the chosen shipping option adds to the order (0: none asked); None when the
+    option is not one the bot offers for that address."""
+    if not is_shipped(order, zones, shop_currency):
+        return 0 if not chosen else None
+    return fee_of(zones, chosen, post_code, city)
+
+
 def precheckout_problem(
     found: Checkout | None,
     user_id: int,
@@ -45,9 +68,11 @@ def precheckout_problem(
     total_amount: int,
     now: float,
     invoice_ttl: float,
+    fee: int | None = 0,
 ) -> str | None:
     """Whether Telegram may charge `user_id` `total_amount` of `currency` for `found`
-    (None: the payload named no order of the bot's making, or no order at all)."""
+    (None: the payload named no order of the bot's making, or no order at all), the chosen
+    shipping option adding `fee` (None: an option the bot never offered)."""
     if found is None:
         return "unknown"
     order = found.order
@@ -59,7 +84,9 @@ def precheckout_problem(
         return "paid" if order.payment_method in INVOICED else "closed"
     if now >= order.created_at + invoice_ttl:
         return "expired"
-    if currency != order.currency or total_amount != order.total:
+    if fee is None:
+        return "shipping"
+    if currency != order.currency or total_amount != order.total + fee:
         return "amount"
     if found.has_lines and not found.stock_reserved:
         return "stock"

@@ -29,6 +29,8 @@ class Invoice:
     # Fiat only: Telegram ignores need_* for Stars.
     need_name: bool
     need_phone_number: bool
+    # Delivered to a zone (core.payments.zones): ask the address, the fee comes with it.
+    flexible: bool = False
 
     @property
     def total(self) -> int:
@@ -40,7 +42,11 @@ def _clip(text: str, limit: int) -> str:
 
 
 def invoice_for(
-    order: Order, lines: Sequence[PricedLine], language: str, provider_token: str
+    order: Order,
+    lines: Sequence[PricedLine],
+    language: str,
+    provider_token: str,
+    shipped: bool = False,
 ) -> Invoice:
     title = _clip(texts.plain(language, "pay.invoice_title", id=order.id), MAX_TITLE)
     wanted = ", ".join(f"{ln.quantity}× {ln.name(language)}" for ln in lines) or order.text
@@ -63,4 +69,5 @@ def invoice_for(
         provider_token="" if stars else provider_token,
         need_name=not stars,
         need_phone_number=not stars,
+        flexible=shipped and not stars,
     )

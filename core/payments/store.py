@@ -37,6 +37,8 @@ class Paid:
     name: str = ""
     phone: str = ""
     address: str = ""
+    # What the chosen shipping option adds to the order's delivery fee and total.
+    shipping_fee: int = 0
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class PaymentStore:
             update(OrderRow)
             .where(OrderRow.id == paid.order_id)
             .values(
+                delivery_fee=OrderRow.delivery_fee + paid.shipping_fee,
+                total=OrderRow.total + paid.shipping_fee,
                 customer_name=paid.name[:200],
                 customer_phone=paid.phone[:40],
                 shipping_address=paid.address,

@@ -1,6 +1,7 @@
-"""Telegram Payments end to end through the sandbox: a card payment from the cart to a completed
-order, recorded once; Stars and their refund on /cancelar; cash on delivery; pre-checkout
-refusing a tampered amount or payload and an expired invoice; and the pre-checkout answer in
+"""Telegram Payments end to end through the sandbox: a card payment with delivery (shipping
+options from the delivery zones) from the cart to a completed order, recorded once; Stars and
+their refund on /cancelar; cash on delivery; pre-checkout refusing a tampered amount or
+payload, an address outside the zones and an expired invoice; and the pre-checkout answer in
 time while the same chat floods the bot and no worker runs."""
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ from tests.support.system import System, running_system
 
 DEMO = ROOT / "demo"
 STICKERS = Product("STK-PACK", "Pegatinas", "Stickers", 50, "XTR", "Digital", stock=10)
-ANA = {"name": "Ana Pérez", "phone_number": "+34600111222"}
+CENTRO = {
+    "country_code": "ES",
+    "state": "Madrid",
+    "city": "Madrid",
+    "street_line1": "Calle Mayor 1",
+    "street_line2": "",
+    "post_code": "28005",
+}
+ANA = {"name": "Ana Pérez", "phone_number": "+34600111222", "shipping_address": CENTRO}
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +51,7 @@ def system(
         PAYMENT_METHODS="telegram,stars,cash",
         PAYMENT_PROVIDER_TOKEN=DEFAULT_PROVIDER_TOKEN,
         PAYMENT_SUPPORT_TEXT="Escríbenos a pagos@example.com",
+        DELIVERY_ZONES="Centro: 28001-28015 = 300; Madrid: madrid, getafe = 450",
     ) as running:
         demo = parse_catalogue((DEMO / "catalogue.csv").read_bytes(), default_currency="EUR")
         CatalogueStore(running.db).replace_all([*demo, STICKERS])
@@ -89,7 +99,7 @@ def payment_rows(system: System, order_id: str) -> list[PaymentRow]:
         return list(session.scalars(select(PaymentRow).where(PaymentRow.order_id == order_id)))
 
 
-def test_card_payment_from_the_cart_completes_the_order_recorded_once(system: System) -> None:
+def test_card_payment_with_delivery_completes_the_order_recorded_once(system: System) -> None:
     chat = system.private_chat()
     order_id = check_out(system, chat, {"PZ-MARG": 2, "BEB-COLA": 1}, "💳 Pagar")
     assert system.store.get(order_id).state is OrderState.AWAITING_PAYMENT
@@ -97,28 +107,32 @@ def test_card_payment_from_the_cart_completes_the_order_recorded_once(system: Sy
     assert invoice.invoice is not None
     assert (invoice.invoice["currency"], invoice.invoice["total_amount"]) == ("EUR", 2150)
 
-    paid = chat.pay(order_info=ANA)
+    # The address is in both zones: the customer picks the city-wide one (4,50 €).
+    paid = chat.pay(order_info=ANA, shipping_option_id="zona-2")
     assert paid["status"] == "paid", paid
-    chat.wait_for(lambda m: "Pago recibido" in text_of(m) and "21,50" in text_of(m))
+    chat.wait_for(lambda m: "Pago recibido" in text_of(m) and "26,00" in text_of(m))
     chat.wait_for(lambda m: completed(m) and order_id in text_of(m), timeout=60)
     order = system.store.get(order_id)
-    assert (order.state, order.payment_method, order.total) == (
+    assert (order.state, order.payment_method, order.delivery_fee, order.total) == (
         OrderState.COMPLETADO,
         "telegram",
-        2150,
+        450,
+        2600,
     )
     [row] = payment_rows(system, order_id)
     charge = paid["successful_payment"]["telegram_payment_charge_id"]
     assert (row.telegram_payment_charge_id, row.total_amount, row.currency) == (
         charge,
-        2150,
+        2600,
         "EUR",
     )
+    assert row.shipping_option_id == "zona-2"
     assert row.provider_payment_charge_id
     with system.db.reading() as session:
         stored = session.get(OrderRow, order_id)
         assert stored is not None
         assert (stored.customer_name, stored.customer_phone) == ("Ana Pérez", "+34600111222")
+        assert stored.shipping_address == "Calle Mayor 1, 28005, Madrid, Madrid, ES"
 
     # The same successful_payment again: nothing recorded, nothing said.
     system.sandbox.repeat_successful_payment(charge)
@@ -167,7 +181,9 @@ def test_cash_order_runs_its_chain_without_an_invoice(system: System) -> None:
     assert payment_rows(system, order_id) == []
 
 
-def test_tampered_amount_and_payload_are_refused_at_pre_checkout(system: System) -> None:
+def test_tampered_amount_payload_and_an_address_outside_the_zones_are_refused(
+    system: System,
+) -> None:
     chat = system.private_chat()
     order_id = check_out(system, chat, {"PZ-PEPP": 1}, "💳 Pagar")
     invoice_of(chat)
@@ -178,6 +194,10 @@ def test_tampered_amount_and_payload_are_refused_at_pre_checkout(system: System)
     other = chat.pay(order_info=ANA, invoice_payload=forged)
     assert other["status"] == "failed", other
     assert "No reconozco esta factura" in other["error"]
+    far = {**ANA, "shipping_address": {**CENTRO, "city": "Sevilla", "post_code": "41001"}}
+    outside = chat.pay(order_info=far)
+    assert outside["status"] == "failed", outside
+    assert outside["stage"] == "shipping" and "No hacemos envíos" in outside["error"]
     assert payment_rows(system, order_id) == []
     assert system.store.get(order_id).state is OrderState.AWAITING_PAYMENT
 
