@@ -40,9 +40,10 @@ def refunds() -> Refunds:
 
 
 @app.task(base=TelegramTask, name="reembolsar", **TELEGRAM_RETRY)
-def reembolsar(order_id: str, reason: str = "cancelado") -> str:
-    """Refund a cancelled paid order, once; "done", "due" or "" (it had no payment)."""
-    return refunds().refund(order_id, reason)
+def reembolsar(order_id: str, reason: str = "cancelado", charge_id: str = "") -> str:
+    """Refund a cancelled paid order (or one payment of it, `charge_id`), once; "done",
+    "due" or "" (it had no payment)."""
+    return refunds().refund(order_id, reason, charge_id)
 
 
 @every_sweep(EXPIRY_INTERVAL)

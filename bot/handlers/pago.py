@@ -14,7 +14,6 @@ import logging
 import time
 
 from telegram import LabeledPrice, OrderInfo, ShippingOption, Update
-from telegram.error import TelegramError
 
 from bot.context import BotContext
 from core import money, texts
@@ -23,6 +22,7 @@ from core.orders.model import Order
 from core.payments.checks import is_shipped, payload_order, precheckout_problem, shipping_fee
 from core.payments.store import Paid, Recording
 from core.payments.zones import options_for
+from tasks import payments as payment_tasks
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +133,12 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         log.info("order=%s payment %s seen before", order_id, sp.telegram_payment_charge_id)
         return
     order = await svc.run(svc.store.get, order_id)
-    amount = money.format_amount(sp.total_amount, sp.currency, "es")
     if not recording.moved:
-        await _tell_staff(
-            context, order_id, order.state.value, sp.telegram_payment_charge_id, amount
-        )
+        # Paid when it no longer awaited payment (cancelled or expired at that moment, or an
+        # order paid twice): this payment goes back, and the staff hear of it.
+        charge = sp.telegram_payment_charge_id
+        log.error("order=%s paid while %s: charge %s refunded", order_id, order.state, charge)
+        await svc.run(payment_tasks.reembolsar.delay, order_id, "pago sin pedido", charge)
         return
     # Queued first: the thank-you may wait for a busy chat, the chain should not.
     await svc.start_order(order_id)
@@ -169,21 +170,6 @@ async def _record(context: BotContext, paid: Paid) -> Recording | None:
             )
             await asyncio.sleep(delay)
     return None
-
-
-async def _tell_staff(
-    context: BotContext, order_id: str, state: str, charge: str, amount: str
-) -> None:
-    """A payment for an order that no longer awaited it (cancelled or expired meanwhile)."""
-    log.error("order=%s paid while %s: charge %s", order_id, state, charge)
-    text = texts.text(
-        "es", "pay.staff_paid_cancelled", id=order_id, state=state, charge=charge, amount=amount
-    )
-    for chat_id in context.services.settings.admin_chat_ids:
-        try:
-            await context.bot.send_message(chat_id, text, parse_mode="HTML")
-        except TelegramError as exc:
-            log.warning("staff chat=%s not told of order=%s: %s", chat_id, order_id, exc)
 
 
 async def paysupport(update: Update, context: BotContext) -> None:

@@ -36,11 +36,15 @@ class Refunds:
     courier: Courier
     admin_chat_ids: tuple[int, ...]
 
-    def refund(self, order_id: str, reason: str) -> str:
-        """Refund the order's payment; "done", "due", or "" when it has none."""
+    def refund(self, order_id: str, reason: str, charge_id: str = "") -> str:
+        """Refund the order's payment (or the one of `charge_id`: a second payment of it);
+        "done", "due", or "" when there is none."""
         order = self.payments.orders.get(order_id)
-        payment = self.payments.payment_of(order_id)
-        if payment is None:
+        if charge_id:
+            payment = self.payments.payment_by_charge(charge_id)
+        else:
+            payment = self.payments.payment_of(order_id)
+        if payment is None or payment.order_id != order_id:
             return ""
         if payment.method == STARS:
             self._refund_stars(order.user_id, payment.telegram_payment_charge_id)
@@ -60,12 +64,13 @@ class Refunds:
                 charge=payment.provider_payment_charge_id,
             )
             for chat_id in self.admin_chat_ids:
-                self.courier.send(chat_id, staff, key=f"order:{order.id}:refund_due:{chat_id}")
+                key = f"order:{order.id}:refund_due:{payment.id}:{chat_id}"
+                self.courier.send(chat_id, staff, key=key)
         key = "pay.refunded" if status == DONE else "pay.refund_due"
         self.courier.send(
             order.chat_id,
             texts.text(lang, key, id=order.id, amount=amount),
-            key=f"order:{order.id}:refund",
+            key=f"order:{order.id}:refund:{payment.id}",
         )
         return status
 

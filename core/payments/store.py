@@ -141,6 +141,13 @@ class PaymentStore:
             )
             return _recorded(row) if row else None
 
+    def payment_by_charge(self, charge_id: str) -> Recorded | None:
+        with self.db.reading() as session:
+            row = session.scalar(
+                select(PaymentRow).where(PaymentRow.telegram_payment_charge_id == charge_id)
+            )
+            return _recorded(row) if row else None
+
     def count(self, order_id: str) -> int:
         with self.db.reading() as session:
             ids = session.scalars(select(PaymentRow.id).where(PaymentRow.order_id == order_id))
