@@ -9,9 +9,11 @@ import logging
 from dataclasses import dataclass, field
 
 from telegram import Bot, LabeledPrice
+from telegram.error import BadRequest
 
 from bot.placing import NewPricedOrder
 from bot.services import Services
+from core import texts
 from core.orders.model import Order
 from core.orders.priced import place_priced
 from core.orders.states import OrderState
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # Order.extra: the invoice message, once sent.
 INVOICE_FIELD = "invoice_message_id"
+# The error of an order whose invoice Telegram refused.
+INVOICE_REFUSED = "invoice_refused"
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,19 @@ class NewInvoicedOrder(NewPricedOrder):
         invoice = invoice_for(order, lines, self.lang, token, shipped)
         if self.bot is None:
             raise RuntimeError("an invoiced order needs the bot to send its invoice")
-        sent = await send_invoice(self.bot, order.chat_id, invoice)
+        try:
+            sent = await send_invoice(self.bot, order.chat_id, invoice)
+        except BadRequest as exc:
+            # Telegram refuses this invoice for good (e.g. a total below the currency's
+            # minimum): the order is cancelled, its stock given back, and the customer told.
+            log.warning("order=%s invoice refused: %s", order.id, exc.message)
+            _, cancelled = await svc.run(
+                svc.store.advance, order.id, OrderState.CANCELADO, error=INVOICE_REFUSED
+            )
+            await svc.run(svc.fulfilment().show_status, cancelled, True)
+            text = texts.text(self.lang, "pay.invoice_refused", id=order.id)
+            await self.bot.send_message(order.chat_id, text, parse_mode="HTML")
+            return
         await svc.run(svc.store.set_fields, order.id, **{INVOICE_FIELD: sent})
         log.info("order=%s invoice sent message=%s", order.id, sent)
 

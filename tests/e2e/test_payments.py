@@ -237,3 +237,16 @@ def test_pre_checkout_is_answered_while_the_chat_floods_and_no_worker_runs(
     assert paid["status"] == "paid", paid
     wait_until(lambda: len(payment_rows(system, order_id)) == 1, 60, "payment recorded")
     wait_until(lambda: system.store.get(order_id).state is OrderState.PENDIENTE, 60, "paid order")
+
+
+def test_an_invoice_telegram_refuses_cancels_its_order_and_gives_its_stock_back(
+    system: System,
+) -> None:
+    chat = system.private_chat()
+    before = stock(system, "EMP-CARNE")
+    system.sandbox.fail("sendInvoice", status=400, times=1)
+    order_id = check_out(system, chat, {"EMP-CARNE": 2}, "💳 Pagar")
+    chat.wait_for(lambda m: "No pude emitir la factura" in text_of(m) and order_id in text_of(m))
+    wait_until(lambda: system.store.get(order_id).state is OrderState.CANCELADO, 20, "cancelled")
+    assert stock(system, "EMP-CARNE") == before
+    assert not [m for m in chat.bot_messages() if m.invoice is not None]
