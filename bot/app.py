@@ -40,6 +40,7 @@ from bot.handlers import (
     pedidos,
     photos,
     reachability,
+    reembolsos,
 )
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
@@ -83,6 +84,7 @@ ADMIN_COMMANDS = (
     ("entregas", "deliveries", "commands.entregas"),
     ("informe", "report", "commands.informe"),
     ("importar", "import", "commands.importar"),
+    ("reembolsos", "refunds", "commands.reembolsos"),
 )
 
 
@@ -168,6 +170,7 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler(["entregas", "deliveries"], entregas.entregas, filters=new),
         CommandHandler(["informe", "report"], while_replying(informe.informe), filters=new),
         CommandHandler(["importar", "import"], importar.importar, filters=new),
+        CommandHandler(["reembolsos", "refunds"], reembolsos.reembolsos, filters=new),
         # A group upgraded to a supergroup: its orders and conversations follow it.
         MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
         # A CSV document from staff is an import (before photos, which take any document).

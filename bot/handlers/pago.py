@@ -135,7 +135,7 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     order = await svc.run(svc.store.get, order_id)
     if not recording.moved:
         # Paid when it no longer awaited payment (cancelled or expired at that moment, or an
-        # order paid twice): this payment goes back, and the staff hear of it.
+        # order paid twice): this payment goes back (a card one is shown to the staff as due).
         charge = sp.telegram_payment_charge_id
         log.error("order=%s paid while %s: charge %s refunded", order_id, order.state, charge)
         await svc.run(payment_tasks.reembolsar.delay, order_id, "pago sin pedido", charge)

@@ -183,6 +183,27 @@ class PaymentStore:
             return False
         return True
 
+    def due_refunds(self, limit: int) -> list[RefundRow]:
+        """Refunds still due at the provider, oldest first (what the staff have to do)."""
+        query = (
+            select(RefundRow).where(RefundRow.status == "due").order_by(RefundRow.id).limit(limit)
+        )
+        with self.db.reading() as session:
+            rows = list(session.scalars(query))
+            session.expunge_all()
+            return rows
+
+    def mark_refunded(self, order_id: str) -> bool:
+        """The staff refunded the order's due refund at the provider; False if none was due."""
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(RefundRow)
+                .where(RefundRow.order_id == order_id, RefundRow.status == "due")
+                .values(status="done", done_at=self.orders.clock())
+                .execution_options(synchronize_session=False)
+            )
+        return bool(getattr(result, "rowcount", 0))
+
     def expired(self, created_before: float, limit: int) -> list[str]:
         """Orders still awaiting payment whose invoice was sent before `created_before`."""
         query = (

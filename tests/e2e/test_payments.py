@@ -35,6 +35,8 @@ CENTRO = {
     "street_line2": "",
     "post_code": "28005",
 }
+# The staff's private chat (ADMIN_CHAT_IDS): told of card refunds due at the provider.
+STAFF = 4_242_001
 ANA = {"name": "Ana Pérez", "phone_number": "+34600111222", "shipping_address": CENTRO}
 
 
@@ -52,6 +54,7 @@ def system(
         PAYMENT_PROVIDER_TOKEN=DEFAULT_PROVIDER_TOKEN,
         PAYMENT_SUPPORT_TEXT="Escríbenos a pagos@example.com",
         DELIVERY_ZONES="Centro: 28001-28015 = 300; Madrid: madrid, getafe = 450",
+        ADMIN_CHAT_IDS=str(STAFF),
     ) as running:
         demo = parse_catalogue((DEMO / "catalogue.csv").read_bytes(), default_currency="EUR")
         CatalogueStore(running.db).replace_all([*demo, STICKERS])
@@ -169,6 +172,42 @@ def test_stars_payment_is_refunded_when_the_customer_cancels(system: System) -> 
         assert (refund.status, refund.amount, refund.currency) == ("done", 100, "XTR")
     assert system.store.get(order_id).state is OrderState.CANCELADO
     assert stock(system, "STK-PACK") == 10
+
+
+def test_a_card_refund_is_due_at_the_provider_shown_to_the_staff_and_marked_done(
+    system: System,
+) -> None:
+    staff = system.sandbox.private_chat(user_id=STAFF, first_name="Tienda", language_code="es")
+    chat = system.private_chat()
+    stop_workers(system)
+    order_id = check_out(system, chat, {"PZ-4QUE": 2}, "💳 Pagar")
+    invoice_of(chat)
+    paid = chat.pay(order_info=ANA, shipping_option_id="zona-1")
+    assert paid["status"] == "paid", paid
+    provider_charge = paid["successful_payment"]["provider_payment_charge_id"]
+    wait_until(lambda: system.store.get(order_id).state is OrderState.PENDIENTE, 20, "paid")
+
+    chat.send(f"/cancelar {order_id}")
+    system.start_worker()
+    told = chat.wait_for(lambda m: "Te devolveremos" in text_of(m), timeout=60)
+    assert "25,00" in text_of(told) and order_id in text_of(told)
+    due = staff.wait_for(lambda m: "Reembolso pendiente" in text_of(m), timeout=60)
+    assert provider_charge in text_of(due) and "25,00" in text_of(due)
+    staff.send("/reembolsos")
+    listed = staff.wait_for(lambda m: "Reembolsos pendientes" in text_of(m))
+    assert order_id in text_of(listed) and provider_charge in text_of(listed)
+    staff.send(f"/reembolsos {order_id}")
+    staff.wait_for(lambda m: "marcado como hecho" in text_of(m))
+    with system.db.reading() as session:
+        [refund] = session.scalars(select(RefundRow).where(RefundRow.order_id == order_id))
+        assert (refund.status, refund.amount, refund.provider_payment_charge_id) == (
+            "done",
+            2500,
+            provider_charge,
+        )
+    # Anyone else is refused and marks nothing.
+    chat.send(f"/reembolsos {order_id}")
+    chat.wait_for(lambda m: "solo para el equipo" in text_of(m))
 
 
 def test_cash_order_runs_its_chain_without_an_invoice(system: System) -> None:
