@@ -1,6 +1,7 @@
 """Refunds: Stars given back through refundStarPayment once (a repeat answered
-CHARGE_ALREADY_REFUNDED counts as done), a card payment recorded as due for the staff, and a
-second payment of an order refunded by its own charge id."""
+CHARGE_ALREADY_REFUNDED counts as done), a card payment recorded as due for the staff, a
+second payment of an order refunded by its own charge id, and a staff cancellation of a paid
+order refunding it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any, cast
 from core.catalogue.product import Product
 from core.catalogue.store import CatalogueStore
 from core.db.engine import Database
+from core.orders.fulfilment import Fulfilment
+from core.orders.payment import PaymentClient
 from core.orders.priced import place_priced
 from core.orders.pricing import price
 from core.orders.states import OrderState
@@ -16,6 +19,8 @@ from core.orders.store import OrderStore
 from core.payments.payload import make_payload
 from core.payments.refunds import Refunds, too_late_to_cancel
 from core.payments.store import Paid, PaymentStore
+from core.staff.actions import StaffActions
+from core.staff.desk import StaffDesk
 from core.telegram.client import BadRequest, BotApi
 from core.telegram.courier import Courier
 
@@ -101,3 +106,24 @@ def test_a_paid_order_in_preparation_is_the_staffs_to_cancel() -> None:
     assert too_late_to_cancel(OrderState.PREPARANDO_ENVIO, "telegram")
     assert not too_late_to_cancel(OrderState.PREPARANDO_ENVIO, "")
     assert not too_late_to_cancel(OrderState.PREPARANDO_ENVIO, "cash")
+
+
+def test_a_staff_cancellation_of_a_paid_order_refunds_it(sqlite_db: Database) -> None:
+    payments, _, _, courier, order_id = setup(sqlite_db, "XTR")
+    payments.record(paid(order_id, "XTR", "stars-1"))
+    refunded: list[str] = []
+    fulfilment = Fulfilment(
+        payments.orders, cast(Courier, courier), PaymentClient("", 1.0), step_seconds=0
+    )
+    actions = StaffActions(
+        desk=cast(StaffDesk, None),
+        fulfilment=fulfilment,
+        snooze_for=60,
+        remind_after=60,
+        retry=lambda order: None,
+        revoke=lambda ids: None,
+        refund=refunded.append,
+    )
+    assert actions._cancel(order_id) == "cancelled"
+    assert refunded == [order_id]
+    assert payments.orders.get(order_id).state is OrderState.CANCELADO
