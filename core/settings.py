@@ -210,6 +210,11 @@ class Settings(BaseSettings):
             found.append("TASK_MAX_CRASHES must be at least 1")
         if self.backup_keep < 1:
             found.append("BACKUP_KEEP must be at least 1 (the copy just taken)")
+        if (
+            "telegram" in self.payment_methods
+            and not self.payment_provider_token.get_secret_value()
+        ):
+            found.append("PAYMENT_METHODS has telegram: PAYMENT_PROVIDER_TOKEN is required")
         return found
 
     def validated(self) -> Settings:

@@ -1,5 +1,5 @@
-"""Delivery zones: parsed from DELIVERY_ZONES, an address's options, and the fee pre-checkout
-adds for the chosen one."""
+"""Payment settings: delivery zones parsed from DELIVERY_ZONES, an address's options, the fee
+pre-checkout adds for the chosen one, and card payments refused without a provider token."""
 
 from __future__ import annotations
 
@@ -39,3 +39,11 @@ def test_the_fee_is_the_chosen_option_of_that_address_only() -> None:
     assert shipping_fee(order, (), "EUR", "zona-1", "28005", "Madrid") is None
     stars = Order("P-ABCDEG", 7, 7, "x", currency="XTR", total=50)
     assert shipping_fee(stars, ZONES, "XTR", "", "", "") == 0
+
+
+def test_card_payments_need_a_provider_token() -> None:
+    problems = Settings(payment_methods="telegram,cash").problems()  # type: ignore[arg-type]
+    assert any("PAYMENT_PROVIDER_TOKEN is required" in p for p in problems)
+    with_token = Settings(payment_methods="telegram", payment_provider_token="284685063:TEST:x")  # type: ignore[arg-type]
+    assert with_token.problems() == []
+    assert Settings(payment_methods="stars,cash").problems() == []  # type: ignore[arg-type]
