@@ -183,6 +183,8 @@ class NewPricedOrder(NewOrder):
     quote: Quote = field(default_factory=lambda: Quote("", ()))
     # Where it comes from: a summary's Confirmar or a cart's checkout, once per currency.
     source: str = ""
+    # "" (sin cobro) or cash; telegram and stars come with their invoice (bot.invoices).
+    payment_method: str = ""
 
     async def store(self, svc: Services) -> tuple[Order, bool]:
         return await svc.run(
@@ -193,6 +195,7 @@ class NewPricedOrder(NewOrder):
             self.quote,
             self.source,
             self.lang,
+            self.payment_method,
         )
 
 

@@ -23,6 +23,7 @@ from core.conversation.store import ConversationStore
 from core.orders.fulfilment import Fulfilment
 from core.orders.model import Order
 from core.orders.store import OrderStore
+from core.payments.store import PaymentStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
 from core.recovery.leases import holder_name
@@ -61,6 +62,8 @@ class Services:
     catalogue: CatalogueStore
     carts: CartStore
     drafts: DraftStore
+    # Telegram payments: checkout checks, payments recorded once, refunds (core.payments).
+    payments: PaymentStore
     # The matching index of the catalogue as it was at `_index_version` (rebuilt on change).
     _index: CatalogueIndex | None = None
     _index_version: float = -1.0

@@ -23,6 +23,7 @@ from core.catalogue.store import CatalogueStore
 from core.conversation.store import ConversationStore
 from core.db.engine import Database
 from core.orders.store import OrderStore
+from core.payments.store import PaymentStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quota, Quotas
 from core.recovery import starts
@@ -97,10 +98,11 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def svc(client: redis.Redis, sqlite_db: Database) -> FakeServices:
+    store = OrderStore(sqlite_db, PendingStarts(client))
     services = FakeServices(
         settings=Settings(),
         redis=client,
-        store=OrderStore(sqlite_db, PendingStarts(client)),
+        store=store,
         photo_jobs=PhotoJobStore(client),
         conversations=ConversationStore(client, 60.0),
         quotas=Quotas(client, Quota("orders", 0, 60), Quota("photos", 0, 60)),
@@ -109,6 +111,7 @@ def svc(client: redis.Redis, sqlite_db: Database) -> FakeServices:
         catalogue=CatalogueStore(sqlite_db),
         carts=CartStore(client, 60.0),
         drafts=DraftStore(client),
+        payments=PaymentStore(store),
     )
     services.queued = []
     return services
