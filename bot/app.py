@@ -93,8 +93,9 @@ ADMIN_COMMANDS = (
     ("precio", "price", "commands.precio"),
     ("stock", "stock", "commands.stock"),
     ("agotado", "soldout", "commands.agotado"),
-    ("reembolsos", "refunds", "commands.reembolsos"),
 )
+# The staff's, when the shop takes payments: refunds due at the provider.
+PAYMENT_ADMIN_COMMANDS = (("reembolsos", "refunds", "commands.reembolsos"),)
 
 
 def build_application(settings: Settings, db: Database) -> BotApplication:
@@ -216,6 +217,9 @@ async def _post_init(app: BotApplication) -> None:
     metrics.set_waiting_source(services.store.waiting_by_state)
     commands = COMMANDS + (SHOP_COMMANDS if services.settings.catalog_file else ())
     commands += PAYMENT_COMMANDS if services.settings.payment_methods else ()
+    admin_commands = ADMIN_COMMANDS + (
+        PAYMENT_ADMIN_COMMANDS if services.settings.payment_methods else ()
+    )
     for language in texts.languages():
         code = None if language == texts.DEFAULT_LANGUAGE else language
         await app.bot.set_my_commands(
@@ -224,7 +228,7 @@ async def _post_init(app: BotApplication) -> None:
         for chat_id in services.settings.admin_chat_ids:
             try:
                 await app.bot.set_my_commands(
-                    _menu(language, commands + ADMIN_COMMANDS),
+                    _menu(language, commands + admin_commands),
                     scope=BotCommandScopeChat(chat_id),
                     language_code=code,
                 )

@@ -16,7 +16,7 @@ import time
 from telegram import LabeledPrice, OrderInfo, ShippingOption, Update
 
 from bot.context import BotContext
-from core import money, texts
+from core import metrics, money, texts
 from core.db.engine import is_outage
 from core.orders.model import Order
 from core.payments.checks import is_shipped, payload_order, precheckout_problem, shipping_fee
@@ -34,6 +34,7 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
     query = update.pre_checkout_query
     if query is None:
         return
+    started = time.monotonic()
     svc, user = context.services, query.from_user
     order_id = payload_order(query.invoice_payload, user.id)
     found = await svc.run(svc.payments.checkout, order_id) if order_id else None
@@ -49,11 +50,14 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
     )
     if problem is None:
         await query.answer(ok=True)
+        metrics.precheckout_answered(time.monotonic() - started)
         log.info("order=%s pre-checkout accepted", order_id)
         return
     lang = texts.pick_language(user.language_code)
     log.warning("order=%s pre-checkout refused: %s", order_id or "?", problem)
     await query.answer(ok=False, error_message=texts.plain(lang, f"pay.error.{problem}"))
+    metrics.precheckout_answered(time.monotonic() - started)
+    metrics.precheckout_refused(problem)
 
 
 async def shipping(update: Update, context: BotContext) -> None:

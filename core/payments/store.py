@@ -10,6 +10,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import metrics
 from core.db.models import Customer, OrderRow
 from core.db.payments import PaymentRow, RefundRow
 from core.db.shop import OrderLineRow
@@ -89,6 +90,8 @@ class PaymentStore:
             return Recording(new=False, moved=False)
         if moved and self.orders.starts is not None:
             self.orders.starts.add("order", paid.order_id)
+        metrics.order_event("paid")
+        metrics.payment(paid.currency, paid.total_amount)
         return Recording(new=True, moved=moved)
 
     def _row(self, paid: Paid) -> PaymentRow:
@@ -181,6 +184,7 @@ class PaymentStore:
                 )
         except IntegrityError:
             return False
+        metrics.refund(payment.currency, payment.total_amount)
         return True
 
     def due_refunds(self, limit: int) -> list[RefundRow]:
