@@ -26,6 +26,9 @@ IMAGE_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 SERVICES = ("redis", "postgres", "sandbox", "bot", "worker", "beat", "flower")
 # Runs once and exits (the schema), before the app services start.
 ONE_SHOT = ("migrate",)
+# What they need first: Telegram, Redis, and the database migrated.
+FIRST = ("redis", "postgres", "sandbox", "migrate")
+APP = ("bot", "worker", "beat", "flower")
 
 
 def run(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -132,6 +135,22 @@ class Stack:
 
     def compose(self, *args: str, timeout: float = 180) -> str:
         return run(*self.compose_command(*args), timeout=timeout).stdout
+
+    def up(self, *args: str, services: tuple[str, ...] = APP) -> str:
+        """`up -d` of `services` with --no-deps: podman-compose makes each depends_on a
+        `--requires`, and Podman 4.3 then neither starts (on `start`, "not found in input
+        list") nor restarts (restart: unless-stopped) a container that requires the exited
+        migrate. So the order compose would keep is kept here: first what the app needs, then
+        the app once migrate succeeded."""
+        return self.compose("up", "-d", "--no-build", "--no-deps", *args, *services)
+
+    def up_in_order(self) -> None:
+        self.up(services=FIRST)
+        (migrate,) = self.containers("migrate", running_only=False)
+        # `podman wait`: the exit status once it has stopped (it waits for PostgreSQL itself).
+        status = run("podman", "wait", migrate, timeout=180).stdout.strip()
+        assert status == "0", self.logs()
+        self.up()
 
     def containers(self, service: str, running_only: bool = True) -> list[str]:
         """Names of the service's containers, oldest first."""

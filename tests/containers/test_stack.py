@@ -275,7 +275,7 @@ def test_redis_restart_loses_nothing_confirmed(stack: Stack, sandbox: SandboxCli
 
 
 def test_three_workers_share_the_orders(stack: Stack, sandbox: SandboxClient) -> None:
-    stack.compose("up", "-d", "--no-build", "--scale", "worker=3")
+    stack.up("--scale", "worker=3", services=("worker",))
     workers = stack.containers("worker")
     assert len(workers) == 3
     stack.wait_healthy(workers, timeout=180)
