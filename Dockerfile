@@ -29,6 +29,7 @@ ENV PYTHONUNBUFFERED=1 \
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         postgresql-client \
+    && apt-get clean \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 pedidos \
     && mkdir -p /data/media /data/backups \
