@@ -45,6 +45,8 @@ COPY sandbox ./sandbox
 COPY scripts ./scripts
 # Alembic's scripts: `migrate` applies them, and every process checks the schema against them.
 COPY migrations ./migrations
+# The demo shop (catalogue and photos): used only when CATALOG_FILE names it.
+COPY demo ./demo
 COPY celeryconfig.py flowerconfig.py ./
 USER pedidos
 # 8443: the bot's webhook and /healthz (webhook mode); 5555: Flower.

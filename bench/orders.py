@@ -1,7 +1,8 @@
 """Orders end to end against a baseline of three no-op Celery tasks, in the same run.
 
 Prints orders/s (STEP_SECONDS=0, one worker process with one slot) as a ratio to no-op
-chains/s on the same Redis, and p50/p95 from `/pedido` to the bot's first reply.
+chains/s on the same Redis, and p50/p95 from `/pedido` to the bot's first reply, with the
+system of record on SQLite and on PostgreSQL (`python -m bench.orders sqlite` for one).
 
 The machine is shared and noisy, so the two are measured in alternating rounds, each ratio
 taken within its round, and the median ratio is reported.
@@ -17,7 +18,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from core.db.engine import Database
+from core.db.schema import migrate
 from sandbox import run_in_thread
+from tests.support.postgres import PostgresServer
 from tests.support.processes import Process, RedisServer, celery_argv, python_argv, wait_until
 
 ORDERS = 150
@@ -25,9 +29,10 @@ LATENCY_SAMPLES = 60
 ROUNDS = 3
 
 
-def _env(redis_url: str, api_url: str, token: str) -> dict[str, str]:
+def _env(redis_url: str, api_url: str, token: str, database_url: str) -> dict[str, str]:
     return {
         **os.environ,
+        "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "TELEGRAM_API_URL": api_url,
         "TELEGRAM_BOT_TOKEN": token,
@@ -140,6 +145,25 @@ def orders_per_second(
 
 
 def main() -> None:
+    engines = sys.argv[1:] or ["sqlite", "postgresql"]
+    for engine in engines:
+        print(f"== {engine}")
+        run(engine)
+
+
+def _database(engine: str, tmp: Path) -> tuple[str, PostgresServer | None]:
+    if engine == "sqlite":
+        url, server = f"sqlite:///{tmp / 'pedidos.db'}", None
+    else:
+        server = PostgresServer().start()
+        url = server.new_database()
+    db = Database(url)
+    migrate(db)
+    db.dispose()
+    return url, server
+
+
+def run(engine: str) -> None:
     ratios: list[tuple[float, float]] = []
     latencies: list[float] = []
     with tempfile.TemporaryDirectory() as tmp_name, run_in_thread(port=0) as sandbox:
@@ -148,8 +172,9 @@ def main() -> None:
         sandbox.client.set_limits(enabled=False)
         tmp = Path(tmp_name)
         redis = RedisServer(tmp, tmp).start()
+        database_url, postgres = _database(engine, tmp)
         try:
-            env = _env(redis.url, sandbox.url, sandbox.token)
+            env = _env(redis.url, sandbox.url, sandbox.token, database_url)
             for number in range(ROUNDS):
                 baseline = baseline_chains_per_second(env, tmp, number)
                 last = number == ROUNDS - 1
@@ -158,6 +183,8 @@ def main() -> None:
                 latencies += found
         finally:
             redis.stop()
+            if postgres is not None:
+                postgres.stop()
     p50 = statistics.median(latencies) * 1000
     p95 = statistics.quantiles(latencies, n=20)[18] * 1000
     for number, (baseline, rate) in enumerate(ratios, 1):

@@ -13,6 +13,7 @@ from telegram import Update
 from bot.app import build_application
 from bot.health import Heartbeat
 from bot.webhook import BotServer, WebhookConfigError, check_settings, set_webhook
+from core import metrics
 from core.db.connect import DatabaseUnavailable, open_checked
 from core.db.engine import Database
 from core.logs import configure_logging
@@ -70,6 +71,7 @@ def main() -> None:
         settings.log_level, settings.log_format, settings.telegram_bot_token.get_secret_value()
     )
     refuse_example_secrets(settings)
+    metrics.configure(settings.metrics_enabled)
     if settings.webhook_mode:
         try:
             check_settings(settings)

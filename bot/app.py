@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -27,6 +28,8 @@ from bot.handlers import (
     buttons,
     cancelar,
     carrito,
+    catalogo,
+    catalogo_csv,
     conversation,
     entregas,
     estado,
@@ -41,9 +44,10 @@ from bot.handlers import (
 )
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
-from core import redisconn, texts
+from core import metrics, redisconn, texts
 from core.cart.drafts import DraftStore
 from core.cart.store import CartStore
+from core.catalogue import loading as catalogue_loading
 from core.catalogue.store import CatalogueStore
 from core.conversation.store import ConversationStore
 from core.db.engine import Database, is_outage
@@ -75,6 +79,10 @@ ADMIN_COMMANDS = (
     ("entregas", "deliveries", "commands.entregas"),
     ("informe", "report", "commands.informe"),
     ("importar", "import", "commands.importar"),
+    ("catalogo", "catalogue", "commands.catalogo"),
+    ("precio", "price", "commands.precio"),
+    ("stock", "stock", "commands.stock"),
+    ("agotado", "soldout", "commands.agotado"),
 )
 
 
@@ -154,10 +162,15 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler(["entregas", "deliveries"], entregas.entregas, filters=new),
         CommandHandler(["informe", "report"], while_replying(informe.informe), filters=new),
         CommandHandler(["importar", "import"], importar.importar, filters=new),
+        CommandHandler(["catalogo", "catalogue"], catalogo.catalogo, filters=new),
+        CommandHandler(["precio", "price"], catalogo.precio, filters=new),
+        CommandHandler("stock", catalogo.stock, filters=new),
+        CommandHandler(["agotado", "soldout"], catalogo.agotado, filters=new),
         # A group upgraded to a supergroup: its orders and conversations follow it.
         MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
-        # A CSV document from staff is an import (before photos, which take any document).
-        MessageHandler(new & importar.CSV_DOCUMENTS, importar.on_csv),
+        # A CSV document from staff: a catalogue (by its header) is previewed, anything else
+        # is an orders import (before photos, which take any document).
+        MessageHandler(new & importar.CSV_DOCUMENTS, while_replying(catalogo_csv.on_csv)),
         # Photos, and any document: a non-image document gets a clear "not an image".
         MessageHandler(new & (filters.PHOTO | filters.Document.ALL), photos.foto),
         # Every inline button: answered exactly once, whatever it was.
@@ -175,8 +188,12 @@ def _menu(language: str, entries: tuple[tuple[str, str, str], ...]) -> list[BotC
 
 
 async def _post_init(app: BotApplication) -> None:
-    """Publish the command menu in every language we speak; admin chats also get theirs."""
+    """Load CATALOG_FILE into an empty catalogue; publish the command menu in every language
+    we speak, admin chats also getting theirs."""
     services = app.bot_data.services
+    await asyncio.to_thread(catalogue_loading.load_at_start, services.settings, services.store.db)
+    # /metrics reads how many orders wait in each state from the database at each scrape.
+    metrics.set_waiting_source(services.store.waiting_by_state)
     commands = COMMANDS + (SHOP_COMMANDS if services.settings.catalog_file else ())
     for language in texts.languages():
         code = None if language == texts.DEFAULT_LANGUAGE else language

@@ -37,6 +37,8 @@ from telegram.ext import BaseRateLimiter
 from telegram.request._requestparameter import RequestParameter
 
 from bot.fairness import CURRENT_UPDATE
+from bot.metrics import counted
+from core import metrics
 from core.telegram import saturation
 from core.telegram.handover import Outgoing
 from core.telegram.rate_limiter import (
@@ -127,6 +129,7 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
         data: dict[str, Any],
         rate_limit_args: bool | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        callback = counted(callback, endpoint)  # every call, by method and result (core.metrics)
         chat_id = data.get("chat_id")
         name = endpoint.lower()
         if chat_id is None or not name.startswith(LIMITED_PREFIXES) or name in NOT_LIMITED:
@@ -179,6 +182,7 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
             wait = wait_us / 1_000_000
             if time.monotonic() + wait > deadline:
                 return wait
+            metrics.send_delayed(urgent)
             await asyncio.sleep(wait)
         # Traffic near the bot-wide limit makes progress edits give way (core.telegram.saturation).
         await self._note_sent(keys=[saturation.KEY], args=[cost])

@@ -1,4 +1,4 @@
-"""The bot's HTTP server (aiohttp): Telegram's webhook and GET /healthz.
+"""The bot's HTTP server (aiohttp): Telegram's webhook, GET /healthz and GET /metrics.
 
 Not PTB's `run_webhook`: its tornado server has no room for a health route, and it compares
 the secret token with `!=`. This is PTB's "custom webhook bot" pattern instead: the
@@ -35,6 +35,8 @@ from telegram.error import RetryAfter
 from telegram.ext import Application
 
 from bot import health
+from bot.metrics import metrics_page
+from core import metrics
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -223,19 +225,21 @@ def guarded(guard: ConnectionGuard) -> Any:
 def web_app(
     application: Application, settings: Settings, guard: ConnectionGuard | None = None
 ) -> web.Application:
-    """/healthz always; the webhook route in webhook mode."""
+    """/healthz always, /metrics unless METRICS_ENABLED is off; the webhook in webhook mode."""
     guard = guard or ConnectionGuard(settings.webhook_max_connections + SPARE_CONNECTIONS)
     app = web.Application(client_max_size=MAX_BODY, middlewares=[guarded(guard)])
     app[APPLICATION] = application
     app[SECRET] = settings.webhook_secret.get_secret_value()
     app.router.add_get("/healthz", healthz)
+    if metrics.enabled():
+        app.router.add_get("/metrics", metrics_page)
     if settings.webhook_mode:
         app.router.add_post(webhook_path(settings), receive_update)
     return app
 
 
 class BotServer:
-    """Serves `web_app` on WEBHOOK_LISTEN:WEBHOOK_PORT (or 127.0.0.1:HEALTH_PORT)."""
+    """Serves `web_app` on WEBHOOK_LISTEN:WEBHOOK_PORT (or METRICS_LISTEN:HEALTH_PORT)."""
 
     def __init__(
         self, application: Application, settings: Settings, read_timeout: float = READ_TIMEOUT
@@ -258,7 +262,7 @@ class BotServer:
     def address(self) -> tuple[str, int]:
         if self.settings.webhook_mode:
             return self.settings.webhook_listen, self.settings.webhook_port
-        return "127.0.0.1", self.settings.health_port
+        return self.settings.metrics_listen, self.settings.health_port
 
     async def start(self) -> None:
         await self.runner.setup()

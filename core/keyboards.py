@@ -7,6 +7,7 @@ Callback data is at most 64 bytes (Telegram refuses longer with BUTTON_DATA_INVA
   l:{page}:{user}:{mac}          a page of /pedidos
   s:{action}:{order}:{round}:{mac}  a staff card's button (core.staff.cards)
   m:… k:… q:…:{mac}              the shop's menu, cart and /pedido summary (core.cart.views)
+  p:{ap|no}:{preview}:{mac}      a catalogue file's preview: Aplicar / Cancelar
 
 A modified client can send any callback data on any message it sees, so data is never
 trusted as it comes. `mac` is an HMAC, keyed by a secret derived from the bot token, over the
@@ -41,6 +42,7 @@ MENU = "m"  # m:home|cat|qty|add:{category index or sku}:{quantity}
 CART = "k"  # k:show|inc|dec|clear|buy:{sku}:-
 QUOTE = "q"  # q:ok|no:{draft}:-  a /pedido's priced summary
 ERASE = "e"  # e:yes|no:{user}:-  /borrar_mis_datos's confirmation
+CATALOGUE = "p"  # p:ap|no:{preview}  a catalogue file's preview: Aplicar / Cancelar
 
 REFRESH = "r"
 CANCEL = "c"
@@ -99,6 +101,7 @@ def parse(data: str | None, chat_id: int) -> Pressed | None:
         CART: 3,
         QUOTE: 3,
         ERASE: 3,
+        CATALOGUE: 2,
     }.get(kind)
     if expected is None or len(fields) != expected or not all(fields):
         return None

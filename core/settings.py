@@ -19,7 +19,16 @@ from pydantic_settings import (
 
 # The shapes of the variables live in core.settings_types; the parsers are re-exported here
 # for callers that read them from settings.
-from core.settings_types import NO_SECRET, Bytes, Hosts, Ids, Level, OptionalSeconds, Seconds
+from core.settings_types import (
+    NO_SECRET,
+    Bytes,
+    CurrencyCode,
+    Hosts,
+    Ids,
+    Level,
+    OptionalSeconds,
+    Seconds,
+)
 from core.settings_types import parse_duration as parse_duration
 from core.settings_types import parse_hosts as parse_hosts
 from core.settings_types import parse_ids as parse_ids
@@ -105,6 +114,11 @@ class Settings(BaseSettings):
     log_format: str = "kv"
     log_level: Level = "INFO"
     health_port: int = 0
+    # Prometheus (core.metrics): the bot's /metrics is on its health port; 0 = no port.
+    metrics_enabled: bool = True
+    metrics_listen: str = "127.0.0.1"
+    worker_metrics_port: int = 0
+    beat_metrics_port: int = 0
     # Webhook mode: how many connections Telegram may open at once (1-100) to each bot.
     webhook_max_connections: int = 40
     # Polling liveness: the bot touches this file every interval; `python -m bot.health`
@@ -125,12 +139,6 @@ class Settings(BaseSettings):
     backup_dir: str = "var/backups"
     backup_keep: int = 7
     backup_at: str = "02:00"
-    # The shop (core.catalogue, core.cart): a catalogue CSV loaded at start when the catalogue
-    # is empty; the shop's currency; the smallest order (minor units); how long a cart lives.
-    catalog_file: str = ""
-    shop_currency: str = "EUR"
-    min_order: int = 0
-    cart_ttl: Seconds = 2 * DAY
     # Dead letters kept for /entregas; beyond this the oldest are dropped (and counted).
     dead_letters_max: int = 1000
     # How long the bot waits in a handler for a chat's slot before handing the reply over
@@ -149,6 +157,13 @@ class Settings(BaseSettings):
     # at DAILY_REPORT_AT there ("HH:MM", or a five-field crontab; "off" sends none).
     report_timezone: str = "UTC"
     daily_report_at: str = "08:00"
+    # The shop (core.catalogue): a catalogue CSV loaded at start while the catalogue is empty
+    # (its photos beside it, under photos/); the currency of prices that name none; the
+    # smallest order total, in minor units; how long an untouched cart is kept.
+    catalog_file: str = ""
+    shop_currency: CurrencyCode = "EUR"
+    min_order: int = Field(default=0, ge=0)
+    cart_ttl: Seconds = 2 * DAY
     # Flower's `user:password` logins (Flower reads the variable itself): read here only so
     # that no process starts with an example password in it.
     flower_basic_auth: SecretStr = NO_SECRET
@@ -298,6 +313,11 @@ def split_credentials(url: str) -> tuple[str, dict[str, str]]:
     if parts.password is not None:
         credentials["password"] = unquote(parts.password)
     return urlunsplit(parts._replace(netloc=netloc)), credentials
+
+
+def prometheus_multiproc_dir() -> str:
+    """prometheus-client's own variable (read as it is imported), for workers (README, Metrics)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 
 @lru_cache(maxsize=1)

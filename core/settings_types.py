@@ -68,4 +68,20 @@ Bytes = Annotated[int, _from_text(parse_size)]
 Ids = Annotated[tuple[int, ...], NoDecode, _from_text(parse_ids)]
 Hosts = Annotated[tuple[tuple[str, int], ...], NoDecode, _from_text(parse_hosts)]
 Level = Annotated[str, AfterValidator(str.upper)]
+
+
+def parse_currency(text: str) -> str:
+    """An ISO 4217 code a shop may price in (or XTR, Telegram Stars), upper case."""
+    # Imported here: core.money reads its currency table, which settings need only for this.
+    from core.money import MoneyError, currency
+
+    try:
+        return currency(text).code
+    except MoneyError:
+        raise ValueError(
+            f"unknown currency: {text!r} (an ISO 4217 code such as EUR, or XTR)"
+        ) from None
+
+
+CurrencyCode = Annotated[str, AfterValidator(parse_currency)]
 NO_SECRET = SecretStr("")

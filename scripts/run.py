@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 REDIS_PORT = 6390
 SANDBOX_PORT = 8081
 FLOWER_PORT = 5555
+# Metrics (README, Metrics): deploy/prometheus/local.yml scrapes these.
+HEALTH_PORT = 8090
+WORKER_METRICS_PORT = 9808
+BEAT_METRICS_PORT = 9809
 
 
 def main() -> None:
@@ -51,9 +55,13 @@ def main() -> None:
             WATCH_INTERVAL=env.get("WATCH_INTERVAL", "1m"),
         )
     env.setdefault("FLOWER_PORT", str(FLOWER_PORT))
+    metrics_urls = _metrics(env) if settings.metrics_enabled else _metrics(env)[:0]
     # Flower shows every task's arguments: never without a login, even on loopback.
     flower_login = env.get("FLOWER_BASIC_AUTH") or f"admin:{secrets.token_urlsafe(12)}"
     env["FLOWER_BASIC_AUTH"] = flower_login
+    # The demo shop: loaded by the bot while the catalogue is empty. Only `make run` names
+    # it; a deployment's processes never load a demo catalogue on their own.
+    env["CATALOG_FILE"] = env.get("CATALOG_FILE") or str(ROOT / "demo" / "catalogue.csv")
     env["MEDIA_DIR"] = env.get("MEDIA_DIR") or str(ROOT / settings.media_dir)
     env["BACKUP_DIR"] = env.get("BACKUP_DIR") or str(ROOT / settings.backup_dir)
     env["PYTHONUNBUFFERED"] = "1"
@@ -64,10 +72,28 @@ def main() -> None:
     if sandbox:
         print(f"  web chat (no token set, using the sandbox): http://127.0.0.1:{SANDBOX_PORT}/")
     print(f"  Flower: http://127.0.0.1:{env['FLOWER_PORT']}/ (login {flower_login})")
+    if metrics_urls:
+        print("  metrics:", " ".join(metrics_urls))
     print("  Ctrl-C stops everything.")
     honcho = shutil.which("honcho", path=env["PATH"]) or "honcho"
     os.chdir(ROOT)
     os.execvpe(honcho, [honcho, "start", "-f", "Procfile", *processes], env)
+
+
+def _metrics(env: dict[str, str]) -> list[str]:
+    """Ports for the bot's /metrics, the worker node's and beat's, and the worker's own empty
+    multiprocess directory (the Procfile gives it to the worker alone as
+    PROMETHEUS_MULTIPROC_DIR: the bot and beat keep their own registries)."""
+    directory = Path(env.pop("PROMETHEUS_MULTIPROC_DIR", "") or ROOT / "var" / "metrics" / "worker")
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    env["WORKER_METRICS_DIR"] = str(directory)
+    ports = {"HEALTH_PORT": HEALTH_PORT, "WORKER_METRICS_PORT": WORKER_METRICS_PORT}
+    ports["BEAT_METRICS_PORT"] = BEAT_METRICS_PORT
+    for name, port in ports.items():
+        if not env.get(name):
+            env[name] = str(port)
+    return [f"http://127.0.0.1:{env[name]}/metrics" for name in ports if env[name] != "0"]
 
 
 if __name__ == "__main__":

@@ -62,6 +62,9 @@ task_prerun.connect(logs.task_started, weak=False)
 task_postrun.connect(logs.task_finished, weak=False)
 
 
-# The sweeper runs in every worker (a bootstep): registered before any worker is built.
+# Each worker node and beat serve their metrics (Prometheus). The sweeper runs in every
+# worker (a bootstep): registered before any worker is built. Workers and beat refuse a
+# database they cannot use (tasks.startup).
+import tasks.metrics  # noqa: E402
 import tasks.recovery  # noqa: E402
 import tasks.startup  # noqa: E402, F401

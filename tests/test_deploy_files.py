@@ -53,6 +53,8 @@ def procfile() -> dict[str, list[str]]:
             continue
         name, _, command = line.partition(":")
         argv = shlex.split(command)
+        while argv and re.match(r"^[A-Z_]+=", argv[0]):  # a variable for that process only
+            argv.pop(0)
         if argv[:3] == ["python", "-m", "scripts.wait_for"]:
             argv = argv[argv.index("--") + 1 :]
         entries[name.strip()] = argv
@@ -171,7 +173,13 @@ def test_each_service_gets_only_the_secrets_it_needs(compose: dict[str, Any]) ->
 
 
 def test_media_backups_and_the_databases_are_volumes(compose: dict[str, Any]) -> None:
-    assert set(compose["volumes"]) == {"redis-data", "postgres-data", "media", "backups"}
+    assert set(compose["volumes"]) == {
+        "redis-data",
+        "postgres-data",
+        "media",
+        "backups",
+        "prometheus-data",
+    }
     for name in ("worker", "bot"):
         assert "media:/data/media" in compose["services"][name]["volumes"]
     # The worker runs backup_base_datos: its copies outlive the container.

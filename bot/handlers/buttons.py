@@ -20,7 +20,7 @@ from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
-from bot.handlers import borrar, carrito, conversation, menu, pedidos, resumen, staff
+from bot.handlers import borrar, carrito, catalogo_csv, conversation, menu, pedidos, resumen, staff
 from bot.handlers.cancelar import cancel
 from bot.handlers.common import language_of
 from bot.handlers.presses import Answer, Press, remove_keyboard
@@ -28,6 +28,7 @@ from core import texts
 from core.keyboards import (
     CANCEL,
     CART,
+    CATALOGUE,
     CONVERSATION,
     ERASE,
     LIST,
@@ -66,6 +67,8 @@ async def on_button(update: Update, context: BotContext) -> None:
             answer = await resumen.on_button(press, context)
         elif press.pressed.kind == ERASE:
             answer = await borrar.on_button(press, context)
+        elif press.pressed.kind == CATALOGUE:
+            answer = await catalogo_csv.on_button(press, context)
         elif press.pressed.kind == CONVERSATION:
             answer = await conversation.on_button(press, context)
         else:

@@ -16,6 +16,7 @@ from bot.markup import inline
 from core import texts
 from core.cart.store import CartFull
 from core.cart.views import browse_rows, menu_keyboard, product_caption, product_keyboard
+from core.catalogue.loading import catalogue_folder, photo_file
 from core.catalogue.product import Product
 from core.keyboards import Keyboard
 
@@ -133,12 +134,14 @@ async def _remember(context: BotContext, photo: str | Path, sent: object) -> Non
 
 
 async def _photo(context: BotContext, photo: str) -> str | Path | None:
+    """What to send as the product's photo: a URL as it is; a file of the shop's folder
+    (CATALOG_FILE's, core.catalogue.loading) by its Telegram file id once uploaded; None."""
     if not photo:
         return None
-    if photo.startswith(("http://", "https://")):
+    if photo.startswith(("https://", "http://")):
         return photo
-    path = Path(photo)
-    if not path.is_file():
+    path = photo_file(photo, catalogue_folder(context.services.settings))
+    if path is None:
         return None
     known = await context.services.run(context.services.redis.hget, PHOTO_IDS_KEY, str(path))
     return (known.decode() if isinstance(known, bytes) else str(known)) if known else path

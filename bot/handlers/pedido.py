@@ -11,6 +11,8 @@ from bot.handlers.common import (
     within_quota,
 )
 from bot.placing import NewOrder, Reply, place
+from core import texts
+from core.db.engine import is_outage
 from core.orders.model import OrderTextError, clean_order_text
 
 
@@ -36,7 +38,14 @@ async def pedido(incoming: Incoming, context: BotContext) -> None:
     except OrderTextError as exc:
         await message.reply_html(order_text_refusal(incoming.lang, exc, raw_text))
         return
-    index = await svc.shop_index()
+    try:
+        index = await svc.shop_index()
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        # The database is down: nothing can be priced or placed; the customer hears so.
+        await message.reply_html(texts.text(incoming.lang, "order.error.store_unavailable"))
+        return
     if index is not None:
         # A shop with a catalogue: the text is matched, priced and confirmed first.
         await resumen.answer(incoming, context, index, text)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from core.backup.engines import VerificationFailed, engine_for, tables_with_rows
 from core.backup.tools import ToolFailed
 from core.db import schema
@@ -37,7 +39,11 @@ def restore(copy: Path, url: str, force: bool = False) -> Restored:
         engine.verify(copy)
     except VerificationFailed as exc:
         raise RestoreRefused(f"the backup does not read back, nothing restored: {exc}") from None
-    used = tables_with_rows(url)
+    try:
+        used = tables_with_rows(url)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise RestoreRefused(f"cannot reach the database at {safe_url(url)}: {reason}") from None
     if used and not force:
         raise RestoreRefused(
             f"the database at {safe_url(url)} is not empty (rows in {', '.join(used)}): "

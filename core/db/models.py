@@ -113,7 +113,8 @@ class OrderRow(Base):
 
     __table_args__ = (
         Index("ix_orders_chat_created", "chat_id", "created_at"),
-        Index("ix_orders_created", "created_at"),
+        # Reports page through orders by (created_at, id): a row comparison on this index.
+        Index("ix_orders_created", "created_at", "id"),
         # The watcher's and the recovery sweep's question, "unfinished orders by age", reads
         # only unfinished rows: its cost follows what is open, not everything ever sold.
         Index(

@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import metrics
 from core.catalogue.store import CatalogueStore
 from core.db.models import OrderRow
 from core.db.shop import OrderLineRow
@@ -47,6 +48,7 @@ def place_priced(
         except Exception:
             store.discard(order.id)  # gives its stock back (core.orders.store.discard)
             raise
+    metrics.order_event("created")
     return order, True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from core.db.engine import Database
 from core.db.models import OrderEvent, OrderRow
@@ -78,10 +78,7 @@ class OrderQueries:
             query = (
                 select(OrderRow)
                 .where(OrderRow.created_at < end)
-                .where(
-                    (OrderRow.created_at > after[0])
-                    | ((OrderRow.created_at == after[0]) & (OrderRow.id > after[1]))
-                )
+                .where(tuple_(OrderRow.created_at, OrderRow.id) > tuple_(*after))
                 .order_by(OrderRow.created_at, OrderRow.id)
                 .limit(batch)
             )
@@ -106,6 +103,16 @@ class OrderQueries:
             count = session.scalar(select(func.count()).select_from(stale.subquery())) or 0
             rows = session.scalars(stale.order_by(OrderRow.created_at).limit(limit))
             return int(count), [to_order(row) for row in rows]
+
+    def waiting_by_state(self) -> dict[str, int]:
+        """How many unfinished orders are in each state now (the metrics' gauge)."""
+        query = (
+            select(OrderRow.state, func.count())
+            .where(OrderRow.finished_at == 0)
+            .group_by(OrderRow.state)
+        )
+        with self.db.reading() as session:
+            return {str(state): int(count) for state, count in session.execute(query)}
 
     def never_queued(self, created_before: float, limit: int) -> list[str]:
         """Ids of pending orders stored before `created_before` that nobody has queued (their

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import metrics
 from core.db.models import Customer, IssuedOrderId, OrderEvent, OrderRow
 from core.orders.model import Order
 from core.orders.states import OrderState
@@ -124,13 +125,17 @@ def record_change(
     session: Session, order_id: str, now: float, wanted: OrderState, actor: str, note: str
 ) -> None:
     """The history row of a change just made (its `from` is the previous row's `to`: the
-    conditional update holds the order's row lock, so no other change comes between)."""
-    previous = session.execute(
-        select(OrderEvent.to_state)
+    conditional update holds the order's row lock, so no other change comes between); the
+    time the order spent in the state it left goes to the metrics."""
+    found = session.execute(
+        select(OrderEvent.to_state, OrderEvent.at)
         .where(OrderEvent.order_id == order_id)
         .order_by(OrderEvent.id.desc())
         .limit(1)
-    ).scalar()
+    ).first()
+    previous = found[0] if found else ""
+    if found is not None and previous != wanted.value:
+        metrics.state_time(previous, now - found[1])
     session.add(
         OrderEvent(
             order_id=order_id,

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import metrics
 from core.db.engine import Database
 from core.db.models import Customer, OrderEvent, OrderRow
 from core.orders.lines import release_stock
@@ -43,6 +44,12 @@ PREFIX = "pedidos:"
 UPDATE_MEMORY_SECONDS = 48 * 3600
 # The latest error of a retried step (Order.extra), shown in the admins' digest.
 LAST_ERROR_FIELD = "last_error"
+# The metrics event of each final state (core.metrics.order_event).
+FINAL_EVENTS = {
+    OrderState.COMPLETADO: "completed",
+    OrderState.CANCELADO: "cancelled",
+    OrderState.FALLIDO: "failed",
+}
 # What an order made under a guard (an imported row) keeps of it (Order.extra).
 GUARD_FIELD = "guard"
 # New ids drawn when a random id is already issued (one in ~10^9 at a million orders).
@@ -119,6 +126,7 @@ class OrderStore(OrderQueries):
                 # taken back whole and the caller tells the customer to try again.
                 self.discard(order.id)
                 raise
+        metrics.order_event("created")
         return order, True
 
     def new(self, chat_id: int, user_id: int, text: str, language: str) -> Order:
@@ -158,10 +166,11 @@ class OrderStore(OrderQueries):
                     results.append((-1, ""))
                 else:
                     results.append((0, str((first.extra or {}).get(GUARD_FIELD, first.id))))
+        created = [order_id for status, order_id in results if status == 1]
         if self.starts is not None:
-            for status, order_id in results:
-                if status == 1:
-                    self.starts.add("order", order_id)
+            for order_id in created:
+                self.starts.add("order", order_id)
+        metrics.order_event("created", len(created))
         return results
 
     def by_source(self, source: str) -> Order | None:
@@ -242,6 +251,8 @@ class OrderStore(OrderQueries):
             return False
         if wanted in (OrderState.CANCELADO, OrderState.FALLIDO):
             release_stock(session, order_id)
+        if wanted in FINAL_EVENTS:
+            metrics.order_event(FINAL_EVENTS[wanted])
         if extra:
             self._merge_extra(session, order_id, {**(found[0] or {}), **extra})
         record_change(session, order_id, now, wanted, actor, note)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import texts
+from core import metrics, texts
 from core.photos.jobs import STAGE_PERCENT, PhotoJob, PhotoJobStore, PhotoState
 from core.photos.renditions import ImageRejected, RenditionFile, make_renditions
 from core.progress import render_progress
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 # Telegram's Bot API serves files of at most 20 MB to bots.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+# Reasons a job ends that are ours or Telegram's, not the photo's (the others reject the input).
+OUR_FAILURES = frozenset({"download_failed", "crashed", "internal"})
 
 
 class PhotoRejected(Exception):
@@ -98,13 +101,16 @@ class PhotoProcessing:
                 if name in stages:
                     self.stage(job, stages[name])
 
+            started = time.perf_counter()
             try:
                 files = make_renditions(source, self.media_dir, progress)
             except ImageRejected as exc:
                 raise PhotoRejected(str(exc.reason)) from None
+            metrics.renditions_made(time.perf_counter() - started)
         job = self.stage(job, PhotoState.ENVIANDO)
         self._send_album(job, files)
         self.jobs.update(job.id, state=PhotoState.LISTO, progress=100)
+        metrics.photo_job("done")
         self._show_final(self.jobs.get(job.id))
 
     def _tmp_dir(self) -> Path:
@@ -165,6 +171,7 @@ class PhotoProcessing:
         if job.is_final:
             return
         self.jobs.update(job_id, state=PhotoState.FALLIDO, error=reason)
+        metrics.photo_job("failed" if reason in OUR_FAILURES else "rejected", reason)
         job = self.jobs.get(job_id)
         if job.status_message_id:
             self.courier.edit(job.chat_id, job.status_message_id, status_text(job), final=True)

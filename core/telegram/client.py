@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 import requests
 from requests.adapters import HTTPAdapter
 
+from core import metrics
 from core.errors import CrossProcessError
 from core.logs import TOKEN_SHAPE
 
@@ -110,6 +111,7 @@ class BotApi:
                 self._session = session
             return self._session
 
+    @metrics.counts_bot_api_calls  # by method and result, 429s' retry_after summed
     def call(
         self,
         method: str,

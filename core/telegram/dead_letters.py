@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 
+from core import metrics
 from core.telegram.handover import PREFIX, Outgoing
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class DeadLetters:
             letter = replace(letter, id=new_letter_id())
         if dropped:
             log.warning("dead letters over %s: dropped the %s oldest", self.cap, dropped)
+        metrics.dead_letter(letter.kind)
         return letter
 
     def dropped(self) -> int:

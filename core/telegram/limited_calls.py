@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from core import metrics
 from core.chats import ChatMoves
 from core.telegram.client import (
     BadRequest,
@@ -124,6 +125,7 @@ class LimitedCalls:
         first = self.limiter.try_acquire(chat_id, urgent=urgent, cost=cost, ticket=ticket)
         if first == 0:
             return False
+        metrics.send_delayed(urgent)
         wait = self.limiter.acquire(
             chat_id, urgent=urgent, cost=cost, max_wait=max_wait, known_wait=first, ticket=ticket
         )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from core import texts
+from core import metrics, texts
 from core.orders.model import Order
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
 from core.telegram.client import BadRequest, redact
@@ -155,6 +155,7 @@ class Watcher:
         if stuck:
             self.send_digest(run_id, stuck, now)
         alerted = sum(1 for order in stuck if self.alert(order, now, read_at))
+        metrics.watcher_alerts(alerted)
         self.index.finish_run(
             run_id, {"at": now, "cutoff": cutoff, "claimed": len(claim.ids), "alerted": alerted}
         )

@@ -64,7 +64,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index("ix_orders_chat_created", ["chat_id", "created_at"], unique=False)
-        batch_op.create_index("ix_orders_created", ["created_at"], unique=False)
+        batch_op.create_index("ix_orders_created", ["created_at", "id"], unique=False)
         batch_op.create_index("ix_orders_finished", ["finished_at"], unique=False)
         batch_op.create_index(
             "ix_orders_unfinished",

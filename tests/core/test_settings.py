@@ -40,6 +40,19 @@ def test_each_shape_reads_as_documented() -> None:
     assert settings.log_level == "DEBUG" and settings.rate_global_per_second == 29.5
 
 
+def test_shop_settings_read_and_check_the_currency() -> None:
+    settings = Settings.from_env(
+        {"SHOP_CURRENCY": "clp", "MIN_ORDER": "1500", "CART_TTL": "12h", "CATALOG_FILE": "x.csv"}
+    )
+    assert settings.shop_currency == "CLP" and settings.min_order == 1500
+    assert settings.cart_ttl == 12 * HOUR and settings.catalog_file == "x.csv"
+    assert Settings().shop_currency == "EUR" and Settings().cart_ttl == 48 * HOUR
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"SHOP_CURRENCY": "EURO", "MIN_ORDER": "-5"})
+    assert "SHOP_CURRENCY: Value error, unknown currency: 'EURO'" in str(refused.value)
+    assert "MIN_ORDER:" in str(refused.value)
+
+
 def test_unset_or_blank_variables_keep_their_defaults() -> None:
     given = Settings.from_env({"MEDIA_DIR": "  ", "HEARTBEAT_FILE": "", "UNRELATED": "x"})
     assert given == Settings()

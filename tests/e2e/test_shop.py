@@ -4,13 +4,15 @@ unit raced by two chats, and a price change that never alters a placed order."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
-from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from core.catalogue import parse_catalogue
+from core.catalogue.loading import read_file, with_photos
 from core.catalogue.store import CatalogueStore
 from core.orders.states import OrderState
 from sandbox import RunningSandbox
@@ -23,14 +25,10 @@ DEMO = ROOT / "demo"
 
 
 def load_demo(catalogue: CatalogueStore) -> None:
-    products = parse_catalogue((DEMO / "catalogue.csv").read_bytes(), default_currency="EUR")
-    photos = [
-        replace(p, photo=str(DEMO / "photos" / f"{p.sku}.jpg"))
-        if (DEMO / "photos" / f"{p.sku}.jpg").is_file()
-        else p
-        for p in products
-    ]
-    catalogue.replace_all(photos)
+    """The demo catalogue as the bot loads CATALOG_FILE (photos named beside it)."""
+    folder = DEMO
+    products = with_photos(read_file(DEMO / "catalogue.csv", "EUR"), folder)
+    catalogue.replace_all(products)
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +202,45 @@ def test_a_customer_erases_their_data_and_the_books_keep_the_amounts(system: Sys
     assert "agua" not in order.text.lower() and order.total == total
     assert system.store.lines(order_id)[0].sku == "BEB-AGUA"
     assert system.store.history(order_id)[-1].note == "datos personales borrados"
+
+
+DOCS_SCREENSHOT = ROOT / "docs" / "shop-menu.png"
+
+
+@pytest.mark.browser
+def test_web_chat_shows_product_photos_and_the_cart_buttons(
+    system: System, sandbox_server: RunningSandbox, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from sandbox.screenshot import CHROMIUM, CHROMIUM_ARGS
+
+    chat = system.private_chat(first_name="Ana")
+    user = chat.chat_id
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(f"{sandbox_server.url}/?user={user}&name=Ana&lang=es&chat={user}")
+            bot_bubbles = page.locator(".row:not(.out) .bubble")
+            page.fill("#text-input", "/menu")
+            page.press("#text-input", "Enter")
+            expect(bot_bubbles.last).to_contain_text("Elige una categoría")
+            page.get_by_role("button", name="Pizzas").click()
+            card = page.locator(".row:not(.out)").filter(has_text="Pizza Margarita")
+            expect(card.locator("img")).to_have_count(1)
+            expect(card.get_by_role("button", name="Añadir (1)")).to_have_count(1)
+            card.get_by_role("button", name="+").click()
+            expect(card.get_by_role("button", name="Añadir (2)")).to_have_count(1)
+            card.get_by_role("button", name="Añadir (2)").click()
+            expect(page.locator("#toast")).to_contain_text("2× Pizza Margarita")
+            page.fill("#text-input", "/carrito")
+            page.press("#text-input", "Enter")
+            expect(bot_bubbles.last).to_contain_text("Tu carrito")
+            expect(page.get_by_role("button", name="Confirmar pedido")).to_have_count(1)
+            page.screenshot(path=str(tmp_path / "shop.png"))
+        finally:
+            browser.close()
+    assert (tmp_path / "shop.png").stat().st_size > 10_000
+    if os.environ.get("UPDATE_DOCS") == "1":
+        shutil.copyfile(tmp_path / "shop.png", DOCS_SCREENSHOT)

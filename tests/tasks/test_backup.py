@@ -3,6 +3,7 @@ takes; the task takes a verified copy, and when it cannot the admin chats hear w
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -62,16 +63,23 @@ def configure(monkeypatch: pytest.MonkeyPatch, **values: Any) -> None:
 
 
 def test_the_task_takes_a_copy_and_keeps_backup_keep(
-    sqlite_db: Any, tmp_path: Path, messenger: Messenger, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: Any,
+    tmp_path: Path,
+    messenger: Messenger,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     backups = tmp_path / "backups"
     configure(monkeypatch, database_url=sqlite_db.url, backup_dir=str(backups), backup_keep=2)
 
-    results = [backup_base_datos.apply(task_id=f"night-{n}").get() for n in range(3)]
+    with caplog.at_level(logging.INFO, logger="core.backup.job"):
+        results = [backup_base_datos.apply(task_id=f"night-{n}").get() for n in range(3)]
 
     assert copies(backups) == [Path(r["path"]) for r in results[-2:]]
     assert results[-1]["size"] == Path(results[-1]["path"]).stat().st_size > 0
     assert messenger.sent == []
+    last = results[-1]
+    assert f"backup path={last['path']} size={last['size']} " in caplog.text
 
 
 def test_a_failed_backup_is_told_to_every_admin_chat(

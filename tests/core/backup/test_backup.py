@@ -171,3 +171,10 @@ def test_a_non_empty_database_is_not_restored_over_unless_forced(
 
     restore(copy, empty_url, force=True)
     assert every_row(empty_url) == every_row(database_url)
+
+    if database_url.startswith("postgresql"):
+        nowhere = empty_url.rsplit("/", 1)[0] + "/no_such_database"
+        with pytest.raises(
+            RestoreRefused, match=r"cannot reach the database at .*no_such_database"
+        ):
+            restore(copy, nowhere)
