@@ -32,8 +32,8 @@ RUN apt-get update \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 pedidos \
-    && mkdir -p /data/media /data/backups \
-    && chown -R pedidos:pedidos /data
+    && mkdir -p /data/media /data/backups /run/pedidos-metrics \
+    && chown -R pedidos:pedidos /data /run/pedidos-metrics
 COPY --from=build /venv /venv
 WORKDIR /app
 # The code stays root's (read-only to the user that runs it): a compromised process cannot
