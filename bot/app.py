@@ -14,6 +14,8 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    PreCheckoutQueryHandler,
+    ShippingQueryHandler,
     TypeHandler,
     filters,
 )
@@ -37,10 +39,12 @@ from bot.handlers import (
     informe,
     menu,
     migration,
+    pago,
     pedido,
     pedidos,
     photos,
     reachability,
+    reembolsos,
 )
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
@@ -52,6 +56,7 @@ from core.catalogue.store import CatalogueStore
 from core.conversation.store import ConversationStore
 from core.db.engine import Database, is_outage
 from core.orders.store import OrderStore
+from core.payments.store import PaymentStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
 from core.recovery.starts import PendingStarts
@@ -73,6 +78,11 @@ SHOP_COMMANDS = (
     ("menu", "menu", "commands.menu"),
     ("carrito", "cart", "commands.carrito"),
 )
+# When the shop takes payments (PAYMENT_METHODS), as Telegram asks of such bots.
+PAYMENT_COMMANDS = (
+    ("paysupport", "paysupport", "commands.paysupport"),
+    ("terminos", "terms", "commands.terms"),
+)
 # Shown only in the ADMIN_CHAT_IDS chats' menus (others are refused if they type them).
 ADMIN_COMMANDS = (
     ("atrasados", "stale", "commands.atrasados"),
@@ -83,6 +93,7 @@ ADMIN_COMMANDS = (
     ("precio", "price", "commands.precio"),
     ("stock", "stock", "commands.stock"),
     ("agotado", "soldout", "commands.agotado"),
+    ("reembolsos", "refunds", "commands.reembolsos"),
 )
 
 
@@ -124,11 +135,12 @@ def _services(settings: Settings, db: Database) -> Services:
     """The clients every handler shares, as context.services (bot.context)."""
     # One switch for every client: REDIS_URL, or the Sentinels' master (core.redisconn).
     redis_client = redisconn.connect(settings)
+    store = OrderStore(db, PendingStarts(redis_client))
     return Services(
         settings=settings,
         redis=redis_client,
         fence=redisconn.ReplicaFence.from_settings(redis_client, settings),
-        store=OrderStore(db, PendingStarts(redis_client)),
+        store=store,
         photo_jobs=PhotoJobStore(redis_client),
         conversations=ConversationStore(redis_client, settings.conversation_timeout),
         quotas=Quotas.from_settings(redis_client, settings),
@@ -136,6 +148,7 @@ def _services(settings: Settings, db: Database) -> Services:
         catalogue=CatalogueStore(db),
         carts=CartStore(redis_client, settings.cart_ttl),
         drafts=DraftStore(redis_client),
+        payments=PaymentStore(store),
     )
 
 
@@ -146,6 +159,12 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
     # (and charge again) once the message's dedupe key has expired.
     new = filters.UpdateType.MESSAGE
     return [
+        # Telegram fails a payment not answered within 10 s: never blocks (bot.fairness too).
+        PreCheckoutQueryHandler(pago.pre_checkout, block=False),
+        ShippingQueryHandler(pago.shipping, block=False),
+        MessageHandler(new & filters.SUCCESSFUL_PAYMENT, pago.successful_payment),
+        CommandHandler("paysupport", pago.paysupport, filters=new),
+        CommandHandler(["terminos", "terms"], pago.terms, filters=new),
         CommandHandler(["start", "ayuda", "help"], ayuda.ayuda, filters=new),
         # Commands work as /cmd@thisbot too; PTB ignores /cmd@anotherbot in groups.
         # Those that read the store show "typing…" when their reply is slow.
@@ -166,6 +185,7 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler(["precio", "price"], catalogo.precio, filters=new),
         CommandHandler("stock", catalogo.stock, filters=new),
         CommandHandler(["agotado", "soldout"], catalogo.agotado, filters=new),
+        CommandHandler(["reembolsos", "refunds"], reembolsos.reembolsos, filters=new),
         # A group upgraded to a supergroup: its orders and conversations follow it.
         MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
         # A CSV document from staff: a catalogue (by its header) is previewed, anything else
@@ -195,6 +215,7 @@ async def _post_init(app: BotApplication) -> None:
     # /metrics reads how many orders wait in each state from the database at each scrape.
     metrics.set_waiting_source(services.store.waiting_by_state)
     commands = COMMANDS + (SHOP_COMMANDS if services.settings.catalog_file else ())
+    commands += PAYMENT_COMMANDS if services.settings.payment_methods else ()
     for language in texts.languages():
         code = None if language == texts.DEFAULT_LANGUAGE else language
         await app.bot.set_my_commands(

@@ -2,6 +2,11 @@
 server as the catalogue is now, one order per currency, each stored with its stock reserved
 and placed through the one placing path (bot.placing), so it runs its chain like any order.
 
+How it is paid is the button pressed (`how`): "" Confirmar (the shop takes no payments: "sin
+cobro"), "pay" an invoice per order (bot.invoices: Telegram Stars for XTR, else a card through
+the provider), "cash" paid on delivery or at pickup (queued at once, like "sin cobro"). A
+button the shop's PAYMENT_METHODS no longer offer places nothing.
+
 A line that cannot be sold (withdrawn, sold out, over a limit) is said in the chat and nothing
 is placed; a product that ran out between the price and the order (another customer took the
 last unit) is said the same way, with nothing reserved.
@@ -15,11 +20,14 @@ from collections.abc import Sequence
 from telegram import CallbackQuery, Message
 
 from bot.context import BotContext
+from bot.invoices import NewInvoicedOrder
 from bot.placing import Confirmation, NewPricedOrder, Reply, StatusMessage, place
+from core import texts
 from core.cart.views import problem_text
 from core.catalogue.product import Product
 from core.catalogue.store import OutOfStock
 from core.orders.pricing import Quote, QuoteProblem, price
+from core.payments.methods import CASH, invoice_method, takes_invoices
 
 log = logging.getLogger(__name__)
 
@@ -46,25 +54,30 @@ async def check_out(
     wanted: Sequence[tuple[str, int]],
     source: str,
     pressed: CallbackQuery | None = None,
+    how: str = "",
 ) -> list[str] | None:
     """Place the orders of `wanted` for `user_id`; their ids, or None when nothing was placed
     (the chat was told why). The pressed message (the summary, the cart) becomes the first
     order's status message; any other order (another currency) answers it with its own."""
+    methods = context.services.settings.payment_methods
+    if how not in offered(methods):
+        await answer_to.reply_html(texts.text(lang, "callback.stale"))
+        return None
     quotes, problem, products = await quote(context, wanted)
     if problem is not None:
         await answer_to.reply_html(problem_text(problem, products, lang))
         return None
+    refused = [
+        q.currency for q in quotes if how == PAY and invoice_method(q.currency) not in methods
+    ]
+    if refused:
+        await answer_to.reply_html(texts.text(lang, "pay.not_accepted", currency=refused[0]))
+        return None
     chat_id = answer_to.chat_id
     placed: list[str] = []
     for found in quotes:
-        new = NewPricedOrder(
-            chat_id,
-            user_id,
-            answer_to.message_id,
-            lang,
-            found.text(),
-            quote=found,
-            source=f"{source}:{found.currency}",
+        new = _new_order(
+            context, answer_to, user_id, lang, found, f"{source}:{found.currency}", how
         )
         status: StatusMessage = Reply(answer_to)
         if pressed is not None and not placed:
@@ -80,3 +93,33 @@ async def check_out(
         if order is not None:
             placed.append(order.id)
     return placed
+
+
+PAY, CASH_BUTTON = "pay", "cash"
+
+
+def offered(methods: tuple[str, ...]) -> set[str]:
+    """The checkout buttons the shop offers now (core.cart.views.checkout_buttons)."""
+    if not methods:
+        return {""}
+    return ({PAY} if takes_invoices(methods) else set()) | (
+        {CASH_BUTTON} if CASH in methods else set()
+    )
+
+
+def _new_order(
+    context: BotContext,
+    answer_to: Message,
+    user_id: int,
+    lang: str,
+    found: Quote,
+    source: str,
+    how: str,
+) -> NewPricedOrder:
+    args = (answer_to.chat_id, user_id, answer_to.message_id, lang, found.text())
+    if how == PAY:
+        method = invoice_method(found.currency)
+        return NewInvoicedOrder(
+            *args, quote=found, source=source, payment_method=method, bot=context.bot
+        )
+    return NewPricedOrder(*args, quote=found, source=source, payment_method=CASH if how else "")

@@ -6,6 +6,10 @@ chat's 1 message/s, and every other customer waits behind it. Here a chat's upda
 at a time, in the order they arrived, and only the one running holds a slot; the rest wait
 in their chat's line without holding anything another chat needs. Updates without a chat
 (inline queries, polls) are lined up by user, or not at all.
+
+Payment questions (pre-checkout and shipping queries) wait for nothing: Telegram fails the
+payment when the bot has not answered within 10 s, so they take no line and no slot, however
+busy the customer's chat or the bot are; their handlers only read the database.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ class FairUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if isinstance(update, Update):
             CURRENT_UPDATE.set(update.update_id)
+        if _is_urgent(update):
+            await coroutine
+            return
         line = _line_of(update)
         if line is None:
             async with self._running:
@@ -56,6 +63,13 @@ class FairUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to free."""
+
+
+def _is_urgent(update: object) -> bool:
+    """A question Telegram's payment flow waits on (answered within 10 s, or it fails)."""
+    return isinstance(update, Update) and (
+        update.pre_checkout_query is not None or update.shipping_query is not None
+    )
 
 
 def _line_of(update: object) -> object:

@@ -160,11 +160,12 @@ class NewOrder(NewUnit[Order]):
         return texts.status_message(unit), status_keyboard(unit)
 
     async def record_and_queue(self, svc: Services, unit: Order, status_id: int) -> None:
+        # Recorded with its chain's ids in one transaction, enqueued, and on a replica (with
+        # Sentinel) before this returns.
+        if not unit.task_id and await svc.start_order(unit.id, status_id) is not None:
+            return
         if status_id:
             await svc.run(svc.store.set_fields, unit.id, status_message_id=status_id)
-        if not unit.task_id:
-            # Enqueued, recorded, and on a replica (with Sentinel) before this returns.
-            await svc.start_order(unit.id)
 
     async def discard(self, svc: Services, unit: Order) -> None:
         await svc.run(discard_order, svc.store, unit, self.source_message_id)
@@ -182,6 +183,8 @@ class NewPricedOrder(NewOrder):
     quote: Quote = field(default_factory=lambda: Quote("", ()))
     # Where it comes from: a summary's Confirmar or a cart's checkout, once per currency.
     source: str = ""
+    # "" (sin cobro) or cash; telegram and stars come with their invoice (bot.invoices).
+    payment_method: str = ""
 
     async def store(self, svc: Services) -> tuple[Order, bool]:
         return await svc.run(
@@ -192,6 +195,7 @@ class NewPricedOrder(NewOrder):
             self.quote,
             self.source,
             self.lang,
+            self.payment_method,
         )
 
 

@@ -23,6 +23,7 @@ from core.conversation.store import ConversationStore
 from core.orders.fulfilment import Fulfilment
 from core.orders.model import Order
 from core.orders.store import OrderStore
+from core.payments.store import PaymentStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
 from core.recovery.leases import holder_name
@@ -61,6 +62,8 @@ class Services:
     catalogue: CatalogueStore
     carts: CartStore
     drafts: DraftStore
+    # Telegram payments: checkout checks, payments recorded once, refunds (core.payments).
+    payments: PaymentStore
     # The matching index of the catalogue as it was at `_index_version` (rebuilt on change).
     _index: CatalogueIndex | None = None
     _index_version: float = -1.0
@@ -96,7 +99,7 @@ class Services:
                 return order, created
             log.warning("order=%s: Redis failed over while it was stored; storing again", order.id)
 
-    async def start_order(self, order_id: str) -> str | None:
+    async def start_order(self, order_id: str, status_message_id: int = 0) -> str | None:
         """Enqueue the order's chain and record it; the first task's id (None: the recovery
         sweep took the order first, core.recovery.starts, and queues it).
 
@@ -108,8 +111,7 @@ class Services:
             return None
         while True:
             before = await asyncio.to_thread(self.fence.master_id)
-            task_id = await self.enqueue_order(order_id)
-            await self.run(self.store.set_fields, order_id, task_id=task_id)
+            task_id = await self.enqueue_order(order_id, status_message_id)
             after = await asyncio.to_thread(self.fence)
             if after.master_id == before:
                 await self.run(self.starts.done, "order", order_id)
@@ -126,9 +128,9 @@ class Services:
         await self.run(self.starts.done, "photo", job_id)
         return task_id
 
-    async def enqueue_order(self, order_id: str) -> str:
-        """Start the order's Celery chain; the first task's id."""
-        return await asyncio.to_thread(order_tasks.enqueue_order, order_id)
+    async def enqueue_order(self, order_id: str, status_message_id: int = 0) -> str:
+        """Start the order's Celery chain (recording its status message); the first task's id."""
+        return await asyncio.to_thread(order_tasks.enqueue_order, order_id, status_message_id)
 
     async def watch_conversation(self, chat_id: int, user_id: int, token: str) -> None:
         """Have a worker tell the user if this step of their guided order times out."""

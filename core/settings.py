@@ -26,8 +26,10 @@ from core.settings_types import (
     Hosts,
     Ids,
     Level,
+    Methods,
     OptionalSeconds,
     Seconds,
+    Zones,
 )
 from core.settings_types import parse_duration as parse_duration
 from core.settings_types import parse_hosts as parse_hosts
@@ -139,6 +141,17 @@ class Settings(BaseSettings):
     backup_dir: str = "var/backups"
     backup_keep: int = 7
     backup_at: str = "02:00"
+    # Telegram Payments (core.payments): what the shop accepts (telegram, stars, cash; none:
+    # orders are placed "sin cobro"), the provider's token for fiat invoices, how long an
+    # invoice may be paid, and the texts of /paysupport and /terms.
+    payment_methods: Methods = ()
+    payment_provider_token: SecretStr = NO_SECRET
+    invoice_ttl: Seconds = 30 * 60.0
+    payment_support_text: str = ""
+    payment_terms_text: str = ""
+    # Where card-paid orders are delivered, and for what (core.payments.zones); none: no
+    # shipping address is asked for.
+    delivery_zones: Zones = ()
     # Dead letters kept for /entregas; beyond this the oldest are dropped (and counted).
     dead_letters_max: int = 1000
     # How long the bot waits in a handler for a chat's slot before handing the reply over
@@ -204,6 +217,11 @@ class Settings(BaseSettings):
             found.append("TASK_MAX_CRASHES must be at least 1")
         if self.backup_keep < 1:
             found.append("BACKUP_KEEP must be at least 1 (the copy just taken)")
+        if (
+            "telegram" in self.payment_methods
+            and not self.payment_provider_token.get_secret_value()
+        ):
+            found.append("PAYMENT_METHODS has telegram: PAYMENT_PROVIDER_TOKEN is required")
         return found
 
     def validated(self) -> Settings:

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, SecretStr
 from pydantic_settings import NoDecode
 
+from core.payments.zones import Zone, parse_zones
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -52,6 +54,20 @@ def parse_hosts(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(hosts)
 
 
+PAYMENT_METHODS = ("telegram", "stars", "cash")
+
+
+def parse_methods(text: str) -> tuple[str, ...]:
+    """Payment methods from `telegram, stars, cash` (commas or spaces; none: payments off)."""
+    methods = tuple(part.lower() for part in re.split(r"[,\s]+", text.strip()) if part)
+    unknown = [m for m in methods if m not in PAYMENT_METHODS]
+    if unknown:
+        raise ValueError(
+            f"unknown payment method {unknown[0]!r} (use {', '.join(PAYMENT_METHODS)})"
+        )
+    return tuple(dict.fromkeys(methods))
+
+
 def _from_text(parse: Any) -> BeforeValidator:
     """Variables are text: parse it; values given in code (`Settings(stale_after=60)`) pass."""
     return BeforeValidator(lambda value: parse(value) if isinstance(value, str) else value)
@@ -67,6 +83,8 @@ OptionalSeconds = Annotated[
 Bytes = Annotated[int, _from_text(parse_size)]
 Ids = Annotated[tuple[int, ...], NoDecode, _from_text(parse_ids)]
 Hosts = Annotated[tuple[tuple[str, int], ...], NoDecode, _from_text(parse_hosts)]
+Methods = Annotated[tuple[str, ...], NoDecode, _from_text(parse_methods)]
+Zones = Annotated[tuple[Zone, ...], NoDecode, _from_text(parse_zones)]
 Level = Annotated[str, AfterValidator(str.upper)]
 
 

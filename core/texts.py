@@ -118,6 +118,8 @@ def status_message(order: Order, language: str | None = None) -> str:
     if order.total and order.currency:
         amount = money.format_amount(order.total, order.currency, lang)
         lines.append(text(lang, "shop.total", amount=amount))
+    if order.payment_method == "cash":
+        lines.append(text(lang, "pay.cash_note"))  # the staff collect it: "a cobrar"
     lines.append(render_progress(order.progress))
     if order.state in STEPS:
         lines.append(

@@ -28,6 +28,7 @@ app = Celery(
         "tasks.importer",
         "tasks.reports",
         "tasks.backup",
+        "tasks.payments",
     ],
 )
 app.config_from_object(celeryconfig.OnFirstRead())

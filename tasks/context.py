@@ -11,6 +11,7 @@ from core.conversation.store import ConversationStore
 from core.orders.fulfilment import Fulfilment
 from core.orders.payment import PaymentClient
 from core.orders.store import OrderStore
+from core.payments.store import PaymentStore
 from core.photos.jobs import PhotoJobStore
 from core.photos.processing import PhotoProcessing
 from core.recovery.starts import PendingStarts
@@ -37,7 +38,11 @@ def fulfilment() -> Fulfilment:
     return Fulfilment(
         store=store(),
         courier=courier(),
-        payment=PaymentClient(config.payment_api_url, config.payment_timeout),
+        payment=PaymentClient(
+            config.payment_api_url,
+            config.payment_timeout,
+            recorded=PaymentStore(store()).payment_of,
+        ),
         step_seconds=config.step_seconds,
     )
 

@@ -14,9 +14,10 @@ from celery import Task, chain, uuid
 from celery.signals import task_retry
 from celery.utils.log import get_task_logger
 
+from core import texts
 from core.orders.cancel import tell_cancelled
 from core.orders.model import Order
-from core.orders.payment import PaymentDeclined, PaymentUnavailable
+from core.orders.payment import PaymentDeclined, PaymentHeld, PaymentUnavailable
 from core.orders.states import STEPS, OrderState
 from core.orders.store import OrderNotFound
 from core.recovery.starts import START_GRACE_MS
@@ -95,7 +96,9 @@ def registrar_fallo(request: Any, exc: BaseException, traceback: Any) -> None:
     order_id = str(request.args[0]) if request.args else ""
     if not order_id:
         return
-    if isinstance(exc, PaymentDeclined):
+    if isinstance(exc, PaymentHeld):
+        reason = "payment_review"
+    elif isinstance(exc, PaymentDeclined):
         reason = f"payment_declined:{exc.detail}" if exc.detail else "payment_declined"
     elif isinstance(exc, PaymentUnavailable):
         reason = "payment_unavailable"
@@ -104,6 +107,17 @@ def registrar_fallo(request: Any, exc: BaseException, traceback: Any) -> None:
     log.warning("order=%s failed in %s: %s", order_id, request.task, reason)
     if ctx.fulfilment().fail(order_id, reason):
         avisar_fallo.delay(order_id)
+        if isinstance(exc, PaymentHeld):
+            avisar_pago_en_revision.delay(order_id, exc.detail)
+
+
+@app.task(base=TelegramTask, name="avisar_pago_en_revision", **TELEGRAM_RETRY)
+def avisar_pago_en_revision(order_id: str, problem: str) -> None:
+    """Tell the staff, once, that an order's payment does not match it and is held."""
+    courier = ctx.fulfilment().courier
+    text = texts.text("es", "pay.staff_review", id=order_id, problem=problem)
+    for chat_id in clients.settings().admin_chat_ids:
+        courier.send(chat_id, text, key=f"order:{order_id}:review:{chat_id}")
 
 
 @app.task(base=TelegramTask, name="avisar_fallo", **TELEGRAM_RETRY)
@@ -134,16 +148,21 @@ def order_chain(order_id: str, task_ids: list[str] | None = None) -> Any:
     ).on_error(on_error)
 
 
-def enqueue_order(order_id: str) -> str:
+def enqueue_order(order_id: str, status_message_id: int = 0) -> str:
     """Start an order's chain; the id of its first task.
 
     The ids of every step are chosen and stored on the order before the chain starts, so a
     cancellation, however early, can revoke the steps not yet run; so is the Redis epoch the
-    chain is queued in, so a Redis that loses it is noticed (core.recovery.epoch).
+    chain is queued in, so a Redis that loses it is noticed (core.recovery.epoch), and the
+    status message the bot just showed (one transaction for all, before the first step can
+    look for them).
     """
     task_ids = [uuid() for _ in STEP_TASKS]
     epoch = clients.epoch()
-    ctx.store().set_fields(order_id, task_ids=",".join(task_ids), queued_epoch=epoch)
+    shown = {"status_message_id": status_message_id} if status_message_id else {}
+    ctx.store().set_fields(
+        order_id, task_ids=",".join(task_ids), task_id=task_ids[0], queued_epoch=epoch, **shown
+    )
     order_chain(order_id, task_ids).apply_async()
     return task_ids[0]
 
@@ -198,8 +217,7 @@ def start_unqueued_order(order_id: str) -> None:
         return
     if order.task_id or order.is_final:
         return
-    task_id = enqueue_order(order_id)
-    ctx.store().set_fields(order_id, task_id=task_id)
+    enqueue_order(order_id)
     log.warning("order=%s was stored and never queued by its bot: queued now", order_id)
 
 

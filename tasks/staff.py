@@ -12,6 +12,7 @@ from core.orders.model import Order
 from core.staff.actions import StaffActions
 from tasks import context as ctx
 from tasks.orders import chain_from, remaining_steps, revoke_order, steps_left
+from tasks.payments import reembolsar
 
 log = get_task_logger(__name__)
 
@@ -43,4 +44,5 @@ def staff_actions() -> StaffActions:
         remind_after=config.escalate_after,
         retry=retry_order,
         revoke=revoke_order,
+        refund=lambda order_id: reembolsar.delay(order_id, "cancelado por el equipo"),
     )

@@ -11,17 +11,27 @@ from core import texts
 from core.conversation.store import Outcome
 from core.orders.cancel import CancelOutcome, CancelResult, cancel_order, task_ids, tell_cancelled
 from core.orders.model import normalize_order_id
+from core.payments.methods import INVOICED
+from core.payments.refunds import too_late_to_cancel
 from tasks import orders as order_tasks
+from tasks import payments as payment_tasks
 
 log = logging.getLogger(__name__)
 
 
 async def cancel(svc: Services, order_id: str, chat_id: int, user_id: int) -> CancelResult:
     """Cancel the order; when this request is the one that cancelled it, revoke its queued
-    steps and tell the chat (the status message, and one message)."""
+    steps and tell the chat (the status message, and one message). A paid order is refunded
+    (tasks.payments), and once the staff prepare it, it is theirs to cancel, not the customer's."""
+    found = await svc.run(svc.store.find, order_id, chat_id)
+    mine = found is not None and found.user_id == user_id
+    if found is not None and mine and too_late_to_cancel(found.state, found.payment_method):
+        return CancelResult(CancelOutcome.FINISHED, found)
     result = await svc.run(cancel_order, svc.store, order_id, chat_id, user_id)
     if result.outcome is not CancelOutcome.CANCELLED or result.order is None:
         return result
+    if result.order.payment_method in INVOICED:
+        await svc.run(payment_tasks.reembolsar.delay, order_id)
     try:
         await svc.revoke_order(task_ids(result.order))
     except Exception:

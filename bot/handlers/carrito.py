@@ -18,6 +18,9 @@ from core.cart.views import cart_keyboard, problem_text, quotes_text
 from core.keyboards import Keyboard
 from core.texts import Html
 
+# The cart's buttons that check out, and how each pays (bot.checkout).
+HOW = {"buy": "", "pay": "pay", "cash": "cash"}
+
 
 @on_message
 async def carrito(incoming: Incoming, context: BotContext) -> None:
@@ -33,17 +36,17 @@ async def cart_view(context: BotContext, chat_id: int, lang: str) -> tuple[str, 
     wanted = list(items.items())
     quotes, problem, products = await quote(context, wanted)
     names = [(sku, products[sku].name(lang) if sku in products else sku) for sku, _ in wanted]
-    keyboard = cart_keyboard(chat_id, names, lang)
+    methods = svc.settings.payment_methods
+    keyboard = cart_keyboard(chat_id, names, lang, methods)
     if problem is not None:
         lines: list[str] = [texts.text(lang, "shop.cart_title")]
         lines += [html.escape(f"{qty}× {dict(names)[sku]}", quote=False) for sku, qty in wanted]
         return Html("\n".join([*lines, "", problem_text(problem, products, lang)])), keyboard
-    charged = False  # payments come with their setting: until then nothing is charged
-    return quotes_text("shop.cart_title", quotes, lang, charged), keyboard
+    return quotes_text("shop.cart_title", quotes, lang, charged=bool(methods)), keyboard
 
 
 async def on_button(press: Press, context: BotContext) -> Answer:
-    """k:show, k:inc:{sku}, k:dec:{sku}, k:clear, k:buy."""
+    """k:show, k:inc:{sku}, k:dec:{sku}, k:clear, k:buy (or k:pay, k:cash)."""
     action, sku, _ = press.pressed.fields
     svc, chat, lang = context.services, press.chat.id, press.lang
     if action == "show":
@@ -57,8 +60,8 @@ async def on_button(press: Press, context: BotContext) -> Answer:
             return Answer(texts.plain(lang, "shop.cart_full"), alert=True)
     elif action == "clear":
         await svc.run(svc.carts.clear, chat)
-    elif action == "buy":
-        return await _buy(press, context)
+    elif action in HOW:
+        return await _buy(press, context, HOW[action])
     else:
         return Answer(texts.plain(lang, "callback.stale"), alert=True)
     text, keyboard = await cart_view(context, chat, lang)
@@ -66,7 +69,7 @@ async def on_button(press: Press, context: BotContext) -> Answer:
     return Answer(texts.plain(lang, "shop.emptied") if action == "clear" else "")
 
 
-async def _buy(press: Press, context: BotContext) -> Answer:
+async def _buy(press: Press, context: BotContext, how: str) -> Answer:
     svc = context.services
     items = await svc.run(svc.carts.items, press.chat.id)
     if not items:
@@ -76,7 +79,7 @@ async def _buy(press: Press, context: BotContext) -> Answer:
     source = f"cart:{press.chat.id}:{message.message_id}"
     wanted = list(items.items())
     placed = await check_out(
-        context, message, press.user.id, press.lang, wanted, source, press.query
+        context, message, press.user.id, press.lang, wanted, source, press.query, how
     )
     if placed:
         await svc.run(svc.carts.clear, press.chat.id)

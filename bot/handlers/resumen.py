@@ -17,6 +17,8 @@ from core.catalogue.product import Product
 from core.keyboards import Keyboard
 
 MAX_SUGGESTED = 6
+# The summary's buttons that place its orders, and how each pays (bot.checkout).
+HOW = {"ok": "", "pay": "pay", "cash": "cash"}
 
 
 def _suggested(result: MatchResult) -> list[Product]:
@@ -43,12 +45,13 @@ async def answer(incoming: Incoming, context: BotContext, index: CatalogueIndex,
         await incoming.message.reply_html(problem_text(problem, products, lang))
         return
     draft = await svc.run(svc.drafts.save, chat, incoming.user.id, wanted)
-    parts = [quotes_text("shop.summary_title", quotes, lang, charged=False)]
+    methods = svc.settings.payment_methods
+    parts = [quotes_text("shop.summary_title", quotes, lang, charged=bool(methods))]
     if result.unmatched:
         missing = ", ".join(item.text for item in result.unmatched)
         parts.append(texts.text(lang, "shop.summary_unmatched", items=missing))
     parts.append(texts.text(lang, "shop.summary_confirm"))
-    keyboard: Keyboard = summary_keyboard(chat, draft, lang)
+    keyboard: Keyboard = summary_keyboard(chat, draft, lang, methods)
     if suggested:
         extra = suggestions_keyboard(chat, suggested, lang)["inline_keyboard"][:-1]
         keyboard = {"inline_keyboard": [*extra, *keyboard["inline_keyboard"]]}
@@ -56,7 +59,8 @@ async def answer(incoming: Incoming, context: BotContext, index: CatalogueIndex,
 
 
 async def on_button(press: Press, context: BotContext) -> Answer:
-    """q:ok:{draft} places the summary's orders (once, by whoever asked); q:no drops it."""
+    """q:ok:{draft} places the summary's orders (once, by whoever asked), q:pay:{draft} with
+    an invoice each, q:cash:{draft} to be paid on delivery; q:no drops it."""
     action, draft, _ = press.pressed.fields
     svc, lang, chat = context.services, press.lang, press.chat.id
     found = await svc.run(svc.drafts.get, chat, draft)
@@ -70,10 +74,12 @@ async def on_button(press: Press, context: BotContext) -> Answer:
         await svc.run(svc.drafts.drop, chat, draft)
         await edit_pressed(press.query, texts.text(lang, "shop.summary_dropped"), None)
         return Answer()
-    if action != "ok":
+    if action not in HOW:
         return Answer(texts.plain(lang, "callback.stale"), alert=True)
     source = f"draft:{chat}:{draft}"
-    placed = await check_out(context, press.message, asker, lang, wanted, source, press.query)
+    placed = await check_out(
+        context, press.message, asker, lang, wanted, source, press.query, HOW[action]
+    )
     if placed:
         await svc.run(svc.drafts.drop, chat, draft)
         return Answer(texts.plain(lang, "shop.confirmed", ids=", ".join(placed)))

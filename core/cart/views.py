@@ -10,6 +10,7 @@ from core import money, texts
 from core.catalogue.product import Product
 from core.keyboards import CART, MENU, QUOTE, Keyboard, button
 from core.orders.pricing import Quote, QuoteProblem
+from core.payments.methods import CASH, takes_invoices
 from core.texts import Html
 
 NONE = "-"
@@ -124,8 +125,23 @@ def quotes_text(title_key: str, quotes: Sequence[Quote], lang: str, charged: boo
     return Html("\n\n".join(parts))
 
 
-def cart_keyboard(chat_id: int, skus: Sequence[tuple[str, str]], lang: str) -> Keyboard:
-    """− name + for each line, then Vaciar and Confirmar pedido."""
+def checkout_buttons(
+    chat_id: int, lang: str, methods: Sequence[str], kind: str, draft: str
+) -> list[dict[str, str]]:
+    """How the customer checks out: Pagar (an invoice) and/or Pagar al recibir (cash) when
+    the shop takes payments (PAYMENT_METHODS), else Confirmar as an order "sin cobro"."""
+    found = []
+    if takes_invoices(tuple(methods)):
+        found.append(_b(lang, "pay.buttons.pay", chat_id, kind, "pay", draft, NONE))
+    if CASH in methods:
+        found.append(_b(lang, "pay.buttons.cash", chat_id, kind, "cash", draft, NONE))
+    return found
+
+
+def cart_keyboard(
+    chat_id: int, skus: Sequence[tuple[str, str]], lang: str, methods: Sequence[str] = ()
+) -> Keyboard:
+    """− name + for each line, then Vaciar and Confirmar pedido (or the ways to pay)."""
     rows = [
         [
             button("−", chat_id, f"{CART}:dec:{sku}:{NONE}"),
@@ -134,24 +150,22 @@ def cart_keyboard(chat_id: int, skus: Sequence[tuple[str, str]], lang: str) -> K
         ]
         for sku, name in skus
     ]
-    rows.append(
-        [
-            _b(lang, "shop.buttons.empty", chat_id, CART, "clear", NONE, NONE),
-            _b(lang, "shop.buttons.checkout", chat_id, CART, "buy", NONE, NONE),
-        ]
-    )
+    empty = _b(lang, "shop.buttons.empty", chat_id, CART, "clear", NONE, NONE)
+    paying = checkout_buttons(chat_id, lang, methods, CART, NONE)
+    if paying:
+        rows.extend([paying, [empty]])
+    else:
+        rows.append([empty, _b(lang, "shop.buttons.checkout", chat_id, CART, "buy", NONE, NONE)])
     return {"inline_keyboard": rows}
 
 
-def summary_keyboard(chat_id: int, draft: str, lang: str) -> Keyboard:
-    return {
-        "inline_keyboard": [
-            [
-                _b(lang, "shop.buttons.confirm", chat_id, QUOTE, "ok", draft, NONE),
-                _b(lang, "shop.buttons.cancel", chat_id, QUOTE, "no", draft, NONE),
-            ]
-        ]
-    }
+def summary_keyboard(chat_id: int, draft: str, lang: str, methods: Sequence[str] = ()) -> Keyboard:
+    cancel = _b(lang, "shop.buttons.cancel", chat_id, QUOTE, "no", draft, NONE)
+    paying = checkout_buttons(chat_id, lang, methods, QUOTE, draft)
+    if paying:
+        return {"inline_keyboard": [paying, [cancel]]}
+    confirm = _b(lang, "shop.buttons.confirm", chat_id, QUOTE, "ok", draft, NONE)
+    return {"inline_keyboard": [[confirm, cancel]]}
 
 
 def suggestions_keyboard(chat_id: int, products: Sequence[Product], lang: str) -> Keyboard:

@@ -106,6 +106,10 @@ class OrderRow(Base):
     total: Mapped[int] = mapped_column(BigInteger, default=0)
     # How it is paid: "" none (no payment method: never charged), later telegram/stars/cash.
     payment_method: Mapped[str] = mapped_column(String(16), default="")
+    # Who paid and where it goes, from the payment's order_info (erasable, as customers').
+    customer_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    customer_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    shipping_address: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Whether the order holds stock reserved at checkout (given back if it is cancelled/fails).
     stock_reserved: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped by every change of state (an optimistic check for whoever read the order).

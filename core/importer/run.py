@@ -26,6 +26,7 @@ from core import texts
 from core.importer.csvfile import Layout, MissingColumn, NotUtf8, count_rows, layout_of, read_rows
 from core.importer.jobs import ImportJob, ImportJobs, ImportState, row_guard
 from core.importer.rows import BadRow, GoodRow, check
+from core.orders.guarded import create_guarded
 from core.orders.model import Order, new_order_id
 from core.orders.store import OrderStore, staff
 from core.progress import percent_of, render_progress
@@ -222,7 +223,7 @@ class Importer:
         earlier: list[str] = []
         while pending:
             items = _new_orders(job, pending, time.time())
-            results = self.store.create_guarded(items, staff(job.user_id))
+            results = create_guarded(self.store, items, staff(job.user_id))
             retry: list[GoodRow] = []
             for (order, _, _), row, (status, found) in zip(items, pending, results, strict=True):
                 if status == -1:

@@ -1,10 +1,19 @@
-"""The payment service client: one call per order, safe to repeat (the order id is the key)."""
+"""validar_pago's check: an order paid through Telegram has its recorded payment verified
+against it; an order without a payment method (payments off) asks the payment service, one
+call per order, safe to repeat (the order id is the key)."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
 
 import requests
 
 from core.orders.model import Order
+from core.payments.checks import Recorded, payment_problem
+from core.payments.methods import CASH, INVOICED
+
+log = logging.getLogger(__name__)
 
 
 class PaymentDeclined(Exception):
@@ -15,21 +24,43 @@ class PaymentDeclined(Exception):
         self.detail = detail
 
 
+class PaymentHeld(PaymentDeclined):
+    """The recorded payment does not match the order (or there is none): the order is held
+    for the staff to review ("pago en revisión"), never approved."""
+
+
 class PaymentUnavailable(Exception):
     """The payment service could not answer (5xx, timeout, connection): retry later."""
 
 
 class PaymentClient:
-    """Asks `PAYMENT_API_URL` to authorize an order; with no URL, every payment is approved."""
+    """Verifies a Telegram payment against its order (`recorded`: the payment recorded for an
+    order id); cash is collected by the staff; an order with no payment method asks
+    `PAYMENT_API_URL`, and with no URL it is placed "sin cobro" (payments off)."""
 
-    def __init__(self, url: str, timeout: float, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float,
+        session: requests.Session | None = None,
+        recorded: Callable[[str], Recorded | None] | None = None,
+    ) -> None:
         self.url = url
         self.timeout = timeout
         self.session = session or requests.Session()
+        self.recorded = recorded
 
     def authorize(self, order: Order) -> None:
-        """Return when the payment is approved; raise PaymentDeclined or PaymentUnavailable."""
-        if not self.url:
+        """Return when the payment is approved; raise PaymentDeclined (PaymentHeld) or
+        PaymentUnavailable."""
+        if order.payment_method in INVOICED:
+            payment = self.recorded(order.id) if self.recorded is not None else None
+            problem = payment_problem(order, payment)
+            if problem is not None:
+                log.warning("order=%s payment held for review: %s", order.id, problem)
+                raise PaymentHeld(problem)
+            return
+        if order.payment_method == CASH or not self.url:
             return
         try:
             response = self.session.post(

@@ -15,15 +15,26 @@ from core.db.shop import OrderLineRow
 from core.orders.model import Order
 from core.orders.pricing import Quote
 from core.orders.rows import customer, insert_order, remember_customer
+from core.orders.states import OrderState
 from core.orders.store import ID_ATTEMPTS, OrderStore
 
 
 def place_priced(
-    store: OrderStore, chat_id: int, user_id: int, quote: Quote, source: str, language: str
+    store: OrderStore,
+    chat_id: int,
+    user_id: int,
+    quote: Quote,
+    source: str,
+    language: str,
+    payment_method: str = "",
+    awaiting_payment: bool = False,
 ) -> tuple[Order, bool]:
     """Store the order of `quote` (its lines copied: a later price change never alters it)
     with its stock reserved; a second call from the same `source` returns the first order
-    and False. Raises catalogue.store.OutOfStock, with nothing stored, when a line ran out."""
+    and False. Raises catalogue.store.OutOfStock, with nothing stored, when a line ran out.
+
+    An order `awaiting_payment` (its invoice is about to be sent) is not queued: its chain
+    starts when the payment is recorded (core.payments.store)."""
     for _attempt in range(ID_ATTEMPTS):
         existing = store.by_source(source)
         if existing is not None:
@@ -31,6 +42,9 @@ def place_priced(
         order = store.new(chat_id, user_id, quote.text(), language)
         order.currency, order.subtotal = quote.currency, quote.subtotal
         order.delivery_fee, order.total = quote.delivery_fee, quote.total
+        order.payment_method = payment_method
+        if awaiting_payment:
+            order.state = OrderState.AWAITING_PAYMENT
         try:
             with store.db.transaction() as session:
                 insert_order(session, order, source, actor=customer(user_id))
@@ -42,7 +56,7 @@ def place_priced(
             continue
     else:
         raise RuntimeError(f"no order stored for {source} after {ID_ATTEMPTS} attempts")
-    if store.starts is not None:
+    if store.starts is not None and not awaiting_payment:
         try:
             store.starts.add("order", order.id)
         except Exception:

@@ -31,11 +31,12 @@ class OrderQueries:
             return session.scalar(select(1)) == 1
 
     def get(self, order_id: str) -> Order:
+        table = OrderRow.__table__
         with self.db.reading() as session:
-            row = session.get(OrderRow, order_id)
-            if row is None:
-                raise OrderNotFound(order_id)
-            return to_order(row)
+            row = session.execute(select(table).where(table.c.id == order_id)).first()
+        if row is None:
+            raise OrderNotFound(order_id)
+        return to_order(row)
 
     def find(self, order_id: str, chat_id: int) -> Order | None:
         """The order if it exists and belongs to `chat_id`: other chats' orders do not exist."""

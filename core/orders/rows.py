@@ -3,7 +3,9 @@ its queries share (core.orders.store, core.orders.queries)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core import metrics
@@ -26,7 +28,8 @@ def telegram_source(chat_id: int, message_id: int) -> str:
     return f"tg:{chat_id}:{message_id}"
 
 
-def to_order(row: OrderRow) -> Order:
+def to_order(row: Any) -> Order:
+    """An Order from an ORM row or a Core row of `orders` (the same attribute names)."""
     return Order(
         id=row.id,
         chat_id=row.chat_id,
@@ -136,8 +139,8 @@ def record_change(
     previous = found[0] if found else ""
     if found is not None and previous != wanted.value:
         metrics.state_time(previous, now - found[1])
-    session.add(
-        OrderEvent(
+    session.execute(
+        insert(OrderEvent).values(
             order_id=order_id,
             at=now,
             from_state=previous or "",

@@ -14,6 +14,8 @@ from core.errors import CrossProcessError
 class OrderState(StrEnum):
     """Every state an order can be in; the values are stored and shown in Flower."""
 
+    # Sent its invoice, not yet paid: no chain runs until the payment is recorded.
+    AWAITING_PAYMENT = "esperando_pago"
     PENDIENTE = "pendiente"
     VALIDANDO_PAGO = "validando_pago"
     PREPARANDO_ENVIO = "preparando_envio"
@@ -37,6 +39,10 @@ STEPS: tuple[OrderState, ...] = (
 )
 
 TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
+    # Paid: pendiente, and the chain starts; cancelled or its invoice expired: cancelado.
+    OrderState.AWAITING_PAYMENT: frozenset(
+        {OrderState.PENDIENTE, OrderState.FALLIDO, OrderState.CANCELADO}
+    ),
     OrderState.PENDIENTE: frozenset(
         {OrderState.VALIDANDO_PAGO, OrderState.FALLIDO, OrderState.CANCELADO}
     ),

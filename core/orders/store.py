@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,6 +55,7 @@ GUARD_FIELD = "guard"
 # New ids drawn when a random id is already issued (one in ~10^9 at a million orders).
 ID_ATTEMPTS = 5
 
+ORDERS = cast(Table, OrderRow.__table__)
 # Columns a caller may set with set_fields / advance (anything else goes to `extra`).
 _COLUMNS = frozenset(
     {
@@ -103,9 +104,6 @@ class OrderStore(OrderQueries):
         """Store a new order; a re-delivered message returns its first order and False."""
         source = telegram_source(chat_id, source_message_id)
         for _attempt in range(ID_ATTEMPTS):
-            existing = self.by_source(source)
-            if existing is not None:
-                return existing, False
             order = self.new(chat_id, user_id, text, language)
             try:
                 with self.db.transaction() as session:
@@ -113,9 +111,12 @@ class OrderStore(OrderQueries):
                     remember_customer(session, order)
                 break
             except IntegrityError:
-                # The same message placed by another replica at the same moment (found on
-                # the next turn), or a random id already issued (another id is drawn).
-                continue
+                # A re-delivered update (or another replica placing the same message): its
+                # source is taken, and the first order is the answer; else a random id was
+                # already issued, and another is drawn.
+                existing = self.by_source(source)
+                if existing is not None:
+                    return existing, False
         else:
             raise RuntimeError(f"no order stored for {source} after {ID_ATTEMPTS} attempts")
         if self.starts is not None:
@@ -140,38 +141,6 @@ class OrderStore(OrderQueries):
             updated_at=now,
             language=language,
         )
-
-    def create_guarded(
-        self, orders: Sequence[tuple[Order, str, str]], actor: str = SYSTEM
-    ) -> list[tuple[int, str]]:
-        """Store new orders in one transaction, each under its (source, guard value).
-
-        For each: (1, id) created; (0, value) its source was taken (nothing created: `value`
-        is what the first order's guard holds); (-1, '') the random id was taken (draw another
-        and retry). The guard value is kept on the order (extra `guard`).
-        """
-        results: list[tuple[int, str]] = []
-        with self.db.transaction() as session:
-            for order, source, value in orders:
-                order.extra[GUARD_FIELD] = value
-                try:
-                    with session.begin_nested():
-                        insert_order(session, order, source, actor)
-                    results.append((1, order.id))
-                    continue
-                except IntegrityError:
-                    pass
-                first = session.scalar(select(OrderRow).where(OrderRow.source == source))
-                if first is None:
-                    results.append((-1, ""))
-                else:
-                    results.append((0, str((first.extra or {}).get(GUARD_FIELD, first.id))))
-        created = [order_id for status, order_id in results if status == 1]
-        if self.starts is not None:
-            for order_id in created:
-                self.starts.add("order", order_id)
-        metrics.order_event("created", len(created))
-        return results
 
     def by_source(self, source: str) -> Order | None:
         with self.db.reading() as session:
@@ -211,13 +180,16 @@ class OrderStore(OrderQueries):
         if wanted not in (OrderState.FALLIDO, OrderState.CANCELADO) and "step" not in fields:
             fields["step"] = step_number(wanted)
         with self.db.transaction() as session:
-            moved = self.transition(session, order_id, wanted, actor, note, **fields)
-            row = session.get(OrderRow, order_id, populate_existing=True)
+            changed = self.changed_row(session, order_id, wanted, actor, note, **fields)
+            if changed is not None:
+                return True, changed
+            # Not moved: already there (a step run twice), or refused.
+            row = session.execute(select(ORDERS).where(ORDERS.c.id == order_id)).first()
             if row is None:
                 raise OrderNotFound(order_id)
-            if not moved and row.state != wanted.value:
+            if row.state != wanted.value:
                 raise InvalidTransition(OrderState(row.state), wanted)
-            return moved, to_order(row)
+            return False, to_order(row)
 
     def transition(
         self,
@@ -229,34 +201,50 @@ class OrderStore(OrderQueries):
         **fields: str | int | float,
     ) -> bool:
         """In `session`: the conditional update and its history row; True when it moved."""
+        return self.changed_row(session, order_id, wanted, actor, note, **fields) is not None
+
+    def changed_row(
+        self,
+        session: Session,
+        order_id: str,
+        wanted: OrderState,
+        actor: str,
+        note: str = "",
+        **fields: str | int | float,
+    ) -> Order | None:
+        """`transition`, with the order as it is after the change (None: not moved). The
+        update returns the row (no second read), in SQLAlchemy Core: the order path's hot
+        spot, so no ORM object is built for it."""
         now = self.clock()
         columns, extra = _split(fields)
         values: dict[str, Any] = {
             "state": wanted.value,
             "updated_at": now,
-            "version": OrderRow.version + 1,
+            "version": ORDERS.c.version + 1,
             **columns,
         }
         if wanted.is_final:
             values["finished_at"] = now
         sources = [state.value for state in sources_of(wanted)]
         found = session.execute(
-            update(OrderRow)
-            .where(OrderRow.id == order_id, OrderRow.state.in_(sources))
+            update(ORDERS)
+            .where(ORDERS.c.id == order_id, ORDERS.c.state.in_(sources))
             .values(**values)
-            .returning(OrderRow.extra)
-            .execution_options(synchronize_session=False)
+            .returning(*ORDERS.c)
         ).first()
         if found is None:
-            return False
+            return None
+        order = to_order(found)
         if wanted in (OrderState.CANCELADO, OrderState.FALLIDO):
             release_stock(session, order_id)
         if wanted in FINAL_EVENTS:
             metrics.order_event(FINAL_EVENTS[wanted])
         if extra:
-            self._merge_extra(session, order_id, {**(found[0] or {}), **extra})
+            merged = {**(found.extra or {}), **extra}
+            self._merge_extra(session, order_id, merged)
+            order.extra = {str(k): str(v) for k, v in merged.items()}
         record_change(session, order_id, now, wanted, actor, note)
-        return True
+        return order
 
     @staticmethod
     def _merge_extra(session: Session, order_id: str, extra: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from core.orders.fulfilment import Fulfilment
 from core.orders.model import Order
 from core.orders.states import InvalidTransition, OrderState
 from core.orders.store import OrderNotFound
+from core.payments.methods import INVOICED
 from core.staff.cards import closed_text
 from core.staff.desk import Action, Outcome, Record, StaffDesk, Verdict
 
@@ -58,6 +59,8 @@ class StaffActions:
     # Revoke a cancelled order's queued steps (tasks.orders.revoke_order).
     revoke: Callable[[list[str]], None]
     clock: Callable[[], float] = field(default=time.time)
+    # Refund a cancelled order paid through Telegram (tasks.payments.reembolsar).
+    refund: Callable[[str], object] | None = None
 
     def press(self, order_id: str, round_: int, action: Action, actor: Actor) -> PressResult:
         now = self.clock()
@@ -109,6 +112,8 @@ class StaffActions:
             # Not fatal: every step checks the order's state before it does anything.
             log.exception("order=%s: revoking its tasks failed", order_id)
         tell_cancelled_by_staff(self.fulfilment, order)
+        if self.refund is not None and order.payment_method in INVOICED:
+            self.refund(order_id)
         return "cancelled"
 
     def close_cards(self, order: Order, record: Record) -> None:

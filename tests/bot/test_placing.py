@@ -23,6 +23,7 @@ from core.catalogue.store import CatalogueStore
 from core.conversation.store import ConversationStore
 from core.db.engine import Database
 from core.orders.store import OrderStore
+from core.payments.store import PaymentStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quota, Quotas
 from core.recovery import starts
@@ -40,8 +41,12 @@ class FakeServices(Services):
     unreachable: int = 0
     queued: list[str]
 
-    async def enqueue_order(self, order_id: str) -> str:
-        return self._publish(order_id)
+    async def enqueue_order(self, order_id: str, status_message_id: int = 0) -> str:
+        # As tasks.orders.enqueue_order: the chain's first id and the status message recorded.
+        task_id = self._publish(order_id)
+        shown = {"status_message_id": status_message_id} if status_message_id else {}
+        await self.run(self.store.set_fields, order_id, task_id=task_id, **shown)
+        return task_id
 
     async def enqueue_photo(self, job_id: str) -> str:
         return self._publish(job_id)
@@ -93,10 +98,11 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def svc(client: redis.Redis, sqlite_db: Database) -> FakeServices:
+    store = OrderStore(sqlite_db, PendingStarts(client))
     services = FakeServices(
         settings=Settings(),
         redis=client,
-        store=OrderStore(sqlite_db, PendingStarts(client)),
+        store=store,
         photo_jobs=PhotoJobStore(client),
         conversations=ConversationStore(client, 60.0),
         quotas=Quotas(client, Quota("orders", 0, 60), Quota("photos", 0, 60)),
@@ -105,6 +111,7 @@ def svc(client: redis.Redis, sqlite_db: Database) -> FakeServices:
         catalogue=CatalogueStore(sqlite_db),
         carts=CartStore(client, 60.0),
         drafts=DraftStore(client),
+        payments=PaymentStore(store),
     )
     services.queued = []
     return services

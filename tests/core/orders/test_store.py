@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from core.db.engine import Database
 from core.db.models import IssuedOrderId
+from core.orders.guarded import create_guarded
 from core.orders.states import InvalidTransition, OrderState
 from core.orders.store import OrderNotFound, OrderStore, staff
 
@@ -119,14 +120,14 @@ def test_an_order_id_is_never_issued_twice_even_after_its_order_is_deleted(
         assert session.scalar(select(IssuedOrderId.id).where(IssuedOrderId.id == order.id))
     again = store.new(10, 7, "y", "es")
     again.id = order.id
-    assert store.create_guarded([(again, "src:1", "v")]) == [(-1, "")]
+    assert create_guarded(store, [(again, "src:1", "v")]) == [(-1, "")]
 
 
 def test_guarded_creates_report_the_first_orders_guard(store: OrderStore) -> None:
     first = store.new(10, 7, "x", "es")
     second = store.new(10, 7, "x", "es")
-    assert store.create_guarded([(first, "row:a", "first")]) == [(1, first.id)]
-    assert store.create_guarded([(second, "row:a", "second")]) == [(0, "first")]
+    assert create_guarded(store, [(first, "row:a", "first")]) == [(1, first.id)]
+    assert create_guarded(store, [(second, "row:a", "second")]) == [(0, "first")]
 
 
 def test_created_between_pages_through_every_order(store: OrderStore) -> None:
