@@ -22,19 +22,29 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app \
     PATH=/venv/bin:$PATH \
-    MEDIA_DIR=/data/media
+    MEDIA_DIR=/data/media \
+    BACKUP_DIR=/data/backups
+# pg_dump and pg_restore for the backups of a PostgreSQL database (core.backup): Debian
+# bookworm's postgresql-client is 15, the major version of docker-compose.yml's server.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        postgresql-client \
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 pedidos \
-    && mkdir -p /data/media \
-    && chown -R pedidos:pedidos /data
+    && mkdir -p /data/media /data/backups /run/pedidos-metrics \
+    && chown -R pedidos:pedidos /data /run/pedidos-metrics
 COPY --from=build /venv /venv
 WORKDIR /app
 # The code stays root's (read-only to the user that runs it): a compromised process cannot
-# rewrite what every later start runs. Only /data (media) is the user's.
+# rewrite what every later start runs. Only /data (media, backups) is the user's.
 COPY core ./core
 COPY bot ./bot
 COPY tasks ./tasks
 COPY sandbox ./sandbox
 COPY scripts ./scripts
+# Alembic's scripts: `migrate` applies them, and every process checks the schema against them.
+COPY migrations ./migrations
 # The demo shop (catalogue and photos): used only when CATALOG_FILE names it.
 COPY demo ./demo
 COPY celeryconfig.py flowerconfig.py ./

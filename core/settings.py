@@ -292,6 +292,9 @@ def example_secrets(settings: Settings) -> list[str]:
     found = []
     if _is_example(split_credentials(settings.redis_url)[1].get("password", "")):
         found.append("REDIS_URL")
+    # docker-compose.yml builds it from POSTGRES_PASSWORD.
+    if _is_example(split_credentials(settings.database_url)[1].get("password", "")):
+        found.append("DATABASE_URL")
     for name in ("redis_password", "redis_sentinel_password", "webhook_secret"):
         secret: SecretStr = getattr(settings, name)
         if _is_example(secret.get_secret_value()):
@@ -313,7 +316,8 @@ def refuse_example_secrets(settings: Settings) -> None:
 
 
 def split_credentials(url: str) -> tuple[str, dict[str, str]]:
-    """A Redis URL without its user and password, and those apart (`{"password": …}`)."""
+    """A Redis (or database) URL without its user and password, and those apart
+    (`{"password": …}`)."""
     parts = urlsplit(url)
     if parts.password is None and parts.username is None:
         return url, {}

@@ -94,6 +94,34 @@ def test_make_migrate_names_the_database_without_its_password(
     assert "cannot migrate postgresql+psycopg://pedidos:***@127.0.0.1:1/" in unreachable.stderr
 
 
+def test_make_migrate_waits_for_a_database_that_is_not_up_yet(
+    postgres_server: PostgresServer,
+) -> None:
+    """--wait, as the compose stack's migrate service uses it while PostgreSQL makes its
+    cluster: an unreachable database is tried again until it answers or the time is up."""
+    url = postgres_server.new_database()
+    postgres_server.stop_server()
+    try:
+        gave_up = python("-m", "scripts.migrate", "--wait", "1", DATABASE_URL=url)
+        assert gave_up.returncode == 2
+        assert "cannot migrate postgresql+psycopg://pedidos@127.0.0.1:" in gave_up.stderr
+
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "scripts.migrate", "--wait", "60"],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert waiting.stdout is not None
+        assert waiting.stdout.readline().startswith("migrating ")  # and it is trying
+        assert waiting.poll() is None
+    finally:
+        postgres_server.start_server()
+    assert waiting.wait(timeout=60) == 0
+    assert f"is at schema revision {head_revision()}" in waiting.stdout.read()
+
+
 def test_make_backup_and_make_restore(tmp_path: Path) -> None:
     source = f"sqlite:///{tmp_path / 'pedidos.db'}"
     backups = tmp_path / "backups"

@@ -97,6 +97,9 @@ def test_make_run_starts_every_procfile_process() -> None:
 
 def test_every_service_restarts_and_has_a_healthcheck(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
+        if name == "migrate":  # one-shot: it runs to the end once per `up`
+            assert service["restart"] == "no"
+            continue
         assert service.get("restart") in ("unless-stopped", "always"), name
         assert service.get("healthcheck", {}).get("test"), name
     assert compose["services"]["bot"]["healthcheck"]["test"] == [
@@ -149,7 +152,8 @@ def test_redis_has_a_memory_cap_and_refuses_writes_past_it(compose: dict[str, An
 
 
 # (Redis's password is every service's: REDIS_URL carries it.)
-SECRETS = {"TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET", "FLOWER_BASIC_AUTH"}
+# (The database's password is in DATABASE_URL, given to the services that use the database.)
+SECRETS = {"TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET", "FLOWER_BASIC_AUTH", "POSTGRES_PASSWORD"}
 
 
 def test_each_service_gets_only_the_secrets_it_needs(compose: dict[str, Any]) -> None:
@@ -168,10 +172,48 @@ def test_each_service_gets_only_the_secrets_it_needs(compose: dict[str, Any]) ->
     }
 
 
-def test_media_and_redis_data_are_volumes(compose: dict[str, Any]) -> None:
-    assert set(compose["volumes"]) == {"redis-data", "media", "prometheus-data"}
+def test_media_backups_and_the_databases_are_volumes(compose: dict[str, Any]) -> None:
+    assert set(compose["volumes"]) == {
+        "redis-data",
+        "postgres-data",
+        "media",
+        "backups",
+        "prometheus-data",
+    }
     for name in ("worker", "bot"):
         assert "media:/data/media" in compose["services"][name]["volumes"]
+    # The worker runs backup_base_datos: its copies outlive the container.
+    worker = compose["services"]["worker"]
+    assert "backups:/data/backups" in worker["volumes"]
+    assert worker["environment"]["BACKUP_DIR"] == "/data/backups"
+    postgres = compose["services"]["postgres"]
+    assert "postgres-data:/var/lib/postgresql/data" in postgres["volumes"]
+
+
+def test_postgres_is_internal_has_a_password_and_is_migrated_first(
+    compose: dict[str, Any],
+) -> None:
+    postgres = compose["services"]["postgres"]
+    assert postgres["image"] == "postgres:15-bookworm"
+    assert "ports" not in postgres and postgres["networks"] == ["internal"]
+    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert "env_file" not in postgres  # its own password only, none of the app's secrets
+    assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    migrate = compose["services"]["migrate"]
+    assert migrate["command"][:3] == ["python", "-m", "scripts.migrate"]
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert migrate["environment"]["TELEGRAM_BOT_TOKEN"] == ""
+    for name in ("migrate", "bot", "worker", "beat"):
+        service = compose["services"][name]
+        url = service["environment"]["DATABASE_URL"]
+        assert url.startswith("postgresql+psycopg://pedidos:${POSTGRES_PASSWORD:?"), name
+        assert url.endswith("@postgres:5432/pedidos"), name
+        assert "internal" in service["networks"], name
+    for name in COMMANDS:
+        depends = compose["services"][name]["depends_on"]
+        assert depends["migrate"] == {"condition": "service_completed_successfully"}, name
+    # Flower only shows tasks: no database, so no database password.
+    assert "DATABASE_URL" not in compose["services"]["flower"]["environment"]
 
 
 def test_flower_has_basic_auth_from_settings_and_events_are_on(compose: dict[str, Any]) -> None:
@@ -202,7 +244,7 @@ def test_dockerfile_is_multi_stage_non_root_unbuffered_and_installs_the_lock() -
     cmd = [args for op, args in final if op == "CMD"][-1]
     assert tuple(yaml.safe_load(cmd)) == BOT_COMMAND
     copied = " ".join(args for op, args in final if op == "COPY")
-    for needed in ("core", "bot", "tasks", "celeryconfig.py", "flowerconfig.py"):
+    for needed in ("core", "bot", "tasks", "migrations", "celeryconfig.py", "flowerconfig.py"):
         assert needed in copied, needed
     # The code belongs to root: the user running it cannot change it.
     code = [args for op, args in final if op == "COPY" and "--from=" not in args]

@@ -56,7 +56,8 @@ def stack(image: str, numbers: dict[str, float], request: pytest.FixtureRequest)
     running.write_env_file()
     try:
         started = time.monotonic()
-        running.compose("up", "-d", "--no-build")
+        # The app services start once `migrate` has brought the schema up and exited.
+        running.up_in_order()
         containers = running.all_containers()
         assert {c.rsplit("_", 2)[-2] for c in containers} == set(SERVICES), containers
         running.wait_healthy(containers)

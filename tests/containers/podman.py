@@ -23,7 +23,12 @@ ENV_FILE = "var/containers/test.env"
 SANDBOX_TOKEN = "123456789:sandbox-token"
 # Where the base image keeps its CA bundle; the host's is mounted there while building.
 IMAGE_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-SERVICES = ("redis", "sandbox", "bot", "worker", "beat", "flower")
+SERVICES = ("redis", "postgres", "sandbox", "bot", "worker", "beat", "flower")
+# Runs once and exits (the schema), before the app services start.
+ONE_SHOT = ("migrate",)
+# What they need first: Telegram, Redis, and the database migrated.
+FIRST = ("redis", "postgres", "sandbox", "migrate")
+APP = ("bot", "worker", "beat", "flower")
 
 
 def run(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -77,6 +82,7 @@ class Stack:
 
     project: str
     redis_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    postgres_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     flower_auth: str = field(default_factory=lambda: f"admin:{secrets.token_urlsafe(12)}")
     flower_port: int = field(default_factory=free_port)
     sandbox_port: int = field(default_factory=free_port)
@@ -95,6 +101,7 @@ class Stack:
             "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN,
             "TELEGRAM_API_URL": "http://sandbox:8081",
             "REDIS_PASSWORD": self.redis_password,
+            "POSTGRES_PASSWORD": self.postgres_password,
             "FLOWER_BASIC_AUTH": self.flower_auth,
             "PUBLISHED_FLOWER_PORT": str(self.flower_port),
             "SANDBOX_PORT": str(self.sandbox_port),
@@ -128,6 +135,22 @@ class Stack:
 
     def compose(self, *args: str, timeout: float = 180) -> str:
         return run(*self.compose_command(*args), timeout=timeout).stdout
+
+    def up(self, *args: str, services: tuple[str, ...] = APP) -> str:
+        """`up -d` of `services` with --no-deps: podman-compose makes each depends_on a
+        `--requires`, and Podman 4.3 then neither starts (on `start`, "not found in input
+        list") nor restarts (restart: unless-stopped) a container that requires the exited
+        migrate. So the order compose would keep is kept here: first what the app needs, then
+        the app once migrate succeeded."""
+        return self.compose("up", "-d", "--no-build", "--no-deps", *args, *services)
+
+    def up_in_order(self) -> None:
+        self.up(services=FIRST)
+        (migrate,) = self.containers("migrate", running_only=False)
+        # `podman wait`: the exit status once it has stopped (it waits for PostgreSQL itself).
+        status = run("podman", "wait", migrate, timeout=180).stdout.strip()
+        assert status == "0", self.logs()
+        self.up()
 
     def containers(self, service: str, running_only: bool = True) -> list[str]:
         """Names of the service's containers, oldest first."""
@@ -179,12 +202,27 @@ class Stack:
             ) from None
         return time.monotonic() - started
 
+    def sql(self, query: str) -> list[str]:
+        """The rows of `query` in the stack's database (psql in the postgres container, as
+        an operator would run it), one line each, columns separated by |."""
+        out = self.exec(
+            self.container("postgres"),
+            "psql",
+            "--username=pedidos",
+            "--dbname=pedidos",
+            "--no-align",
+            "--tuples-only",
+            "--set=ON_ERROR_STOP=1",
+            f"--command={query}",
+        )
+        return out.splitlines()
+
     def all_containers(self) -> list[str]:
         return [name for service in SERVICES for name in self.containers(service)]
 
     def logs(self, tail: int = 60) -> str:
         parts = []
-        for service in SERVICES:
+        for service in (*ONE_SHOT, *SERVICES):
             for name in self.containers(service, running_only=False):
                 out = run("podman", "logs", "--tail", str(tail), name, check=False)
                 parts.append(f"--- {name}\n{out.stdout}{out.stderr}")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What `make test-containers` needs before it builds the project's image: Podman from Debian's
-# packages, set up for this kind of VM, and local stand-ins for the two base images the
-# Dockerfile and docker-compose.yml name (python:3.11-slim, redis:7.4-bookworm), since no
-# registry of images can be reached here. Each step is skipped when already done.
+# packages, set up for this kind of VM, and local stand-ins for the base images the Dockerfile
+# and docker-compose.yml name (python:3.11-slim, redis:7.4-bookworm, postgres:15-bookworm),
+# since no registry of images can be reached here. Each step is skipped when already done.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -58,3 +58,4 @@ build_standin() {
 }
 build_standin docker.io/library/python:3.11-slim python.Containerfile
 build_standin docker.io/library/redis:7.4-bookworm redis.Containerfile
+build_standin docker.io/library/postgres:15-bookworm postgres.Containerfile

@@ -21,6 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ({"REDIS_URL": "redis://:change-me@redis:6379/0"}, ["REDIS_URL"]),
         ({"REDIS_PASSWORD": "change-me"}, ["REDIS_PASSWORD"]),
+        (
+            {"DATABASE_URL": "postgresql+psycopg://pedidos:change-me@postgres:5432/pedidos"},
+            ["DATABASE_URL"],
+        ),
+        ({"DATABASE_URL": "postgresql+psycopg://pedidos:Xk29vQ-long@postgres/pedidos"}, []),
         ({"FLOWER_BASIC_AUTH": "admin:change-me"}, ["FLOWER_BASIC_AUTH"]),
         ({"FLOWER_BASIC_AUTH": "ops:Xk29vQ,admin:changeme"}, ["FLOWER_BASIC_AUTH"]),
         ({"WEBHOOK_URL": "https://x/t", "WEBHOOK_SECRET": "secret"}, ["WEBHOOK_SECRET"]),
