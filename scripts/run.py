@@ -10,6 +10,7 @@ from pathlib import Path
 
 from core.db.engine import safe_url
 from core.settings import SANDBOX_TOKEN, Settings
+from sandbox.payments import DEFAULT_PROVIDER_TOKEN
 from scripts.migrate import migrate, with_default_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +55,10 @@ def main() -> None:
             STALE_AFTER=env.get("STALE_AFTER", "10m"),
             WATCH_INTERVAL=env.get("WATCH_INTERVAL", "1m"),
         )
+        # The demo shop takes payments in the sandbox: cards (the sandbox's test provider,
+        # which `python -m sandbox` reads from PAYMENT_PROVIDER_TOKEN), Stars and cash.
+        env.setdefault("PAYMENT_METHODS", "telegram,stars,cash")
+        env.setdefault("PAYMENT_PROVIDER_TOKEN", DEFAULT_PROVIDER_TOKEN)
     env.setdefault("FLOWER_PORT", str(FLOWER_PORT))
     metrics_urls = _metrics(env) if settings.metrics_enabled else _metrics(env)[:0]
     # Flower shows every task's arguments: never without a login, even on loopback.
