@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     payment_api_url: str = ""
+    payment_api_token: SecretStr = NO_SECRET
     payment_timeout: Seconds = 5.0
     # Telegram's documented flood limits (core.telegram.rate_limiter keeps every process to them).
     rate_global_per_second: float = 30.0

@@ -42,6 +42,7 @@ def fulfilment() -> Fulfilment:
             config.payment_api_url,
             config.payment_timeout,
             recorded=PaymentStore(store()).payment_of,
+            token=config.payment_api_token.get_secret_value(),
         ),
         step_seconds=config.step_seconds,
     )

@@ -38,6 +38,7 @@ def payment_service() -> Iterator[PaymentService]:
             length = int(self.headers.get("Content-Length", 0))
             request = json.loads(self.rfile.read(length) or b"{}")
             request["idempotency_key"] = self.headers.get("Idempotency-Key", "")
+            request["authorization"] = self.headers.get("Authorization", "")
             status, body = service.next_answer(request)
             payload = json.dumps(body).encode()
             self.send_response(status)
