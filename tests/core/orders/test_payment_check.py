@@ -40,4 +40,3 @@ def test_a_refusal_declines_and_a_server_error_is_retried() -> None:
         service.answer(503)
         with pytest.raises(PaymentUnavailable):
             client.authorize(order())
-
