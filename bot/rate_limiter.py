@@ -158,7 +158,7 @@ class SharedRateLimiter(BaseRateLimiter[bool]):
                 if retries > self.max_retries:
                     raise
                 # Every process holds the chat (or the bot) until Telegram's wait is over.
-                seconds = _seconds(exc.retry_after)
+                seconds = retry_seconds(exc.retry_after)
                 keys, cool_args = cooldown_call(chat_id, seconds)
                 await self._cooldown(keys=keys, args=cool_args)
                 log.warning("429 on %s chat=%s: waiting %.1fs", endpoint, chat_id, seconds)
@@ -218,6 +218,6 @@ async def hand_over_reply(message: Outgoing, wait: float) -> None:
     await asyncio.to_thread(delivery_tasks.CeleryLater().send, message, wait, held=True)
 
 
-def _seconds(value: int | float | timedelta) -> float:
+def retry_seconds(value: int | float | timedelta) -> float:
     """`RetryAfter.retry_after` is seconds or a timedelta depending on PTB's settings."""
     return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -24,7 +24,6 @@ import logging
 import random
 import re
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -36,6 +35,7 @@ from telegram.ext import Application
 
 from bot import health
 from bot.metrics import metrics_page
+from bot.rate_limiter import retry_seconds
 from core import metrics
 from core.settings import Settings
 
@@ -304,13 +304,8 @@ async def set_webhook(application: Application, settings: Settings) -> None:
         except RetryAfter as exc:
             if attempt == SET_WEBHOOK_ATTEMPTS:
                 raise
-            seconds = _seconds(exc.retry_after)
+            seconds = retry_seconds(exc.retry_after)
             wait = seconds + random.uniform(0, RETRY_AFTER_SPREAD * seconds)
             log.info("setWebhook flood-limited (attempt %d): retrying in %.3fs", attempt, wait)
             await asyncio.sleep(wait)
     log.info("webhook set url=%s", settings.webhook_url)
-
-
-def _seconds(value: int | float | timedelta) -> float:
-    """`RetryAfter.retry_after` is seconds or a timedelta depending on PTB's settings."""
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from telegram import Bot, CallbackQuery, Chat, Message, Update, User
@@ -14,6 +13,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from bot.markup import inline
+from bot.rate_limiter import retry_seconds
 from core.keyboards import Pressed
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,7 @@ async def patiently(edit: Callable[[], Awaitable[T]], longest: float = 5.0) -> T
     try:
         return await edit()
     except RetryAfter as exc:
-        wait = exc.retry_after
-        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        seconds = retry_seconds(exc.retry_after)
         if seconds > longest:
             raise
         await asyncio.sleep(seconds)

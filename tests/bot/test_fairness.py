@@ -25,10 +25,11 @@ def pre_checkout_update(update_id: int) -> Update:
 def test_a_pre_checkout_query_needs_no_slot_and_no_line() -> None:
     async def scenario() -> list[str]:
         processor = FairUpdateProcessor(running=1)
-        release = asyncio.Event()
+        release, started = asyncio.Event(), asyncio.Event()
         done: list[str] = []
 
         async def busy() -> None:
+            started.set()
             await release.wait()
             done.append("message")
 
@@ -40,7 +41,8 @@ def test_a_pre_checkout_query_needs_no_slot_and_no_line() -> None:
             asyncio.create_task(processor.do_process_update(message_update(i), busy()))
             for i in range(3)
         ]
-        await asyncio.sleep(0)
+        # The first message holds the slot before the question comes.
+        await asyncio.wait_for(started.wait(), 2.0)
         await asyncio.wait_for(processor.do_process_update(pre_checkout_update(9), answer()), 2.0)
         release.set()
         await asyncio.gather(*held)
@@ -58,7 +60,10 @@ def test_messages_of_one_chat_still_run_one_at_a_time() -> None:
             nonlocal running, most
             running += 1
             most = max(most, running)
-            await asyncio.sleep(0.01)
+            # Give the loop to every other update (a second one of the chat would run now if
+            # the processor let it) before finishing.
+            for _ in range(10):
+                await asyncio.sleep(0)
             running -= 1
 
         await asyncio.gather(
