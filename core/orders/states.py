@@ -19,6 +19,15 @@ class OrderState(StrEnum):
     PENDIENTE = "pendiente"
     VALIDANDO_PAGO = "validando_pago"
     PREPARANDO_ENVIO = "preparando_envio"
+    # The human steps (STAFF_CHAT_ID set): preparar_envio posts the order's card in the staff
+    # chat and the order waits here; each move is a staff member's button press, never a
+    # sleeping task. Pickup orders go from listo straight to entregado.
+    POR_ACEPTAR = "por_aceptar"
+    ACEPTADO = "aceptado"
+    EN_PREPARACION = "en_preparacion"
+    LISTO = "listo"
+    EN_REPARTO = "en_reparto"
+    ENTREGADO = "entregado"
     NOTIFICANDO = "notificando"
     COMPLETADO = "completado"
     FALLIDO = "fallido"
@@ -30,6 +39,16 @@ class OrderState(StrEnum):
 
 
 FINAL_STATES = frozenset({OrderState.COMPLETADO, OrderState.FALLIDO, OrderState.CANCELADO})
+
+# The states people move an order through, in order (core.staff's order cards).
+HUMAN_STATES: tuple[OrderState, ...] = (
+    OrderState.POR_ACEPTAR,
+    OrderState.ACEPTADO,
+    OrderState.EN_PREPARACION,
+    OrderState.LISTO,
+    OrderState.EN_REPARTO,
+    OrderState.ENTREGADO,
+)
 
 # The chain's steps in order; each one moves the order into its state when it starts.
 STEPS: tuple[OrderState, ...] = (
@@ -49,9 +68,25 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     OrderState.VALIDANDO_PAGO: frozenset(
         {OrderState.PREPARANDO_ENVIO, OrderState.FALLIDO, OrderState.CANCELADO}
     ),
+    # Without staff (or for automatic products) the chain goes on to notificar_cliente.
     OrderState.PREPARANDO_ENVIO: frozenset(
-        {OrderState.NOTIFICANDO, OrderState.FALLIDO, OrderState.CANCELADO}
+        {
+            OrderState.POR_ACEPTAR,
+            OrderState.NOTIFICANDO,
+            OrderState.FALLIDO,
+            OrderState.CANCELADO,
+        }
     ),
+    # Rechazar cancels (and refunds) from any human state before the hand-over.
+    OrderState.POR_ACEPTAR: frozenset({OrderState.ACEPTADO, OrderState.CANCELADO}),
+    OrderState.ACEPTADO: frozenset({OrderState.EN_PREPARACION, OrderState.CANCELADO}),
+    OrderState.EN_PREPARACION: frozenset({OrderState.LISTO, OrderState.CANCELADO}),
+    OrderState.LISTO: frozenset(
+        {OrderState.EN_REPARTO, OrderState.ENTREGADO, OrderState.CANCELADO}
+    ),
+    OrderState.EN_REPARTO: frozenset({OrderState.ENTREGADO, OrderState.CANCELADO}),
+    # Handed over: notificar_cliente tells the customer and completes the order.
+    OrderState.ENTREGADO: frozenset({OrderState.NOTIFICANDO, OrderState.COMPLETADO}),
     OrderState.NOTIFICANDO: frozenset(
         {OrderState.COMPLETADO, OrderState.FALLIDO, OrderState.CANCELADO}
     ),
@@ -74,6 +109,9 @@ def step_number(state: OrderState) -> int:
     """How many steps have started when an order is in `state` (0 before the first)."""
     if state is OrderState.COMPLETADO:
         return len(STEPS)
+    if state in HUMAN_STATES:
+        # People work inside preparar_envio: the chain has started its second step.
+        return STEPS.index(OrderState.PREPARANDO_ENVIO) + 1
     return STEPS.index(state) + 1 if state in STEPS else 0
 
 
