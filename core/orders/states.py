@@ -14,6 +14,9 @@ from core.errors import CrossProcessError
 class OrderState(StrEnum):
     """Every state an order can be in; the values are stored and shown in Flower."""
 
+    # A /pedido text that matched no product: the staff price it (Cotizar), then it is paid
+    # like any other order.
+    POR_COTIZAR = "por_cotizar"
     # Sent its invoice, not yet paid: no chain runs until the payment is recorded.
     AWAITING_PAYMENT = "esperando_pago"
     PENDIENTE = "pendiente"
@@ -58,6 +61,9 @@ STEPS: tuple[OrderState, ...] = (
 )
 
 TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
+    OrderState.POR_COTIZAR: frozenset(
+        {OrderState.AWAITING_PAYMENT, OrderState.PENDIENTE, OrderState.CANCELADO}
+    ),
     # Paid: pendiente, and the chain starts; cancelled or its invoice expired: cancelado.
     OrderState.AWAITING_PAYMENT: frozenset(
         {OrderState.PENDIENTE, OrderState.FALLIDO, OrderState.CANCELADO}
