@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
-from urllib.parse import unquote, urlsplit, urlunsplit
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
@@ -24,17 +24,20 @@ from core.settings_types import (
     Bytes,
     CurrencyCode,
     Hosts,
+    HoursText,
     Ids,
     Level,
     Methods,
     OptionalSeconds,
     Seconds,
+    ZoneName,
     Zones,
 )
 from core.settings_types import parse_duration as parse_duration
 from core.settings_types import parse_hosts as parse_hosts
 from core.settings_types import parse_ids as parse_ids
 from core.settings_types import parse_size as parse_size
+from core.settings_types import split_credentials as split_credentials
 
 SANDBOX_TOKEN = "123456789:sandbox-token"
 # The longest any task may run before Celery kills it (the watcher's run has its own, longer
@@ -178,6 +181,16 @@ class Settings(BaseSettings):
     shop_currency: CurrencyCode = "EUR"
     min_order: int = Field(default=0, ge=0)
     cart_ttl: Seconds = 2 * DAY
+    # The staff group (blank: no staff workflow), the human states' deadlines in open time
+    # (core.deadlines), opening hours in SHOP_TIMEZONE (blank: REPORT_TIMEZONE; no hours:
+    # always open) and what an order outside them gets (README, Opening hours and deadlines).
+    staff_chat_id: int | None = None
+    accept_within: Seconds = 10 * 60.0
+    ready_within: Seconds = 45 * 60.0
+    deliver_within: Seconds = 90 * 60.0
+    shop_timezone: ZoneName = ""
+    shop_hours: HoursText = ""
+    outside_hours: Literal["take", "refuse"] = "take"
     # Flower's `user:password` logins (Flower reads the variable itself): read here only so
     # that no process starts with an example password in it.
     flower_basic_auth: SecretStr = NO_SECRET
@@ -314,24 +327,6 @@ def refuse_example_secrets(settings: Settings) -> None:
             f"refusing to start: {', '.join(found)} still hold an example password "
             "(see .env.example); set real secrets"
         )
-
-
-def split_credentials(url: str) -> tuple[str, dict[str, str]]:
-    """A Redis (or database) URL without its user and password, and those apart
-    (`{"password": …}`)."""
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url, {}
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"  # IPv6
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    credentials = {}
-    if parts.username:
-        credentials["username"] = unquote(parts.username)
-    if parts.password is not None:
-        credentials["password"] = unquote(parts.password)
-    return urlunsplit(parts._replace(netloc=netloc)), credentials
 
 
 def prometheus_multiproc_dir() -> str:

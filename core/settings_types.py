@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import AfterValidator, BeforeValidator, SecretStr
 from pydantic_settings import NoDecode
@@ -102,4 +103,49 @@ def parse_currency(text: str) -> str:
 
 
 CurrencyCode = Annotated[str, AfterValidator(parse_currency)]
+
+
+def check_hours(text: str) -> str:
+    """SHOP_HOURS as given, once it reads (core.shophours.schedule says how)."""
+    from core.shophours.schedule import ScheduleError, parse_hours
+
+    try:
+        parse_hours(text)
+    except ScheduleError as exc:
+        raise ValueError(str(exc).removeprefix("SHOP_HOURS: ")) from None
+    return text.strip()
+
+
+def check_zone(text: str) -> str:
+    """An IANA time zone name (`Europe/Madrid`), or "" for the default."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if text.strip():
+        try:
+            ZoneInfo(text.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone: {text!r} (use e.g. Europe/Madrid)") from None
+    return text.strip()
+
+
+HoursText = Annotated[str, AfterValidator(check_hours)]
+ZoneName = Annotated[str, AfterValidator(check_zone)]
 NO_SECRET = SecretStr("")
+
+
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """A Redis (or database) URL without its user and password, and those apart
+    (`{"password": …}`)."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url, {}
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    credentials = {}
+    if parts.username:
+        credentials["username"] = unquote(parts.username)
+    if parts.password is not None:
+        credentials["password"] = unquote(parts.password)
+    return urlunsplit(parts._replace(netloc=netloc)), credentials
