@@ -140,6 +140,7 @@ def _routing() -> dict[str, Any]:
         "task_routes": {
             "procesar_imagen": {"queue": "images"},
             "revisar_pedidos_atrasados": {"queue": "watcher"},
+            "vigilar_plazos": {"queue": "watcher"},
             "podar_retenidos": {"queue": "watcher"},
             # A 50,000-row import or a year's report must not hold up orders or alerts.
             "importar_datos": {"queue": "imports"},
@@ -179,6 +180,15 @@ def _schedule(settings: Settings) -> dict[str, Any]:
             "options": {"expires": settings.retention_interval},
         },
     }
+    if settings.staff_chat_id is not None:
+        # The human states' deadlines (core.deadlines) are minutes long: checked every
+        # minute, or every WATCH_INTERVAL when that is shorter.
+        every = min(DEADLINE_CHECK, settings.watch_interval)
+        entries["vigilar-plazos"] = {
+            "task": "vigilar_plazos",
+            "schedule": schedule(run_every=every),
+            "options": {"expires": every},
+        }
     daily = _daily_schedule(settings.daily_report_at)
     if daily is not None:
         entries["resumen-diario"] = {
@@ -199,6 +209,7 @@ def _schedule(settings: Settings) -> dict[str, Any]:
     return entries
 
 
+DEADLINE_CHECK = 60.0
 # A daily job more than this late is skipped until its next time (below).
 DAILY_LATEST = 3600
 

@@ -1,6 +1,7 @@
-"""`revisar_pedidos_atrasados`, the stale-order watcher beat runs every WATCH_INTERVAL.
+"""`revisar_pedidos_atrasados`, the stale-order watcher beat runs every WATCH_INTERVAL, and
+`vigilar_plazos`, the deadlines of the human states (STAFF_CHAT_ID set), every minute.
 
-The task is thin: core.watcher.watch does the work.
+The tasks are thin: core.watcher.watch and core.deadlines.watch do the work.
 """
 
 from __future__ import annotations
@@ -8,13 +9,18 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import asdict
+from functools import cache
 from typing import Any
 
 from celery import Task
 from celery.utils.log import get_task_logger
 
+from core.deadlines.rules import Deadlines
+from core.deadlines.store import BreachStore
+from core.deadlines.watch import DeadlineWatch, KeyboardFor, no_keyboard
+from core.shophours.clock import shop_clock
 from core.watcher.watch import RUN_TIME_LIMIT
-from tasks import app, clients
+from tasks import app, clients, delivery
 from tasks import context as ctx
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
@@ -58,4 +64,59 @@ def revisar_pedidos_atrasados(self: Task) -> dict[str, Any]:
     if report.more:
         # More stale orders than one run takes: the next run starts now, not a beat later.
         revisar_pedidos_atrasados.apply_async(expires=clients.settings().watch_interval)
+    return asdict(report)
+
+
+# The staff alert's buttons: the order card's keyboard (core.staff's cards) once it exists;
+# until then the alert goes without buttons.
+card_keyboard: KeyboardFor = no_keyboard
+
+
+@cache
+def deadline_watch() -> DeadlineWatch | None:
+    """The deadline watcher, or None without STAFF_CHAT_ID (no staff: no human deadlines)."""
+    config = clients.settings()
+    if config.staff_chat_id is None:
+        return None
+    deadlines = Deadlines(
+        shop_clock(config.shop_hours, config.shop_timezone, config.report_timezone),
+        accept=config.accept_within,
+        ready=config.ready_within,
+        deliver=config.deliver_within,
+        escalate_after=config.escalate_after,
+    )
+    admins = tuple(dict.fromkeys(config.admin_chat_ids + config.escalation_chat_ids))
+    return DeadlineWatch(
+        breaches=BreachStore(ctx.store().db),
+        store=ctx.store(),
+        sender=delivery.courier(),
+        deadlines=deadlines,
+        staff_chat_id=config.staff_chat_id,
+        admin_chat_ids=admins,
+        keyboard_for=lambda order: card_keyboard(order),
+    )
+
+
+@app.task(
+    bind=True,
+    base=WatcherTask,
+    name="vigilar_plazos",
+    soft_time_limit=RUN_TIME_LIMIT - 30,
+    time_limit=RUN_TIME_LIMIT,
+    **TELEGRAM_RETRY,
+)
+def vigilar_plazos(self: Task) -> dict[str, Any]:
+    """Alert, escalate and tell the customer of each missed deadline, once each."""
+    watch = deadline_watch()
+    if watch is None:
+        return {}
+    report = watch.run()
+    if report.found or report.alerted or report.escalated:
+        log.info(
+            "deadlines found=%s alerted=%s escalated=%s sent=%s",
+            report.found,
+            report.alerted,
+            report.escalated,
+            report.sent,
+        )
     return asdict(report)

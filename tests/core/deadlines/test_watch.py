@@ -33,7 +33,7 @@ TO_ACCEPT = (OrderState.VALIDANDO_PAGO, OrderState.PREPARANDO_ENVIO, OrderState.
 
 
 def at(*fields: int) -> float:
-    return datetime(*fields, tzinfo=MADRID).timestamp()  # type: ignore[misc]
+    return datetime(*fields, tzinfo=MADRID).timestamp()  # type: ignore[arg-type, misc]
 
 
 @dataclass

@@ -18,7 +18,7 @@ MINUTE = 60.0
 
 
 def at(*fields: int, zone: ZoneInfo = MADRID) -> float:
-    return datetime(*fields, tzinfo=zone).timestamp()  # type: ignore[misc]
+    return datetime(*fields, tzinfo=zone).timestamp()  # type: ignore[arg-type, misc]
 
 
 def local(timestamp: float, zone: ZoneInfo = MADRID) -> str:
