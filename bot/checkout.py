@@ -90,8 +90,9 @@ async def check_out(
             await answer_to.reply_html(problem_text(ran_out, products, lang))
             return placed or None
         order = await context.services.run(context.services.store.by_source, new.source)
-        if order is not None:
-            placed.append(order.id)
+        if order is None:
+            return placed or None  # not placed (the shop is closed, say): the chat was told
+        placed.append(order.id)
     return placed
 
 

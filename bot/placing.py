@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
@@ -34,7 +35,7 @@ from bot.markup import inline
 from bot.rate_limiter import own_fallback
 from bot.services import Services
 from core import texts
-from core.admission import discard_order, out_of_memory
+from core.admission import Closed, discard_order, opening_words, out_of_memory, outside_hours
 from core.db.engine import is_outage
 from core.keyboards import status_keyboard
 from core.orders.model import Order
@@ -42,6 +43,7 @@ from core.orders.priced import place_priced
 from core.orders.pricing import Quote
 from core.photos.jobs import PhotoJob
 from core.photos.processing import status_text
+from core.shophours.clock import ShopClock, shop_clock
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +239,13 @@ class NewPhoto(NewUnit[PhotoJob]):
 
 
 async def place(context: BotContext, new: NewUnit[U], status: StatusMessage) -> None:
-    """Store `new`, show its status message, record it and queue the unit (module doc)."""
+    """Store `new`, show its status message, record it and queue the unit (module doc);
+    outside opening hours an order is taken for the opening or refused (core.admission)."""
+    clock, closed = _hours(context, new)
+    if closed is not None and not closed.take:
+        log.info("%s refused for chat=%s: the shop is closed", new.name, new.chat_id)
+        await _say(status, texts.text(new.lang, "hours.refused", **_opening(clock, closed, new)))
+        return
     try:
         unit, created = await new.store(context.services)
     except Exception as exc:
@@ -255,6 +263,30 @@ async def place(context: BotContext, new: NewUnit[U], status: StatusMessage) -> 
     if not unit.status_message_id:
         status_id = await _show(new, unit, status)
     await _start(context, new, unit, status_id)
+    if closed is not None and created:
+        taken = texts.text(new.lang, "hours.taken", id=unit.id, **_opening(clock, closed, new))
+        await context.bot.send_message(new.chat_id, taken, parse_mode="HTML")
+
+
+def _hours(context: BotContext, new: NewUnit[U]) -> tuple[ShopClock, Closed | None]:
+    """The shop's clock, and whether it is closed for this unit (orders only)."""
+    config = context.services.settings
+    clock = shop_clock(config.shop_hours, config.shop_timezone, config.report_timezone)
+    if not isinstance(new, NewOrder):
+        return clock, None
+    return clock, outside_hours(clock, config.outside_hours, time.time())
+
+
+def _opening(clock: ShopClock, closed: Closed, new: NewUnit[U]) -> dict[str, str]:
+    return opening_words(clock, closed.opens_at, new.lang)
+
+
+async def _say(status: StatusMessage, text: str) -> None:
+    """Answer where the unit's status would have gone: a reply, or the pressed message."""
+    if isinstance(status, Reply):
+        await status.say(text)
+    else:
+        await status.show(text, None)
 
 
 async def _show(new: NewUnit[U], unit: U, status: StatusMessage) -> int:
