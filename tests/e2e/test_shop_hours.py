@@ -22,16 +22,16 @@ ZONE = "Europe/Madrid"
 OPENING = datetime.now(ZoneInfo(ZONE)).date() + timedelta(days=2)
 SHOP_HOURS = f"{DAY_NAMES[OPENING.weekday()]} 10:00-11:00"
 WEEKDAYS_ES = ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
-MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto")
-MONTHS_ES += ("septiembre", "octubre", "noviembre", "diciembre")
+MONTHS_ES = "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre"
+MONTHS_ES_LIST = [*MONTHS_ES.split(), "diciembre"]
 WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August")
-MONTHS_EN += ("September", "October", "November", "December")
+MONTHS_EN = "January February March April May June July August September October November"
+MONTHS_EN_LIST = [*MONTHS_EN.split(), "December"]
 WHEN_ES = (
-    f"el {WEEKDAYS_ES[OPENING.weekday()]}, {OPENING.day} de {MONTHS_ES[OPENING.month - 1]} "
+    f"el {WEEKDAYS_ES[OPENING.weekday()]}, {OPENING.day} de {MONTHS_ES_LIST[OPENING.month - 1]} "
     "a las 10:00"
 )
-WHEN_EN = f"on {WEEKDAYS_EN[OPENING.weekday()]}, {MONTHS_EN[OPENING.month - 1]} {OPENING.day}"
+WHEN_EN = f"on {WEEKDAYS_EN[OPENING.weekday()]}, {MONTHS_EN_LIST[OPENING.month - 1]} {OPENING.day}"
 
 
 @pytest.fixture(scope="module")
