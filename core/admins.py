@@ -64,3 +64,10 @@ class Admins:
         """Customers' texts (dead letters) are shown only where an admin alone reads: in private.
         An admin group also has members who are not admins."""
         return private
+
+
+def personal_data_allowed(chat_id: int, staff_chat_id: int | None, private: bool) -> bool:
+    """Whether a message may carry customers' names, phones, addresses and order texts: only
+    in the staff chat (STAFF_CHAT_ID) and in a staff member's private chat. An admin group's
+    other members see order ids and states."""
+    return private or (staff_chat_id is not None and chat_id == staff_chat_id)

@@ -91,6 +91,7 @@ def staff_alerts() -> StaffAlerts:
         remind_after=config.escalate_after,
         repeats=config.escalate_repeats,
         snooze_for=config.snooze_for,
+        staff_chat_id=config.staff_chat_id,
     )
 
 

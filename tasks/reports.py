@@ -35,14 +35,16 @@ def reporter() -> Reporter:
 
 @app.task(bind=True, base=TelegramTask, name="generar_reporte", **TELEGRAM_RETRY)
 def generar_reporte(
-    self: Task, chat_id: int, first: str, last: str, language: str
+    self: Task, chat_id: int, first: str, last: str, language: str, texts_too: bool = False
 ) -> dict[str, Any]:
-    """The orders of [first, last] as a CSV and a chart, to the chat that asked."""
+    """The orders of [first, last] as a CSV and a chart, to the chat that asked (the orders'
+    texts only when `texts_too`: a private chat or the staff chat)."""
     period = Period(
         date.fromisoformat(first), date.fromisoformat(last), clients.settings().report_timezone
     )
     # The task id names the report: a retry sends what is missing, never a second copy.
-    tally = reporter().report(chat_id, period, language, key=f"report:{self.request.id}")
+    key = f"report:{self.request.id}"
+    tally = reporter().report(chat_id, period, language, key=key, texts_too=texts_too)
     log.info("report chat=%s %s..%s orders=%s", chat_id, first, last, tally.total)
     return {"orders": tally.total}
 
@@ -55,5 +57,7 @@ def resumen_diario(self: Task) -> str:
     return reporter().daily(f"daily:{self.request.id}", time.time())
 
 
-def enqueue_report(chat_id: int, first: str, last: str, language: str) -> str:
-    return str(generar_reporte.delay(chat_id, first, last, language).id)
+def enqueue_report(
+    chat_id: int, first: str, last: str, language: str, texts_too: bool = False
+) -> str:
+    return str(generar_reporte.delay(chat_id, first, last, language, texts_too).id)

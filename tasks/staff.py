@@ -45,4 +45,5 @@ def staff_actions() -> StaffActions:
         retry=retry_order,
         revoke=revoke_order,
         refund=lambda order_id: reembolsar.delay(order_id, "cancelado por el equipo"),
+        staff_chat_id=config.staff_chat_id,
     )

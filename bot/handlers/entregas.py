@@ -9,7 +9,7 @@ from telegram import Chat
 from bot.context import BotContext, Incoming, on_message
 from bot.handlers.common import admin_or_refuse, command_argument
 from core import texts
-from core.admins import Admins
+from core.admins import Admins, personal_data_allowed
 from core.telegram.dead_letters import DeadLetter, DeadLetters
 from tasks import delivery as delivery_tasks
 
@@ -28,8 +28,11 @@ async def entregas(incoming: Incoming, context: BotContext) -> None:
         return
     svc, lang = context.services, incoming.lang
     letters = DeadLetters(svc.redis, svc.settings.dead_letters_max)
-    # Customers' texts only where an admin alone reads them (not to an admin group's members).
-    show_text = Admins.only_admins_read(incoming.chat.type == Chat.PRIVATE)
+    # Customers' texts only where an admin alone reads them, or the staff chat (core.admins).
+    chat = incoming.chat
+    show_text = personal_data_allowed(
+        chat.id, svc.settings.staff_chat_id, Admins.only_admins_read(chat.type == Chat.PRIVATE)
+    )
     words = command_argument(incoming.message).split()
     if words and words[0].lower() in REPLAY_WORDS:
         answer = await svc.run(_replay, letters, words[1:], lang)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 
+from telegram import Chat
+
 from bot.context import BotContext, Incoming, on_message
 from bot.handlers.common import command_argument
 from bot.handlers.staff_access import staff_or_refuse
 from core import texts
+from core.admins import personal_data_allowed
 from core.reports.period import PeriodError, parse_period, today_in
 from tasks import reports as report_tasks
 
@@ -27,6 +30,10 @@ async def informe(incoming: Incoming, context: BotContext) -> None:
         await incoming.message.reply_html(f"{problem}\n{texts.text(lang, 'report.usage')}")
         return
     first, last = period.first.isoformat(), period.last.isoformat()
+    # The CSV's order texts only in private or the staff chat: a group's members see the rest.
+    chat = incoming.chat
+    private = chat.type == Chat.PRIVATE
+    texts_too = personal_data_allowed(chat.id, svc.settings.staff_chat_id, private)
     # Enqueued first: the files come whether or not this short answer waits for a slot.
-    await svc.run(report_tasks.enqueue_report, incoming.chat.id, first, last, lang)
+    await svc.run(report_tasks.enqueue_report, chat.id, first, last, lang, texts_too)
     await incoming.message.reply_html(texts.text(lang, "report.queued", start=first, end=last))

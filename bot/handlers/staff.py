@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from telegram import Chat
+
 from bot.context import BotContext, Incoming
 from bot.handlers.presses import Answer, Press
 from bot.handlers.staff_access import is_staff
 from core import texts
+from core.admins import personal_data_allowed
 from core.orders.model import normalize_order_id
 from core.staff.actions import Actor, PressResult
 from core.staff.cards import action_name, record_line
@@ -81,7 +86,8 @@ def _answered(lang: str, last: Record) -> str:
 async def order_for_staff(
     incoming: Incoming, context: BotContext, raw_id: str, now: float
 ) -> str | None:
-    """/estado P-… for staff: any chat's order, with every staff action; None for others."""
+    """/estado P-… for staff: any chat's order, with every staff action; None for others.
+    What the customer wrote shows only in private or in the staff chat (core.admins)."""
     order_id = normalize_order_id(raw_id)
     if order_id is None or not is_staff(incoming.update, context):
         return None
@@ -93,6 +99,9 @@ async def order_for_staff(
     except KeyError:
         return None
     history = await svc.run(desk.history, order_id)
+    chat = incoming.chat
+    if not personal_data_allowed(chat.id, svc.settings.staff_chat_id, chat.type == Chat.PRIVATE):
+        order = replace(order, text=texts.raw(lang, "privacy.hidden"))
     lines = [
         texts.order_summary(order, now, lang),
         texts.text(lang, "staff.chat_line", chat=order.chat_id),

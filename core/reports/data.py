@@ -59,8 +59,11 @@ def _iso(timestamp: float, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(timestamp, tz).isoformat(timespec="seconds") if timestamp else ""
 
 
-def collect(store: OrderStore, period: Period, csv_path: Path | None = None) -> Tally:
-    """Tally the period's orders; with `csv_path`, also write one CSV row per order."""
+def collect(
+    store: OrderStore, period: Period, csv_path: Path | None = None, texts_too: bool = False
+) -> Tally:
+    """Tally the period's orders; with `csv_path`, also write one CSV row per order (its
+    `text` left empty unless `texts_too`: what customers wrote is personal data)."""
     start, end = period.bounds()
     tz = ZoneInfo(period.zone)
     tally = Tally()
@@ -83,7 +86,7 @@ def collect(store: OrderStore, period: Period, csv_path: Path | None = None) -> 
                             _iso(order.created_at, tz),
                             _iso(order.finished_at, tz),
                             f"{finished:.1f}" if finished != "" else "",
-                            order.text,
+                            order.text if texts_too else "",
                             order.error,
                         ]
                     )

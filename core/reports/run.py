@@ -42,12 +42,15 @@ class Reporter:
     zone: str
     workdir: str | None = None
 
-    def report(self, chat_id: int, period: Period, language: str, key: str) -> Tally:
-        """The CSV of the period's orders and the chart of orders per day by state."""
+    def report(
+        self, chat_id: int, period: Period, language: str, key: str, texts_too: bool = False
+    ) -> Tally:
+        """The CSV of the period's orders and the chart of orders per day by state; the
+        orders' texts only with `texts_too` (the CSV's `text` column is empty otherwise)."""
         with tempfile.TemporaryDirectory(prefix="report-", dir=self.workdir) as tmp:
             name = f"pedidos-{period.first.isoformat()}-{period.last.isoformat()}.csv"
             csv_path = Path(tmp) / name
-            tally = collect(self.store, period, csv_path)
+            tally = collect(self.store, period, csv_path, texts_too)
             values = {
                 "start": period.first.isoformat(),
                 "end": period.last.isoformat(),

@@ -22,7 +22,7 @@ from core.orders.model import Order
 from core.orders.states import InvalidTransition, OrderState
 from core.orders.store import OrderNotFound
 from core.payments.methods import INVOICED
-from core.staff.cards import closed_text
+from core.staff.cards import closed_text, shows_personal_data
 from core.staff.desk import Action, Outcome, Record, StaffDesk, Verdict
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ class StaffActions:
     clock: Callable[[], float] = field(default=time.time)
     # Refund a cancelled order paid through Telegram (tasks.payments.reembolsar).
     refund: Callable[[str], object] | None = None
+    # Closed cards here (and in admins' private chats) show what the customer wrote.
+    staff_chat_id: int | None = None
 
     def press(self, order_id: str, round_: int, action: Action, actor: Actor) -> PressResult:
         now = self.clock()
@@ -118,11 +120,13 @@ class StaffActions:
 
     def close_cards(self, order: Order, record: Record) -> None:
         """Every card of the order shows who answered, without buttons."""
-        text = closed_text(order, record, self.clock())
+        now = self.clock()
         courier = self.fulfilment.courier
         for (chat_id, message_id), round_ in self.desk.cards(order.id).items():
             if round_ != record.round:
                 continue  # an older card (its own answer shown) or a newer one asking again
+            personal = shows_personal_data(chat_id, self.staff_chat_id)
+            text = closed_text(order, record, now, personal)
             courier.edit(chat_id, message_id, text, key=f"staff:{order.id}:{round_}:closed")
 
 

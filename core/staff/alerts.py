@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from core.orders.model import Order
 from core.orders.store import OrderStore
-from core.staff.cards import card_keyboard, card_text
+from core.staff.cards import card_keyboard, card_text, shows_personal_data
 from core.staff.desk import Due, Kind, StaffDesk
 from core.telegram.client import BadRequest
 
@@ -52,6 +52,8 @@ class StaffAlerts:
     repeats: int
     snooze_for: float
     per_run: int = CARDS_PER_RUN
+    # Cards here (and in admins' private chats) show what the customer wrote; not in groups.
+    staff_chat_id: int | None = None
 
     def opened(self, orders: list[Order], now: float) -> None:
         """The watcher claimed these orders as newly stale: card them."""
@@ -77,9 +79,12 @@ class StaffAlerts:
         return self.admin_chat_ids
 
     def _send(self, order: Order, due: Due, now: float) -> int:
-        text = card_text(order, due.kind, due.ignored, self.repeats, now, self.stale_after)
         sent = 0
         for chat_id in self.chats_for(due.kind):
+            personal = shows_personal_data(chat_id, self.staff_chat_id)
+            text = card_text(
+                order, due.kind, due.ignored, self.repeats, now, self.stale_after, personal
+            )
             # Signed for each chat (core.keyboards): a card's buttons act only where sent.
             keyboard = card_keyboard(chat_id, order.id, due.round, self.snooze_for)
             try:

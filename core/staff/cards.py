@@ -7,6 +7,7 @@ round makes a press on an old card (replaced by a reminder) harmless.
 from __future__ import annotations
 
 from core import texts
+from core.admins import personal_data_allowed
 from core.keyboards import STAFF, Keyboard, button
 from core.orders.model import Order
 from core.staff.desk import Action, Kind, Record
@@ -20,10 +21,23 @@ ACTION_KEYS = {
 }
 
 
+def shows_personal_data(chat_id: int, staff_chat_id: int | None) -> bool:
+    """A card in the staff chat or an admin's private chat (a positive id) shows what the
+    customer wrote; one in an admin group shows ids and states only."""
+    return personal_data_allowed(chat_id, staff_chat_id, private=chat_id > 0)
+
+
 def card_text(
-    order: Order, kind: Kind, ignored: int, repeats: int, now: float, stale_after: float
+    order: Order,
+    kind: Kind,
+    ignored: int,
+    repeats: int,
+    now: float,
+    stale_after: float,
+    personal: bool = False,
 ) -> str:
-    """The card of one round: a heading by kind, then the watcher's line for the order."""
+    """The card of one round: a heading by kind, then the watcher's line for the order (and
+    what was ordered, where personal data may go)."""
     lang = ADMIN_LANGUAGE
     after = texts.format_age(stale_after, lang)
     if kind is Kind.ALERT:
@@ -32,10 +46,12 @@ def card_text(
         heading = texts.text(lang, "staff.reminder_title", id=order.id, n=ignored, max=repeats)
     else:
         heading = texts.text(lang, "staff.escalation_title", id=order.id, n=ignored)
-    return "\n".join([heading, order_line(order, now, lang), _what(order)])
+    return "\n".join([heading, order_line(order, now, lang), _what(order, personal)])
 
 
-def _what(order: Order) -> str:
+def _what(order: Order, personal: bool) -> str:
+    if not personal:
+        return str(texts.text(ADMIN_LANGUAGE, "privacy.hidden"))
     what = order.text if len(order.text) <= 80 else order.text[:79] + "…"
     return str(texts.text(ADMIN_LANGUAGE, "staff.what", what=what))
 
@@ -83,14 +99,14 @@ def record_line(record: Record, language: str) -> str:
     return str(line)
 
 
-def closed_text(order: Order, record: Record, now: float) -> str:
+def closed_text(order: Order, record: Record, now: float, personal: bool = False) -> str:
     """A card once answered: the order as it is now and who answered; no buttons."""
     lang = ADMIN_LANGUAGE
     return "\n".join(
         [
             texts.text(lang, "staff.closed_title", id=order.id),
             order_line(order, now, lang),
-            _what(order),
+            _what(order, personal),
             record_line(record, lang),
         ]
     )

@@ -134,7 +134,34 @@ def test_card_has_the_four_buttons_in_every_admin_chat(system: System, staff: St
     for chat in (staff.ana, staff.ana_private):
         card = card_of(chat, order_id)
         assert card.buttons == [["Atendido", "Posponer 3 s"], ["Reintentar", "Cancelar y avisar"]]
-        assert "Pedido atrasado" in (card.text or "") and "3 empanadas" in (card.text or "")
+        assert "Pedido atrasado" in (card.text or "")
+        # What the customer wrote only in Ana's own chat, not in the group (core.admins).
+        assert ("3 empanadas" in (card.text or "")) is (chat is staff.ana_private)
+
+
+def test_admin_groups_see_ids_and_states_not_what_customers_wrote(
+    system: System, staff: Staff
+) -> None:
+    _customer, order_id = stuck_order(system)
+    in_group = card_of(staff.ana, order_id)
+    in_private = card_of(staff.ana_private, order_id)
+    assert "empanadas" not in (in_group.text or "")
+    assert "(texto del cliente oculto aquí" in (in_group.text or "")
+    assert "3 empanadas" in (in_private.text or "")  # Ana's own chat: a staff member's
+
+    staff.ana.send(f"/estado {order_id}")
+    estado = staff.ana.wait_for(
+        lambda m: (m.text or "").startswith(f"🧾 Pedido {order_id}") and "equipo" in (m.text or ""),
+        timeout=10,
+    )
+    assert "empanadas" not in (estado.text or "") and "oculto" in (estado.text or "")
+    closed_group = staff.ana.callback_answer(
+        staff.ana.press("Atendido", message_id=in_group.message_id)
+    )
+    assert closed_group["text"] == "✅ Atendido: hecho."
+    answered = closed(staff.ana, in_group, "✅ Atendido · Ana")
+    assert "empanadas" not in (answered.text or "")
+    assert "3 empanadas" in (closed(staff.ana_private, in_private, "✅ Atendido").text or "")
 
 
 def test_atendido_once_then_a_double_press_is_told_who(
