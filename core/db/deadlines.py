@@ -6,10 +6,9 @@ however many watcher runs there are, each is decided once (core.deadlines.store)
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Double, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db.models import Base, OrderRow
+from core.db.models import Base
 
 
 class DeadlineBreachRow(Base):
@@ -34,12 +33,3 @@ class DeadlineBreachRow(Base):
         Index("ix_deadline_breaches_alerted", "alerted_at"),
         Index("ix_deadline_breaches_escalated", "escalated_at", "alerted_at"),
     )
-
-
-# The watcher's first question, "open orders in these states": only unfinished rows.
-OPEN_BY_STATE = Index(
-    "ix_orders_open_state",
-    OrderRow.state,
-    postgresql_where=sql("finished_at = 0"),
-    sqlite_where=sql("finished_at = 0"),
-)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, exists, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db.deadlines import DeadlineBreachRow
 from core.db.engine import Database
@@ -83,22 +83,27 @@ class BreachStore:
             return [(str(order_id), float(at)) for order_id, at in session.execute(query)]
 
     def record(self, kind: Kind, due: Sequence[tuple[str, float]]) -> None:
-        """Record breaches (order id, due time); one already recorded stays as it is."""
-        for order_id, due_at in due:
-            try:
-                with self.db.transaction() as session:
-                    session.execute(
-                        insert(Breaches).values(
-                            order_id=order_id,
-                            kind=kind.value,
-                            due_at=due_at,
-                            alerted_at=0.0,
-                            escalated_at=0.0,
-                            customer_told_at=0.0,
-                        )
-                    )
-            except IntegrityError:
-                pass  # another run recorded it first (unique order and kind)
+        """Record breaches (order id, due time) in one statement; one already recorded (by a
+        concurrent run) stays as it is: INSERT … ON CONFLICT DO NOTHING on either engine."""
+        if not due:
+            return
+        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
+        statement = dialect.insert(Breaches).on_conflict_do_nothing(
+            index_elements=["order_id", "kind"]
+        )
+        rows = [
+            {
+                "order_id": order_id,
+                "kind": kind.value,
+                "due_at": due_at,
+                "alerted_at": 0.0,
+                "escalated_at": 0.0,
+                "customer_told_at": 0.0,
+            }
+            for order_id, due_at in due
+        ]
+        with self.db.transaction() as session:
+            session.execute(statement, rows)
 
     def claim_alerts(self, now: float) -> int:
         """Claim the alert and the customer's message of every unalerted breach whose order is

@@ -44,18 +44,9 @@ def upgrade() -> None:
         ["escalated_at", "alerted_at"],
         unique=False,
     )
-    op.create_index(
-        "ix_orders_open_state",
-        "orders",
-        ["state"],
-        unique=False,
-        postgresql_where=sa.text("finished_at = 0"),
-        sqlite_where=sa.text("finished_at = 0"),
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_orders_open_state", table_name="orders")
     op.drop_index("ix_deadline_breaches_escalated", table_name="deadline_breaches")
     op.drop_index("ix_deadline_breaches_alerted", table_name="deadline_breaches")
     op.drop_table("deadline_breaches")
