@@ -306,3 +306,42 @@ async def test_the_store_down_is_said_in_reply_and_raised_to_a_press(
     with pytest.raises(redis.ConnectionError):  # the press's answer says it failed
         await place(context(svc, telegram), new_order(), confirmation)
     assert len(telegram.sent) == 1
+
+
+def closed_now() -> str:
+    """SHOP_HOURS open only the day after tomorrow (UTC): closed whenever the test runs."""
+    from datetime import UTC, datetime, timedelta
+
+    from core.shophours.schedule import DAY_NAMES
+
+    day = datetime.now(UTC).date() + timedelta(days=2)
+    return f"{DAY_NAMES[day.weekday()]} 10:00-11:00"
+
+
+async def test_outside_hours_a_refusing_shop_says_when_it_opens_and_stores_nothing(
+    svc: FakeServices, telegram: Telegram
+) -> None:
+    svc.settings = Settings(shop_hours=closed_now(), outside_hours="refuse")
+    confirmation = Confirmation(cast(CallbackQuery, telegram), SOURCE)
+    await place(context(svc, telegram), new_order(), confirmation)
+    [(kind, shown)] = telegram.sent
+    assert kind == "edit" and "no toma pedidos fuera de horario" in shown["text"]
+    assert "a las 10:00" in shown["text"] and shown["reply_markup"] is None
+    assert svc.store.recent(CHAT, 5) == [] and svc.queued == []
+    # Photos are not orders: the hours do not apply.
+    await place(context(svc, telegram), new_photo(telegram), reply(telegram, quote=True))
+    assert len(svc.queued) == 1
+
+
+async def test_outside_hours_a_taking_shop_places_the_order_and_says_when_once(
+    svc: FakeServices, telegram: Telegram
+) -> None:
+    svc.settings = Settings(shop_hours=closed_now())
+    confirmation = Confirmation(cast(CallbackQuery, telegram), SOURCE)
+    await place(context(svc, telegram), new_order(), confirmation)
+    await place(context(svc, telegram), new_order(), confirmation)  # re-delivered
+    [order] = svc.store.recent(CHAT, 5)
+    assert svc.queued == [order.id]
+    assert telegram.kinds() == ["edit", "send"]
+    told = telegram.sent[1][1]
+    assert told["chat_id"] == CHAT and f"Tu pedido <b>{order.id}</b> queda anotado" in told["text"]
