@@ -40,11 +40,6 @@ PHASES: tuple[Phase, ...] = (
 PHASE_OF = {phase.kind: phase for phase in PHASES}
 
 
-def phase_of_state(state: OrderState) -> Phase | None:
-    """The phase an order in `state` is in (None outside the human phases)."""
-    return next((phase for phase in PHASES if state in phase.states), None)
-
-
 @dataclass(frozen=True)
 class Deadlines:
     """How long each phase may take (seconds of open time), and the shop's hours."""
@@ -71,6 +66,3 @@ class Deadlines:
     def escalate_alerted_by(self, now: float) -> float:
         """The latest alert time whose breach is to be escalated at `now`."""
         return self.clock.rewind(now, self.escalate_after)
-
-    def is_breached(self, kind: Kind, started_at: float, now: float) -> bool:
-        return self.due_at(kind, started_at) <= now
