@@ -164,6 +164,7 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         PreCheckoutQueryHandler(pago.pre_checkout, block=False),
         ShippingQueryHandler(pago.shipping, block=False),
         MessageHandler(new & filters.SUCCESSFUL_PAYMENT, pago.successful_payment),
+        MessageHandler(new & filters.StatusUpdate.REFUNDED_PAYMENT, pago.refunded_payment),
         CommandHandler("paysupport", pago.paysupport, filters=new),
         CommandHandler(["terminos", "terms"], pago.terms, filters=new),
         CommandHandler(["start", "ayuda", "help"], ayuda.ayuda, filters=new),

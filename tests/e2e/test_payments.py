@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+import requests
 from sqlalchemy import select, update
 
 from core.catalogue import parse_catalogue
@@ -73,6 +74,12 @@ def stop_workers(system: System) -> None:
             process.kill()
 
 
+def with_a_worker(system: System) -> None:
+    """Start a worker unless one runs (an earlier test of the module stops them)."""
+    if not any(p.name.startswith("worker") and p.running for p in system.processes):
+        system.start_worker()
+
+
 def stock(system: System, sku: str) -> int | None:
     product = CatalogueStore(system.db).get(sku)
     assert product is not None
@@ -83,8 +90,9 @@ def check_out(system: System, chat: Chat, items: dict[str, int], button: str) ->
     """Fill the chat's cart, open it and press `button`; the order's id."""
     for sku, quantity in items.items():
         system.client.hset(f"pedidos:cart:{chat.chat_id}", sku, quantity)
+    seen = max((m.message_id for m in chat.bot_messages()), default=0)
     chat.send("/carrito")
-    cart = chat.wait_for(lambda m: "Tu carrito" in text_of(m))
+    cart = chat.wait_for(lambda m: "Tu carrito" in text_of(m) and m.message_id > seen)
     chat.callback_answer(chat.press(button, message_id=cart.message_id))
     status = chat.wait_for(
         lambda m: m.message_id == cart.message_id and "Pedido P-" in text_of(m), timeout=30
@@ -285,7 +293,9 @@ def test_an_invoice_telegram_refuses_cancels_its_order_and_gives_its_stock_back(
     before = stock(system, "EMP-CARNE")
     system.sandbox.fail("sendInvoice", status=400, times=1)
     order_id = check_out(system, chat, {"EMP-CARNE": 2}, "💳 Pagar")
-    chat.wait_for(lambda m: "No pude emitir la factura" in text_of(m) and order_id in text_of(m))
+    chat.wait_for(
+        lambda m: "No pude emitir la factura" in text_of(m) and order_id in text_of(m), timeout=30
+    )
     wait_until(lambda: system.store.get(order_id).state is OrderState.CANCELADO, 20, "cancelled")
     assert stock(system, "EMP-CARNE") == before
     assert not [m for m in chat.bot_messages() if m.invoice is not None]
@@ -295,6 +305,7 @@ def test_the_last_unit_held_by_an_expired_invoice_goes_to_the_next_buyer(system:
     """The stock race at the moment of payment: Ana's unpaid invoice holds the last tiramisu,
     so Bruno cannot buy it; once her invoice has expired he can, and her late payment is
     refused at pre-checkout: one unit, one sale, stock never below zero."""
+    with_a_worker(system)
     CatalogueStore(system.db).set_stock("POS-TIRA", 1)
     ana, bruno = system.private_chat(), system.private_chat()
     held = check_out(system, ana, {"POS-TIRA": 1}, "💳 Pagar")
@@ -343,6 +354,7 @@ def test_a_customer_pays_the_bots_invoice_in_the_web_chat(
 
     from sandbox.screenshot import CHROMIUM, CHROMIUM_ARGS
 
+    with_a_worker(system)
     chat = system.private_chat(first_name="Ana")
     user = chat.chat_id
     system.client.hset(f"pedidos:cart:{user}", "PZ-PEPP", 2)
@@ -384,3 +396,31 @@ def test_a_customer_pays_the_bots_invoice_in_the_web_chat(
     assert (order.state, order.total, order.delivery_fee) == (OrderState.COMPLETADO, 2400, 300)
     [row] = payment_rows(system, order_id)
     assert (row.total_amount, row.currency, row.shipping_option_id) == (2400, "EUR", "zona-1")
+
+
+def test_a_stars_refund_made_outside_the_bot_is_recorded_and_told_once(system: System) -> None:
+    """The shop owner refunds a Stars payment with their own tools: Telegram's
+    refunded_payment message is the bot's only news of it."""
+    with_a_worker(system)
+    chat = system.private_chat()
+    order_id = check_out(system, chat, {"STK-PACK": 1}, "💳 Pagar")
+    invoice_of(chat)
+    paid = chat.pay()
+    assert paid["status"] == "paid", paid
+    charge = paid["successful_payment"]["telegram_payment_charge_id"]
+    chat.wait_for(lambda m: completed(m) and order_id in text_of(m), timeout=60)
+
+    api = f"{system.sandbox.api_url}/bot{system.sandbox.token}/refundStarPayment"
+    answer = requests.post(
+        api, json={"user_id": chat.chat_id, "telegram_payment_charge_id": charge}, timeout=30
+    ).json()
+    assert answer["ok"], answer
+    chat.wait_for(lambda m: "Te devolvimos" in text_of(m) and order_id in text_of(m), timeout=60)
+    with system.db.reading() as session:
+        [refund] = session.scalars(select(RefundRow).where(RefundRow.order_id == order_id))
+        assert (refund.status, refund.amount, refund.currency) == ("done", 50, "XTR")
+    # Telegram's message again (a re-delivered update): nothing new recorded or said.
+    chat.send("/paysupport")
+    chat.wait_for(lambda m: "pagos@example.com" in text_of(m))
+    told = [m for m in chat.bot_messages() if "Te devolvimos" in text_of(m)]
+    assert len(told) == 1
