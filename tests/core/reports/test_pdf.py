@@ -8,6 +8,7 @@ import re
 import subprocess
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import pytest
 from PIL import Image
@@ -108,7 +109,7 @@ def test_every_page_renders_in_the_embedded_font(sqlite_db: Database, tmp_path: 
     rendered = sorted(tmp_path.glob("page-*.png"))
     assert pages >= 2 and len(rendered) == pages
     for png in rendered:
-        darkest, lightest = Image.open(png).convert("L").getextrema()
+        darkest, lightest = cast(tuple[int, int], Image.open(png).convert("L").getextrema())
         assert darkest < 100 and lightest > 200, png  # ink on paper, not a blank page
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
     assert re.search(r"DejaVuSans\s+TrueType\s+\S+\s+yes", fonts.stdout)
