@@ -12,7 +12,6 @@ from typing import cast
 
 import pytest
 from PIL import Image
-from sqlalchemy import text
 
 from core.db.engine import Database
 from core.money import format_amount
@@ -20,45 +19,12 @@ from core.orders.states import OrderState
 from core.reports.breaches import DEADLINES
 from core.reports.pdf import Setup, write_report
 from core.reports.period import Period
+from tests.support.report_pdf import pdf_lines, spaced, sums
 from tests.support.shop_week import CUSTOMER_NAME, CUSTOMER_TEXT, seed_week
 
 WEEK = Period(date(2026, 11, 23), date(2026, 11, 29), "Europe/Madrid")
 LIMITS = {state: default for state, (_, default) in DEADLINES.items()}
 NOW = WEEK.bounds()[1] + 86400.0
-
-
-def pdf_lines(path: Path) -> list[str]:
-    """The PDF's text line by line as laid out (a table row on one line), each line's
-    whitespace (Babel's no-break spaces too) made single spaces."""
-    out = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True
-    )
-    return [spaced(line) for line in out.stdout.splitlines() if line.strip()]
-
-
-def spaced(value: str) -> str:
-    return " ".join(value.replace("\u00a0", " ").replace("\u202f", " ").split())
-
-
-def sums(db: Database, start: float, end: float) -> tuple[int, int, str]:
-    """Paid and refunded in EUR in [start, end), and the best-selling product's name, by SQL."""
-    where = "currency = 'EUR' AND created_at >= :start AND created_at < :end"
-    bounds = {"start": start, "end": end}
-    with db.reading() as session:
-        paid = session.scalar(text(f"SELECT SUM(total_amount) FROM payments WHERE {where}"), bounds)
-        refunded = session.scalar(text(f"SELECT SUM(amount) FROM refunds WHERE {where}"), bounds)
-        top = session.execute(
-            text(
-                "SELECT l.name_es, SUM(l.quantity) AS q FROM order_lines l "
-                "JOIN orders o ON o.id = l.order_id WHERE l.currency = 'EUR' "
-                "AND o.created_at >= :start AND o.created_at < :end AND o.state NOT IN "
-                "('por_cotizar', 'esperando_pago', 'fallido', 'cancelado') "
-                "GROUP BY l.name_es ORDER BY q DESC"
-            ),
-            bounds,
-        ).first()
-    assert paid and refunded and top
-    return int(paid), int(refunded), str(top[0])
 
 
 @pytest.fixture
