@@ -4,6 +4,7 @@ embedded, and no customer's words or name are in it."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from datetime import date
@@ -22,6 +23,10 @@ from core.reports.period import Period
 from tests.support.report_pdf import pdf_lines, spaced, sums
 from tests.support.shop_week import CUSTOMER_NAME, CUSTOMER_TEXT, seed_week
 
+# `UPDATE_DOCS=1 make test` refreshes the README's page of the report; a plain run leaves docs/
+# alone.
+UPDATE_DOCS = os.environ.get("UPDATE_DOCS") == "1"
+DOCS_PAGE = Path(__file__).resolve().parents[3] / "docs" / "report-page"
 WEEK = Period(date(2026, 11, 23), date(2026, 11, 29), "Europe/Madrid")
 LIMITS = {state: default for state, (_, default) in DEADLINES.items()}
 NOW = WEEK.bounds()[1] + 86400.0
@@ -62,6 +67,9 @@ def test_the_pdf_holds_the_weeks_totals_to_the_cent_and_the_top_product(
     # Nothing a customer wrote or is called.
     words = "\n".join(lines)
     assert CUSTOMER_TEXT not in words and "Secreta" not in words and CUSTOMER_NAME not in words
+    if UPDATE_DOCS and db.dialect == "sqlite":
+        page = ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile"]
+        subprocess.run([*page, str(path), str(DOCS_PAGE)], check=True)
 
 
 def test_every_page_renders_in_the_embedded_font(sqlite_db: Database, tmp_path: Path) -> None:
