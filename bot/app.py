@@ -95,7 +95,10 @@ ADMIN_COMMANDS = (
     ("agotado", "soldout", "commands.agotado"),
 )
 # The staff's, when the shop takes payments: refunds due at the provider.
-PAYMENT_ADMIN_COMMANDS = (("reembolsos", "refunds", "commands.reembolsos"),)
+PAYMENT_ADMIN_COMMANDS = (
+    ("reembolsos", "refunds", "commands.reembolsos"),
+    ("reembolsar", "refund", "commands.reembolsar"),
+)
 
 
 def build_application(settings: Settings, db: Database) -> BotApplication:
@@ -164,6 +167,7 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         PreCheckoutQueryHandler(pago.pre_checkout, block=False),
         ShippingQueryHandler(pago.shipping, block=False),
         MessageHandler(new & filters.SUCCESSFUL_PAYMENT, pago.successful_payment),
+        MessageHandler(new & filters.StatusUpdate.REFUNDED_PAYMENT, pago.refunded_payment),
         CommandHandler("paysupport", pago.paysupport, filters=new),
         CommandHandler(["terminos", "terms"], pago.terms, filters=new),
         CommandHandler(["start", "ayuda", "help"], ayuda.ayuda, filters=new),
@@ -187,6 +191,7 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler("stock", catalogo.stock, filters=new),
         CommandHandler(["agotado", "soldout"], catalogo.agotado, filters=new),
         CommandHandler(["reembolsos", "refunds"], reembolsos.reembolsos, filters=new),
+        CommandHandler(["reembolsar", "refund"], reembolsos.reembolsar, filters=new),
         # A group upgraded to a supergroup: its orders and conversations follow it.
         MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
         # A CSV document from staff: a catalogue (by its header) is previewed, anything else

@@ -79,12 +79,14 @@ class Retention:
         client: redis.Redis,
         store: OrderStore,
         order_retention: float,
+        legal_retention: float,
         media_retention: float,
         media_dir: Path,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.order_retention = order_retention
+        self.legal_retention = legal_retention
         self.media_retention = media_retention
         self.media_dir = media_dir
         self.clock = clock
@@ -94,7 +96,9 @@ class Retention:
         now = self.clock()
         orders = 0
         if self.order_retention > 0:  # ORDER_RETENTION=off (0, the default) keeps every order
-            orders = self.store.delete_finished_before(now - self.order_retention, BATCH)
+            orders = self.store.delete_finished_before(
+                now - self.order_retention, BATCH, paid_cutoff=now - self.legal_retention
+            )
         jobs = self._prune_all(
             PHOTOS_FINISHED_KEY,
             now - self.media_retention,

@@ -174,6 +174,8 @@ class Settings(BaseSettings):
     # at DAILY_REPORT_AT there ("HH:MM", or a five-field crontab; "off" sends none).
     report_timezone: str = "UTC"
     daily_report_at: str = "08:00"
+    shop_timezone: ZoneName = ""  # reports, crontabs, opening hours; blank: REPORT_TIMEZONE
+    weekly_report_at: str = "0 9 * * mon"  # the weekly PDF to the admin chats (crontab; "off")
     # The shop (core.catalogue): a catalogue CSV loaded at start while the catalogue is empty
     # (its photos beside it, under photos/); the currency of prices that name none; the
     # smallest order total, in minor units; how long an untouched cart is kept.
@@ -188,7 +190,6 @@ class Settings(BaseSettings):
     accept_within: Seconds = 10 * 60.0
     ready_within: Seconds = 45 * 60.0
     deliver_within: Seconds = 90 * 60.0
-    shop_timezone: ZoneName = ""
     shop_hours: HoursText = ""
     outside_hours: Literal["take", "refuse"] = "take"
     # Flower's `user:password` logins (Flower reads the variable itself): read here only so

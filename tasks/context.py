@@ -107,6 +107,7 @@ def retention() -> Retention:
         redis_client(),
         store(),
         config.order_retention,
+        config.legal_retention,
         config.media_retention,
         Path(config.media_dir),
     )

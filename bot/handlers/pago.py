@@ -150,6 +150,26 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     await message.reply_html(texts.text(order.language, "pay.paid", amount=amount, id=order_id))
 
 
+async def refunded_payment(update: Update, context: BotContext) -> None:
+    """Telegram says a Stars payment went back. Usually our own refund, already recorded;
+    otherwise refunded outside the bot (the owner's own tools, or our refund task died between
+    Telegram's answer and its record): recorded and the customer told once, through the one
+    refund path, where CHARGE_ALREADY_REFUNDED counts as done (a race with our own record
+    changes nothing: the refund row and the customer's message are each once)."""
+    message = update.effective_message
+    if message is None or message.refunded_payment is None:
+        return
+    svc, charge = context.services, message.refunded_payment.telegram_payment_charge_id
+    payment = await svc.run(svc.payments.payment_by_charge, charge)
+    if payment is None:
+        log.error("refunded_payment for a charge never recorded: %s", charge)
+        return
+    if await svc.run(svc.payments.is_refunded, payment.id):
+        return
+    log.warning("order=%s refunded outside the bot: charge %s", payment.order_id, charge)
+    await svc.run(payment_tasks.reembolsar.delay, payment.order_id, "refunded_payment", charge)
+
+
 async def _record(context: BotContext, paid: Paid) -> Recording | None:
     """Record the payment, trying again while the database is unreachable: Telegram sends a
     successful_payment once, so giving up too early leaves money taken and not recorded."""

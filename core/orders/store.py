@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from core import metrics
 from core.db.engine import Database
 from core.db.models import Customer, OrderEvent, OrderRow
+from core.db.payments import PaymentRow
 from core.orders.lines import release_stock
 from core.orders.model import Order, new_order_id
 from core.orders.queries import OrderNotFound, OrderQueries
@@ -292,9 +293,12 @@ class OrderStore(OrderQueries):
             session.execute(update(Customer).where(Customer.chat_id == old).values(chat_id=new))
         return int(getattr(result, "rowcount", 0) or 0)
 
-    def delete_finished_before(self, cutoff: float, batch: int) -> int:
-        """Delete orders finished at or before `cutoff` (with their history), `batch` per
-        transaction; how many went. Their ids stay issued."""
+    def delete_finished_before(self, cutoff: float, batch: int, paid_cutoff: float) -> int:
+        """Delete orders finished at or before `cutoff` (with their history and lines), and
+        of those with a payment only the ones finished by `paid_cutoff` too (the books keep a
+        sale for the legal term), `batch` per transaction; how many went. Their ids stay
+        issued; payments and refunds stay (they name the id, not the order)."""
+        paid = select(PaymentRow.id).where(PaymentRow.order_id == OrderRow.id).exists()
         removed = 0
         while True:
             with self.db.transaction() as session:
@@ -302,6 +306,7 @@ class OrderStore(OrderQueries):
                     session.scalars(
                         select(OrderRow.id)
                         .where(OrderRow.finished_at > 0, OrderRow.finished_at <= cutoff)
+                        .where(~paid | (OrderRow.finished_at <= paid_cutoff))
                         .limit(batch)
                     )
                 )

@@ -163,6 +163,12 @@ class PaymentStore:
                 session.expunge(row)
             return row
 
+    def is_refunded(self, payment_id: int) -> bool:
+        """Whether a refund of this payment is recorded (done or due)."""
+        with self.db.reading() as session:
+            found = session.scalar(select(RefundRow.id).where(RefundRow.payment_id == payment_id))
+            return found is not None
+
     def record_refund(self, payment: Recorded, status: str, reason: str) -> bool:
         """Record the refund of `payment` (done, or due at the provider); False if it was."""
         try:

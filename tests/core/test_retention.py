@@ -49,7 +49,12 @@ def test_only_old_renditions_and_their_stray_temporaries_are_deleted(
     os.utime(link, (time.time() - 10 * WEEK,) * 2, follow_symlinks=False)
 
     retention = Retention(
-        redis.Redis.from_url(redis_url), OrderStore(sqlite_db), 90 * 24 * 3600, WEEK, media
+        redis.Redis.from_url(redis_url),
+        OrderStore(sqlite_db),
+        90 * 24 * 3600,
+        6 * 52 * WEEK,
+        WEEK,
+        media,
     )
     removed = retention.delete_old_files(time.time() - WEEK)
 
@@ -64,6 +69,6 @@ def test_a_media_dir_that_does_not_exist_is_nothing_to_delete(
     tmp_path: Path, redis_url: str, sqlite_db: Database
 ) -> None:
     retention = Retention(
-        redis.Redis.from_url(redis_url), OrderStore(sqlite_db), 1, 1, tmp_path / "missing"
+        redis.Redis.from_url(redis_url), OrderStore(sqlite_db), 1, 1, 1, tmp_path / "missing"
     )
     assert retention.delete_old_files(time.time()) == 0

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+import requests
 from sqlalchemy import select, update
 
 from core.catalogue import parse_catalogue
@@ -73,6 +74,12 @@ def stop_workers(system: System) -> None:
             process.kill()
 
 
+def with_a_worker(system: System) -> None:
+    """Start a worker unless one runs (an earlier test of the module stops them)."""
+    if not any(p.name.startswith("worker") and p.running for p in system.processes):
+        system.start_worker()
+
+
 def stock(system: System, sku: str) -> int | None:
     product = CatalogueStore(system.db).get(sku)
     assert product is not None
@@ -83,8 +90,9 @@ def check_out(system: System, chat: Chat, items: dict[str, int], button: str) ->
     """Fill the chat's cart, open it and press `button`; the order's id."""
     for sku, quantity in items.items():
         system.client.hset(f"pedidos:cart:{chat.chat_id}", sku, quantity)
+    seen = max((m.message_id for m in chat.bot_messages()), default=0)
     chat.send("/carrito")
-    cart = chat.wait_for(lambda m: "Tu carrito" in text_of(m))
+    cart = chat.wait_for(lambda m: "Tu carrito" in text_of(m) and m.message_id > seen)
     chat.callback_answer(chat.press(button, message_id=cart.message_id))
     status = chat.wait_for(
         lambda m: m.message_id == cart.message_id and "Pedido P-" in text_of(m), timeout=30
@@ -285,7 +293,161 @@ def test_an_invoice_telegram_refuses_cancels_its_order_and_gives_its_stock_back(
     before = stock(system, "EMP-CARNE")
     system.sandbox.fail("sendInvoice", status=400, times=1)
     order_id = check_out(system, chat, {"EMP-CARNE": 2}, "💳 Pagar")
-    chat.wait_for(lambda m: "No pude emitir la factura" in text_of(m) and order_id in text_of(m))
+    chat.wait_for(
+        lambda m: "No pude emitir la factura" in text_of(m) and order_id in text_of(m), timeout=30
+    )
     wait_until(lambda: system.store.get(order_id).state is OrderState.CANCELADO, 20, "cancelled")
     assert stock(system, "EMP-CARNE") == before
     assert not [m for m in chat.bot_messages() if m.invoice is not None]
+
+
+def test_the_last_unit_held_by_an_expired_invoice_goes_to_the_next_buyer(system: System) -> None:
+    """The stock race at the moment of payment: Ana's unpaid invoice holds the last tiramisu,
+    so Bruno cannot buy it; once her invoice has expired he can, and her late payment is
+    refused at pre-checkout: one unit, one sale, stock never below zero."""
+    with_a_worker(system)
+    CatalogueStore(system.db).set_stock("POS-TIRA", 1)
+    ana, bruno = system.private_chat(), system.private_chat()
+    held = check_out(system, ana, {"POS-TIRA": 1}, "💳 Pagar")
+    invoice_of(ana)
+    assert stock(system, "POS-TIRA") == 0
+
+    # While Ana's invoice is open, the last unit is hers.
+    system.client.hset(f"pedidos:cart:{bruno.chat_id}", "POS-TIRA", 1)
+    bruno.send("/carrito")
+    cart = bruno.wait_for(lambda m: "Tu carrito" in text_of(m))
+    bruno.callback_answer(bruno.press("💳 Pagar", message_id=cart.message_id))
+    bruno.wait_for(lambda m: "Tiramisú" in text_of(m) and "agot" in text_of(m).lower(), timeout=30)
+    assert not [m for m in bruno.bot_messages() if m.invoice is not None]
+
+    # Her invoice expires (sent an hour ago; INVOICE_TTL is 30 minutes): the payment she
+    # tries now is refused, her order cancelled, the unit back on the shelf.
+    with system.db.transaction() as session:
+        session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == held)
+            .values(created_at=OrderRow.created_at - 3600)
+        )
+    late = ana.pay(order_info=ANA)
+    assert late["status"] == "failed", late
+    wait_until(lambda: stock(system, "POS-TIRA") == 1, 30, "the unit released")
+
+    sold = check_out(system, bruno, {"POS-TIRA": 1}, "💳 Pagar")
+    invoice_of(bruno)
+    assert stock(system, "POS-TIRA") == 0
+    paid = bruno.pay(order_info=ANA)
+    assert paid["status"] == "paid", paid
+    bruno.wait_for(lambda m: completed(m) and sold in text_of(m), timeout=60)
+    assert system.store.get(held).state is OrderState.CANCELADO
+    assert payment_rows(system, held) == []
+    assert len(payment_rows(system, sold)) == 1
+    assert stock(system, "POS-TIRA") == 0
+
+
+@pytest.mark.browser
+def test_a_customer_pays_the_bots_invoice_in_the_web_chat(
+    system: System, sandbox_server: RunningSandbox
+) -> None:
+    """In headless Chromium, the real bot's invoice: the cart's Pagar, the payment form with
+    the shop's delivery zones as shipping options, Pay; the order completes, charged once."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from sandbox.screenshot import CHROMIUM, CHROMIUM_ARGS
+
+    with_a_worker(system)
+    chat = system.private_chat(first_name="Ana")
+    user = chat.chat_id
+    system.client.hset(f"pedidos:cart:{user}", "PZ-PEPP", 2)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(locale="es-ES")
+            page.goto(f"{sandbox_server.url}/?user={user}&name=Ana&lang=es&chat={user}")
+            page.fill("#text-input", "/carrito")
+            page.press("#text-input", "Enter")
+            page.get_by_role("button", name="💳 Pagar").last.click()
+            invoice = page.locator(".invoice").last
+            expect(invoice).to_contain_text("21,00", timeout=30_000)
+            page.get_by_role("button", name="Pay 21,00 €").last.click()
+            form = page.locator("#pay-form")
+            form.get_by_label("Name", exact=True).fill("Ana Pérez")
+            form.get_by_label("Phone").fill("+34600111222")
+            form.get_by_label("Street", exact=True).fill("Calle Mayor 1")
+            form.get_by_label("City").fill("Madrid")
+            form.get_by_label("Post code").fill("28005")
+            form.get_by_role("button", name="Continue").click()
+            # Both zones cover 28005: the shop's own two options, Centro chosen.
+            expect(page.locator("#pay-shipping option")).to_have_count(2, timeout=30_000)
+            form.get_by_label("Shipping").select_option("zona-1")
+            pay = page.locator("#pay-submit")
+            expect(pay).to_contain_text("24,00")
+            pay.click()
+            expect(page.locator("#pay-outcome")).to_contain_text("Paid", timeout=30_000)
+            page.get_by_role("button", name="Close").click()
+            bot_bubbles = page.locator(".row:not(.out) .bubble")
+            expect(bot_bubbles.filter(has_text="Pago recibido")).to_have_count(1, timeout=30_000)
+            expect(bot_bubbles.filter(has_text="completado")).not_to_have_count(0, timeout=60_000)
+        finally:
+            browser.close()
+    [order_id] = {
+        found for m in chat.bot_messages() for found in re.findall(r"P-[0-9A-Z]{6}", text_of(m))
+    }
+    order = system.store.get(order_id)
+    assert (order.state, order.total, order.delivery_fee) == (OrderState.COMPLETADO, 2400, 300)
+    [row] = payment_rows(system, order_id)
+    assert (row.total_amount, row.currency, row.shipping_option_id) == (2400, "EUR", "zona-1")
+
+
+def test_a_stars_refund_made_outside_the_bot_is_recorded_and_told_once(system: System) -> None:
+    """The shop owner refunds a Stars payment with their own tools: Telegram's
+    refunded_payment message is the bot's only news of it."""
+    with_a_worker(system)
+    chat = system.private_chat()
+    order_id = check_out(system, chat, {"STK-PACK": 1}, "💳 Pagar")
+    invoice_of(chat)
+    paid = chat.pay()
+    assert paid["status"] == "paid", paid
+    charge = paid["successful_payment"]["telegram_payment_charge_id"]
+    chat.wait_for(lambda m: completed(m) and order_id in text_of(m), timeout=60)
+
+    api = f"{system.sandbox.api_url}/bot{system.sandbox.token}/refundStarPayment"
+    answer = requests.post(
+        api, json={"user_id": chat.chat_id, "telegram_payment_charge_id": charge}, timeout=30
+    ).json()
+    assert answer["ok"], answer
+    chat.wait_for(lambda m: "Te devolvimos" in text_of(m) and order_id in text_of(m), timeout=60)
+    with system.db.reading() as session:
+        [refund] = session.scalars(select(RefundRow).where(RefundRow.order_id == order_id))
+        assert (refund.status, refund.amount, refund.currency) == ("done", 50, "XTR")
+    # Telegram's message again (a re-delivered update): nothing new recorded or said.
+    chat.send("/paysupport")
+    chat.wait_for(lambda m: "pagos@example.com" in text_of(m))
+    told = [m for m in chat.bot_messages() if "Te devolvimos" in text_of(m)]
+    assert len(told) == 1
+
+
+def test_staff_refund_a_delivered_order_without_cancelling_it(system: System) -> None:
+    """/reembolsar gives a completed order's payment back (a goodwill refund): the customer
+    is told once, the order stays completed, and a second /reembolsar refunds nothing more."""
+    with_a_worker(system)
+    chat = system.private_chat()
+    staff = system.sandbox.private_chat(user_id=STAFF, first_name="Tienda", language_code="es")
+    order_id = check_out(system, chat, {"STK-PACK": 2}, "💳 Pagar")
+    invoice_of(chat)
+    assert chat.pay()["status"] == "paid"
+    chat.wait_for(lambda m: completed(m) and order_id in text_of(m), timeout=60)
+
+    staff.send(f"/reembolsar {order_id} llegó dañado")
+    staff.wait_for(lambda m: "Devolviendo 100" in text_of(m) and "llegó dañado" in text_of(m))
+    chat.wait_for(lambda m: "Te devolvimos" in text_of(m) and order_id in text_of(m), timeout=60)
+    with system.db.reading() as session:
+        [refund] = session.scalars(select(RefundRow).where(RefundRow.order_id == order_id))
+        assert (refund.status, refund.amount, refund.reason) == ("done", 100, "llegó dañado")
+    assert system.store.get(order_id).state is OrderState.COMPLETADO
+
+    staff.send(f"/reembolsar {order_id}")
+    staff.wait_for(lambda m: "ya está reembolsado" in text_of(m))
+    stranger = system.private_chat()
+    stranger.send(f"/reembolsar {order_id}")
+    stranger.wait_for(lambda m: "solo para el equipo" in text_of(m))
+    assert len([m for m in chat.bot_messages() if "Te devolvimos" in text_of(m)]) == 1

@@ -113,7 +113,8 @@ def test_an_order_id_is_never_issued_twice_even_after_its_order_is_deleted(
 ) -> None:
     order, _ = store.create(chat_id=10, user_id=7, text="x", source_message_id=1)
     store.move(order.id, OrderState.CANCELADO)
-    assert store.delete_finished_before(cutoff=store.get(order.id).finished_at, batch=10) == 1
+    finished = store.get(order.id).finished_at
+    assert store.delete_finished_before(finished, 10, paid_cutoff=finished) == 1
     with pytest.raises(OrderNotFound):
         store.get(order.id)
     with store.db.reading() as session:

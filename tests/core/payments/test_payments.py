@@ -15,7 +15,7 @@ from core.orders.payment import PaymentClient, PaymentHeld
 from core.orders.priced import place_priced
 from core.orders.pricing import price
 from core.orders.states import OrderState
-from core.orders.store import OrderStore
+from core.orders.store import OrderNotFound, OrderStore
 from core.payments.checks import EXPIRED, payment_problem, precheckout_problem
 from core.payments.invoice import invoice_for
 from core.payments.payload import make_payload, order_of
@@ -139,3 +139,24 @@ def test_an_expired_invoice_cancels_its_order_and_gives_its_stock_back(store: Or
     payments.record(paid_for(other, charge="tg-3"))
     assert not payments.expire(other.id, EXPIRED)
     assert store.get(other.id).state is OrderState.PENDIENTE
+
+
+def test_retention_keeps_a_paid_order_for_the_legal_term(store: OrderStore) -> None:
+    """ORDER_RETENTION deletes an old finished order, but one with a payment only once
+    LEGAL_RETENTION has passed too; its payment row stays in the books either way."""
+    payments = PaymentStore(store)
+    paid = awaiting(store)
+    assert payments.record(paid_for(paid)).moved
+    unpaid = awaiting(store, quantity=1)
+    for order in (paid, unpaid):
+        store.move(order.id, OrderState.CANCELADO)
+    finished = max(store.get(o.id).finished_at for o in (paid, unpaid))
+
+    assert store.delete_finished_before(finished, 10, paid_cutoff=finished - 1) == 1
+    assert store.get(paid.id).state is OrderState.CANCELADO
+    with pytest.raises(OrderNotFound):
+        store.get(unpaid.id)
+    assert store.delete_finished_before(finished, 10, paid_cutoff=finished) == 1
+    with pytest.raises(OrderNotFound):
+        store.get(paid.id)
+    assert payments.count(paid.id) == 1
