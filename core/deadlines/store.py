@@ -105,21 +105,23 @@ class BreachStore:
         with self.db.transaction() as session:
             session.execute(statement, rows)
 
-    def claim_alerts(self, now: float) -> int:
-        """Claim the alert and the customer's message of every unalerted breach whose order is
-        still in the phase; how many this call claimed."""
+    def claim_alerts(self, now: float, limit: int) -> int:
+        """Claim the alert and the customer's message of the `limit` earliest-due unalerted
+        breaches whose order is still in the phase; how many this call claimed."""
         candidates = (
             select(Breaches.id)
             .join(OrderRow, OrderRow.id == Breaches.order_id)
             .where(Breaches.alerted_at == 0, _OPEN, _in_phase())
+            .order_by(Breaches.due_at)
+            .limit(limit)
         )
         return self._claim(
             candidates, Breaches.alerted_at == 0, alerted_at=now, customer_told_at=now
         )
 
-    def claim_escalations(self, alerted_by: float, now: float) -> int:
-        """Claim the escalation of every breach alerted at or before `alerted_by` whose order
-        is still in the phase; how many this call claimed."""
+    def claim_escalations(self, alerted_by: float, now: float, limit: int) -> int:
+        """Claim the escalation of the `limit` earliest breaches alerted at or before
+        `alerted_by` whose order is still in the phase; how many this call claimed."""
         candidates = (
             select(Breaches.id)
             .join(OrderRow, OrderRow.id == Breaches.order_id)
@@ -130,6 +132,8 @@ class BreachStore:
                 _OPEN,
                 _in_phase(),
             )
+            .order_by(Breaches.alerted_at)
+            .limit(limit)
         )
         return self._claim(candidates, Breaches.escalated_at == 0, escalated_at=now)
 

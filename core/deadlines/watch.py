@@ -29,6 +29,9 @@ Keyboard = dict[str, Any]
 KeyboardFor = Callable[[Order], Keyboard | None]
 # New breaches recorded per deadline kind and run; the rest are found by the next run.
 FIND_PER_RUN = 200
+# Alerts (and escalations) claimed per run, earliest due first: a group takes 20 messages a
+# minute and the order cards need the rest; the customers' messages go with their alerts.
+CLAIMS_PER_RUN = 10
 # What was claimed this recently is sent again under its key each run (a no-op once it went
 # out): longer than a run and its retries (core.watcher.watch.ADOPT_AFTER), far shorter than
 # the courier remembers keys (7 days).
@@ -105,17 +108,18 @@ class DeadlineWatch:
     keyboard_for: KeyboardFor = no_keyboard
     clock: Callable[[], float] = field(default=time.time)
     per_kind: int = FIND_PER_RUN
+    claims_per_run: int = CLAIMS_PER_RUN
     resend_window: float = RESEND_WINDOW
 
     def run(self) -> DeadlineReport:
         """One run (a retry or a concurrent run sends nothing twice: module doc)."""
         now = self.clock()
         found = sum(self._find(kind, now) for kind in Kind)
-        alerted = self.breaches.claim_alerts(now)
+        alerted = self.breaches.claim_alerts(now, self.claims_per_run)
         escalated = 0
         if self.admin_chat_ids:
             by = self.deadlines.escalate_alerted_by(now)
-            escalated = self.breaches.claim_escalations(by, now)
+            escalated = self.breaches.claim_escalations(by, now, self.claims_per_run)
         alerts, escalations = self.breaches.claimed_since(now - self.resend_window)
         ids = {b.order_id for b in alerts} | {b.order_id for b in escalations}
         orders = {order.id: order for order in self.store.get_many(sorted(ids))}

@@ -268,3 +268,18 @@ def test_the_delivery_deadline_runs_from_ready(shop: Shop) -> None:
     shop.now[0] += 2 * ESCALATE_AFTER
     watch.run()
     assert len(shop.courier.sent) == 2
+
+
+def test_a_backlog_is_alerted_a_few_per_run_earliest_due_first(shop: Shop) -> None:
+    watch = shop.watch()
+    watch.claims_per_run = 3
+    orders = []
+    for i in range(5):
+        orders.append(shop.order(*TO_ACCEPT, chat_id=700 + i))
+        shop.now[0] += MINUTE
+    shop.now[0] += 10 * MINUTE
+    assert (watch.run().alerted, watch.run().alerted, watch.run().alerted) == (3, 2, 0)
+    alerted = [s.text for s in shop.courier.sent if s.chat_id == STAFF]
+    assert [o.id for o in orders] == [t.split("</b>")[0].removeprefix("⏰ <b>") for t in alerted]
+    customers = sorted(s.chat_id for s in shop.courier.sent if s.chat_id > 0)
+    assert customers == [700, 701, 702, 703, 704]
