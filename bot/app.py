@@ -32,9 +32,9 @@ from bot.handlers import (
     carrito,
     catalogo,
     catalogo_csv,
-    conversation,
     entregas,
     estado,
+    fotos_pedido,
     importar,
     informe,
     menu,
@@ -42,9 +42,9 @@ from bot.handlers import (
     pago,
     pedido,
     pedidos,
-    photos,
     reachability,
     reembolsos,
+    relay,
 )
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
@@ -177,6 +177,7 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler(["borrar_datos", "forget_customer"], borrar.borrar_datos, filters=new),
         CommandHandler(["pedidos", "orders"], while_replying(pedidos.pedidos), filters=new),
         CommandHandler(["cancelar", "cancel"], while_replying(cancelar.cancelar), filters=new),
+        CommandHandler(["mensaje", "message"], relay.mensaje, filters=new),  # STAFF_CHAT_ID
         # Admins only (checked inside, so others get a refusal); not in the public menu.
         CommandHandler(["atrasados", "stale"], atrasados.atrasados, filters=new),
         CommandHandler(["entregas", "deliveries"], entregas.entregas, filters=new),
@@ -192,13 +193,15 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         # A CSV document from staff: a catalogue (by its header) is previewed, anything else
         # is an orders import (before photos, which take any document).
         MessageHandler(new & importar.CSV_DOCUMENTS, while_replying(catalogo_csv.on_csv)),
-        # Photos, and any document: a non-image document gets a clear "not an image".
-        MessageHandler(new & (filters.PHOTO | filters.Document.ALL), photos.foto),
+        # Photos, and any document: a non-image document gets a clear "not an image". With
+        # staff on, a photo may be a relayed message or attached to an open order first.
+        MessageHandler(new & (filters.PHOTO | filters.Document.ALL), fotos_pedido.foto),
         # Every inline button: answered exactly once, whatever it was.
         CallbackQueryHandler(buttons.on_button),
-        # Plain text last, after every command: a guided order's answer; in groups only
-        # when it replies to the bot or mentions it, otherwise it is not for us.
-        MessageHandler(new & filters.TEXT & ~filters.COMMAND, conversation.answer),
+        # Plain text last, after every command: a reply relayed between staff and customer
+        # (with staff on), else a guided order's answer; in groups only when it replies to
+        # the bot or mentions it, otherwise it is not for us.
+        MessageHandler(new & filters.TEXT & ~filters.COMMAND, relay.on_text),
     ]
 
 
