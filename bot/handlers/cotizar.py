@@ -148,8 +148,10 @@ async def _request_of(context: BotContext, chat_id: int, replied: Message) -> Qu
 
 
 async def answered_amount(incoming: Incoming, context: BotContext, replied: Message) -> bool:
-    """A staff reply to a request card or its question, taken as the amount; False when
-    `replied` is neither (the reply is then a message for the customer)."""
+    """A staff text replying to a request card or its question, taken as the amount; False
+    when it is not one (the reply is then a message for the customer)."""
+    if incoming.message.text is None:
+        return False  # a photo under the card is a message for the customer
     request = await _request_of(context, incoming.chat.id, replied)
     if request is None:
         return False
