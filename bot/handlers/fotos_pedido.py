@@ -21,7 +21,12 @@ import logging
 
 from bot.context import BotContext, Incoming, on_message
 from bot.handlers import cotizar, photos, relay
-from bot.handlers.common import addressed_to_bot, command_argument, person_or_refuse
+from bot.handlers.common import (
+    addressed_to_bot,
+    command_argument,
+    person_or_refuse,
+    within_quota,
+)
 from bot.handlers.staff_chat import photo_id, staff_chat
 from core import texts
 from core.orders.model import Order
@@ -73,7 +78,13 @@ async def foto(incoming: Incoming, context: BotContext) -> None:
     if order is None:
         await photos.foto(incoming.update, context)
         return
-    await attach(incoming, context, order, tell=True)
+    # Attached photos count against the same hourly quota as photo jobs: each is a download
+    # and a message in the staff group.
+    quota = svc.quotas.photos
+    if await within_quota(
+        incoming, svc, quota, "quota.photos", "quota.photo_unavailable", quote=True
+    ):
+        await attach(incoming, context, order, tell=True)
 
 
 async def _new_request(incoming: Incoming, context: BotContext) -> None:

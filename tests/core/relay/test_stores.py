@@ -13,6 +13,7 @@ import pytest
 from core.db.engine import Database
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
+from core.payments.store import PaymentStore
 from core.quotes.store import Quotes, payment_for
 from core.relay.messages import TO_CUSTOMER, MessageLog
 from core.relay.photos import OrderPhotos, order_folder
@@ -98,3 +99,16 @@ def test_photo_folders_go_with_their_order(store: OrderStore, tmp_path: Path) ->
     assert [p.id for p in photos.of_order(kept.id)] == [photo.id]
     # The deleted order's records went with it (ON DELETE CASCADE).
     assert photos.of_order(gone.id) == [] and MessageLog(store.db).of_order(gone.id) == []
+
+
+def test_a_quote_priced_late_has_its_whole_time_to_be_paid(store: OrderStore) -> None:
+    now = [1_000_000.0]
+    orders = OrderStore(store.db, clock=lambda: now[0])
+    quotes = Quotes(orders)
+    order, _ = quotes.request(10, 7, "cartel A2", 8, "es")
+    now[0] += 2 * 3600  # priced two hours after it was asked for
+    assert quotes.price(order.id, 1500, "EUR", 101, "telegram", True).priced
+    payments = PaymentStore(orders)
+    # expired(cutoff): awaiting payment since before the cutoff (now - INVOICE_TTL).
+    assert payments.expired(now[0] - 1, 10) == []
+    assert payments.expired(now[0] + 1, 10) == [order.id]
