@@ -93,8 +93,8 @@ async def _new_request(incoming: Incoming, context: BotContext) -> None:
     order = await cotizar.open_request(incoming, context, text[:500])
     await attach(incoming, context, order, tell=False)
     card = await cotizar.post_card(context, order, incoming.user.full_name)
-    if card:
-        await send_order_album(context, order.id, card)
+    # Under its card; a card handed to the workers (a busy group) has no id yet: after it.
+    await send_order_album(context, order.id, card or 0)
 
 
 async def attach(incoming: Incoming, context: BotContext, order: Order, tell: bool) -> None:

@@ -194,7 +194,10 @@ async def to_staff(
         log.warning("order=%s message=%s not sent: %s", order.id, relayed.id, exc)
         await incoming.message.reply_html(texts.text(incoming.lang, "relay.failed", id=order.id))
         return
-    await incoming.message.reply_html(texts.text(incoming.lang, "relay.sent_to_shop", id=order.id))
+    # The bot removed from the staff group: the customer must not believe the shop read it.
+    lost = await svc.run(svc.redis.exists, unreachable_key(staff_chat_id))
+    key = "relay.failed" if lost else "relay.sent_to_shop"
+    await incoming.message.reply_html(texts.text(incoming.lang, key, id=order.id))
 
 
 @on_message

@@ -19,12 +19,14 @@ from core.db.relay import OrderMessageRow
 from core.orders.states import OrderState
 from core.relay.photos import OrderPhotos
 from core.relay.sending import send_album
+from core.settings import Settings
 from core.telegram.client import BotApi
 from core.telegram.courier import Courier
+from core.telegram.rate_limiter import Limits, RateLimiter
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from sandbox.payments import DEFAULT_PROVIDER_TOKEN
-from tests.support.chat import ROOMY_LIMITS, ROOMY_SANDBOX_LIMITS
+from tests.support.chat import ROOMY_LIMITS, ROOMY_SANDBOX_LIMITS, restart_bot
 from tests.support.processes import ROOT, wait_until
 from tests.support.system import System, running_system
 
@@ -199,9 +201,10 @@ def test_photos_are_attached_to_the_open_order_and_posted_as_an_album(
 
     # The album the order card shows: one sendMediaGroup under the card.
     client = redis_lib.Redis.from_url(system.env["REDIS_URL"])
-    courier = Courier(
-        BotApi(system.env["TELEGRAM_API_URL"], system.env["TELEGRAM_BOT_TOKEN"]), client
-    )
+    # The system's own flood limits (the buckets are shared with the bot and the workers).
+    limits = Limits.from_settings(Settings.from_env(system.env))
+    api = BotApi(system.env["TELEGRAM_API_URL"], system.env["TELEGRAM_BOT_TOKEN"])
+    courier = Courier(api, client, RateLimiter(client, limits))
     first = send_album(courier, photos.of_order(order_id), order_id, STAFF_CHAT, card.message_id)
     assert len(first) == 1
     album = staff.wait_for_count(
@@ -213,3 +216,34 @@ def test_photos_are_attached_to_the_open_order_and_posted_as_an_album(
         == first
     )
     client.close()
+
+
+def test_a_photo_with_pedido_as_caption_opens_a_quote_carrying_it(
+    system: System, staff: Chat, photos_dir: Path
+) -> None:
+    customer = system.private_chat(first_name="Fran")
+    sent = customer.send_photo(photos_dir / "Portrait_1.jpg", "/pedido imprimir este cartel en A2")
+    status = customer.wait_for(
+        lambda m: "la tienda te enviará" in content(m), after=sent.message_id
+    )
+    order_id = next(w for w in content(status).split() if w.startswith("P-"))[:8]
+    card = staff.wait_for(
+        lambda m: "imprimir este cartel en A2" in content(m) and order_id in content(m)
+    )
+    staff.wait_for(lambda m: bool(m.media) and m.reply_to_message_id == card.message_id)
+    assert [p.order_id for p in OrderPhotos(system.db).of_order(order_id)] == [order_id]
+    # Not a photo job: no renditions album came back to the customer.
+    assert not [m for m in customer.bot_messages() if m.media_group_id is not None]
+
+
+def test_without_card_payments_a_priced_quote_starts_its_chain(system: System, staff: Chat) -> None:
+    restart_bot(system, PAYMENT_METHODS="")
+    customer, order_id, card = requested(system, staff, "Gema")
+    answer = staff.send("8", reply_to=card.message_id)
+    staff.wait_for(lambda m: "el pedido empieza" in content(m), after=answer.message_id)
+    summary = customer.wait_for(lambda m: "ha presupuestado tu pedido" in content(m))
+    assert "8,00" in content(summary) and "Empezamos" in content(summary)
+    customer.wait_for(lambda m: order_id in content(m) and "completado" in content(m), timeout=30)
+    assert not [m for m in customer.bot_messages() if m.invoice is not None]
+    order = system.store.get(order_id)
+    assert (order.state, order.total, order.payment_method) == (OrderState.COMPLETADO, 800, "")
