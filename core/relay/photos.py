@@ -15,12 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.db.engine import Database
-from core.db.models import OrderRow
-from core.db.relay import OrderPhotoRow
+from core.db.models import OrderEvent, OrderRow
+from core.db.relay import OrderMessageRow, OrderPhotoRow
 from core.orders.model import ORDER_ID, Order
 from core.orders.notes import add_note
 from core.orders.rows import to_order
@@ -51,6 +52,22 @@ def order_folder(media_dir: Path, order_id: str) -> Path:
 
 def file_name(photo: OrderPhoto) -> str:
     return f"{photo.id}-{_SAFE.sub('_', photo.file_unique_id or 'foto')}.jpg"
+
+
+def erase_relayed(session: Session, order_ids: list[str]) -> None:
+    """In the erasure's transaction: the texts and photos relayed through these orders and
+    the photos attached to them (their files go at the next retention sweep, which keeps a
+    folder only for an order that still has photos)."""
+    erased = {"text": "—", "file_id": ""}
+    session.execute(
+        update(OrderMessageRow).where(OrderMessageRow.order_id.in_(order_ids)).values(**erased)
+    )
+    session.execute(
+        update(OrderEvent)
+        .where(OrderEvent.order_id.in_(order_ids), OrderEvent.note.like("mensaje de%"))
+        .values(note="mensaje (borrado)")
+    )
+    session.execute(delete(OrderPhotoRow).where(OrderPhotoRow.order_id.in_(order_ids)))
 
 
 def _photo(row: OrderPhotoRow) -> OrderPhoto:
@@ -132,8 +149,9 @@ class OrderPhotos:
             )
 
     def prune_folders(self, media_dir: Path) -> int:
-        """Delete the photo folders of orders that no longer exist (retention deleted them);
-        how many. Only folders named as order ids, directly in MEDIA_DIR/pedidos/."""
+        """Delete the photo folders of orders that no longer exist (retention deleted them)
+        or whose photos were erased; how many. Only folders named as order ids, directly in
+        MEDIA_DIR/pedidos/."""
         root = media_dir / FOLDER
         if not root.is_dir():
             return 0
@@ -144,7 +162,14 @@ class OrderPhotos:
         with self.db.reading() as session:
             for start in range(0, len(names), PRUNE_BATCH):
                 batch = names[start : start + PRUNE_BATCH]
-                kept.update(session.scalars(select(OrderRow.id).where(OrderRow.id.in_(batch))))
+                # An order still stored with photos on record (erasure deletes the records).
+                kept.update(
+                    session.scalars(
+                        select(OrderPhotoRow.order_id)
+                        .where(OrderPhotoRow.order_id.in_(batch))
+                        .distinct()
+                    )
+                )
         removed = 0
         for name in names:
             if name not in kept:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core.customers.erasure import erase_customer
 from core.db.engine import Database
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
@@ -112,3 +113,24 @@ def test_a_quote_priced_late_has_its_whole_time_to_be_paid(store: OrderStore) ->
     # expired(cutoff): awaiting payment since before the cutoff (now - INVOICE_TTL).
     assert payments.expired(now[0] - 1, 10) == []
     assert payments.expired(now[0] + 1, 10) == [order.id]
+
+
+def test_erasure_takes_relayed_texts_and_photos_of_finished_orders(
+    store: OrderStore, tmp_path: Path
+) -> None:
+    done, _ = store.create(10, 7, "arreglo", 9)
+    open_order, _ = store.create(10, 7, "otro", 10)
+    log, photos = MessageLog(store.db), OrderPhotos(store.db)
+    for order in (done, open_order):
+        log.record(order.id, TO_CUSTOMER, "staff:5", "Calle Mayor 1", "", f"tg:-1:{order.id}")
+        photos.attach(order.id, "file", "u", f"tg:10:{order.id}", "customer:7")
+        order_folder(tmp_path, order.id).mkdir(parents=True)
+    store.move(done.id, OrderState.CANCELADO)
+    erase_customer(store.db, 7, "customer:7")
+    assert [m.text for m in log.of_order(done.id)] == ["—"]
+    assert photos.of_order(done.id) == []
+    assert "Calle Mayor" not in " ".join(e.note for e in store.history(done.id))
+    # An order under way keeps what the shop needs to fulfil it.
+    assert [m.text for m in log.of_order(open_order.id)] == ["Calle Mayor 1"]
+    assert photos.prune_folders(tmp_path) == 1
+    assert order_folder(tmp_path, open_order.id).is_dir()
