@@ -32,9 +32,9 @@ from bot.handlers import (
     carrito,
     catalogo,
     catalogo_csv,
-    conversation,
     entregas,
     estado,
+    fotos_pedido,
     importar,
     informe,
     menu,
@@ -42,9 +42,9 @@ from bot.handlers import (
     pago,
     pedido,
     pedidos,
-    photos,
     reachability,
     reembolsos,
+    relay,
 )
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
@@ -163,6 +163,31 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
     # (and charge again) once the message's dedupe key has expired.
     new = filters.UpdateType.MESSAGE
     return [
+        *_payment_handlers(new),
+        *_customer_handlers(new),
+        *_staff_handlers(new),
+        # A group upgraded to a supergroup: its orders and conversations follow it.
+        MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
+        # A CSV document from staff: a catalogue (by its header) is previewed, anything else
+        # is an orders import (before photos, which take any document).
+        MessageHandler(new & importar.CSV_DOCUMENTS, while_replying(catalogo_csv.on_csv)),
+        # Photos, and any document: a non-image document gets a clear "not an image". With
+        # staff on, a photo may be a relayed message or attached to an open order first.
+        MessageHandler(new & (filters.PHOTO | filters.Document.ALL), fotos_pedido.foto),
+        # Every inline button: answered exactly once, whatever it was.
+        CallbackQueryHandler(buttons.on_button),
+        # Plain text last, after every command: a reply relayed between staff and customer
+        # (with staff on), else a guided order's answer; in groups only when it replies to
+        # the bot or mentions it, otherwise it is not for us.
+        MessageHandler(new & filters.TEXT & ~filters.COMMAND, relay.on_text),
+    ]
+
+
+Handlers = list[BaseHandler[Update, BotContext, None]]
+
+
+def _payment_handlers(new: filters.BaseFilter) -> Handlers:
+    return [
         # Telegram fails a payment not answered within 10 s: never blocks (bot.fairness too).
         PreCheckoutQueryHandler(pago.pre_checkout, block=False),
         ShippingQueryHandler(pago.shipping, block=False),
@@ -170,18 +195,29 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         MessageHandler(new & filters.StatusUpdate.REFUNDED_PAYMENT, pago.refunded_payment),
         CommandHandler("paysupport", pago.paysupport, filters=new),
         CommandHandler(["terminos", "terms"], pago.terms, filters=new),
+    ]
+
+
+def _customer_handlers(new: filters.BaseFilter) -> Handlers:
+    # Commands work as /cmd@thisbot too; PTB ignores /cmd@anotherbot in groups.
+    # Those that read the store show "typing…" when their reply is slow.
+    return [
         CommandHandler(["start", "ayuda", "help"], ayuda.ayuda, filters=new),
-        # Commands work as /cmd@thisbot too; PTB ignores /cmd@anotherbot in groups.
-        # Those that read the store show "typing…" when their reply is slow.
         CommandHandler(["pedido", "order"], while_replying(pedido.pedido), filters=new),
         CommandHandler(["estado", "status"], while_replying(estado.estado), filters=new),
         CommandHandler("menu", while_replying(menu.menu), filters=new),
         CommandHandler(["carrito", "cart"], while_replying(carrito.carrito), filters=new),
         CommandHandler(["borrar_mis_datos", "forget_me"], borrar.borrar_mis_datos, filters=new),
-        CommandHandler(["borrar_datos", "forget_customer"], borrar.borrar_datos, filters=new),
         CommandHandler(["pedidos", "orders"], while_replying(pedidos.pedidos), filters=new),
         CommandHandler(["cancelar", "cancel"], while_replying(cancelar.cancelar), filters=new),
-        # Admins only (checked inside, so others get a refusal); not in the public menu.
+        CommandHandler(["mensaje", "message"], relay.mensaje, filters=new),  # STAFF_CHAT_ID
+    ]
+
+
+def _staff_handlers(new: filters.BaseFilter) -> Handlers:
+    # Staff only (checked inside, so others get a refusal); not in the public menu.
+    return [
+        CommandHandler(["borrar_datos", "forget_customer"], borrar.borrar_datos, filters=new),
         CommandHandler(["atrasados", "stale"], atrasados.atrasados, filters=new),
         CommandHandler(["entregas", "deliveries"], entregas.entregas, filters=new),
         CommandHandler(["informe", "report"], while_replying(informe.informe), filters=new),
@@ -192,18 +228,6 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler(["agotado", "soldout"], catalogo.agotado, filters=new),
         CommandHandler(["reembolsos", "refunds"], reembolsos.reembolsos, filters=new),
         CommandHandler(["reembolsar", "refund"], reembolsos.reembolsar, filters=new),
-        # A group upgraded to a supergroup: its orders and conversations follow it.
-        MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
-        # A CSV document from staff: a catalogue (by its header) is previewed, anything else
-        # is an orders import (before photos, which take any document).
-        MessageHandler(new & importar.CSV_DOCUMENTS, while_replying(catalogo_csv.on_csv)),
-        # Photos, and any document: a non-image document gets a clear "not an image".
-        MessageHandler(new & (filters.PHOTO | filters.Document.ALL), photos.foto),
-        # Every inline button: answered exactly once, whatever it was.
-        CallbackQueryHandler(buttons.on_button),
-        # Plain text last, after every command: a guided order's answer; in groups only
-        # when it replies to the bot or mentions it, otherwise it is not for us.
-        MessageHandler(new & filters.TEXT & ~filters.COMMAND, conversation.answer),
     ]
 
 

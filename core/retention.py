@@ -15,7 +15,8 @@ The sweep deletes only files the app writes, by their names, directly in MEDIA_D
 rendition (`grande-<32 hex>.jpg`) or one's temporary file left by a crash
 (`.grande-<32 hex>.jpg.<random>.tmp`). It never descends into subfolders and leaves any other
 file alone, so a MEDIA_DIR pointed by mistake at a folder with other data (a home, `/`)
-loses nothing.
+loses nothing. Photos attached to an order (core.relay.photos) live in MEDIA_DIR/pedidos/<id>/
+and stay as long as their order: a sweep removes the folders of orders no longer stored.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from core.orders.store import OrderStore
 from core.photos.jobs import FINISHED_KEY as PHOTOS_FINISHED_KEY
 from core.photos.jobs import PhotoJobStore
 from core.photos.renditions import RENDITIONS
+from core.relay.photos import OrderPhotos
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ class SweepReport:
     orders: int
     photo_jobs: int
     files: int
+    # Photo folders of orders retention deleted (core.relay.photos): kept as long as the order.
+    order_folders: int = 0
 
 
 class Retention:
@@ -106,7 +110,8 @@ class Retention:
             PhotoJobStore.chat_key(0)[:-1],
         )
         files = self.delete_old_files(now - self.media_retention)
-        report = SweepReport(orders=orders, photo_jobs=jobs, files=files)
+        folders = OrderPhotos(self.store.db).prune_folders(self.media_dir)
+        report = SweepReport(orders=orders, photo_jobs=jobs, files=files, order_folders=folders)
         log.info("retention sweep: %s orders, %s photo jobs, %s files", orders, jobs, files)
         return report
 

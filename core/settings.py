@@ -166,6 +166,7 @@ class Settings(BaseSettings):
     escalate_after: Seconds = 2 * HOUR
     escalate_repeats: int = 2
     escalation_chat_ids: Ids = ()
+    staff_user_ids: Ids = ()
     snooze_for: Seconds = HOUR
     # CSV imports (core.importer): files past either limit are refused with a clear message.
     import_max_rows: int = 50_000

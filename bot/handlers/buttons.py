@@ -20,7 +20,17 @@ from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
-from bot.handlers import borrar, carrito, catalogo_csv, conversation, menu, pedidos, resumen, staff
+from bot.handlers import (
+    borrar,
+    carrito,
+    catalogo_csv,
+    conversation,
+    cotizar,
+    menu,
+    pedidos,
+    resumen,
+    staff,
+)
 from bot.handlers.cancelar import cancel
 from bot.handlers.common import language_of
 from bot.handlers.presses import Answer, Press, remove_keyboard
@@ -34,6 +44,7 @@ from core.keyboards import (
     LIST,
     MENU,
     ORDER,
+    PRICE,
     QUOTE,
     REFRESH,
     STAFF,
@@ -71,6 +82,8 @@ async def on_button(update: Update, context: BotContext) -> None:
             answer = await catalogo_csv.on_button(press, context)
         elif press.pressed.kind == CONVERSATION:
             answer = await conversation.on_button(press, context)
+        elif press.pressed.kind == PRICE:
+            answer = await cotizar.on_button(press, context)
         else:
             assert press.pressed.kind == LIST
             answer = await pedidos.on_button(press, context)

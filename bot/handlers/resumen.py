@@ -8,6 +8,7 @@ import asyncio
 
 from bot.checkout import check_out, quote
 from bot.context import BotContext, Incoming
+from bot.handlers import cotizar
 from bot.handlers.presses import Answer, Press, edit_pressed
 from bot.markup import inline
 from core import texts
@@ -35,6 +36,11 @@ async def answer(incoming: Incoming, context: BotContext, index: CatalogueIndex,
     result = await asyncio.to_thread(index.match, text)
     suggested = _suggested(result)
     wanted = [(line.product.sku, line.quantity) for line in result.lines]
+    if not wanted and svc.settings.staff_chat_id is not None:
+        # Not in the catalogue: the staff price it by hand (bot.handlers.cotizar).
+        order = await cotizar.open_request(incoming, context, text)
+        await cotizar.post_card(context, order, incoming.user.full_name)
+        return
     if not wanted:
         choices = suggestions_keyboard(chat, suggested, lang)
         reply = texts.text(lang, "shop.summary_nothing")

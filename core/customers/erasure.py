@@ -2,6 +2,7 @@
 orders are erased, while each order's id, dates, lines and amounts stay for the books
 (bookkeeping law keeps those for years: SECURITY.md). An order still under way keeps its text
 until it finishes, since the shop needs it to fulfil the order; erasing again later takes it.
+Messages relayed with the staff and attached photos go the same way (core.relay.photos).
 Each erased order gets a history row saying so, with who asked."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import select, update
 
 from core.db.engine import Database
 from core.db.models import Customer, OrderEvent, OrderRow
+from core.relay.photos import erase_relayed
 
 ERASED_TEXT = "—"
 
@@ -45,12 +47,14 @@ def erase_customer(
             )
         )
         if finished:
+            ids = [order_id for order_id, _ in finished]
             session.execute(
                 update(OrderRow)
-                .where(OrderRow.id.in_([order_id for order_id, _ in finished]))
+                .where(OrderRow.id.in_(ids))
                 .values(text=ERASED_TEXT, extra={})
                 .execution_options(synchronize_session=False)
             )
+            erase_relayed(session, ids)
         for order_id, state in finished:
             session.add(
                 OrderEvent(

@@ -82,7 +82,9 @@ def precheckout_problem(
         return "expired" if order.error == EXPIRED else "closed"
     if order.state is not OrderState.AWAITING_PAYMENT:
         return "paid" if order.payment_method in INVOICED else "closed"
-    if now >= order.created_at + invoice_ttl:
+    # From when it came to await payment (updated_at: a quote is priced long after it was
+    # asked for), which is its creation for a cart's order.
+    if now >= order.updated_at + invoice_ttl:
         return "expired"
     if fee is None:
         return "shipping"

@@ -221,9 +221,10 @@ class PaymentStore:
             .where(
                 OrderRow.finished_at == 0,
                 OrderRow.state == OrderState.AWAITING_PAYMENT.value,
-                OrderRow.created_at < created_before,
+                # Since it came to await payment (a priced quote: long after its creation).
+                OrderRow.updated_at < created_before,
             )
-            .order_by(OrderRow.created_at)
+            .order_by(OrderRow.updated_at)
             .limit(limit)
         )
         with self.db.reading() as session:

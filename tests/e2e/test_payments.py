@@ -261,7 +261,7 @@ def test_an_expired_invoice_is_refused_and_its_order_cancelled(system: System) -
         session.execute(
             update(OrderRow)
             .where(OrderRow.id == order_id)
-            .values(created_at=OrderRow.created_at - 3600)
+            .values(created_at=OrderRow.created_at - 3600, updated_at=OrderRow.updated_at - 3600)
         )
     late = chat.pay(order_info=ANA)
     assert late["status"] == "failed", late
