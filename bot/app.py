@@ -40,11 +40,11 @@ from bot.handlers import (
     menu,
     migration,
     pago,
-    pedido,
     pedidos,
     photos,
     reachability,
     reembolsos,
+    shopfloor_commands,
 )
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
@@ -169,7 +169,8 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler(["start", "ayuda", "help"], ayuda.ayuda, filters=new),
         # Commands work as /cmd@thisbot too; PTB ignores /cmd@anotherbot in groups.
         # Those that read the store show "typing…" when their reply is slow.
-        CommandHandler(["pedido", "order"], while_replying(pedido.pedido), filters=new),
+        # /pedido (a staff member's /pedido P-XXXXXX shows that order), /cola, /buscar.
+        *shopfloor_commands.handlers(new),
         CommandHandler(["estado", "status"], while_replying(estado.estado), filters=new),
         CommandHandler("menu", while_replying(menu.menu), filters=new),
         CommandHandler(["carrito", "cart"], while_replying(carrito.carrito), filters=new),

@@ -8,6 +8,7 @@ Callback data is at most 64 bytes (Telegram refuses longer with BUTTON_DATA_INVA
   s:{action}:{order}:{round}:{mac}  a staff card's button (core.staff.cards)
   m:… k:… q:…:{mac}              the shop's menu, cart and /pedido summary (core.cart.views)
   p:{ap|no}:{preview}:{mac}      a catalogue file's preview: Aplicar / Cancelar
+  f:{action}:{order}:{mac}       an order card's move in the staff chat (core.shopfloor)
 
 A modified client can send any callback data on any message it sees, so data is never
 trusted as it comes. `mac` is an HMAC, keyed by a secret derived from the bot token, over the
@@ -43,6 +44,7 @@ CART = "k"  # k:show|inc|dec|clear|buy:{sku}:-
 QUOTE = "q"  # q:ok|no:{draft}:-  a /pedido's priced summary
 ERASE = "e"  # e:yes|no:{user}:-  /borrar_mis_datos's confirmation
 CATALOGUE = "p"  # p:ap|no:{preview}  a catalogue file's preview: Aplicar / Cancelar
+SHOPFLOOR = "f"  # f:{action}:{order}  an order card's move (core.shopfloor.moves.Action)
 
 REFRESH = "r"
 CANCEL = "c"
@@ -102,6 +104,7 @@ def parse(data: str | None, chat_id: int) -> Pressed | None:
         QUOTE: 3,
         ERASE: 3,
         CATALOGUE: 2,
+        SHOPFLOOR: 2,
     }.get(kind)
     if expected is None or len(fields) != expected or not all(fields):
         return None

@@ -155,15 +155,17 @@ class Settings(BaseSettings):
     delivery_zones: Zones = ()
     # Dead letters kept for /entregas; beyond this the oldest are dropped (and counted).
     dead_letters_max: int = 1000
-    # How long the bot waits in a handler for a chat's slot before handing the reply over
-    # to the workers' delivery queue (so one busy chat never holds an update slot).
+    # How long a handler waits for a busy chat's slot before handing the reply to a worker.
     reply_max_wait: Seconds = 1.0
-    # Staff alerts (core.staff): an unanswered stale-order alert is repeated every
-    # ESCALATE_AFTER, at most ESCALATE_REPEATS times, then goes to the escalation chats.
+    # Unanswered stale-order alerts (core.staff): repeated, then sent to the escalation chats.
     escalate_after: Seconds = 2 * HOUR
     escalate_repeats: int = 2
     escalation_chat_ids: Ids = ()
     snooze_for: Seconds = HOUR
+    # Order cards' group, its forum topic, staff users (core.shopfloor); 0: no staff, timers.
+    staff_chat_id: int = 0
+    staff_thread_id: int = 0
+    staff_user_ids: Ids = ()
     # CSV imports (core.importer): files past either limit are refused with a clear message.
     import_max_rows: int = 50_000
     import_max_bytes: Bytes = 10 * 1024**2

@@ -16,6 +16,7 @@ from core.photos.jobs import PhotoJobStore
 from core.photos.processing import PhotoProcessing
 from core.recovery.starts import PendingStarts
 from core.retention import Retention
+from core.shopfloor.floor import ShopFloor
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
 from core.watcher.index import StaleIndex
@@ -35,7 +36,7 @@ def store() -> OrderStore:
 @cache
 def fulfilment() -> Fulfilment:
     config = settings()
-    return Fulfilment(
+    built = Fulfilment(
         store=store(),
         courier=courier(),
         payment=PaymentClient(
@@ -46,6 +47,17 @@ def fulfilment() -> Fulfilment:
         ),
         step_seconds=config.step_seconds,
     )
+    if config.staff_chat_id:
+        # preparar_envio hands orders to the staff chat (core.shopfloor).
+        built.hand_over = ShopFloor(built, config.staff_chat_id, config.staff_thread_id).hand_over
+    return built
+
+
+@cache
+def shop_floor() -> ShopFloor:
+    """Order cards in the staff chat (STAFF_CHAT_ID) and what each staff move tells."""
+    config = settings()
+    return ShopFloor(fulfilment(), config.staff_chat_id, config.staff_thread_id)
 
 
 @cache

@@ -20,7 +20,17 @@ from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
-from bot.handlers import borrar, carrito, catalogo_csv, conversation, menu, pedidos, resumen, staff
+from bot.handlers import (
+    borrar,
+    carrito,
+    catalogo_csv,
+    conversation,
+    menu,
+    pedidos,
+    resumen,
+    shopfloor,
+    staff,
+)
 from bot.handlers.cancelar import cancel
 from bot.handlers.common import language_of
 from bot.handlers.presses import Answer, Press, remove_keyboard
@@ -36,6 +46,7 @@ from core.keyboards import (
     ORDER,
     QUOTE,
     REFRESH,
+    SHOPFLOOR,
     STAFF,
     parse,
 )
@@ -59,6 +70,8 @@ async def on_button(update: Update, context: BotContext) -> None:
             answer = await _order_button(press, context)
         elif press.pressed.kind == STAFF:
             answer = await staff.on_button(press, context)
+        elif press.pressed.kind == SHOPFLOOR:
+            answer = await shopfloor.on_button(press, context)
         elif press.pressed.kind == MENU:
             answer = await menu.on_button(press, context)
         elif press.pressed.kind == CART:
