@@ -124,26 +124,27 @@ class ShopFloor:
         and the customer's news of `state` once (even when a quicker next press already
         moved the order on: each state is told)."""
         order = self.store.get(order_id)
-        self.refresh_card(order)
-        self.fulfilment.show_status(order, best_effort=True)
-        if order.state is OrderState.CANCELADO:
-            return order  # the cancellation tells the customer, not a step it overtook
+        # The customer first: the card is in a group, whose sends Telegram holds to 20 a
+        # minute, and a busy staff group must not hold the customer's news back.
         moved = replace(order, state=state)
         news = customer_news(moved, board.customer_of(self.store.db, order.id).delivery)
-        if news is not None:
+        if news is not None and order.state is not OrderState.CANCELADO:
+            # (A cancellation tells the customer itself, not a step it overtook.)
             self.fulfilment.courier.send(
                 order.chat_id, news, key=f"order:{order.id}:floor:{state.value}"
             )
+        self.fulfilment.show_status(order, best_effort=True)
+        self.refresh_card(order)
         return order
 
     def tell_rejected(self, order_id: str, reason: str) -> None:
         """A rejection: the card and status message show it; the customer hears why, once."""
         order = self.store.get(order_id)
-        self.refresh_card(order)
-        self.fulfilment.show_status(order, best_effort=True)
         words = texts.text(order.language, f"floor.reason_customer.{reason}")
         self.fulfilment.courier.send(
             order.chat_id,
             texts.text(order.language, "floor.news.rejected", id=order.id, reason=words),
             key=f"order:{order.id}:floor:rejected",
         )
+        self.fulfilment.show_status(order, best_effort=True)
+        self.refresh_card(order)

@@ -304,11 +304,15 @@ def test_bot_and_worker_restart_in_the_middle_of_the_human_steps(
     chat = system.private_chat()
     order_id = check_out(system, chat, {"POS-BROW": 1}, "💵 Pagar al recibir")
     card = step(staff.ana, card_of(staff, order_id), "✅ Aceptar", "👩‍🍳 En preparación")
+    chat.wait_for(lambda m: "ha aceptado" in text_of(m) and order_id in text_of(m))
     # Both die at once, as a lost machine takes them: nothing the order needs is in them.
     for process in [p for p in system.processes if p.running]:
         process.kill(signal.SIGKILL)
-    system.start_worker(concurrency=4)
+    # Both come back together (as a redeploy brings them), each waited for until ready.
+    worker = threading.Thread(target=system.start_worker, kwargs={"concurrency": 4})
+    worker.start()
     system.start_bot()
+    worker.join()
     card = step(staff.ana, card, "👩‍🍳 En preparación", "📦 Listo para recoger")
     card = step(staff.ana, card, "📦 Listo para recoger", "🤝 Entregado")
     press(staff.ana, card, "🤝 Entregado")
