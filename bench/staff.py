@@ -149,7 +149,23 @@ def _run(system: System) -> tuple[list[float], list[float]]:
         and "ha aceptado" in (e["message"].get("text") or "")
     }
     presses = [told[c] - pressed_at[c] for c in told if c in pressed_at]
+    _answered(events)
     return presses, _replies(events, crowd_ids)
+
+
+def _answered(events: list[dict[str, Any]]) -> None:
+    """Where the time goes: press → the bot's answer (its move made and the work queued)."""
+    pressed = {e["query_id"]: e["time"] for e in events if e["type"] == "callback_query"}
+    answers = [
+        e["time"] - pressed[e["query_id"]]
+        for e in events
+        if e["type"] == "callback_answer" and e["query_id"] in pressed
+    ]
+    if answers:
+        print(
+            f"  press → answer (the move made): p50 {statistics.median(answers):.3f} s,"
+            f" p95 {_p95(answers):.3f} s"
+        )
 
 
 def _all_told(sandbox: SandboxClient, since: int, customers: set[int], crowd: set[int]) -> bool:

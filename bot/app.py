@@ -109,7 +109,7 @@ def build_application(settings: Settings, db: Database) -> BotApplication:
         .base_file_url(settings.bot_file_base)
         # Updates from different chats are handled concurrently (the store is atomic), and
         # one chat's one at a time, so a flooding chat holds a single slot.
-        .concurrent_updates(FairUpdateProcessor(running=32))
+        .concurrent_updates(FairUpdateProcessor(running=32, presses_by_card=_staff_chats(settings)))
         # The bot's own sends share the workers' flood-limit buckets in Redis; a reply that
         # would wait long for its chat goes to the workers' delivery queue instead.
         .rate_limiter(
@@ -130,6 +130,10 @@ def build_application(settings: Settings, db: Database) -> BotApplication:
     app.add_handlers(_handlers())
     app.add_error_handler(_on_error)
     return app
+
+
+def _staff_chats(settings: Settings) -> frozenset[int]:
+    return frozenset({settings.staff_chat_id} - {0})
 
 
 def _services(settings: Settings, db: Database) -> Services:

@@ -13,6 +13,7 @@ from bot.context import BotContext
 from bot.handlers.presses import Answer, Press, remove_keyboard, remove_keyboard_of
 from bot.handlers.shopfloor_access import is_floor_staff
 from bot.markup import inline
+from bot.services import Services
 from core import texts
 from core.orders.model import normalize_order_id
 from core.orders.states import OrderState
@@ -38,29 +39,38 @@ async def on_button(pressed: Press, context: BotContext) -> Answer:
     if raw_action == Action.OPEN:
         return await _open(pressed, context, order_id)
     svc = context.services
-    on_card = await svc.run(
-        board.order_of_card, svc.store.db, pressed.chat.id, pressed.message.message_id
-    )
-    if on_card != order_id:
-        # An older card of this order (it was posted again elsewhere): its buttons go.
-        await remove_keyboard(pressed.query)
-        return Answer(texts.plain(lang, "callback.stale"), alert=True)
-    who = await svc.run(board.customer_of, svc.store.db, order_id)
     if raw_action in (Action.REJECT, Action.BACK):
-        return await _keyboard(pressed, context, order_id, raw_action, who.delivery)
+        return await _keyboard(pressed, context, order_id, raw_action)
     wanted, reason = _wanted(raw_action)
     if wanted is None:
         return Answer(texts.plain(lang, "callback.stale"), alert=True)
-    note = texts.raw("es", f"floor.reason.{reason}") if reason else ""
     name = pressed.user.full_name or str(pressed.user.id)
-    result = await svc.run(
-        press, svc.store, order_id, wanted, pressed.user.id, name, who.delivery, note
-    )
+    # One hop off the event loop for the whole move: a burst of presses waits on nothing else.
+    result = await svc.run(_move, svc, pressed, order_id, wanted, name, reason)
+    if result is None:
+        # An older card of this order (it was posted again elsewhere): its buttons go.
+        await remove_keyboard(pressed.query)
+        return Answer(texts.plain(lang, "callback.stale"), alert=True)
     if result.outcome is Outcome.MOVED:
-        await svc.run(floor_tasks.after_move, order_id, wanted, reason)
         state = texts.state_name(lang, wanted)
         return Answer(texts.plain(lang, "floor.toast.moved", id=order_id, state=state))
     return await _too_late(context, result, lang)
+
+
+def _move(
+    svc: Services, pressed: Press, order_id: str, wanted: OrderState, name: str, reason: str
+) -> Pressed | None:
+    """On the order's current card: the move, and what follows it queued (None: not its
+    card)."""
+    db = svc.store.db
+    if board.order_of_card(db, pressed.chat.id, pressed.message.message_id) != order_id:
+        return None
+    delivery = board.customer_of(db, order_id).delivery
+    note = texts.raw("es", f"floor.reason.{reason}") if reason else ""
+    result = press(svc.store, order_id, wanted, pressed.user.id, name, delivery, note)
+    if result.outcome is Outcome.MOVED:
+        floor_tasks.after_move(order_id, wanted, reason)
+    return result
 
 
 def _wanted(raw_action: str) -> tuple[OrderState | None, str]:
@@ -91,15 +101,15 @@ async def _too_late(context: BotContext, result: Pressed, lang: str) -> Answer:
     return Answer(words, alert=True)
 
 
-async def _keyboard(
-    pressed: Press, context: BotContext, order_id: str, action: str, delivery: bool
-) -> Answer:
+async def _keyboard(pressed: Press, context: BotContext, order_id: str, action: str) -> Answer:
     """Rechazar shows the reasons; Volver the card's moves again."""
-    order = await context.services.run(context.services.store.get, order_id)
+    svc = context.services
+    order = await svc.run(svc.store.get, order_id)
     chat_id = pressed.chat.id
     if action == Action.REJECT:
         keyboard = reasons_keyboard(order_id, chat_id)
     else:
+        delivery = (await svc.run(board.customer_of, svc.store.db, order_id)).delivery
         keyboard = card_keyboard(order, chat_id, delivery)
     try:
         await pressed.query.edit_message_reply_markup(inline(keyboard))

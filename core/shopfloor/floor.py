@@ -109,8 +109,14 @@ class ShopFloor:
             return
         text, keyboard = self.view(order, card.chat_id)
         try:
+            # Keyed, not final: while the bot's sends saturate, the card gives way to the
+            # customers' messages and shows its newest text at the next flush.
             shown = self.fulfilment.courier.edit(
-                card.chat_id, card.message_id, text, reply_markup=keyboard, final=True
+                card.chat_id,
+                card.message_id,
+                text,
+                reply_markup=keyboard,
+                key=f"order:{order.id}:card:{order.state.value}",
             )
         except BotApiError as exc:
             log.warning("order=%s card not updated: %s", order.id, exc)
