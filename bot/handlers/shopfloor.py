@@ -131,7 +131,9 @@ async def _open(pressed: Press, context: BotContext, order_id: str) -> Answer:
     old = await svc.run(board.card_of, svc.store.db, order_id)
     key = f"order:{order_id}:card:{pressed.chat.id}:{pressed.query.id}"
     floor = worker.shop_floor()
-    await svc.run(floor.post, order, pressed.chat.id, 0, key)
+    # In a forum group, in the topic where it was asked for.
+    topic = pressed.message.message_thread_id if pressed.message.is_topic_message else None
+    await svc.run(floor.post, order, pressed.chat.id, topic or 0, key)
     if old is not None:
         await remove_keyboard_of(context.bot, old.chat_id, old.message_id)
     return Answer()

@@ -22,6 +22,7 @@ from core.catalogue.product import Product
 from core.catalogue.store import CatalogueStore
 from core.db.payments import RefundRow
 from core.orders.states import OrderState
+from core.recovery.epoch import EPOCH_KEY
 from core.shopfloor import board
 from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
@@ -301,22 +302,40 @@ def test_staff_commands_queue_search_and_order(system: System, staff: Staff) -> 
 def test_bot_and_worker_restart_in_the_middle_of_the_human_steps(
     system: System, staff: Staff
 ) -> None:
+    """Both die, and Redis loses everything too: one order accepted, one still waiting for
+    its first press. Nothing is run again for them (the recovery sweep only adopts them), no
+    second card is posted, and the staff carry both to the end."""
     chat = system.private_chat()
     order_id = check_out(system, chat, {"POS-BROW": 1}, "💵 Pagar al recibir")
+    waiting_id = check_out(system, chat, {"POS-CROI": 1}, "💵 Pagar al recibir")
+    waiting_card = card_of(staff, waiting_id)
     card = step(staff.ana, card_of(staff, order_id), "✅ Aceptar", "👩‍🍳 En preparación")
     chat.wait_for(lambda m: "ha aceptado" in text_of(m) and order_id in text_of(m))
-    # Both die at once, as a lost machine takes them: nothing the order needs is in them.
+    history = {o: len(system.store.history(o)) for o in (order_id, waiting_id)}
+    # As a lost machine takes them; and Redis comes back empty (a new epoch).
     for process in [p for p in system.processes if p.running]:
         process.kill(signal.SIGKILL)
+    system.client.flushall()
     # Both come back together (as a redeploy brings them), each waited for until ready.
     worker = threading.Thread(target=system.start_worker, kwargs={"concurrency": 4})
     worker.start()
     system.start_bot()
     worker.join()
+    epoch = wait_until(lambda: system.client.get(EPOCH_KEY), 30, "a new epoch")
+    wait_until(
+        lambda: all(system.store.get(o).queued_epoch == epoch for o in history),
+        60,
+        "both orders adopted by the new epoch",
+    )
+    assert {o: len(system.store.history(o)) for o in history} == history
+    assert len(cards_in_group(staff, waiting_id)) == 1
+
     card = step(staff.ana, card, "👩‍🍳 En preparación", "📦 Listo para recoger")
     card = step(staff.ana, card, "📦 Listo para recoger", "🤝 Entregado")
     press(staff.ana, card, "🤝 Entregado")
     chat.wait_for(lambda m: completed(m) and order_id in text_of(m), timeout=30)
+    step(staff.luis, waiting_card, "✅ Aceptar", "👩‍🍳 En preparación")
+    chat.wait_for(lambda m: "ha aceptado" in text_of(m) and waiting_id in text_of(m))
     for words in (
         "ha aceptado",
         "Estamos preparando",
@@ -324,4 +343,22 @@ def test_bot_and_worker_restart_in_the_middle_of_the_human_steps(
         "está completado",
     ):
         assert told(chat, words, order_id) == 1, (words, chat.transcript_text())
-    wait_until(lambda: system.store.get(order_id).state is OrderState.COMPLETADO, 10, "done")
+    assert system.store.get(order_id).state is OrderState.COMPLETADO
+
+
+def test_a_customer_cancels_before_the_shop_accepts_and_not_after(
+    system: System, staff: Staff
+) -> None:
+    chat = system.private_chat()
+    order_id = check_out(system, chat, {"CAF-SOLO": 1}, "💵 Pagar al recibir")
+    card = card_of(staff, order_id)
+    chat.send(f"/cancelar {order_id}")
+    staff.ana.wait_for(
+        lambda m: m.message_id == card.message_id and not m.buttons and "cancelado" in text_of(m)
+    )
+
+    later = check_out(system, chat, {"CAF-LECHE": 1}, "💵 Pagar al recibir")
+    step(staff.ana, card_of(staff, later), "✅ Aceptar", "👩‍🍳 En preparación")
+    sent = chat.send(f"/cancelar {later}")
+    chat.wait_for(lambda m: "no se puede cancelar" in text_of(m), after=sent.message_id)
+    assert system.store.get(later).state is OrderState.ACEPTADO
