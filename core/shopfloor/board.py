@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, or_, select
 from core.db.cards import OrderCardRow
 from core.db.engine import Database
 from core.db.models import OrderRow
-from core.orders.model import Order
+from core.orders.model import Order, normalize_order_id
 from core.orders.rows import to_order
 from core.orders.states import HUMAN_STATES, OrderState
 
@@ -98,7 +98,7 @@ def search(db: Database, words: str, limit: int) -> list[Order]:
     """Orders by id, customer name or phone (digits anywhere in it), newest first."""
     words = words.strip()
     digits = "".join(ch for ch in words if ch.isdigit())
-    conditions = [OrderRow.id == words.upper()]
+    conditions = [OrderRow.id == (normalize_order_id(words) or words.upper())]
     if words:
         conditions.append(func.lower(OrderRow.customer_name).contains(words.lower()))
     if len(digits) >= 4:

@@ -97,6 +97,7 @@ def test_queue_is_oldest_first_and_search_finds_names_phones_and_ids(store: Orde
     assert [o.id for o in board.search(store.db, "marta", 10)] == [first.id]
     assert [o.id for o in board.search(store.db, "699 000 111", 10)] == [second.id]
     assert [o.id for o in board.search(store.db, second.id.lower(), 10)] == [second.id]
+    assert [o.id for o in board.search(store.db, second.id[2:], 10)] == [second.id]
 
 
 def test_orders_waiting_for_people_are_not_run_again_by_recovery(store: OrderStore) -> None:
