@@ -24,6 +24,7 @@ from core.orders.store import SYSTEM, OrderStore
 from core.shopfloor import board
 from core.shopfloor.board import Card
 from core.shopfloor.cards import card_keyboard, card_text, customer_news
+from core.shopfloor.moves import PROGRESS
 from core.telegram.client import BotApiError
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ class ShopFloor:
         state = self.store.state_of(order_id)
         if state is OrderState.PREPARANDO_ENVIO and self.needs_people(order_id):
             try:
-                self.store.advance(order_id, OrderState.POR_ACEPTAR, SYSTEM)
+                waiting = OrderState.POR_ACEPTAR
+                self.store.advance(order_id, waiting, SYSTEM, progress=PROGRESS[waiting])
             except InvalidTransition:
                 return False  # cancelled meanwhile: the cancellation shows itself
             state = OrderState.POR_ACEPTAR

@@ -37,6 +37,17 @@ MOVES: dict[Action, OrderState] = {
 }
 ACTION_OF = {state: action for action, state in MOVES.items()}
 
+# The customer's progress bar through the people's steps (the chain's own steps end at 33%
+# and notificar_cliente takes it to 100%).
+PROGRESS = {
+    OrderState.POR_ACEPTAR: 40,
+    OrderState.ACEPTADO: 50,
+    OrderState.EN_PREPARACION: 60,
+    OrderState.LISTO: 75,
+    OrderState.EN_REPARTO: 85,
+    OrderState.ENTREGADO: 90,
+}
+
 # Rejection reasons offered as buttons ("r0"…); the last is "another reason", said to the
 # customer as a plain apology. Texts in core/locales (`floor.reason.*`).
 REASONS = ("sold_out", "closed", "out_of_zone", "other")
@@ -93,7 +104,8 @@ def press(
     if allowed:
         note = f"{name}: {reason}" if reason else name
         try:
-            moved, after = store.advance(order_id, wanted, staff(user_id), note)
+            progress = {"progress": PROGRESS[wanted]} if wanted in PROGRESS else {}
+            moved, after = store.advance(order_id, wanted, staff(user_id), note, **progress)
         except InvalidTransition:
             moved, after = False, store.get(order_id)
         if moved:

@@ -138,7 +138,8 @@ def test_pickup_order_from_card_to_delivered_each_state_told_once(
     assert "2 × Pizza Margarita" in text_of(card) and "19,00" in text_of(card)
     assert "a cobrar en efectivo" in text_of(card) and "Recoge en tienda" in text_of(card)
     assert system.store.get(order_id).state is OrderState.POR_ACEPTAR
-    chat.wait_for(lambda m: "esperando a la tienda" in text_of(m) and order_id in text_of(m))
+    # The status message follows the people's steps, its bar too.
+    chat.wait_for(lambda m: "esperando a la tienda" in text_of(m) and "40%" in text_of(m))
 
     card = step(staff.ana, card, "✅ Aceptar", "👩‍🍳 En preparación")
     assert "Ana" in text_of(card) and "aceptado" in text_of(card)
@@ -146,6 +147,7 @@ def test_pickup_order_from_card_to_delivered_each_state_told_once(
     # Pickup: Listo leads straight to Entregado, no En reparto.
     card = step(staff.ana, card, "📦 Listo para recoger", "🤝 Entregado")
     assert "🛵 En reparto" not in card.button_texts
+    chat.wait_for(lambda m: "Estado: listo" in text_of(m) and "75%" in text_of(m))
     press(staff.ana, card, "🤝 Entregado")
     chat.wait_for(lambda m: completed(m) and order_id in text_of(m), timeout=30)
     staff.ana.wait_for(
