@@ -40,11 +40,11 @@ from bot.handlers import (
     menu,
     migration,
     pago,
-    pedido,
     pedidos,
     reachability,
     reembolsos,
     relay,
+    shopfloor_commands,
 )
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
@@ -60,7 +60,9 @@ from core.payments.store import PaymentStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
 from core.recovery.starts import PendingStarts
+from core.relay import cards as relay_cards
 from core.settings import Settings
+from core.shopfloor import board
 from core.telegram.rate_limiter import Limits
 
 log = logging.getLogger(__name__)
@@ -112,7 +114,7 @@ def build_application(settings: Settings, db: Database) -> BotApplication:
         .base_file_url(settings.bot_file_base)
         # Updates from different chats are handled concurrently (the store is atomic), and
         # one chat's one at a time, so a flooding chat holds a single slot.
-        .concurrent_updates(FairUpdateProcessor(running=32))
+        .concurrent_updates(FairUpdateProcessor(running=32, presses_by_card=_staff_chats(settings)))
         # The bot's own sends share the workers' flood-limit buckets in Redis; a reply that
         # would wait long for its chat goes to the workers' delivery queue instead.
         .rate_limiter(
@@ -128,11 +130,25 @@ def build_application(settings: Settings, db: Database) -> BotApplication:
         .build()
     )
     app.bot_data.services = _services(settings, db)
+    # The relay finds order cards through the shop floor's board (core.relay.cards).
+    relay_cards.wire(
+        lambda order_id: _card_message(db, order_id),
+        lambda chat_id, message_id: board.order_of_card(db, chat_id, message_id),
+    )
     # Group -1 runs before every other handler and never stops them.
     app.add_handler(TypeHandler(Update, reachability.chat_is_back), group=-1)
     app.add_handlers(_handlers())
     app.add_error_handler(_on_error)
     return app
+
+
+def _card_message(db: Database, order_id: str) -> tuple[int, int] | None:
+    card = board.card_of(db, order_id)
+    return (card.chat_id, card.message_id) if card else None
+
+
+def _staff_chats(settings: Settings) -> frozenset[int]:
+    return frozenset({settings.staff_chat_id or 0} - {0})
 
 
 def _services(settings: Settings, db: Database) -> Services:
@@ -203,7 +219,8 @@ def _customer_handlers(new: filters.BaseFilter) -> Handlers:
     # Those that read the store show "typing…" when their reply is slow.
     return [
         CommandHandler(["start", "ayuda", "help"], ayuda.ayuda, filters=new),
-        CommandHandler(["pedido", "order"], while_replying(pedido.pedido), filters=new),
+        # /pedido (a staff member's /pedido P-XXXXXX shows that order), /cola, /buscar.
+        *shopfloor_commands.handlers(new),
         CommandHandler(["estado", "status"], while_replying(estado.estado), filters=new),
         CommandHandler("menu", while_replying(menu.menu), filters=new),
         CommandHandler(["carrito", "cart"], while_replying(carrito.carrito), filters=new),

@@ -15,6 +15,7 @@ busy the customer's chat or the bot are; their handlers only read the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable
 from contextvars import ContextVar
 from typing import Any
@@ -31,9 +32,15 @@ CURRENT_UPDATE: ContextVar[int | None] = ContextVar("current_update", default=No
 class FairUpdateProcessor(BaseUpdateProcessor):
     """At most `running` updates at once, and at most one per chat."""
 
-    def __init__(self, running: int, held: int = HELD_UPDATES) -> None:
+    def __init__(
+        self, running: int, held: int = HELD_UPDATES, presses_by_card: frozenset[int] = frozenset()
+    ) -> None:
         super().__init__(max_concurrent_updates=held)
         self._running = asyncio.BoundedSemaphore(running)
+        # Chats whose button presses line up per pressed message, not per chat: the staff
+        # chat, where people press many order cards at once and each press is one atomic move
+        # of one order (core.shopfloor); presses on one card still run in order.
+        self._presses_by_card = presses_by_card
         # One lock per chat with updates in flight; dropped when its line is empty.
         self._lines: dict[object, tuple[asyncio.Lock, list[int]]] = {}
 
@@ -43,15 +50,18 @@ class FairUpdateProcessor(BaseUpdateProcessor):
         if _is_urgent(update):
             await coroutine
             return
-        line = _line_of(update)
+        line = _line_of(update, self._presses_by_card)
         if line is None:
             async with self._running:
                 await coroutine
             return
         lock, users = self._lines.setdefault(line, (asyncio.Lock(), [0]))
         users[0] += 1
+        # A card press sends nothing (it answers its query and queues the rest), so it waits
+        # for no slot held by replies that wait for Telegram's send limits.
+        slot = contextlib.nullcontext() if _is_card(line) else self._running
         try:
-            async with lock, self._running:
+            async with lock, slot:
                 await coroutine
         finally:
             users[0] -= 1
@@ -72,10 +82,18 @@ def _is_urgent(update: object) -> bool:
     )
 
 
-def _line_of(update: object) -> object:
+def _is_card(line: object) -> bool:
+    return isinstance(line, tuple) and line[0] == "card"
+
+
+def _line_of(update: object, presses_by_card: frozenset[int] = frozenset()) -> object:
     """Which line an update waits in: its chat, else its user, else none."""
     if not isinstance(update, Update):
         return None
+    query, chat = update.callback_query, update.effective_chat
+    if query is not None and chat is not None and chat.id in presses_by_card:
+        message = query.message
+        return ("card", chat.id, message.message_id if message is not None else 0)
     if update.effective_chat is not None:
         return ("chat", update.effective_chat.id)
     if update.effective_user is not None:

@@ -28,6 +28,7 @@ from core.settings_types import (
     Ids,
     Level,
     Methods,
+    OptionalChat,
     OptionalSeconds,
     Seconds,
     ZoneName,
@@ -158,16 +159,18 @@ class Settings(BaseSettings):
     delivery_zones: Zones = ()
     # Dead letters kept for /entregas; beyond this the oldest are dropped (and counted).
     dead_letters_max: int = 1000
-    # How long the bot waits in a handler for a chat's slot before handing the reply over
-    # to the workers' delivery queue (so one busy chat never holds an update slot).
+    # How long a handler waits for a busy chat's slot before handing the reply to a worker.
     reply_max_wait: Seconds = 1.0
-    # Staff alerts (core.staff): an unanswered stale-order alert is repeated every
-    # ESCALATE_AFTER, at most ESCALATE_REPEATS times, then goes to the escalation chats.
+    # Unanswered stale-order alerts (core.staff): repeated, then sent to the escalation chats.
     escalate_after: Seconds = 2 * HOUR
     escalate_repeats: int = 2
     escalation_chat_ids: Ids = ()
-    staff_user_ids: Ids = ()
     snooze_for: Seconds = HOUR
+    # The staff group (blank or 0: no staff workflow, the timed chain) with its forum topic
+    # and its people (core.shopfloor, core.relay; the group's administrators count too).
+    staff_chat_id: OptionalChat = None
+    staff_thread_id: int = 0
+    staff_user_ids: Ids = ()
     # CSV imports (core.importer): files past either limit are refused with a clear message.
     import_max_rows: int = 50_000
     import_max_bytes: Bytes = 10 * 1024**2
@@ -184,10 +187,9 @@ class Settings(BaseSettings):
     shop_currency: CurrencyCode = "EUR"
     min_order: int = Field(default=0, ge=0)
     cart_ttl: Seconds = 2 * DAY
-    # The staff group (blank: no staff workflow), the human states' deadlines in open time
-    # (core.deadlines), opening hours in SHOP_TIMEZONE (blank: REPORT_TIMEZONE; no hours:
-    # always open) and what an order outside them gets (README, Opening hours and deadlines).
-    staff_chat_id: int | None = None
+    # The human states' deadlines in open time (core.deadlines), opening hours in
+    # SHOP_TIMEZONE (blank: REPORT_TIMEZONE; no hours: always open) and what an order outside
+    # them gets (README, Opening hours and deadlines).
     accept_within: Seconds = 10 * 60.0
     ready_within: Seconds = 45 * 60.0
     deliver_within: Seconds = 90 * 60.0

@@ -82,6 +82,10 @@ OptionalSeconds = Annotated[
     float, _from_text(lambda v: 0.0 if v.strip().lower() in ("off", "0", "") else parse_duration(v))
 ]
 Bytes = Annotated[int, _from_text(parse_size)]
+# A chat that may be unset: blank (dropped by the settings source) or 0 is None.
+OptionalChat = Annotated[
+    int | None, BeforeValidator(lambda value: None if value in (0, "0") else value)
+]
 Ids = Annotated[tuple[int, ...], NoDecode, _from_text(parse_ids)]
 Hosts = Annotated[tuple[tuple[str, int], ...], NoDecode, _from_text(parse_hosts)]
 Methods = Annotated[tuple[str, ...], NoDecode, _from_text(parse_methods)]

@@ -120,6 +120,8 @@ class Chat:
     instance: str = field(default_factory=lambda: str(secrets.randbits(62)))
     # A group upgraded to a supergroup: the new chat's id (sends here then fail with 400).
     migrated_to: int | None = None
+    # Users getChatMember calls administrators of this group (the control API sets them).
+    administrators: set[int] = field(default_factory=set)
 
     def to_api(self) -> dict[str, Any]:
         """The Bot API Chat object as embedded in messages."""

@@ -30,6 +30,7 @@ app = Celery(
         "tasks.backup",
         "tasks.payments",
         "tasks.relay",
+        "tasks.shopfloor",
     ],
 )
 app.config_from_object(celeryconfig.OnFirstRead())

@@ -16,6 +16,8 @@ from core.photos.jobs import PhotoJobStore
 from core.photos.processing import PhotoProcessing
 from core.recovery.starts import PendingStarts
 from core.retention import Retention
+from core.shopfloor.board import Card
+from core.shopfloor.floor import ShopFloor
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
 from core.watcher.index import StaleIndex
@@ -35,7 +37,7 @@ def store() -> OrderStore:
 @cache
 def fulfilment() -> Fulfilment:
     config = settings()
-    return Fulfilment(
+    built = Fulfilment(
         store=store(),
         courier=courier(),
         payment=PaymentClient(
@@ -46,6 +48,29 @@ def fulfilment() -> Fulfilment:
         ),
         step_seconds=config.step_seconds,
     )
+    if config.staff_chat_id:
+        # preparar_envio hands orders to the staff chat (core.shopfloor).
+        floor = ShopFloor(built, config.staff_chat_id, config.staff_thread_id)
+        floor.show_photos = _album_under
+        built.hand_over = floor.hand_over
+    return built
+
+
+@cache
+def shop_floor() -> ShopFloor:
+    """Order cards in the staff chat (STAFF_CHAT_ID) and what each staff move tells."""
+    config = settings()
+    floor = ShopFloor(fulfilment(), config.staff_chat_id or 0, config.staff_thread_id)
+    floor.show_photos = _album_under
+    return floor
+
+
+def _album_under(card: Card) -> None:
+    """The order's photos under its card (tasks.relay sends them; imported here, when a card
+    is posted, since tasks.relay builds on this module)."""
+    from tasks.relay import send_album
+
+    send_album(card.order_id, card.chat_id, card.message_id)
 
 
 @cache

@@ -78,8 +78,12 @@ def validar_pago(self: Task, order_id: str) -> str:
 
 @app.task(bind=True, base=OrderStep, name="preparar_envio", **TELEGRAM_RETRY)
 def preparar_envio(self: Task, order_id: str) -> str:
-    """Step 2: the shipment is prepared."""
-    ctx.fulfilment().preparar_envio(order_id, _reporter(self))
+    """Step 2: the shipment is prepared; with staff (core.shopfloor) the order's card is
+    posted and the chain stops here: people move it on, and their Entregado queues
+    notificar_cliente."""
+    if ctx.fulfilment().preparar_envio(order_id, _reporter(self)):
+        # Celery starts the chain's next step from the request after this returns.
+        self.request.chain = None
     return order_id
 
 
@@ -168,9 +172,17 @@ def enqueue_order(order_id: str, status_message_id: int = 0) -> str:
 
 
 def remaining_steps(order: Order) -> int:
-    """Index of the step the order is in (a pending order has not started the first)."""
+    """Index of the step the order is in (a pending order has not started the first).
+
+    Orders in the staff's hands wait for people, not for a step: none is left to run, but
+    for por_aceptar (preparar_envio again posts its card if it never got out, once) and
+    entregado (notificar_cliente completes it)."""
     if order.state in STEPS:
         return STEPS.index(order.state)
+    if order.state is OrderState.POR_ACEPTAR:
+        return STEPS.index(OrderState.PREPARANDO_ENVIO)
+    if order.state is OrderState.ENTREGADO:
+        return STEPS.index(OrderState.NOTIFICANDO)
     return 0 if order.state is OrderState.PENDIENTE else len(STEPS)
 
 
@@ -199,7 +211,12 @@ def resume_lost_orders() -> int:
     resumed = 0
     for order in store.lost_in(epoch, RESUME_BATCH):
         ids = [uuid() for _ in range(steps_left(order))]
-        if not ids or not store.requeue(order.id, order.queued_epoch, epoch, ids):
+        if not ids:
+            # Waiting for people (core.shopfloor): nothing was queued to lose. It is this
+            # epoch's now, so the next look does not find it again.
+            store.set_fields(order.id, queued_epoch=epoch)
+            continue
+        if not store.requeue(order.id, order.queued_epoch, epoch, ids):
             continue
         chain_from(order, ids).apply_async()
         resumed += 1

@@ -17,7 +17,8 @@ from celery.utils.log import get_task_logger
 
 from core.deadlines.rules import Deadlines
 from core.deadlines.store import BreachStore
-from core.deadlines.watch import DeadlineWatch, KeyboardFor, no_keyboard
+from core.deadlines.watch import DeadlineWatch
+from core.shopfloor.cards import open_keyboard
 from core.shophours.clock import shop_clock
 from core.watcher.watch import RUN_TIME_LIMIT
 from tasks import app, clients, delivery
@@ -67,16 +68,12 @@ def revisar_pedidos_atrasados(self: Task) -> dict[str, Any]:
     return asdict(report)
 
 
-# The staff alert's buttons: the order card's keyboard (core.staff's cards) once it exists;
-# until then the alert goes without buttons.
-card_keyboard: KeyboardFor = no_keyboard
-
-
 @cache
 def deadline_watch() -> DeadlineWatch | None:
     """The deadline watcher, or None without STAFF_CHAT_ID (no staff: no human deadlines)."""
     config = clients.settings()
-    if config.staff_chat_id is None:
+    staff_chat = config.staff_chat_id
+    if staff_chat is None:
         return None
     deadlines = Deadlines(
         shop_clock(config.shop_hours, config.shop_timezone, config.report_timezone),
@@ -91,9 +88,11 @@ def deadline_watch() -> DeadlineWatch | None:
         store=ctx.store(),
         sender=delivery.courier(),
         deadlines=deadlines,
-        staff_chat_id=config.staff_chat_id,
+        staff_chat_id=staff_chat,
         admin_chat_ids=admins,
-        keyboard_for=lambda order: card_keyboard(order),
+        # The alert's button posts the order's card afresh under it, with its live moves
+        # (the card's own buttons act only on the current card).
+        keyboard_for=lambda order: open_keyboard([order], staff_chat),
     )
 
 

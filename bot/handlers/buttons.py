@@ -29,6 +29,7 @@ from bot.handlers import (
     menu,
     pedidos,
     resumen,
+    shopfloor,
     staff,
 )
 from bot.handlers.cancelar import cancel
@@ -47,6 +48,7 @@ from core.keyboards import (
     PRICE,
     QUOTE,
     REFRESH,
+    SHOPFLOOR,
     STAFF,
     parse,
 )
@@ -70,6 +72,8 @@ async def on_button(update: Update, context: BotContext) -> None:
             answer = await _order_button(press, context)
         elif press.pressed.kind == STAFF:
             answer = await staff.on_button(press, context)
+        elif press.pressed.kind == SHOPFLOOR:
+            answer = await shopfloor.on_button(press, context)
         elif press.pressed.kind == MENU:
             answer = await menu.on_button(press, context)
         elif press.pressed.kind == CART:

@@ -13,6 +13,7 @@ from core.orders.cancel import CancelOutcome, CancelResult, cancel_order, task_i
 from core.orders.model import normalize_order_id
 from core.payments.methods import INVOICED
 from core.payments.refunds import too_late_to_cancel
+from tasks import context as worker
 from tasks import orders as order_tasks
 from tasks import payments as payment_tasks
 
@@ -39,6 +40,9 @@ async def cancel(svc: Services, order_id: str, chat_id: int, user_id: int) -> Ca
         log.exception("order=%s: revoking its tasks failed", order_id)
     try:
         await svc.run(tell_cancelled, svc.fulfilment(), order_id)
+        if svc.settings.staff_chat_id:
+            # Its card in the staff chat shows it cancelled and loses its buttons.
+            await svc.run(worker.shop_floor().refresh_card, result.order)
     except Exception:
         log.exception("order=%s: telling the cancellation failed, a worker retries it", order_id)
         await svc.run(order_tasks.avisar_cancelacion.delay, order_id)

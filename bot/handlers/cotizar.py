@@ -104,7 +104,7 @@ async def on_button(press: Press, context: BotContext) -> Answer:
     """Cotizar: ask the staff for the amount, as a ForceReply under the card."""
     (raw_id,) = press.pressed.fields
     lang = press.lang
-    if not is_staff_user(press.chat.id, press.user.id, None, context):
+    if not await is_staff_user(press.chat.id, press.user, None, context):
         return Answer(texts.plain(lang, "relay.staff_only"), alert=True)
     order_id = normalize_order_id(raw_id)
     svc = context.services

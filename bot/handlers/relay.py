@@ -37,7 +37,7 @@ from core.relay.messages import (
     message_source,
     status_message_order,
 )
-from core.relay.rules import customer_problem, order_named_in
+from core.relay.rules import conversation_order, customer_problem, order_named_in
 from core.relay.sending import send_photo, send_text
 from core.telegram.client import BotApiError
 from core.telegram.reachability import unreachable_key
@@ -86,14 +86,14 @@ async def relayed_reply(incoming: Incoming, context: BotContext) -> bool:
 
 async def staff_reply(incoming: Incoming, context: BotContext, replied: Message) -> None:
     """A reply in the staff chat to the bot: a quote's amount, or a message to a customer."""
-    if not is_staff_sender(incoming, context):
+    if not await is_staff_sender(incoming, context):
         await incoming.message.reply_html(texts.text(incoming.lang, "relay.staff_only"))
         return
     if await cotizar.answered_amount(incoming, context, replied):
         return
     svc = context.services
     order_id = await svc.run(cards.order_of_card, incoming.chat.id, replied.message_id)
-    order_id = order_id or order_named_in(replied.text or replied.caption or "")
+    order_id = order_id or conversation_order(replied.text or replied.caption or "")
     order = await _order(context, order_id)
     if order is None:
         await incoming.message.reply_html(texts.text(incoming.lang, "relay.no_order"))
@@ -219,7 +219,7 @@ async def by_command(incoming: Incoming, context: BotContext, argument: str, fil
     if order_id is None or not (text or file_id):
         await incoming.message.reply_html(texts.text(lang, "relay.usage"))
         return
-    if incoming.chat.id == staff_chat(context) and is_staff_sender(incoming, context):
+    if incoming.chat.id == staff_chat(context) and await is_staff_sender(incoming, context):
         order = await _order(context, order_id)
         if order is not None:
             await to_customer(incoming, context, order, text, file_id)

@@ -3,10 +3,11 @@ small readings of a message the relay, quotes and order photos share."""
 
 from __future__ import annotations
 
-from telegram import Message
+from telegram import Message, User
 
 from bot.context import BotContext, Incoming
 from bot.handlers.common import sender_chat_id
+from bot.handlers.shopfloor_access import is_floor_staff
 from core.relay.rules import is_staff_member
 
 
@@ -15,19 +16,26 @@ def staff_chat(context: BotContext) -> int | None:
     return context.services.settings.staff_chat_id
 
 
-def is_staff_sender(incoming: Incoming, context: BotContext) -> bool:
-    """The one check of who speaks for the shop (core.relay.rules.is_staff_member):
-    STAFF_USER_IDS or ADMIN_USER_IDS, a person, writing in the staff chat."""
-    return is_staff_user(
-        incoming.chat.id, incoming.user.id, sender_chat_id(incoming.message), context
+async def is_staff_sender(incoming: Incoming, context: BotContext) -> bool:
+    """The one check of who speaks for the shop, writing in the staff chat: a person (never
+    an anonymous admin or a channel post) in STAFF_USER_IDS or ADMIN_USER_IDS, or an
+    administrator of the staff chat (the shop floor's rule, getChatMember cached)."""
+    return await is_staff_user(
+        incoming.chat.id, incoming.user, sender_chat_id(incoming.message), context
     )
 
 
-def is_staff_user(chat_id: int, user_id: int, sender_chat: int | None, context: BotContext) -> bool:
+async def is_staff_user(
+    chat_id: int, user: User, sender_chat: int | None, context: BotContext
+) -> bool:
     """is_staff_sender for a press or a message taken apart (a press has no sender chat)."""
     settings = context.services.settings
     listed = set(settings.staff_user_ids) | set(settings.admin_user_ids)
-    return is_staff_member(chat_id, user_id, sender_chat, settings.staff_chat_id, listed)
+    if is_staff_member(chat_id, user.id, sender_chat, settings.staff_chat_id, listed):
+        return True
+    if settings.staff_chat_id is None or chat_id != settings.staff_chat_id:
+        return False
+    return await is_floor_staff(context, user, sender_chat)
 
 
 def photo_id(message: Message) -> str:

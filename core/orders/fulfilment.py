@@ -36,6 +36,9 @@ class Fulfilment:
     payment: PaymentClient
     step_seconds: float
     sleep: Callable[[float], None] = time.sleep
+    # With staff (core.shopfloor): takes an order from preparar_envio into the human steps
+    # (True), or leaves it to the timed chain (False: no staff, or only automatic products).
+    hand_over: Callable[[str], bool] | None = None
 
     def start_step(self, order_id: str, state: OrderState, report: ProgressReport) -> Order | None:
         """Move the order into step `state` and show it; None when the step has nothing to do.
@@ -123,10 +126,16 @@ class Fulfilment:
         self.simulate_work()
         self.carry_on(order_id, OrderState.VALIDANDO_PAGO)
 
-    def preparar_envio(self, order_id: str, report: ProgressReport) -> None:
-        if self.start_step(order_id, OrderState.PREPARANDO_ENVIO, report) is not None:
+    def preparar_envio(self, order_id: str, report: ProgressReport) -> bool:
+        """True when people took the order over (the chain stops: they move it on)."""
+        started = self.start_step(order_id, OrderState.PREPARANDO_ENVIO, report)
+        # Asked on a re-run too: an order already waiting for people gets its card once.
+        if self.hand_over is not None and self.hand_over(order_id):
+            return True
+        if started is not None:
             self.simulate_work()
             self.carry_on(order_id, OrderState.PREPARANDO_ENVIO)
+        return False
 
     def notificar_cliente(self, order_id: str, report: ProgressReport) -> None:
         """Last step: complete the order, show it done and tell the customer once."""

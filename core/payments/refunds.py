@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from core import money, texts
-from core.orders.states import OrderState
+from core.orders.states import HUMAN_STATES, OrderState
 from core.payments.methods import INVOICED, STARS
 from core.payments.store import PaymentStore
 from core.telegram.client import BadRequest, BotApi
@@ -25,7 +25,10 @@ CANCELLABLE_PAID = frozenset(
 
 
 def too_late_to_cancel(state: OrderState, payment_method: str) -> bool:
-    """A paid order being prepared is not cancelled by the customer (the staff decide)."""
+    """A paid order being prepared is not cancelled by the customer (the staff decide); nor
+    is any order the shop's staff accepted (core.shopfloor: theirs to reject)."""
+    if state in HUMAN_STATES and state is not OrderState.POR_ACEPTAR:
+        return True
     return payment_method in INVOICED and not state.is_final and state not in CANCELLABLE_PAID
 
 

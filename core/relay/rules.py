@@ -20,6 +20,19 @@ def order_named_in(text: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+# The staff-chat messages a staff reply answers the customer through, besides the order's
+# card: a customer's relayed message (💬) and a quote request card (🧮). A reply to anything
+# else (a deadline alert, a stale-order card, a confirmation) is the staff talking among
+# themselves, never sent to a customer.
+CONVERSATION_MARKS = ("💬", "🧮")
+
+
+def conversation_order(text: str) -> str | None:
+    """The order a staff reply to this bot message is meant for: the one it names, if it is
+    a customer's relayed message or a quote card."""
+    return order_named_in(text) if text.startswith(CONVERSATION_MARKS) else None
+
+
 def is_staff_member(
     chat_id: int,
     user_id: int | None,

@@ -40,6 +40,7 @@ METHODS: dict[str, tuple[str, Handler]] = {
         "getMyCommands": commands.get_my_commands,
         "deleteMyCommands": commands.delete_my_commands,
         "getChat": messages.get_chat,
+        "getChatMember": messages.get_chat_member,
         **payments.METHODS,
     }.items()
 }

@@ -138,3 +138,32 @@ async def get_chat(ctx: Context, params: Params) -> Any:
             "gifts_from_channels": False,
         },
     }
+
+
+async def get_chat_member(ctx: Context, params: Params) -> Any:
+    """getChatMember: an administrator (as the control API set them) or a member."""
+    chat = resolve_chat(ctx, params)
+    user_id = params.get_int("user_id")
+    if user_id is None:
+        raise bad("user_id is empty")
+    user = ctx.sandbox.users.get(user_id)
+    if user is None:
+        raise bad("PARTICIPANT_ID_INVALID")
+    if user_id in chat.administrators:
+        return {
+            "status": "administrator",
+            "user": user.to_api(),
+            "can_be_edited": False,
+            "is_anonymous": False,
+            "can_manage_chat": True,
+            "can_delete_messages": True,
+            "can_manage_video_chats": True,
+            "can_restrict_members": True,
+            "can_promote_members": False,
+            "can_change_info": True,
+            "can_invite_users": True,
+            "can_post_stories": False,
+            "can_edit_stories": False,
+            "can_delete_stories": False,
+        }
+    return {"status": "member", "user": user.to_api()}

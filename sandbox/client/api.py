@@ -128,12 +128,16 @@ class SandboxClient(ClientPayments):
         language_code: str | None = None,
         last_name: str | None = None,
         type: str | None = None,
+        administrators: list[int] | None = None,
     ) -> Chat:
-        """A group (or supergroup for -100… ids) acting as the given member."""
+        """A group (or supergroup for -100… ids) acting as the given member; getChatMember
+        calls `administrators` (user ids) its administrators."""
         spec = user_spec(user_id, first_name, username, language_code, last_name)
         body: dict[str, Any] = {"id": chat_id, "title": title, "user": spec}
         if type:
             body["type"] = type
+        if administrators is not None:
+            body["administrators"] = administrators
         self._post("/chats", json=body)
         return Chat(self, chat_id, spec)
 

@@ -142,6 +142,8 @@ async def create_chat(request: web.Request) -> web.Response:
         chat_type=chat_type,
         username=body.get("username"),
     )
+    if "administrators" in body:
+        chat.administrators = {as_int(i, "administrators") for i in body["administrators"]}
     return ok(sb.chat_info(chat))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Chat, Message, PreCheckoutQuery, Update, User
+from telegram import CallbackQuery, Chat, Message, PreCheckoutQuery, Update, User
 
 from bot.fairness import FairUpdateProcessor
 
@@ -72,3 +72,51 @@ def test_messages_of_one_chat_still_run_one_at_a_time() -> None:
         return most
 
     assert asyncio.run(scenario()) == 1
+
+
+STAFF_CHAT = -100_500
+
+
+def card_press(update_id: int, card: int) -> Update:
+    group = Chat(STAFF_CHAT, "supergroup")
+    message = Message(card, None, group, from_user=ANA)  # type: ignore[arg-type]
+    query = CallbackQuery(str(update_id), ANA, "instance", message=message, data="f:a:P-X")
+    return Update(update_id, callback_query=query)
+
+
+def test_presses_on_staff_cards_line_up_per_card_and_need_no_slot() -> None:
+    """The staff chat's presses: many cards at once, each card's presses in order, none
+    waiting for a slot held by replies."""
+
+    async def scenario() -> tuple[int, list[int]]:
+        processor = FairUpdateProcessor(running=1, presses_by_card=frozenset({STAFF_CHAT}))
+        release, started = asyncio.Event(), asyncio.Event()
+        running, most, order = 0, 0, []
+
+        async def busy() -> None:
+            started.set()
+            await release.wait()
+
+        async def press(card: int) -> None:
+            nonlocal running, most
+            running += 1
+            most = max(most, running)
+            for _ in range(10):
+                await asyncio.sleep(0)
+            order.append(card)
+            running -= 1
+
+        held = asyncio.create_task(processor.do_process_update(message_update(1), busy()))
+        await asyncio.wait_for(started.wait(), 2.0)
+        presses = [
+            processor.do_process_update(card_press(10 + i, card), press(card))
+            for i, card in enumerate((7, 8, 9, 7))
+        ]
+        await asyncio.wait_for(asyncio.gather(*presses), 2.0)
+        release.set()
+        await held
+        return most, order
+
+    most, order = asyncio.run(scenario())
+    assert most == 3  # three cards at once; the second press on card 7 after the first
+    assert order.index(7) < len(order) - 1 and order[-1] == 7

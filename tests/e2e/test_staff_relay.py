@@ -243,7 +243,9 @@ def test_without_card_payments_a_priced_quote_starts_its_chain(system: System, s
     staff.wait_for(lambda m: "el pedido empieza" in content(m), after=answer.message_id)
     summary = customer.wait_for(lambda m: "ha presupuestado tu pedido" in content(m))
     assert "8,00" in content(summary) and "Empezamos" in content(summary)
-    customer.wait_for(lambda m: order_id in content(m) and "completado" in content(m), timeout=30)
+    # Its chain runs up to the people: the order's card in the staff chat, waiting for them.
+    customer.wait_for(lambda m: order_id in content(m) and "esperando a la tienda" in content(m))
+    staff.wait_for(lambda m: order_id in content(m) and "Aceptar" in str(m.buttons), timeout=30)
     assert not [m for m in customer.bot_messages() if m.invoice is not None]
     order = system.store.get(order_id)
-    assert (order.state, order.total, order.payment_method) == (OrderState.COMPLETADO, 800, "")
+    assert (order.state, order.total, order.payment_method) == (OrderState.POR_ACEPTAR, 800, "")

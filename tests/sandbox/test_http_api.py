@@ -313,3 +313,13 @@ def test_group_messages_carry_command_entities(sandbox: SandboxClient, api: RawA
     reply = api("sendMessage", chat_id=-1002, text="ok", reply_to_message_id=first["message_id"])
     assert reply["result"]["reply_to_message"]["message_id"] == first["message_id"]
     assert reply["result"]["message_id"] == 3
+
+
+def test_get_chat_member_says_who_administers_a_group(sandbox: SandboxClient, api: RawApi) -> None:
+    group = sandbox.group_chat(-100_4242, title="Cocina", user_id=1001, administrators=[1001])
+    group.as_user(1002, first_name="Pepe")
+    admin = api("getChatMember", chat_id=-100_4242, user_id=1001)["result"]
+    assert (admin["status"], admin["user"]["id"]) == ("administrator", 1001)
+    assert api("getChatMember", chat_id=-100_4242, user_id=1002)["result"]["status"] == "member"
+    unknown = api("getChatMember", chat_id=-100_4242, user_id=999_999)
+    assert not unknown["ok"] and "PARTICIPANT_ID_INVALID" in unknown["description"]
