@@ -17,6 +17,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from core.settings_receipts import ReceiptSettings
+
 # The shapes of the variables live in core.settings_types; the parsers are re-exported here
 # for callers that read them from settings.
 from core.settings_types import (
@@ -50,7 +52,7 @@ class SettingsError(ValueError):
     """Settings that would break a guarantee; the message names them and says why."""
 
 
-class Settings(BaseSettings):
+class Settings(ReceiptSettings):
     """The configuration of every process: each field is the variable of its name in capitals
     (see .env.example for what each one means).
 
@@ -170,6 +172,7 @@ class Settings(BaseSettings):
     # Reports (core.reports): days are calendar days in this zone; the daily summary is sent
     # at DAILY_REPORT_AT there ("HH:MM", or a five-field crontab; "off" sends none).
     report_timezone: str = "UTC"
+    shop_timezone: str = ""  # the shop's days and times (receipts, beat); "": REPORT_TIMEZONE
     daily_report_at: str = "08:00"
     # The shop (core.catalogue): a catalogue CSV loaded at start while the catalogue is empty
     # (its photos beside it, under photos/); the currency of prices that name none; the
