@@ -99,8 +99,6 @@ class PaymentStore:
                 if moved and self.receipts is not None:
                     receipt_id = self.receipts.for_payment(session, row, paid.email).id
         except IntegrityError:
-            if self.payment_by_charge(paid.telegram_payment_charge_id) is None:
-                raise  # not a repeat: something else refused it (never a payment lost silently)
             log.info("payment %s already recorded", paid.telegram_payment_charge_id)
             return Recording(new=False, moved=False)
         if moved and self.orders.starts is not None:
