@@ -172,7 +172,6 @@ class Settings(ReceiptSettings):
     # Reports (core.reports): days are calendar days in this zone; the daily summary is sent
     # at DAILY_REPORT_AT there ("HH:MM", or a five-field crontab; "off" sends none).
     report_timezone: str = "UTC"
-    shop_timezone: str = ""  # the shop's days and times (receipts, beat); "": REPORT_TIMEZONE
     daily_report_at: str = "08:00"
     # The shop (core.catalogue): a catalogue CSV loaded at start while the catalogue is empty
     # (its photos beside it, under photos/); the currency of prices that name none; the

@@ -26,6 +26,9 @@ class ReceiptSettings(BaseSettings):
     """Who issues the receipts and how they travel. Receipts are on when SHOP_TAX_ID is set
     (a receipt without the seller's tax id is not one); off, the shop works as before."""
 
+    # The shop's days and times (receipts' dates and years, the clock beat reads crontabs
+    # in); "": REPORT_TIMEZONE, as before.
+    shop_timezone: str = ""
     shop_name: str = ""
     shop_tax_id: str = ""
     shop_address: str = ""

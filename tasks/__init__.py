@@ -29,6 +29,7 @@ app = Celery(
         "tasks.reports",
         "tasks.backup",
         "tasks.payments",
+        "tasks.receipts",
     ],
 )
 app.config_from_object(celeryconfig.OnFirstRead())

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -22,6 +22,7 @@ from core.db.models import OrderRow
 from core.db.payments import PaymentRow, RefundRow
 from core.db.receipts import ReceiptRow
 from core.db.shop import OrderLineRow
+from core.orders.states import OrderState
 from core.receipts.model import CORRECTIVE, RECEIPT, Line, Receipt, stored_lines, to_receipt
 from core.receipts.numbering import format_number, take_number
 from core.receipts.vat import rate_text, split_vat
@@ -169,6 +170,23 @@ class ReceiptBook:
                 return row.id
         except IntegrityError:
             return None  # issued already (a second sweep at the same moment)
+
+    def cash_awaiting_receipt(self, since: float, limit: int) -> list[str]:
+        """Cash orders completed (handed over and paid) since `since` with no receipt yet."""
+        query = (
+            select(OrderRow.id)
+            .outerjoin(ReceiptRow, ReceiptRow.source == literal(f"{CASH}:") + OrderRow.id)
+            .where(
+                OrderRow.finished_at >= since,
+                OrderRow.state == OrderState.COMPLETADO.value,
+                OrderRow.payment_method == CASH,
+                ReceiptRow.id.is_(None),
+            )
+            .order_by(OrderRow.finished_at)
+            .limit(limit)
+        )
+        with self.db.reading() as session:
+            return list(session.scalars(query))
 
     # -- reading -------------------------------------------------------------------------------
 

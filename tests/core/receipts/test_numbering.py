@@ -11,8 +11,6 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from core.catalogue.product import Product
 from core.catalogue.store import CatalogueStore
 from core.db.engine import Database
