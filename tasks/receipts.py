@@ -32,7 +32,7 @@ from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 log = get_task_logger(__name__)
 
 # How often the sweep looks for completed cash orders without a receipt, and how far back.
-CASH_INTERVAL = 15.0
+CASH_INTERVAL = 5.0
 CASH_LOOKBACK = 7 * 24 * 3600.0
 CASH_BATCH = 50
 # Mail: doubling from 30 s up to an hour, about a day of tries in all.
