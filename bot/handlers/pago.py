@@ -148,10 +148,20 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         return
     # Queued first: the thank-you may wait for a busy chat, the chain should not.
     await svc.start_order(order_id)
-    if recording.receipt_id:
-        await svc.run(receipt_tasks.dispatch, recording.receipt_id, svc.starts)
     amount = money.format_amount(sp.total_amount, sp.currency, order.language)
     await message.reply_html(texts.text(order.language, "pay.paid", amount=amount, id=order_id))
+    if recording.receipt_id:
+        await _send_receipt(context, recording.receipt_id)
+
+
+async def _send_receipt(context: BotContext, receipt_id: int) -> None:
+    """Queue the receipt issued with the payment; when Redis refuses, the recovery sweep
+    queues it from the pending starts (core.recovery.starts) instead."""
+    svc = context.services
+    try:
+        await svc.run(receipt_tasks.dispatch, receipt_id, svc.starts)
+    except Exception:
+        log.exception("receipt %s not queued now: the sweep will", receipt_id)
 
 
 async def refunded_payment(update: Update, context: BotContext) -> None:

@@ -88,10 +88,15 @@ def _lines_table(receipt: Receipt, lang: str, regular: str, bold: str) -> Table:
     def amount(minor: int) -> str:
         return money.format_amount(minor, receipt.currency, lang)
 
+    # A long product name wraps inside its column instead of running over the amounts.
+    name_style = ParagraphStyle("item", fontName=regular, fontSize=10, leading=12)
     columns = ("col_item", "col_qty", "col_price", "col_amount")
-    rows = [[texts.plain(lang, f"receipt.{column}") for column in columns]]
+    rows: list[list[str | Paragraph]] = [
+        [texts.plain(lang, f"receipt.{column}") for column in columns]
+    ]
     for line in receipt.lines:
-        rows.append([line.name, str(line.quantity), amount(line.unit_price), amount(line.total)])
+        name = Paragraph(escape(line.name), name_style)
+        rows.append([name, str(line.quantity), amount(line.unit_price), amount(line.total)])
     rows.append(["", "", texts.plain(lang, "receipt.base"), amount(receipt.base)])
     vat = texts.plain(lang, "receipt.vat", rate=receipt.vat_rate)
     rows.append(["", "", vat, amount(receipt.vat)])

@@ -181,3 +181,14 @@ def test_fifty_payments_at_once_on_postgresql_take_fifty_consecutive_numbers(
     by_seq = sorted(receipts, key=lambda r: r.seq)
     assert [r.issued_at for r in by_seq] == sorted(r.issued_at for r in receipts)
     db.dispose()
+
+
+def test_erasing_a_customer_keeps_the_receipt_but_not_the_email(sqlite_db: Database) -> None:
+    from core.customers.erasure import erase_customer
+
+    orders, payments = shop(sqlite_db)
+    recorded = payments.record(paid_for(awaiting(orders, 1), "tg-9", email="ana@example.com"))
+    erase_customer(sqlite_db, 7, "customer:7")
+    assert payments.receipts is not None
+    receipt = payments.receipts.get(recorded.receipt_id)
+    assert receipt is not None and receipt.email == "" and receipt.total == 950
