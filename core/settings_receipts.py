@@ -40,6 +40,8 @@ class ReceiptSettings(BaseSettings):
     smtp_url: SecretStr = NO_SECRET
     smtp_from: str = ""
     smtp_timeout: Seconds = 30.0
+    # A mail that failed is tried again, waits doubling up to this (tasks.receipts.MailTask).
+    smtp_retry_max: Seconds = 3600.0
 
     @property
     def receipts_enabled(self) -> bool:

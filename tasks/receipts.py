@@ -35,14 +35,22 @@ log = get_task_logger(__name__)
 CASH_INTERVAL = 5.0
 CASH_LOOKBACK = 7 * 24 * 3600.0
 CASH_BATCH = 50
-# Mail: doubling from 30 s up to an hour, about a day of tries in all.
-MAIL_RETRY = {
-    "autoretry_for": (smtplib.SMTPException, OSError),
-    "retry_backoff": 30,
-    "retry_backoff_max": 3600,
-    "retry_jitter": True,
-    "max_retries": 30,
-}
+
+
+class MailTask(RecoverableTask):
+    """A mail that failed (server down, refused for now, connection dropped) is tried again:
+    waits doubling from 2 s up to SMTP_RETRY_MAX (1 h), each drawn between 0 and that (full
+    jitter), 40 tries in all (about a day); each wait is an entry of the Redis schedule
+    (RecoverableTask), never a broker countdown."""
+
+    abstract = True
+    retry_backoff = 2
+    retry_jitter = True
+
+    @property
+    def retry_backoff_max(self) -> int:
+        """SMTP_RETRY_MAX, read when Celery builds the task (at the app's first use)."""
+        return int(clients.settings().smtp_retry_max)
 
 
 @cache
@@ -77,7 +85,7 @@ def enviar_factura(receipt_id: int) -> str:
     """The receipt as a PDF document in the customer's chat, once; its number."""
     found = book()
     receipt = found.get(receipt_id) if found else None
-    if found is None or receipt is None:
+    if found is None or receipt is None or receipt.sent_at:
         return ""
     pdf = render(receipt, shop_of(clients.settings()))
     with tempfile.TemporaryDirectory(prefix="receipt-") as tmp:
@@ -97,7 +105,13 @@ def enviar_factura(receipt_id: int) -> str:
     return receipt.number
 
 
-@app.task(bind=True, base=RecoverableTask, name="enviar_correo", **MAIL_RETRY)
+@app.task(
+    bind=True,
+    base=MailTask,
+    name="enviar_correo",
+    autoretry_for=(smtplib.SMTPException, OSError),
+    max_retries=40,
+)
 def enviar_correo(self: Task, receipt_id: int) -> str:
     """The receipt by email to the address the customer gave, once it is taken by the
     server; "" when there is nothing to send."""

@@ -61,30 +61,41 @@ class Inbox:
         return AuthResult(success=ok)
 
 
-@dataclass
 class MailServer:
-    url: str
-    inbox: Inbox
-    cert: Path
+    """A server on 127.0.0.1: STARTTLS required (smtp://), or TLS at once (smtps://). It can
+    be stopped and started again on the same port, with the same certificate and inbox."""
+
+    def __init__(self, folder: Path, implicit_tls: bool = False) -> None:
+        self.cert, key = self_signed(folder)
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(self.cert, key)
+        self.implicit_tls = implicit_tls
+        self.inbox, self.port = Inbox(), free_port()
+        scheme = "smtps" if implicit_tls else "smtp"
+        self.url = f"{scheme}://{USER}:{PASSWORD}@127.0.0.1:{self.port}"
+        self.controller: Controller | None = None
+
+    def start(self) -> MailServer:
+        options: dict[str, Any] = {"authenticator": self.inbox.authenticate, "auth_required": True}
+        if self.implicit_tls:
+            # aiosmtpd's own TLS check only knows STARTTLS; the connection is TLS from the start.
+            options.update(ssl_context=self.context, auth_require_tls=False)
+        else:
+            options.update(tls_context=self.context, require_starttls=True)
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
 
 @contextmanager
 def mail_server(folder: Path, implicit_tls: bool = False) -> Iterator[MailServer]:
-    """A server on 127.0.0.1: STARTTLS required (smtp://), or TLS at once (smtps://)."""
-    cert, key = self_signed(folder)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    inbox, port = Inbox(), free_port()
-    options: dict[str, Any] = {"authenticator": inbox.authenticate, "auth_required": True}
-    if implicit_tls:
-        # aiosmtpd's own TLS check only knows STARTTLS; the connection is TLS from the start.
-        options.update(ssl_context=context, auth_require_tls=False)
-    else:
-        options.update(tls_context=context, require_starttls=True)
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
-    controller.start()
-    scheme = "smtps" if implicit_tls else "smtp"
+    server = MailServer(folder, implicit_tls).start()
     try:
-        yield MailServer(f"{scheme}://{USER}:{PASSWORD}@127.0.0.1:{port}", inbox, cert)
+        yield server
     finally:
-        controller.stop()
+        server.stop()
