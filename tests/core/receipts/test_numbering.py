@@ -192,3 +192,15 @@ def test_erasing_a_customer_keeps_the_receipt_but_not_the_email(sqlite_db: Datab
     assert payments.receipts is not None
     receipt = payments.receipts.get(recorded.receipt_id)
     assert receipt is not None and receipt.email == "" and receipt.total == 950
+
+
+def test_invoices_ask_for_an_email_only_when_receipts_are_mailed(sqlite_db: Database) -> None:
+    from core.payments.invoice import invoice_for
+
+    orders, _ = shop(sqlite_db)
+    order = awaiting(orders, 1)
+    assert invoice_for(order, orders.lines(order.id), "es", "TOKEN", need_email=True).need_email
+    assert not invoice_for(order, orders.lines(order.id), "es", "TOKEN").need_email
+    # Telegram asks nothing of a Stars payment.
+    stars = replace(order, currency="XTR")
+    assert not invoice_for(stars, [], "es", "", need_email=True).need_email
