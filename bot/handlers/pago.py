@@ -148,10 +148,11 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         return
     # Queued first: the thank-you may wait for a busy chat, the chain should not.
     await svc.start_order(order_id)
-    amount = money.format_amount(sp.total_amount, sp.currency, order.language)
-    await message.reply_html(texts.text(order.language, "pay.paid", amount=amount, id=order_id))
+    # Before the thank-you, which a busy chat may hand over to the workers (ending here).
     if recording.receipt_id:
         await _send_receipt(context, recording.receipt_id)
+    amount = money.format_amount(sp.total_amount, sp.currency, order.language)
+    await message.reply_html(texts.text(order.language, "pay.paid", amount=amount, id=order_id))
 
 
 async def _send_receipt(context: BotContext, receipt_id: int) -> None:

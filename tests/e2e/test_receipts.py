@@ -113,8 +113,10 @@ def test_a_paid_invoice_brings_the_receipt_to_the_chat_and_the_inbox(
     paid = chat.pay(order_info=ANA)
     assert paid["status"] == "paid", paid
 
-    # The chat gets its receipt whatever the mail server does.
+    # The chat gets its receipt whatever the mail server does, queued by the bot itself (not
+    # left to the recovery sweep).
     document = receipt_document(chat)
+    assert "was never queued" not in system.all_logs()
     [receipt] = receipts_of(system, order_id)
     number = receipt.number
     assert number.startswith(f"{this_year()}-")
