@@ -64,6 +64,18 @@ def _order_lines(session: Session, order: OrderRow) -> list[Line]:
     return lines
 
 
+def _parties(order: OrderRow) -> dict[str, object]:
+    """Whose receipt it is, as the order says now (copied: the receipt never changes)."""
+    return {
+        "order_id": order.id,
+        "chat_id": order.chat_id,
+        "user_id": order.user_id,
+        "language": order.language,
+        "customer_name": order.customer_name,
+        "address": order.shipping_address,
+    }
+
+
 class ReceiptBook:
     def __init__(
         self, db: Database, policy: ReceiptPolicy, clock: Callable[[], float] = time.time
@@ -75,26 +87,21 @@ class ReceiptBook:
     # -- issuing, inside the caller's transaction ---------------------------------------------
 
     def _issue(
-        self, session: Session, order: OrderRow, total: int, lines: list[Line], **fields: object
+        self, session: Session, total: int, lines: list[Line], **fields: object
     ) -> ReceiptRow:
+        """Take the next number and add the receipt, in `session`'s transaction."""
         year, seq, now = take_number(session, self.clock, self.policy.zone)
         base, vat = split_vat(total, self.policy.vat_rate)
         row = ReceiptRow(
             number=format_number(year, seq),
             year=year,
             seq=seq,
-            order_id=order.id,
             issued_at=now,
             total=total,
             base=base,
             vat=vat,
             vat_rate=rate_text(self.policy.vat_rate),
             lines=stored_lines(lines),
-            chat_id=order.chat_id,
-            user_id=order.user_id,
-            language=order.language,
-            customer_name=order.customer_name,
-            address=order.shipping_address,
             **fields,
         )
         session.add(row)
@@ -107,7 +114,6 @@ class ReceiptBook:
         assert order is not None
         return self._issue(
             session,
-            order,
             payment.total_amount,
             _order_lines(session, order),
             kind=RECEIPT,
@@ -116,25 +122,21 @@ class ReceiptBook:
             method=payment.method,
             currency=payment.currency,
             email=email[:254],
+            **_parties(order),
         )
 
     def for_refund(self, session: Session, refund: RefundRow) -> ReceiptRow | None:
         """The corrective receipt of a refund just recorded in `session`: the receipt of its
-        payment with every amount negated; None when that payment had no receipt."""
+        payment with every amount negated, to the same customer; None when that payment had
+        no receipt."""
         original = session.scalar(
             select(ReceiptRow).where(ReceiptRow.source == f"payment:{refund.payment_id}")
         )
         if original is None:
             return None
-        order = session.get(OrderRow, refund.order_id)
-        if order is None:  # retention removed it: the original's snapshot is enough
-            order = OrderRow(id=original.order_id, text="", language=original.language)
-            order.chat_id, order.user_id = original.chat_id, original.user_id
-            order.customer_name, order.shipping_address = "", original.address
         lines = [Line(str(n), -int(q), int(u), -int(t)) for n, q, u, t in original.lines or []]
-        row = self._issue(
+        return self._issue(
             session,
-            order,
             -refund.amount,
             lines,
             kind=CORRECTIVE,
@@ -144,10 +146,14 @@ class ReceiptBook:
             corrects_id=original.id,
             method=original.method,
             currency=original.currency,
+            order_id=original.order_id,
+            chat_id=original.chat_id,
+            user_id=original.user_id,
+            language=original.language,
+            customer_name=original.customer_name,
+            address=original.address,
             email=original.email,
         )
-        row.customer_name = original.customer_name
-        return row
 
     def for_cash(self, order_id: str) -> int | None:
         """The receipt of a cash order that was handed over (and paid), in a transaction of
@@ -159,13 +165,13 @@ class ReceiptBook:
                     return None
                 row = self._issue(
                     session,
-                    order,
                     order.total,
                     _order_lines(session, order),
                     kind=RECEIPT,
                     source=f"{CASH}:{order_id}",
                     method=CASH,
                     currency=order.currency,
+                    **_parties(order),
                 )
                 return row.id
         except IntegrityError:
