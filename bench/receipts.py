@@ -20,8 +20,8 @@ from core.orders.model import Order
 from core.orders.store import OrderStore
 from core.payments.store import PaymentStore
 from core.receipts.book import ReceiptBook, ReceiptPolicy
-from tests.core.receipts.test_numbering import PIZZA, awaiting, paid_for
 from tests.support.postgres import PostgresServer
+from tests.support.receipts import PIZZA, awaiting, paid_for
 
 PAYMENTS = 400
 THREADS = 16

@@ -23,9 +23,9 @@ from core.orders.store import OrderStore
 from core.payments.store import PaymentStore
 from core.receipts.book import ReceiptBook, ReceiptPolicy
 from sandbox import RunningSandbox
-from tests.core.receipts.test_numbering import PIZZA, awaiting, paid_for
 from tests.support.postgres import PostgresServer
 from tests.support.processes import wait_until
+from tests.support.receipts import PIZZA, awaiting, paid_for
 from tests.support.system import System, running_system
 
 ORDERS = 50

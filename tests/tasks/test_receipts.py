@@ -19,7 +19,7 @@ from core.db.engine import Database
 from core.settings import Settings
 from tasks import clients, delivery
 from tasks import receipts as receipt_tasks
-from tests.core.receipts.test_numbering import MADRID, Clock, awaiting, paid_for, shop
+from tests.support.receipts import MADRID, Clock, awaiting, paid_for, shop
 from tests.support.system import WORKER_COMMAND
 
 ADMINS = (-100777, 55)

@@ -22,7 +22,7 @@ from core.receipts.model import Receipt
 from core.receipts.pdf import render
 from core.receipts.shop import Shop
 from core.receipts.statement import Month, statement_csv, statement_of, statement_text
-from tests.core.receipts.test_numbering import MADRID, Clock, awaiting, paid_for, shop
+from tests.support.receipts import MADRID, Clock, awaiting, paid_for, shop
 from tests.support.smtp import mail_server
 
 SHOP = Shop("Pizzería Ñandú", "B12345678", "Calle Añil 3, 28005 Madrid", MADRID)

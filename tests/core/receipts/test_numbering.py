@@ -11,60 +11,14 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from core.catalogue.product import Product
-from core.catalogue.store import CatalogueStore
 from core.db.engine import Database
 from core.orders.model import Order
-from core.orders.priced import place_priced
-from core.orders.pricing import price
 from core.orders.states import OrderState
-from core.orders.store import OrderStore
-from core.payments.payload import make_payload
-from core.payments.store import Paid, PaymentStore
-from core.receipts.book import ReceiptBook, ReceiptPolicy
 from core.receipts.vat import split_vat
+from tests.support.receipts import MADRID, Clock, awaiting, paid_for, shop
 
-PIZZA = Product("PZ", "Pizza margarita", "Margherita pizza", 950, "EUR", stock=None)
-MADRID = "Europe/Madrid"
 # 31 December 2026, 23:59:59 in Madrid, and a second later (the new year).
 NEW_YEARS_EVE = datetime(2026, 12, 31, 23, 59, 59, tzinfo=ZoneInfo(MADRID)).timestamp()
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def shop(db: Database, clock: Clock | None = None) -> tuple[OrderStore, PaymentStore]:
-    CatalogueStore(db).replace_all([PIZZA])
-    orders = OrderStore(db)
-    book = ReceiptBook(
-        db, ReceiptPolicy(Decimal(21), MADRID), **({"clock": clock} if clock else {})
-    )
-    return orders, PaymentStore(orders, book)
-
-
-def awaiting(orders: OrderStore, n: int, user: int = 7) -> Order:
-    [quote] = price([("PZ", n)], CatalogueStore(orders.db).get_many(["PZ"]))
-    order, _ = place_priced(orders, user, user, quote, f"t:{user}:{n}", "es", "telegram", True)
-    return order
-
-
-def paid_for(order: Order, charge: str, **changes: object) -> Paid:
-    paid = Paid(
-        order.id,
-        order.user_id,
-        order.currency,
-        order.total,
-        make_payload(order.id, order.user_id),
-        charge,
-        f"prov-{charge}",
-        name="Ana Pérez",
-    )
-    return replace(paid, **changes)  # type: ignore[arg-type]
 
 
 def test_vat_included_splits_into_base_and_vat_that_add_up() -> None:
