@@ -5,9 +5,11 @@ documented and checked like every other variable."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Self
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, SecretStr
+from pydantic import AfterValidator, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
 from core.settings_types import NO_SECRET, Seconds
@@ -22,13 +24,27 @@ def _vat_rate(rate: Decimal) -> Decimal:
 VatRate = Annotated[Decimal, AfterValidator(_vat_rate)]
 
 
+def _zone(name: str) -> str:
+    # Checked at start: a receipt is issued inside the payment's transaction, where an
+    # unknown zone would refuse the payment itself.
+    if name:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone: {name!r} (e.g. Europe/Madrid)") from None
+    return name
+
+
+Zone = Annotated[str, AfterValidator(_zone)]
+
+
 class ReceiptSettings(BaseSettings):
     """Who issues the receipts and how they travel. Receipts are on when SHOP_TAX_ID is set
     (a receipt without the seller's tax id is not one); off, the shop works as before."""
 
     # The shop's days and times (receipts' dates and years, the clock beat reads crontabs
     # in); "": REPORT_TIMEZONE, as before.
-    shop_timezone: str = ""
+    shop_timezone: Zone = ""
     shop_name: str = ""
     shop_tax_id: str = ""
     shop_address: str = ""
@@ -42,6 +58,15 @@ class ReceiptSettings(BaseSettings):
     smtp_timeout: Seconds = 30.0
     # A mail that failed is tried again, waits doubling up to this (tasks.receipts.MailTask).
     smtp_retry_max: Seconds = 3600.0
+
+    @model_validator(mode="after")
+    def _mail_is_complete(self) -> Self:
+        url = self.smtp_url.get_secret_value()
+        if url and urlsplit(url).scheme not in ("smtp", "smtps"):
+            raise ValueError("SMTP_URL must be smtp://user:password@host:587 or smtps://…:465")
+        if self.receipt_email and not (url and self.smtp_from):
+            raise ValueError("RECEIPT_EMAIL needs SMTP_URL and SMTP_FROM")
+        return self
 
     @property
     def receipts_enabled(self) -> bool:

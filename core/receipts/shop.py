@@ -4,6 +4,7 @@ time zone; and the receipt book those settings make (None while receipts are off
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from core.db.engine import Database
 from core.receipts.book import ReceiptBook, ReceiptPolicy
@@ -33,4 +34,6 @@ def receipt_book(settings: Settings, db: Database) -> ReceiptBook | None:
     """The book receipts are issued in, or None when receipts are off (no SHOP_TAX_ID)."""
     if not settings.receipts_enabled:
         return None
-    return ReceiptBook(db, ReceiptPolicy(settings.shop_vat_rate, shop_zone(settings)))
+    zone = shop_zone(settings)
+    ZoneInfo(zone)  # a wrong zone stops the process now, not a payment later
+    return ReceiptBook(db, ReceiptPolicy(settings.shop_vat_rate, zone))
