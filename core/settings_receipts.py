@@ -64,8 +64,9 @@ class ReceiptSettings(BaseSettings):
         url = self.smtp_url.get_secret_value()
         if url and urlsplit(url).scheme not in ("smtp", "smtps"):
             raise ValueError("SMTP_URL must be smtp://user:password@host:587 or smtps://…:465")
-        if self.receipt_email and not (url and self.smtp_from):
-            raise ValueError("RECEIPT_EMAIL needs SMTP_URL and SMTP_FROM")
+        # SMTP_URL itself only where mail is sent (compose gives it to the workers alone).
+        if self.receipt_email and not self.smtp_from:
+            raise ValueError("RECEIPT_EMAIL needs SMTP_FROM (and the workers SMTP_URL)")
         return self
 
     @property
@@ -74,4 +75,4 @@ class ReceiptSettings(BaseSettings):
 
     @property
     def email_enabled(self) -> bool:
-        return self.receipts_enabled and self.receipt_email and bool(self.smtp_url)
+        return self.receipts_enabled and self.receipt_email
