@@ -99,8 +99,7 @@ def enviar_factura(receipt_id: int) -> str:
             caption=_caption(receipt),
             mime_type="application/pdf",
         )
-    if not receipt.sent_at:
-        found.mark(receipt_id, "sent_at")
+    found.mark(receipt_id, "sent_at")
     log.info("order=%s receipt %s sent", receipt.order_id, receipt.number)
     return receipt.number
 
