@@ -161,3 +161,22 @@ def test_no_password_goes_to_a_server_without_starttls(sqlite_db: Database) -> N
     finally:
         plain.stop()
     assert inbox.logins == [] and inbox.messages == []
+
+
+def test_january_reports_december_and_a_gap_would_be_named(sqlite_db: Database) -> None:
+    from sqlalchemy import delete
+
+    from core.db.receipts import ReceiptRow
+
+    january = datetime(2027, 1, 1, 6, tzinfo=ZoneInfo(MADRID)).timestamp()
+    assert Month.before(january, MADRID) == Month(2026, 12, MADRID)
+    clock = Clock(datetime(2026, 12, 10, 9, tzinfo=ZoneInfo(MADRID)).timestamp())
+    orders, payments = shop(sqlite_db, clock)
+    for n in (1, 2, 3):
+        payments.record(paid_for(awaiting(orders, n, user=n), f"dic-{n}"))
+    with sqlite_db.transaction() as session:  # what the numbering never does: lose one
+        session.execute(delete(ReceiptRow).where(ReceiptRow.seq == 2))
+    assert payments.receipts is not None
+    statement = statement_of(payments.receipts, Month(2026, 12, MADRID))
+    assert statement.missing == ["2026-000002"]
+    assert "Faltan números en la serie: 2026-000002" in statement_text(statement, "es")
