@@ -15,6 +15,7 @@ from celery.schedules import crontab, schedule
 from kombu import Exchange, Queue
 
 from core import redisconn
+from core.reports.period import shop_zone
 from core.settings import (
     TASK_TIME_LIMIT,
     Settings,
@@ -167,6 +168,14 @@ def _daily_schedule(when: str) -> crontab | None:
     return crontab(minute=int(minute or 0), hour=int(hour))
 
 
+def _weekly_schedule(when: str) -> crontab | None:
+    """WEEKLY_REPORT_AT as a crontab: five crontab fields, "HH:MM" (on Mondays), or "off"."""
+    if len(when.split()) == 5 or when.strip().lower() in ("off", "no", "none", ""):
+        return _daily_schedule(when)
+    hour, _, minute = when.strip().partition(":")
+    return crontab(minute=int(minute or 0), hour=int(hour), day_of_week="mon")
+
+
 def _schedule(settings: Settings) -> dict[str, Any]:
     """What beat sends, and when."""
     entries: dict[str, Any] = {
@@ -189,6 +198,14 @@ def _schedule(settings: Settings) -> dict[str, Any]:
             "task": "resumen_diario",
             "schedule": daily,
             # A summary hours late is news nobody wants: dropped if not started within an hour.
+            "options": {"expires": DAILY_LATEST},
+        }
+    weekly = _weekly_schedule(settings.weekly_report_at)
+    if weekly is not None:
+        # The seed's generar_reporte: last week's PDF to the admin chats, Monday 09:00.
+        entries["generar-reporte-semanal"] = {
+            "task": "generar_reporte",
+            "schedule": weekly,
             "options": {"expires": DAILY_LATEST},
         }
     backup = _daily_schedule(settings.backup_at)
@@ -231,9 +248,9 @@ def _beat(settings: Settings) -> dict[str, Any]:
     url, credentials = split_credentials(redbeat["redbeat_redis_url"])
     loop = beat_loop(settings)
     return {
-        # crontab entries (the daily summary, the receipts' statement) are read in the shop's
-        # time zone (SHOP_TIMEZONE, else REPORT_TIMEZONE).
-        "timezone": settings.shop_timezone or settings.report_timezone,
+        # crontab entries (the daily summary, the weekly report, the receipts'
+        # statement) are read in the shop's time zone (SHOP_TIMEZONE, else REPORT_TIMEZONE).
+        "timezone": shop_zone(settings),
         "beat_schedule": _schedule(settings),
         # RedBeat keeps the schedule in Redis behind a lock: a second beat (an overlapping
         # redeploy) waits instead of scheduling every job twice. tasks.beat's scheduler is

@@ -96,7 +96,10 @@ ADMIN_COMMANDS = (
     ("agotado", "soldout", "commands.agotado"),
 )
 # The staff's, when the shop takes payments: refunds due at the provider.
-PAYMENT_ADMIN_COMMANDS = (("reembolsos", "refunds", "commands.reembolsos"),)
+PAYMENT_ADMIN_COMMANDS = (
+    ("reembolsos", "refunds", "commands.reembolsos"),
+    ("reembolsar", "refund", "commands.reembolsar"),
+)
 
 
 def build_application(settings: Settings, db: Database) -> BotApplication:
@@ -189,6 +192,7 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler("stock", catalogo.stock, filters=new),
         CommandHandler(["agotado", "soldout"], catalogo.agotado, filters=new),
         CommandHandler(["reembolsos", "refunds"], reembolsos.reembolsos, filters=new),
+        CommandHandler(["reembolsar", "refund"], reembolsos.reembolsar, filters=new),
         # A group upgraded to a supergroup: its orders and conversations follow it.
         MessageHandler(new & filters.StatusUpdate.MIGRATE, migration.migrated),
         # A CSV document from staff: a catalogue (by its header) is previewed, anything else

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
@@ -42,6 +43,9 @@ R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
+# How often the bot looks whether another process changed the catalogue (seconds).
+INDEX_RECHECK = 2.0
+
 
 @dataclass
 class Services:
@@ -67,16 +71,26 @@ class Services:
     # The matching index of the catalogue as it was at `_index_version` (rebuilt on change).
     _index: CatalogueIndex | None = None
     _index_version: float = -1.0
+    # When the version was last read, and the catalogue's own writes seen then.
+    _version_read_at: float = -INDEX_RECHECK
+    _writes_seen: int = -1
 
     async def shop_index(self) -> CatalogueIndex | None:
-        """The catalogue ready for matching /pedido text; None when the shop has none."""
-        version = await self.run(self.catalogue.version)
-        if version == 0:
-            return None
-        if self._index is None or version != self._index_version:
-            products = await self.run(self.catalogue.all, True)
-            self._index = await asyncio.to_thread(CatalogueIndex, products)
-            self._index_version = version
+        """The catalogue ready for matching /pedido text; None when the shop has none.
+
+        The version is read at most every INDEX_RECHECK seconds rather than on every /pedido
+        (a query on the hot path); this process's own changes (the staff's /catalogo) show at
+        once. Only matching can lag: prices and stock are read fresh when an order is priced.
+        """
+        now = time.monotonic()
+        writes = self.catalogue.writes
+        if now - self._version_read_at >= INDEX_RECHECK or writes != self._writes_seen:
+            version = await self.run(self.catalogue.version)
+            self._version_read_at, self._writes_seen = now, writes
+            if version != self._index_version or (version and self._index is None):
+                products = await self.run(self.catalogue.all, True) if version else []
+                self._index = await asyncio.to_thread(CatalogueIndex, products) if version else None
+                self._index_version = version
         return self._index
 
     async def place_order(

@@ -17,10 +17,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+# Shapes: core.settings_types (parsers re-exported for callers); receipts: settings_receipts.
 from core.settings_receipts import ReceiptSettings
-
-# The shapes of the variables live in core.settings_types; the parsers are re-exported here
-# for callers that read them from settings.
 from core.settings_types import (
     NO_SECRET,
     Bytes,
@@ -173,6 +171,8 @@ class Settings(ReceiptSettings):
     # at DAILY_REPORT_AT there ("HH:MM", or a five-field crontab; "off" sends none).
     report_timezone: str = "UTC"
     daily_report_at: str = "08:00"
+    shop_timezone: str = ""  # the shop's clock (reports, beat's crontabs); blank: REPORT_TIMEZONE
+    weekly_report_at: str = "0 9 * * mon"  # the weekly PDF to the admin chats (crontab; "off")
     # The shop (core.catalogue): a catalogue CSV loaded at start while the catalogue is empty
     # (its photos beside it, under photos/); the currency of prices that name none; the
     # smallest order total, in minor units; how long an untouched cart is kept.

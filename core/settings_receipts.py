@@ -7,7 +7,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Self
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, SecretStr, model_validator
 from pydantic_settings import BaseSettings
@@ -24,27 +23,10 @@ def _vat_rate(rate: Decimal) -> Decimal:
 VatRate = Annotated[Decimal, AfterValidator(_vat_rate)]
 
 
-def _zone(name: str) -> str:
-    # Checked at start: a receipt is issued inside the payment's transaction, where an
-    # unknown zone would refuse the payment itself.
-    if name:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone: {name!r} (e.g. Europe/Madrid)") from None
-    return name
-
-
-Zone = Annotated[str, AfterValidator(_zone)]
-
-
 class ReceiptSettings(BaseSettings):
     """Who issues the receipts and how they travel. Receipts are on when SHOP_TAX_ID is set
     (a receipt without the seller's tax id is not one); off, the shop works as before."""
 
-    # The shop's days and times (receipts' dates and years, the clock beat reads crontabs
-    # in); "": REPORT_TIMEZONE, as before.
-    shop_timezone: Zone = ""
     shop_name: str = ""
     shop_tax_id: str = ""
     shop_address: str = ""

@@ -50,8 +50,9 @@ async def patiently(send: Callable[[], Awaitable[T]]) -> T:
 
 
 def catalogue_of(context: BotContext) -> CatalogueStore:
-    """The catalogue in the system of record the bot was started with."""
-    return CatalogueStore(context.services.store.db)
+    """The catalogue in the system of record the bot was started with (the one instance, so
+    the matching index sees the staff's changes at once)."""
+    return context.services.catalogue
 
 
 @on_message

@@ -1,4 +1,5 @@
-"""/informe [desde] [hasta] (alias /report): a CSV of the orders and a chart, for staff."""
+"""/informe [semana|mes|desde [hasta]] (alias /report): the report as a PDF, with the orders'
+CSV and chart, for staff."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ from bot.context import BotContext, Incoming, on_message
 from bot.handlers.common import command_argument
 from bot.handlers.staff_access import staff_or_refuse
 from core import texts
-from core.reports.period import PeriodError, parse_period, today_in
+from core.reports.period import PeriodError, parse_period, shop_zone, today_in
 from tasks import reports as report_tasks
 
 
 @on_message
 async def informe(incoming: Incoming, context: BotContext) -> None:
-    """Check the dates and answer at once; a worker (`generar_reporte`) sends the files."""
+    """Check the period and answer at once; a worker (`generar_reporte`) sends the files."""
     if not await staff_or_refuse(incoming, context):
         return
     svc, lang = context.services, incoming.lang
-    zone = svc.settings.report_timezone
+    zone = shop_zone(svc.settings)
     words = command_argument(incoming.message).split()
     try:
         period = parse_period(words[:2], today_in(zone, time.time()), zone)

@@ -61,6 +61,9 @@ class CatalogueStore:
     def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.clock = clock
+        # Bumped by every change made through this instance, so a cache in the same process
+        # (the bot's matching index) knows at once; other processes' changes show in version().
+        self.writes = 0
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -127,6 +130,7 @@ class CatalogueStore:
     def replace_all(self, products: Sequence[Product]) -> None:
         """An import: the catalogue becomes exactly `products`, in one transaction. Products
         no longer listed are withdrawn (kept inactive: orders and carts still name them)."""
+        self.writes += 1
         now = self.clock()
         listed = {p.sku for p in products}
         with self.db.transaction() as session:
@@ -158,6 +162,7 @@ class CatalogueStore:
         return self._set(sku, stock=stock)
 
     def _set(self, sku: str, **values: object) -> bool:
+        self.writes += 1
         with self.db.transaction() as session:
             result = session.execute(
                 update(ProductRow)
@@ -196,5 +201,6 @@ class CatalogueStore:
             )
 
     def clear(self) -> None:
+        self.writes += 1
         with self.db.transaction() as session:
             session.execute(delete(ProductRow))

@@ -1,14 +1,12 @@
 """A receipt as a one-page A4 PDF (reportlab): the seller, the number and date, the customer,
 the lines, base + VAT = total, and how it was paid; texts and amounts in the customer's
-language, the date in the shop's time zone. DejaVu Sans when installed (á, ñ, €), else
-Helvetica (whose WinAnsi encoding has them too)."""
+language, the date in the shop's time zone. The font is the report's DejaVu Sans (á, ñ, €),
+embedded."""
 
 from __future__ import annotations
 
 import io
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
@@ -17,35 +15,18 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from core import money, texts
 from core.receipts.model import Receipt
 from core.receipts.shop import Shop
+from core.reports.pdf_style import BOLD, FONT, register_fonts
 
-FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 
-
-@cache
 def fonts() -> tuple[str, str]:
-    """(regular, bold) font names: DejaVu Sans registered once, or Helvetica."""
-    for folder in FONT_DIRS:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file() and bold.is_file():
-            pdfmetrics.registerFont(TTFont("DejaVuSans", str(regular)))
-            pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(bold)))
-            # So <b> in a paragraph finds the bold face.
-            pdfmetrics.registerFontFamily(
-                "DejaVuSans",
-                normal="DejaVuSans",
-                bold="DejaVuSans-Bold",
-                italic="DejaVuSans",
-                boldItalic="DejaVuSans-Bold",
-            )
-            return "DejaVuSans", "DejaVuSans-Bold"
-    return "Helvetica", "Helvetica-Bold"
+    """(regular, bold): DejaVu Sans, the report's font (core.reports.pdf_style), embedded."""
+    register_fonts()
+    return FONT, BOLD
 
 
 def _t(language: str, key: str, **values: object) -> str:

@@ -4,11 +4,12 @@ time zone; and the receipt book those settings make (None while receipts are off
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.db.engine import Database
 from core.receipts.book import ReceiptBook, ReceiptPolicy
-from core.settings import Settings
+from core.reports.period import shop_zone
+from core.settings import Settings, SettingsError
 
 
 @dataclass(frozen=True)
@@ -17,11 +18,6 @@ class Shop:
     tax_id: str
     address: str
     zone: str
-
-
-def shop_zone(settings: Settings) -> str:
-    """The shop's time zone: SHOP_TIMEZONE, else REPORT_TIMEZONE (what it was before)."""
-    return settings.shop_timezone or settings.report_timezone
 
 
 def shop_of(settings: Settings) -> Shop:
@@ -35,5 +31,8 @@ def receipt_book(settings: Settings, db: Database) -> ReceiptBook | None:
     if not settings.receipts_enabled:
         return None
     zone = shop_zone(settings)
-    ZoneInfo(zone)  # a wrong zone stops the process now, not a payment later
+    try:
+        ZoneInfo(zone)  # a wrong zone stops the process now, not a payment later
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"SHOP_TIMEZONE: unknown time zone {zone!r}") from None
     return ReceiptBook(db, ReceiptPolicy(settings.shop_vat_rate, zone))

@@ -1,20 +1,25 @@
-"""`generar_reporte` and the daily summary: read the period once, send a CSV and a chart."""
+"""`generar_reporte` and the daily summary: the report as a PDF (to the chat that asked, or to
+the admin chats every week), the period's CSV and chart, the daily summary."""
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from core import texts
 from core.importer.run import ImportCourier
+from core.money import format_amount
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
+from core.reports.breaches import DEADLINES
 from core.reports.chart import draw
 from core.reports.data import Tally, collect, percentile
-from core.reports.period import Period, today_in
+from core.reports.pdf import Report, Setup, write_report
+from core.reports.period import Period, last_week, today_in
 from core.telegram.dead_letters import DeadLetters
 from core.watcher.watch import ADMIN_LANGUAGE
 
@@ -41,6 +46,58 @@ class Reporter:
     stale_after: float
     zone: str
     workdir: str | None = None
+    # The PDF's title and money: SHOP_NAME when the settings have one, SHOP_CURRENCY.
+    shop: str = ""
+    currency: str = "EUR"
+    # Seconds of each staff deadline (core.reports.breaches.limits).
+    limits: Mapping[OrderState, float] = field(
+        default_factory=lambda: {state: default for state, (_, default) in DEADLINES.items()}
+    )
+
+    def pdf(
+        self,
+        chat_ids: Iterable[int],
+        period: Period,
+        language: str,
+        key: str,
+        now: float,
+        caption: str = "caption",
+    ) -> Report:
+        """The period's report as one PDF, sent as a document once to each chat (`key:chat`)."""
+        setup = Setup(self.shop, self.currency, language, self.limits, now)
+        with tempfile.TemporaryDirectory(prefix="report-pdf-", dir=self.workdir) as tmp:
+            name = f"informe-{period.first.isoformat()}-{period.last.isoformat()}.pdf"
+            path = Path(tmp) / name
+            report = write_report(self.store.db, period, setup, path)
+            words = texts.text(
+                language,
+                f"report_pdf.{caption}",
+                start=period.first.isoformat(),
+                end=period.last.isoformat(),
+                zone=period.zone,
+                net=format_amount(report.figures.net, self.currency, language),
+                orders=report.figures.orders,
+            )
+            for chat_id in chat_ids:
+                self.courier.send_file(
+                    chat_id,
+                    "sendDocument",
+                    path,
+                    key=f"{key}:{chat_id}",
+                    caption=words,
+                    mime_type="application/pdf",
+                )
+        return report
+
+    def weekly(self, now: float) -> Period | None:
+        """Last week's report (Monday to Sunday) to every admin chat, once per week and chat
+        whatever re-runs the task; None when there is no admin chat to send it to."""
+        if not self.admin_chat_ids:
+            return None
+        period = last_week(today_in(self.zone, now), self.zone)
+        key = f"weekly:{period.first.isoformat()}"
+        self.pdf(self.admin_chat_ids, period, ADMIN_LANGUAGE, key, now, "weekly_caption")
+        return period
 
     def report(self, chat_id: int, period: Period, language: str, key: str) -> Tally:
         """The CSV of the period's orders and the chart of orders per day by state."""

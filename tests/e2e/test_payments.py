@@ -424,3 +424,30 @@ def test_a_stars_refund_made_outside_the_bot_is_recorded_and_told_once(system: S
     chat.wait_for(lambda m: "pagos@example.com" in text_of(m))
     told = [m for m in chat.bot_messages() if "Te devolvimos" in text_of(m)]
     assert len(told) == 1
+
+
+def test_staff_refund_a_delivered_order_without_cancelling_it(system: System) -> None:
+    """/reembolsar gives a completed order's payment back (a goodwill refund): the customer
+    is told once, the order stays completed, and a second /reembolsar refunds nothing more."""
+    with_a_worker(system)
+    chat = system.private_chat()
+    staff = system.sandbox.private_chat(user_id=STAFF, first_name="Tienda", language_code="es")
+    order_id = check_out(system, chat, {"STK-PACK": 2}, "💳 Pagar")
+    invoice_of(chat)
+    assert chat.pay()["status"] == "paid"
+    chat.wait_for(lambda m: completed(m) and order_id in text_of(m), timeout=60)
+
+    staff.send(f"/reembolsar {order_id} llegó dañado")
+    staff.wait_for(lambda m: "Devolviendo 100" in text_of(m) and "llegó dañado" in text_of(m))
+    chat.wait_for(lambda m: "Te devolvimos" in text_of(m) and order_id in text_of(m), timeout=60)
+    with system.db.reading() as session:
+        [refund] = session.scalars(select(RefundRow).where(RefundRow.order_id == order_id))
+        assert (refund.status, refund.amount, refund.reason) == ("done", 100, "llegó dañado")
+    assert system.store.get(order_id).state is OrderState.COMPLETADO
+
+    staff.send(f"/reembolsar {order_id}")
+    staff.wait_for(lambda m: "ya está reembolsado" in text_of(m))
+    stranger = system.private_chat()
+    stranger.send(f"/reembolsar {order_id}")
+    stranger.wait_for(lambda m: "solo para el equipo" in text_of(m))
+    assert len([m for m in chat.bot_messages() if "Te devolvimos" in text_of(m)]) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
@@ -61,8 +61,14 @@ def test_informe_sends_the_csv_and_the_chart(
     admin.send(f"/informe {today} {today}")
     admin.wait_for(lambda m: f"Preparando el informe del {today} al {today}" in (m.text or ""))
     photo = admin.wait_for(lambda m: bool(m.media) and m.media[0].type == "photo", timeout=60)
-    document = admin.wait_for(lambda m: bool(m.media) and m.media[0].type == "document")
+    document = admin.wait_for(lambda m: bool(m.media) and m.media[0].mime_type == "text/csv")
     assert f"Pedidos del {today} al {today} (UTC): 3" in (photo.caption or "")
+    # The PDF report comes first (orders with no price: no money).
+    pdf = admin.wait_for(lambda m: bool(m.media) and m.media[0].mime_type == "application/pdf")
+    assert pdf.message_id < photo.message_id
+    assert (
+        pdf.caption or ""
+    ) == f"📄 Informe del {today} al {today} (UTC): 0,00\xa0€ netos, 3 pedidos."
 
     rows = list(
         csv.DictReader(io.StringIO(system.sandbox.download(document.media[0].file_id).decode()))
@@ -82,9 +88,26 @@ def test_informe_sends_the_csv_and_the_chart(
     )
 
 
+def test_informe_semana_sends_this_weeks_pdf(
+    system: System, admin: Chat, orders: dict[str, str]
+) -> None:
+    today = datetime.now(UTC).date()
+    monday = (today - timedelta(days=today.weekday())).isoformat()
+    last = admin.bot_messages()[-1].message_id
+    admin.send("/informe semana")
+    admin.wait_for(lambda m: f"Preparando el informe del {monday} al {today}" in (m.text or ""))
+    pdf = admin.wait_for(
+        lambda m: bool(m.media) and m.media[0].mime_type == "application/pdf", after=last
+    )
+    assert (pdf.caption or "").startswith(f"📄 Informe del {monday} al {today} (UTC)")
+
+
 def test_informe_explains_bad_dates_and_refuses_customers(system: System, admin: Chat) -> None:
     admin.send("/informe 2026-13-01")
-    admin.wait_for(lambda m: "no es una fecha" in (m.text or "") and "Uso:" in (m.text or ""))
+    usage = admin.wait_for(
+        lambda m: "no es una fecha" in (m.text or "") and "Uso:" in (m.text or "")
+    )
+    assert "/informe semana" in (usage.text or "") and "/informe mes" in (usage.text or "")
     customer = system.private_chat(language="en")
     customer.send("/report")
     customer.wait_for(lambda m: "for the staff (admins) only" in (m.text or ""))

@@ -14,6 +14,12 @@ from core.settings import Settings, SettingsError
 MAIL = {"SMTP_URL": "smtp://tienda:s3creta@mail.example:587", "SMTP_FROM": "f@nandu.es"}
 
 
+def test_an_unknown_zone_stops_the_process_not_a_payment(sqlite_db: object) -> None:
+    settings = Settings(shop_tax_id="B1", shop_timezone="Mars/Olympus")
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        receipt_book(settings, sqlite_db)  # type: ignore[arg-type]
+
+
 def test_receipts_are_off_unless_a_tax_id_is_set(sqlite_db: object) -> None:
     assert not Settings().receipts_enabled and receipt_book(Settings(), sqlite_db) is None  # type: ignore[arg-type]
     on = Settings.from_env(
@@ -34,7 +40,6 @@ def test_receipts_are_off_unless_a_tax_id_is_set(sqlite_db: object) -> None:
     [
         ({"SHOP_VAT_RATE": "121"}, "SHOP_VAT_RATE"),
         ({"SHOP_VAT_RATE": "-1"}, "SHOP_VAT_RATE"),
-        ({"SHOP_TIMEZONE": "Mars/Olympus"}, "SHOP_TIMEZONE"),
         ({"RECEIPT_EMAIL": "1", "SMTP_URL": MAIL["SMTP_URL"]}, "RECEIPT_EMAIL needs SMTP_FROM"),
         ({"SMTP_URL": "http://tienda:s3creta@mail.example"}, "SMTP_URL must be smtp://"),
     ],
