@@ -120,7 +120,7 @@ def test_a_paid_invoice_brings_the_receipt_to_the_chat_and_the_inbox(
     [receipt] = receipts_of(system, order_id)
     number = receipt.number
     assert number.startswith(f"{this_year()}-")
-    assert f"Factura <b>{number}</b>" in (document.caption or "") or number in text_of(document)
+    assert f"🧾 Factura {number} del pedido {order_id}: 19,00\xa0€." in text_of(document)
     assert document.media[0].file_name == f"factura-{number}.pdf"
     text = pdf_text(system.sandbox.download(document.media[0].file_id))
     assert f"Nº {number}" in text and "Pizzería Ñandú NIF: B12345678" in text
