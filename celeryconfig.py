@@ -149,6 +149,10 @@ def _routing() -> dict[str, Any]:
             "resumen_diario": {"queue": "reports"},
             # A backup reads the whole database for seconds to minutes: beside the reports.
             "backup_base_datos": {"queue": "reports"},
+            # Receipts: a PDF to render, a mail server that may be slow (core.receipts).
+            "enviar_factura": {"queue": "reports"},
+            "enviar_correo": {"queue": "reports"},
+            "generar_facturas": {"queue": "reports"},
         },
     }
 
@@ -223,6 +227,14 @@ def _schedule(settings: Settings) -> dict[str, Any]:
             # A copy that could not start within hours belongs to the next night.
             "options": {"expires": 6 * 3600},
         }
+    if settings.receipts_enabled:
+        # The previous month's receipts to the staff, on day 1 from 06:00; hourly until the
+        # day ends, so a beat down at six still sends it (once: tasks.receipts).
+        entries["generar-facturas"] = {
+            "task": "generar_facturas",
+            "schedule": crontab(minute=0, hour="6-23", day_of_month=1),
+            "options": {"expires": 3600},
+        }
     return entries
 
 
@@ -247,8 +259,8 @@ def _beat(settings: Settings) -> dict[str, Any]:
     url, credentials = split_credentials(redbeat["redbeat_redis_url"])
     loop = beat_loop(settings)
     return {
-        # crontab entries (the daily summary, the weekly report) are read in the shop's time
-        # zone (SHOP_TIMEZONE, else REPORT_TIMEZONE).
+        # crontab entries (the daily summary, the weekly report, the receipts'
+        # statement) are read in the shop's time zone (SHOP_TIMEZONE, else REPORT_TIMEZONE).
         "timezone": shop_zone(settings),
         "beat_schedule": _schedule(settings),
         # RedBeat keeps the schedule in Redis behind a lock: a second beat (an overlapping

@@ -59,6 +59,7 @@ from core.orders.store import OrderStore
 from core.payments.store import PaymentStore
 from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
+from core.receipts.shop import receipt_book
 from core.recovery.starts import PendingStarts
 from core.relay import cards as relay_cards
 from core.settings import Settings
@@ -168,7 +169,7 @@ def _services(settings: Settings, db: Database) -> Services:
         catalogue=CatalogueStore(db),
         carts=CartStore(redis_client, settings.cart_ttl),
         drafts=DraftStore(redis_client),
-        payments=PaymentStore(store),
+        payments=PaymentStore(store, receipt_book(settings, db)),
     )
 
 

@@ -58,7 +58,7 @@ class NewInvoicedOrder(NewPricedOrder):
         token = svc.settings.payment_provider_token.get_secret_value()
         settings = svc.settings
         shipped = is_shipped(order, settings.delivery_zones, settings.shop_currency)
-        invoice = invoice_for(order, lines, self.lang, token, shipped)
+        invoice = invoice_for(order, lines, self.lang, token, shipped, settings.email_enabled)
         if self.bot is None:
             raise RuntimeError("an invoiced order needs the bot to send its invoice")
         try:
@@ -89,6 +89,7 @@ async def send_invoice(bot: Bot, chat_id: int, invoice: Invoice) -> int:
         provider_token=invoice.provider_token,
         need_name=invoice.need_name or None,
         need_phone_number=invoice.need_phone_number or None,
+        need_email=invoice.need_email or None,
         need_shipping_address=invoice.flexible or None,
         is_flexible=invoice.flexible or None,
     )

@@ -17,8 +17,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-# The shapes of the variables live in core.settings_types; the parsers are re-exported here
-# for callers that read them from settings.
+# Shapes: core.settings_types (parsers re-exported for callers); receipts: settings_receipts.
+from core.settings_receipts import ReceiptSettings
 from core.settings_types import (
     NO_SECRET,
     Bytes,
@@ -54,7 +54,7 @@ class SettingsError(ValueError):
     """Settings that would break a guarantee; the message names them and says why."""
 
 
-class Settings(BaseSettings):
+class Settings(ReceiptSettings):
     """The configuration of every process: each field is the variable of its name in capitals
     (see .env.example for what each one means).
 

@@ -31,6 +31,7 @@ app = Celery(
         "tasks.payments",
         "tasks.relay",
         "tasks.shopfloor",
+        "tasks.receipts",
     ],
 )
 app.config_from_object(celeryconfig.OnFirstRead())

@@ -15,7 +15,7 @@ from core.payments.checks import EXPIRED
 from core.payments.refunds import Refunds
 from core.payments.store import PaymentStore
 from core.telegram.client import BotApiError
-from tasks import app, clients
+from tasks import app, clients, receipts
 from tasks import context as ctx
 from tasks.recovery import every_sweep
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
@@ -30,12 +30,16 @@ INVOICE_FIELD = "invoice_message_id"
 
 @cache
 def payments() -> PaymentStore:
-    return PaymentStore(ctx.store())
+    return PaymentStore(ctx.store(), receipts.book())
 
 
 def refunds() -> Refunds:
     return Refunds(
-        payments(), clients.bot_api(), ctx.fulfilment().courier, clients.settings().admin_chat_ids
+        payments(),
+        clients.bot_api(),
+        ctx.fulfilment().courier,
+        clients.settings().admin_chat_ids,
+        send_receipt=lambda receipt_id: receipts.dispatch(receipt_id, clients.starts()),
     )
 
 

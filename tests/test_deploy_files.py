@@ -153,7 +153,13 @@ def test_redis_has_a_memory_cap_and_refuses_writes_past_it(compose: dict[str, An
 
 # (Redis's password is every service's: REDIS_URL carries it.)
 # (The database's password is in DATABASE_URL, given to the services that use the database.)
-SECRETS = {"TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET", "FLOWER_BASIC_AUTH", "POSTGRES_PASSWORD"}
+SECRETS = {
+    "TELEGRAM_BOT_TOKEN",
+    "WEBHOOK_SECRET",
+    "FLOWER_BASIC_AUTH",
+    "POSTGRES_PASSWORD",
+    "SMTP_URL",
+}
 
 
 def test_each_service_gets_only_the_secrets_it_needs(compose: dict[str, Any]) -> None:
@@ -166,7 +172,7 @@ def test_each_service_gets_only_the_secrets_it_needs(compose: dict[str, Any]) ->
         given[name] = {s for s in SECRETS if environment.get(s, "(from .env)") != ""}
     assert given == {
         "bot": {"TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET"},
-        "worker": {"TELEGRAM_BOT_TOKEN"},
+        "worker": {"TELEGRAM_BOT_TOKEN", "SMTP_URL"},
         "beat": set(),
         "flower": {"FLOWER_BASIC_AUTH"},
     }

@@ -23,6 +23,7 @@ from core.payments.checks import is_shipped, payload_order, precheckout_problem,
 from core.payments.store import Paid, Recording
 from core.payments.zones import options_for
 from tasks import payments as payment_tasks
+from tasks import receipts as receipt_tasks
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         name=(info.name or "") if info else "",
         phone=(info.phone_number or "") if info else "",
         address=_address(info),
+        email=(info.email or "") if info else "",
         # An option never offered adds nothing: validar_pago then holds the order for review.
         shipping_fee=fee or 0,
     )
@@ -146,8 +148,21 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         return
     # Queued first: the thank-you may wait for a busy chat, the chain should not.
     await svc.start_order(order_id)
+    # Before the thank-you, which a busy chat may hand over to the workers (ending here).
+    if recording.receipt_id:
+        await _send_receipt(context, recording.receipt_id)
     amount = money.format_amount(sp.total_amount, sp.currency, order.language)
     await message.reply_html(texts.text(order.language, "pay.paid", amount=amount, id=order_id))
+
+
+async def _send_receipt(context: BotContext, receipt_id: int) -> None:
+    """Queue the receipt issued with the payment; when Redis refuses, the recovery sweep
+    queues it from the pending starts (core.recovery.starts) instead."""
+    svc = context.services
+    try:
+        await svc.run(receipt_tasks.dispatch, receipt_id, svc.starts)
+    except Exception:
+        log.exception("receipt %s not queued now: the sweep will", receipt_id)
 
 
 async def refunded_payment(update: Update, context: BotContext) -> None:

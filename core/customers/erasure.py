@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from core.db.engine import Database
 from core.db.models import Customer, OrderEvent, OrderRow
+from core.db.receipts import ReceiptRow
 from core.relay.photos import erase_relayed
 
 ERASED_TEXT = "—"
@@ -37,6 +38,8 @@ def erase_customer(
             .where(Customer.user_id == user_id)
             .values(name="", phone="", address="", erased_at=now, updated_at=now)
         )
+        # Receipts stay whole for the books, but the email they were mailed to goes.
+        session.execute(update(ReceiptRow).where(ReceiptRow.user_id == user_id).values(email=""))
         finished = list(
             session.execute(
                 select(OrderRow.id, OrderRow.state).where(

@@ -31,6 +31,8 @@ class Invoice:
     need_phone_number: bool
     # Delivered to a zone (core.payments.zones): ask the address, the fee comes with it.
     flexible: bool = False
+    # Receipts by email (RECEIPT_EMAIL): ask for the address they go to.
+    need_email: bool = False
 
     @property
     def total(self) -> int:
@@ -47,6 +49,7 @@ def invoice_for(
     language: str,
     provider_token: str,
     shipped: bool = False,
+    need_email: bool = False,
 ) -> Invoice:
     title = _clip(texts.plain(language, "pay.invoice_title", id=order.id), MAX_TITLE)
     wanted = ", ".join(f"{ln.quantity}× {ln.name(language)}" for ln in lines) or order.text
@@ -70,4 +73,5 @@ def invoice_for(
         need_name=not stars,
         need_phone_number=not stars,
         flexible=shipped and not stars,
+        need_email=need_email and not stars,
     )

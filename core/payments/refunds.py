@@ -6,6 +6,7 @@ key); a second run finds Telegram's CHARGE_ALREADY_REFUNDED and the refund alrea
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core import money, texts
@@ -38,6 +39,8 @@ class Refunds:
     api: BotApi
     courier: Courier
     admin_chat_ids: tuple[int, ...]
+    # Sends a corrective receipt (core.receipts) to the customer: tasks.receipts.dispatch.
+    send_receipt: Callable[[int], None] | None = None
 
     def refund(self, order_id: str, reason: str, charge_id: str = "") -> str:
         """Refund the order's payment (or the one of `charge_id`: a second payment of it);
@@ -56,6 +59,7 @@ class Refunds:
             status = DUE
         if self.payments.record_refund(payment, status, reason):
             log.info("order=%s refund %s recorded (%s)", order_id, status, reason)
+        self._send_corrective(payment.id)
         lang = order.language
         amount = money.format_amount(payment.total_amount, payment.currency, lang)
         if status == DUE:
@@ -76,6 +80,15 @@ class Refunds:
             key=f"order:{order.id}:refund:{payment.id}",
         )
         return status
+
+    def _send_corrective(self, payment_id: int) -> None:
+        """The corrective receipt of this refund, unless sent (again on a retried run)."""
+        book = self.payments.receipts
+        if book is None or self.send_receipt is None:
+            return
+        corrective = book.corrective_of(payment_id)
+        if corrective is not None and not corrective.sent_at:
+            self.send_receipt(corrective.id)
 
     def _refund_stars(self, user_id: int, charge_id: str) -> None:
         try:

@@ -19,6 +19,7 @@ from core.orders.states import OrderState
 from core.orders.store import OrderStore
 from core.payments.checks import Checkout, Recorded
 from core.payments.methods import invoice_method
+from core.receipts.book import ReceiptBook
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +41,19 @@ class Paid:
     address: str = ""
     # What the chosen shipping option adds to the order's delivery fee and total.
     shipping_fee: int = 0
+    # order_info.email, asked for when receipts go by email (RECEIPT_EMAIL).
+    email: str = ""
 
 
 @dataclass(frozen=True)
 class Recording:
     """What recording a payment did: `new` False for a charge id seen before (nothing done);
-    `moved` when it took the order from awaiting payment to pendiente."""
+    `moved` when it took the order from awaiting payment to pendiente; `receipt_id` the
+    receipt issued with it (0: receipts are off, or the order was not moved)."""
 
     new: bool
     moved: bool
+    receipt_id: int = 0
 
 
 def _recorded(row: PaymentRow) -> Recorded:
@@ -65,9 +70,12 @@ def _recorded(row: PaymentRow) -> Recorded:
 
 
 class PaymentStore:
-    def __init__(self, orders: OrderStore) -> None:
+    def __init__(self, orders: OrderStore, receipts: ReceiptBook | None = None) -> None:
         self.orders = orders
         self.db = orders.db
+        # Set (SHOP_TAX_ID): each payment that pays its order takes a receipt number in its
+        # own transaction, and a refund its corrective one (core.receipts).
+        self.receipts = receipts
 
     def checkout(self, order_id: str) -> Checkout | None:
         with self.db.reading() as session:
@@ -79,20 +87,27 @@ class PaymentStore:
 
     def record(self, paid: Paid) -> Recording:
         """Record `paid` once (its Telegram charge id is unique) and, in the same transaction,
-        move its order from awaiting payment to pendiente with who paid and where it goes."""
+        move its order from awaiting payment to pendiente with who paid and where it goes,
+        and issue its receipt (the number is taken in this transaction: core.receipts)."""
+        receipt_id = 0
         try:
             with self.db.transaction() as session:
-                session.add(self._row(paid))
+                row = self._row(paid)
+                session.add(row)
                 session.flush()
                 moved = self._pay_order(session, paid)
+                if moved and self.receipts is not None:
+                    receipt_id = self.receipts.for_payment(session, row, paid.email).id
         except IntegrityError:
             log.info("payment %s already recorded", paid.telegram_payment_charge_id)
             return Recording(new=False, moved=False)
         if moved and self.orders.starts is not None:
             self.orders.starts.add("order", paid.order_id)
+            if receipt_id:
+                self.orders.starts.add("receipt", str(receipt_id))
         metrics.order_event("paid")
         metrics.payment(paid.currency, paid.total_amount)
-        return Recording(new=True, moved=moved)
+        return Recording(new=True, moved=moved, receipt_id=receipt_id)
 
     def _row(self, paid: Paid) -> PaymentRow:
         return PaymentRow(
@@ -170,26 +185,30 @@ class PaymentStore:
             return found is not None
 
     def record_refund(self, payment: Recorded, status: str, reason: str) -> bool:
-        """Record the refund of `payment` (done, or due at the provider); False if it was."""
+        """Record the refund of `payment` (done, or due at the provider) with its corrective
+        receipt, in one transaction; False if it was."""
         try:
             with self.db.transaction() as session:
-                session.add(
-                    RefundRow(
-                        payment_id=payment.id,
-                        order_id=payment.order_id,
-                        method=payment.method,
-                        currency=payment.currency,
-                        amount=payment.total_amount,
-                        telegram_payment_charge_id=payment.telegram_payment_charge_id,
-                        provider_payment_charge_id=payment.provider_payment_charge_id,
-                        status=status,
-                        reason=reason,
-                        created_at=self.orders.clock(),
-                        done_at=self.orders.clock() if status == "done" else 0.0,
-                    )
+                refund = RefundRow(
+                    payment_id=payment.id,
+                    order_id=payment.order_id,
+                    method=payment.method,
+                    currency=payment.currency,
+                    amount=payment.total_amount,
+                    telegram_payment_charge_id=payment.telegram_payment_charge_id,
+                    provider_payment_charge_id=payment.provider_payment_charge_id,
+                    status=status,
+                    reason=reason,
+                    created_at=self.orders.clock(),
+                    done_at=self.orders.clock() if status == "done" else 0.0,
                 )
+                session.add(refund)
+                session.flush()
+                corrective = self.receipts.for_refund(session, refund) if self.receipts else None
         except IntegrityError:
             return False
+        if corrective is not None and self.orders.starts is not None:
+            self.orders.starts.add("receipt", str(corrective.id))
         metrics.refund(payment.currency, payment.total_amount)
         return True
 
