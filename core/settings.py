@@ -171,6 +171,8 @@ class Settings(BaseSettings):
     # at DAILY_REPORT_AT there ("HH:MM", or a five-field crontab; "off" sends none).
     report_timezone: str = "UTC"
     daily_report_at: str = "08:00"
+    # The shop's own clock (an IANA zone): exports' times and days; blank: REPORT_TIMEZONE.
+    shop_timezone: str = ""
     # The shop (core.catalogue): a catalogue CSV loaded at start while the catalogue is empty
     # (its photos beside it, under photos/); the currency of prices that name none; the
     # smallest order total, in minor units; how long an untouched cart is kept.
