@@ -39,11 +39,15 @@ def run_import(db: Database, redis_url: str, tmp: Path, content: str) -> FakeCou
     jobs = ImportJobs(redis.Redis.from_url(redis_url, decode_responses=True))
     job, _ = jobs.create(-100, 9, "file-1", "pedidos.csv", source.stat().st_size, 1, "es")
     courier = FakeCourier()
+
+    def fetch(_file_id: str, dest: Path, _max_bytes: int) -> None:
+        shutil.copyfile(source, dest)
+
     importer = Importer(
         jobs=jobs,
         store=OrderStore(db),
-        courier=courier,  # type: ignore[arg-type]
-        fetch=lambda _id, dest, _max: shutil.copyfile(source, dest),
+        courier=courier,
+        fetch=fetch,
         enqueue=lambda _ids: None,
         max_rows=100,
         max_bytes=10_000,
