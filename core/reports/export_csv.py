@@ -17,6 +17,8 @@
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TextIO
@@ -26,6 +28,10 @@ from core.csvsafe import safe_row
 from core.money import currency
 from core.reports.export_rows import ExportLine, ExportOrder
 
+# Rows end as csv.writer ends them (RFC 4180).
+EOL = "\r\n"
+# Products whose CSV text is kept while writing (a catalogue's worth; then it starts over).
+PRODUCTS_KEPT = 10_000
 _WHO = ("order_id", "created_at", "state", "customer_id", "customer")
 _PAYMENT = ("payment_method", "telegram_charge_ids", "provider_charge_ids")
 LINE_COLUMNS = (
@@ -68,10 +74,33 @@ class Amounts:
     def __call__(self, minor: int, code: str) -> Decimal | str:
         if not code:
             return ""  # a free-text order of a shop without a catalogue: no money
+        return minor * self.unit(code)  # exact: 1250 * Decimal("0.01") == Decimal("12.50")
+
+    def unit(self, code: str) -> Decimal:
+        """One minor unit of `code` in major units: Decimal("0.01") for EUR, 1 for XTR."""
         unit = self._units.get(code)
         if unit is None:
             unit = self._units[code] = Decimal(1).scaleb(-currency(code).exponent)
-        return minor * unit  # exact: 1250 * Decimal("0.01") == Decimal("12.50")
+        return unit
+
+
+class CsvCells:
+    """Cells as csv.writer writes them (its quoting), each text cell through csvsafe, with no
+    line end: an order's cells are made once and joined to each of its lines' cells, so a
+    line costs the formatting of its own six cells, not of the twenty of its row."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        # The line end stays csv's own: it also decides which cells need quotes (a text
+        # with a newline does), and is cut off each time.
+        self._writer = csv.writer(self._buffer, lineterminator=EOL)
+
+    def __call__(self, cells: Sequence[object]) -> str:
+        # csv writes a row of one empty cell as `""`: every call here has several cells.
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(safe_row(cells))
+        return self._buffer.getvalue()[: -len(EOL)]
 
 
 class ExportWriter:
@@ -79,16 +108,17 @@ class ExportWriter:
     a BOM, newline="")."""
 
     def __init__(self, lines_out: TextIO, orders_out: TextIO, zone: str, language: str) -> None:
-        # Plain csv writers: every cell handed to them below has been through safe_row.
-        self._lines = csv.writer(lines_out)
-        self._orders = csv.writer(orders_out)
+        self._lines_out = lines_out
+        self._orders_out = orders_out
+        self._cells = CsvCells()
         self._zone = ZoneInfo(zone)
         self._english = language == "en"
         self._amount = Amounts()
+        self._products: dict[tuple[str, str], str] = {}
         self.orders = 0
         self.line_rows = 0
-        self._lines.writerow(LINE_COLUMNS)
-        self._orders.writerow(ORDER_COLUMNS)
+        lines_out.write(self._cells(LINE_COLUMNS) + EOL)
+        orders_out.write(self._cells(ORDER_COLUMNS) + EOL)
 
     def add(self, orders: list[ExportOrder]) -> None:
         """One page's rows in both files."""
@@ -97,45 +127,45 @@ class ExportWriter:
         self.orders += len(orders)
 
     def _add(self, order: ExportOrder) -> None:
-        amount, code = self._amount, order.currency
+        cells, amount, code = self._cells, self._amount, order.currency
         when = datetime.fromtimestamp(order.created_at, self._zone).isoformat(timespec="seconds")
-        who = safe_row([order.id, when, order.state, order.user_id, order.customer])
-        money = [
-            amount(order.delivery_fee, code),
-            amount(order.total, code),
-            code,
-            amount(order.paid, code),
-            amount(order.refunded, code),
-            amount(order.refund_due, code),
-        ]
-        payment = safe_row(
+        head = cells([order.id, when, order.state, order.user_id, order.customer])
+        tail = cells(
             [
+                amount(order.delivery_fee, code),
+                amount(order.total, code),
+                code,
+                amount(order.paid, code),
+                amount(order.refunded, code),
+                amount(order.refund_due, code),
                 order.payment_method,
                 " ".join(order.telegram_charge_ids),
                 " ".join(order.provider_charge_ids),
             ]
         )
-        tail = safe_row(money) + payment
-        subtotal = amount(order.subtotal, code)
-        text = safe_row([order.text])
-        self._orders.writerow([*who, *text, len(order.lines), subtotal, *tail])
+        own = cells([order.text, len(order.lines), amount(order.subtotal, code)])
+        self._orders_out.write(f"{head},{own},{tail}{EOL}")
+        write = self._lines_out.write
         if not order.lines:
-            self._lines.writerow([*who, "", "", *text, "", "", "", *tail])
+            write(f"{head},{cells(['', '', order.text, '', '', ''])},{tail}{EOL}")
             self.line_rows += 1
             return
+        unit = self._amount.unit(code)
         for line in order.lines:
-            self._lines.writerow([*who, *self._line_cells(line, code), *tail])
+            # Numbers need neither quotes nor csvsafe (digits, a point, a sign: never text);
+            # the product's two text cells are made once per product.
+            write(
+                f"{head},{line.position + 1},{self._product(line)},{line.quantity},"
+                f"{line.unit_price * unit},{line.line_total * unit},{tail}{EOL}"
+            )
         self.line_rows += len(order.lines)
 
-    def _line_cells(self, line: ExportLine, code: str) -> list[object]:
+    def _product(self, line: ExportLine) -> str:
+        """The line's SKU and product name as CSV text, made once per product."""
         name = (line.name_en or line.name_es) if self._english else line.name_es
-        return safe_row(
-            [
-                line.position + 1,
-                line.sku,
-                name,
-                line.quantity,
-                self._amount(line.unit_price, code),
-                self._amount(line.line_total, code),
-            ]
-        )
+        known = self._products.get((line.sku, name))
+        if known is None:
+            if len(self._products) >= PRODUCTS_KEPT:
+                self._products.clear()
+            known = self._products[(line.sku, name)] = self._cells([line.sku, name])
+        return known

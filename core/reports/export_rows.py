@@ -5,17 +5,18 @@ Pages are keyset pages on (created_at, id), the orders' creation index, as the r
 them: each page is one short read (four queries in one transaction), so memory holds one page
 whatever the range, and a long export never holds the database for its whole length (on SQLite
 a read takes the write lock for its transaction: a page's milliseconds, not the export's
-minutes). A page is consistent in itself; an order that changes while the export runs shows as
+minutes). A page's lines, payments and refunds are read by joining on the page's range of that
+index. A page is consistent in itself; an order that changes while the export runs shows as
 it was when its page was read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.db.engine import Database
@@ -23,8 +24,8 @@ from core.db.models import OrderRow
 from core.db.payments import PaymentRow, RefundRow
 from core.db.shop import OrderLineRow
 
-# Orders per page: 1,000 ids in an IN list suits both engines (SQLite allows 32,766 bound
-# values), and a page of orders with their lines is a few hundred KB.
+# Orders per page: a page of orders with their lines is a few hundred KB in memory, and each
+# page's read is a few milliseconds of a transaction.
 PAGE = 1000
 # A refund given back (Stars, or a card refund the staff marked done); `due` is still owed.
 REFUND_DONE = "done"
@@ -113,14 +114,22 @@ def pages(db: Database, start: float, end: float, batch: int = PAGE) -> Iterator
             orders = [ExportOrder(*row) for row in session.execute(_page_query(after, end, batch))]
             if not orders:
                 return
-            _add_money(session, {order.id: order for order in orders})
+            last = (orders[-1].created_at, orders[-1].id)
+            _add_money(session, {order.id: order for order in orders}, _between(after, last))
         yield orders
-        after = (orders[-1].created_at, orders[-1].id)
+        after = last
 
 
-def _add_money(session: Session, by_id: dict[str, ExportOrder]) -> None:
+def _between(after: tuple[float, str], last: tuple[float, str]) -> ColumnElement[bool]:
+    """The page's orders as a range of the creation index: (after, last]. Its lines,
+    payments and refunds join on it, with the same two bounds whatever the page's size (no
+    list of ids to send, and no engine's limit on bound values to mind)."""
+    key = tuple_(_orders.c.created_at, _orders.c.id)
+    return and_(key > tuple_(*after), key <= tuple_(*last))
+
+
+def _add_money(session: Session, by_id: dict[str, ExportOrder], page: ColumnElement[bool]) -> None:
     """The page's lines, payments and refunds, one query each."""
-    ids: Sequence[str] = list(by_id)
     lines = (
         select(
             _lines.c.order_id,
@@ -132,11 +141,15 @@ def _add_money(session: Session, by_id: dict[str, ExportOrder]) -> None:
             _lines.c.quantity,
             _lines.c.line_total,
         )
-        .where(_lines.c.order_id.in_(ids))
+        .join(_orders, _orders.c.id == _lines.c.order_id)
+        .where(page)
         .order_by(_lines.c.order_id, _lines.c.position)
     )
+    # An order created in the page's range after its first query (a clock behind the
+    # others', on PostgreSQL where each query sees the newest commits) is the next page's.
     for order_id, *line in session.execute(lines):
-        by_id[order_id].lines.append(ExportLine(*line))
+        if (owner := by_id.get(order_id)) is not None:
+            owner.lines.append(ExportLine(*line))
     payments = (
         select(
             _payments.c.order_id,
@@ -145,21 +158,27 @@ def _add_money(session: Session, by_id: dict[str, ExportOrder]) -> None:
             _payments.c.telegram_payment_charge_id,
             _payments.c.provider_payment_charge_id,
         )
-        .where(_payments.c.order_id.in_(ids))
+        .join(_orders, _orders.c.id == _payments.c.order_id)
+        .where(page)
         .order_by(_payments.c.id)
     )
     for order_id, currency, amount, telegram_charge, provider_charge in session.execute(payments):
-        order = by_id[order_id]
+        if (order := by_id.get(order_id)) is None:
+            continue
         order.currency = order.currency or currency  # a payment always names its currency
         order.paid += amount
         order.telegram_charge_ids.append(telegram_charge)
         if provider_charge:
             order.provider_charge_ids.append(provider_charge)
-    refunds = select(_refunds.c.order_id, _refunds.c.amount, _refunds.c.status).where(
-        _refunds.c.order_id.in_(ids)
+    refunds = (
+        select(_refunds.c.order_id, _refunds.c.amount, _refunds.c.status)
+        .join(_orders, _orders.c.id == _refunds.c.order_id)
+        .where(page)
     )
     for order_id, amount, status in session.execute(refunds):
+        if (refunded := by_id.get(order_id)) is None:
+            continue
         if status == REFUND_DONE:
-            by_id[order_id].refunded += amount
+            refunded.refunded += amount
         else:
-            by_id[order_id].refund_due += amount
+            refunded.refund_due += amount

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from core.catalogue.product import Product
 from core.catalogue.store import CatalogueStore
+from core.csvsafe import safe_row
 from core.db.engine import Database
 from core.db.payments import PaymentRow, RefundRow
 from core.orders.priced import place_priced
@@ -27,7 +28,7 @@ from core.orders.store import OrderStore
 from core.payments.payload import make_payload
 from core.payments.store import Paid, PaymentStore
 from core.reports.export import Exporter, ExportRequest, file_names, parse_range
-from core.reports.export_csv import LINE_COLUMNS, ORDER_COLUMNS
+from core.reports.export_csv import EOL, LINE_COLUMNS, ORDER_COLUMNS, CsvCells
 from core.reports.period import Period, PeriodError
 
 MADRID = "Europe/Madrid"
@@ -162,6 +163,7 @@ def test_the_export_shows_formulas_as_text_in_the_shops_time(shop: Shop) -> None
     assert (orders[formula]["lines"], orders[formula]["order_total"]) == ("0", "")
     assert (orders[paid]["lines"], orders[paid]["subtotal"]) == ("2", "26.50")
     assert (orders[paid]["state"], orders[paid]["currency"]) == ("pendiente", "EUR")
+    assert orders[paid]["text"] == shop.store.get(paid).text  # several lines, quoted whole
 
     bars = [edit.split("\n")[1] for edit in courier.edits[:-1]]
     assert bars == ["▱▱▱▱▱▱▱▱▱▱ 0%", "▰▰▰▰▰▱▱▱▱▱ 50%", "▰▰▰▰▰▰▰▰▰▰ 100%"]
@@ -242,6 +244,13 @@ def test_an_empty_period_says_so(shop: Shop) -> None:
     assert courier.edits == [
         "📤 No hay pedidos del 2026-11-04 al 2026-11-04 (Europe/Madrid): nada que exportar."
     ]
+
+
+def test_cells_are_quoted_as_the_csv_module_quotes_them() -> None:
+    tricky = ['a,"b"', "line\nbreak", "cr\rhere", "=1+1", "", " x ", 7, Decimal("-1.50")]
+    line = CsvCells()(tricky) + EOL
+    assert line == CsvCells()(tricky) + EOL  # the buffer is reused, nothing left over
+    assert next(csv.reader(io.StringIO(line, newline=""))) == [str(c) for c in safe_row(tricky)]
 
 
 @pytest.mark.parametrize(
