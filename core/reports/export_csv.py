@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from core.csvsafe import safe_row
 from core.money import currency
-from core.reports.export_rows import ExportLine, ExportOrder
+from core.reports.export_rows import ExportOrder
 
 # Rows end as csv.writer ends them (RFC 4180).
 EOL = "\r\n"
@@ -151,21 +151,21 @@ class ExportWriter:
             self.line_rows += 1
             return
         unit = self._amount.unit(code)
-        for line in order.lines:
+        for _, position, sku, name_es, name_en, unit_price, quantity, line_total in order.lines:
             # Numbers need neither quotes nor csvsafe (digits, a point, a sign: never text);
             # the product's two text cells are made once per product.
+            product = self._product(sku, name_en or name_es if self._english else name_es)
             write(
-                f"{head},{line.position + 1},{self._product(line)},{line.quantity},"
-                f"{line.unit_price * unit},{line.line_total * unit},{tail}{EOL}"
+                f"{head},{position + 1},{product},{quantity},"
+                f"{unit_price * unit},{line_total * unit},{tail}{EOL}"
             )
         self.line_rows += len(order.lines)
 
-    def _product(self, line: ExportLine) -> str:
-        """The line's SKU and product name as CSV text, made once per product."""
-        name = (line.name_en or line.name_es) if self._english else line.name_es
-        known = self._products.get((line.sku, name))
+    def _product(self, sku: str, name: str) -> str:
+        """A line's SKU and product name as CSV text, made once per product."""
+        known = self._products.get((sku, name))
         if known is None:
             if len(self._products) >= PRODUCTS_KEPT:
                 self._products.clear()
-            known = self._products[(line.sku, name)] = self._cells([line.sku, name])
+            known = self._products[(sku, name)] = self._cells([sku, name])
         return known

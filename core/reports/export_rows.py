@@ -36,17 +36,10 @@ _payments = PaymentRow.__table__
 _refunds = RefundRow.__table__
 
 
-@dataclass(slots=True)
-class ExportLine:
-    """One priced line of an order, as checkout copied it."""
-
-    position: int
-    sku: str
-    name_es: str
-    name_en: str
-    unit_price: int
-    quantity: int
-    line_total: int
+# One priced line of an order, as checkout copied it: (order_id, position, sku, name_es,
+# name_en, unit_price, quantity, line_total), kept as the database row it is read as (a million
+# lines make no million objects).
+ExportLine = tuple[str, int, str, str, str, int, int, int]
 
 
 @dataclass(slots=True)
@@ -111,7 +104,8 @@ def pages(db: Database, start: float, end: float, batch: int = PAGE) -> Iterator
     after: tuple[float, str] = (start, "")
     while True:
         with db.reading() as session:
-            orders = [ExportOrder(*row) for row in session.execute(_page_query(after, end, batch))]
+            page = session.execute(_page_query(after, end, batch)).all()
+            orders = [ExportOrder(*row) for row in page]
             if not orders:
                 return
             last = (orders[-1].created_at, orders[-1].id)
@@ -147,9 +141,9 @@ def _add_money(session: Session, by_id: dict[str, ExportOrder], page: ColumnElem
     )
     # An order created in the page's range after its first query (a clock behind the
     # others', on PostgreSQL where each query sees the newest commits) is the next page's.
-    for order_id, *line in session.execute(lines):
-        if (owner := by_id.get(order_id)) is not None:
-            owner.lines.append(ExportLine(*line))
+    for line in session.execute(lines).all():
+        if (owner := by_id.get(line[0])) is not None:
+            owner.lines.append(line)
     payments = (
         select(
             _payments.c.order_id,
@@ -162,7 +156,9 @@ def _add_money(session: Session, by_id: dict[str, ExportOrder], page: ColumnElem
         .where(page)
         .order_by(_payments.c.id)
     )
-    for order_id, currency, amount, telegram_charge, provider_charge in session.execute(payments):
+    for order_id, currency, amount, telegram_charge, provider_charge in session.execute(
+        payments
+    ).all():
         if (order := by_id.get(order_id)) is None:
             continue
         order.currency = order.currency or currency  # a payment always names its currency
@@ -175,7 +171,7 @@ def _add_money(session: Session, by_id: dict[str, ExportOrder], page: ColumnElem
         .join(_orders, _orders.c.id == _refunds.c.order_id)
         .where(page)
     )
-    for order_id, amount, status in session.execute(refunds):
+    for order_id, amount, status in session.execute(refunds).all():
         if (refunded := by_id.get(order_id)) is None:
             continue
         if status == REFUND_DONE:
