@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 from core import csvsafe, texts
 from core.db.engine import Database
@@ -69,6 +70,12 @@ def parse_range(words: list[str], zone: str) -> Period:
     return Period(first, last, zone)
 
 
+class ExportCourier(ImportCourier, Protocol):
+    """core.telegram.courier.Courier: sends and edits, and what a key already delivered."""
+
+    def already_sent(self, key: str) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class ExportRequest:
     chat_id: int
@@ -107,7 +114,7 @@ def zipped(path: Path) -> Path:
 @dataclass
 class Exporter:
     db: Database
-    courier: ImportCourier
+    courier: ExportCourier
     page: int = PAGE
     progress_every: float = PROGRESS_EVERY
     send_limit: int = SEND_LIMIT
@@ -121,6 +128,8 @@ class Exporter:
         """Write the period's two files and send them; the status message follows along."""
         self._status = request.status_message_id
         self._shown_at = float("-inf")
+        if self._delivered(request):
+            return Exported()  # a run again after the chat got everything: nothing to redo
         start, end = request.period.bounds()
         total = count_orders(self.db, start, end)
         if total == 0:
@@ -145,6 +154,14 @@ class Exporter:
             done.too_big,
         )
         return done
+
+    def _delivered(self, request: ExportRequest) -> bool:
+        """Whether both files (or the words that one was too big) reached the chat."""
+        sent = self.courier.already_sent
+        return all(
+            sent(f"{request.key}:{kind}") or sent(f"{request.key}:{kind}:too_big")
+            for kind in ("lines", "orders")
+        )
 
     def _write(self, request: ExportRequest, total: int, lines: Path, orders: Path) -> Exported:
         start, end = request.period.bounds()

@@ -49,7 +49,8 @@ def test_a_staff_member_exports_and_the_files_open_safely(system: System) -> Non
 
     admin = system.sandbox.private_chat(user_id=ADMIN, first_name="Ana")
     admin.send(f"/exportar {first} {last}")
-    status = admin.wait_for(lambda m: "Exportación lista: 1 pedidos" in (m.text or ""), timeout=60)
+    status = admin.wait_for(lambda m: "Exportación lista" in (m.text or ""), timeout=60)
+    assert "pedidos: 1 · filas de líneas: 1" in (status.text or "")
     assert f"del {first} al {last} ({ZONE})" in (status.text or "")
 
     lines = document(admin, f"pedidos-lineas-{first}-{last}")

@@ -61,6 +61,9 @@ class FakeCourier:
         self.files[options["key"]] = (options["file_name"], options["mime_type"], path.read_bytes())
         return 78
 
+    def already_sent(self, key: str) -> int | None:
+        return 78 if key in self.files or key in self.sent else None
+
 
 @dataclass
 class Shop:
@@ -112,8 +115,10 @@ def shop(database_url: str) -> Any:
     db.dispose()
 
 
-def export(shop: Shop, first: date, last: date, **options: Any) -> FakeCourier:
-    courier = FakeCourier()
+def export(
+    shop: Shop, first: date, last: date, courier: FakeCourier | None = None, **options: Any
+) -> FakeCourier:
+    courier = courier or FakeCourier()
     exporter = Exporter(shop.db, courier, **options)
     exporter.run(ExportRequest(-100, 55, Period(first, last, MADRID), "es", key="export:t"))
     return courier
@@ -167,7 +172,7 @@ def test_the_export_shows_formulas_as_text_in_the_shops_time(shop: Shop) -> None
 
     bars = [edit.split("\n")[1] for edit in courier.edits[:-1]]
     assert bars == ["▱▱▱▱▱▱▱▱▱▱ 0%", "▰▰▰▰▰▱▱▱▱▱ 50%", "▰▰▰▰▰▰▰▰▰▰ 100%"]
-    assert "Exportación lista: 2 pedidos y 3 filas de líneas" in courier.edits[-1]
+    assert "pedidos: 2 · filas de líneas: 3" in courier.edits[-1]
 
 
 def test_the_files_money_adds_up_to_the_payments_less_the_refunds(shop: Shop) -> None:
@@ -236,6 +241,14 @@ def test_a_file_too_big_for_telegram_goes_zipped_and_one_too_big_even_so_is_name
     courier = export(shop, DAY, DAY, send_limit=500)
     assert not courier.files
     assert "pasa de 50 MB aun comprimido" in courier.sent["export:t:lines:too_big"]
+
+
+def test_a_run_again_after_the_chat_got_both_files_redoes_nothing(shop: Shop) -> None:
+    shop.free_text("2026-11-04T12:00:00", "2 empanadas")
+    courier = export(shop, DAY, DAY)
+    sent, edits = dict(courier.files), list(courier.edits)
+    export(shop, DAY, DAY, courier)  # the same export key: a retry, a recovered task
+    assert courier.files == sent and courier.edits == edits
 
 
 def test_an_empty_period_says_so(shop: Shop) -> None:
