@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -26,11 +25,11 @@ from zoneinfo import ZoneInfo
 
 from core.csvsafe import safe_row
 from core.money import currency
-from core.reports.export_rows import ExportOrder
+from core.reports.export_rows import ExportLine, ExportOrder
 
 # Rows end as csv.writer ends them (RFC 4180).
 EOL = "\r\n"
-# Products whose CSV text is kept while writing (a catalogue's worth; then it starts over).
+# Lines (product, price, quantity) whose CSV text is kept while writing; then it starts over.
 PRODUCTS_KEPT = 10_000
 _WHO = ("order_id", "created_at", "state", "customer_id", "customer")
 _PAYMENT = ("payment_method", "telegram_charge_ids", "provider_charge_ids")
@@ -84,23 +83,30 @@ class Amounts:
         return unit
 
 
+class _LastRow:
+    """The file csv.writer writes a row to: it keeps the row (one write call per row)."""
+
+    text = ""
+
+    def write(self, text: str) -> None:
+        self.text = text
+
+
 class CsvCells:
     """Cells as csv.writer writes them (its quoting), each text cell through csvsafe, with no
     line end: an order's cells are made once and joined to each of its lines' cells, so a
-    line costs the formatting of its own six cells, not of the twenty of its row."""
+    line costs the formatting of its own cells, not of the twenty of its row."""
 
     def __init__(self) -> None:
-        self._buffer = io.StringIO()
+        self._row = _LastRow()
         # The line end stays csv's own: it also decides which cells need quotes (a text
         # with a newline does), and is cut off each time.
-        self._writer = csv.writer(self._buffer, lineterminator=EOL)
+        self._writer = csv.writer(self._row, lineterminator=EOL)
 
     def __call__(self, cells: Sequence[object]) -> str:
         # csv writes a row of one empty cell as `""`: every call here has several cells.
-        self._buffer.seek(0)
-        self._buffer.truncate()
         self._writer.writerow(safe_row(cells))
-        return self._buffer.getvalue()[: -len(EOL)]
+        return self._row.text[: -len(EOL)]
 
 
 class ExportWriter:
@@ -114,7 +120,7 @@ class ExportWriter:
         self._zone = ZoneInfo(zone)
         self._english = language == "en"
         self._amount = Amounts()
-        self._products: dict[tuple[str, str], str] = {}
+        self._lines: dict[tuple[str, tuple[object, ...]], str] = {}
         self.orders = 0
         self.line_rows = 0
         lines_out.write(self._cells(LINE_COLUMNS) + EOL)
@@ -130,19 +136,19 @@ class ExportWriter:
         cells, amount, code = self._cells, self._amount, order.currency
         when = datetime.fromtimestamp(order.created_at, self._zone).isoformat(timespec="seconds")
         head = cells([order.id, when, order.state, order.user_id, order.customer])
-        tail = cells(
-            [
-                amount(order.delivery_fee, code),
-                amount(order.total, code),
+        money: list[object] = ["", "", "", "", "", ""]  # a free-text order: no money
+        if code:
+            unit = amount.unit(code)
+            money = [
+                order.delivery_fee * unit,
+                order.total * unit,
                 code,
-                amount(order.paid, code),
-                amount(order.refunded, code),
-                amount(order.refund_due, code),
-                order.payment_method,
-                " ".join(order.telegram_charge_ids),
-                " ".join(order.provider_charge_ids),
+                order.paid * unit,
+                order.refunded * unit,
+                order.refund_due * unit,
             ]
-        )
+        charges = [" ".join(order.telegram_charge_ids), " ".join(order.provider_charge_ids)]
+        tail = cells([*money, order.payment_method, *charges])
         own = cells([order.text, len(order.lines), amount(order.subtotal, code)])
         self._orders_out.write(f"{head},{own},{tail}{EOL}")
         write = self._lines_out.write
@@ -150,22 +156,21 @@ class ExportWriter:
             write(f"{head},{cells(['', '', order.text, '', '', ''])},{tail}{EOL}")
             self.line_rows += 1
             return
-        unit = self._amount.unit(code)
-        for _, position, sku, name_es, name_en, unit_price, quantity, line_total in order.lines:
-            # Numbers need neither quotes nor csvsafe (digits, a point, a sign: never text);
-            # the product's two text cells are made once per product.
-            product = self._product(sku, name_en or name_es if self._english else name_es)
-            write(
-                f"{head},{position + 1},{product},{quantity},"
-                f"{unit_price * unit},{line_total * unit},{tail}{EOL}"
-            )
+        for line in order.lines:
+            write(f"{head},{line[1] + 1},{self._line(code, line)},{tail}{EOL}")
         self.line_rows += len(order.lines)
 
-    def _product(self, sku: str, name: str) -> str:
-        """A line's SKU and product name as CSV text, made once per product."""
-        known = self._products.get((sku, name))
+    def _line(self, code: str, line: ExportLine) -> str:
+        """A line's cells after its number, as CSV text: made once for each product, price
+        and quantity (a shop sells the same few often), kept for PRODUCTS_KEPT of them."""
+        key = (code, line[2:])
+        known = self._lines.get(key)
         if known is None:
-            if len(self._products) >= PRODUCTS_KEPT:
-                self._products.clear()
-            known = self._products[(sku, name)] = self._cells([sku, name])
+            if len(self._lines) >= PRODUCTS_KEPT:
+                self._lines.clear()
+            _, _, sku, name_es, name_en, unit_price, quantity, total = line
+            name = (name_en or name_es) if self._english else name_es
+            amount = self._amount
+            cells = [sku, name, quantity, amount(unit_price, code), amount(total, code)]
+            known = self._lines[key] = self._cells(cells)
         return known

@@ -48,8 +48,10 @@ def test_a_staff_member_exports_and_the_files_open_safely(system: System) -> Non
     first, last = (today - timedelta(days=1)).isoformat(), today.isoformat()
 
     admin = system.sandbox.private_chat(user_id=ADMIN, first_name="Ana")
-    admin.send(f"/exportar {first} {last}")
+    asked = admin.send(f"/exportar {first} {last}")
     status = admin.wait_for(lambda m: "Exportación lista" in (m.text or ""), timeout=60)
+    # The bot's "en cola…" answer, edited by the worker into its last word.
+    assert status.reply_to_message_id == asked.message_id
     assert "pedidos: 1 · filas de líneas: 1" in (status.text or "")
     assert f"del {first} al {last} ({ZONE})" in (status.text or "")
 
