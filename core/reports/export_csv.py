@@ -127,12 +127,17 @@ class ExportWriter:
         orders_out.write(self._cells(ORDER_COLUMNS) + EOL)
 
     def add(self, orders: list[ExportOrder]) -> None:
-        """One page's rows in both files."""
+        """One page's rows in both files (each file written once per page)."""
+        line_rows: list[str] = []
+        order_rows: list[str] = []
         for order in orders:
-            self._add(order)
+            self._add(order, line_rows, order_rows)
+        self._lines_out.write("".join(line_rows))
+        self._orders_out.write("".join(order_rows))
         self.orders += len(orders)
+        self.line_rows += len(line_rows)
 
-    def _add(self, order: ExportOrder) -> None:
+    def _add(self, order: ExportOrder, line_rows: list[str], order_rows: list[str]) -> None:
         cells, amount, code = self._cells, self._amount, order.currency
         when = datetime.fromtimestamp(order.created_at, self._zone).isoformat(timespec="seconds")
         head = cells([order.id, when, order.state, order.user_id, order.customer])
@@ -150,15 +155,13 @@ class ExportWriter:
         charges = [" ".join(order.telegram_charge_ids), " ".join(order.provider_charge_ids)]
         tail = cells([*money, order.payment_method, *charges])
         own = cells([order.text, len(order.lines), amount(order.subtotal, code)])
-        self._orders_out.write(f"{head},{own},{tail}{EOL}")
-        write = self._lines_out.write
+        order_rows.append(f"{head},{own},{tail}{EOL}")
         if not order.lines:
-            write(f"{head},{cells(['', '', order.text, '', '', ''])},{tail}{EOL}")
-            self.line_rows += 1
+            line_rows.append(f"{head},{cells(['', '', order.text, '', '', ''])},{tail}{EOL}")
             return
-        for line in order.lines:
-            write(f"{head},{line[1] + 1},{self._line(code, line)},{tail}{EOL}")
-        self.line_rows += len(order.lines)
+        line_rows.extend(
+            f"{head},{line[1] + 1},{self._line(code, line)},{tail}{EOL}" for line in order.lines
+        )
 
     def _line(self, code: str, line: ExportLine) -> str:
         """A line's cells after its number, as CSV text: made once for each product, price
