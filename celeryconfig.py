@@ -146,6 +146,7 @@ def _routing() -> dict[str, Any]:
             # A 50,000-row import or a year's report must not hold up orders or alerts.
             "importar_datos": {"queue": "imports"},
             "generar_reporte": {"queue": "reports"},
+            "exportar_pedidos": {"queue": "reports"},
             "resumen_diario": {"queue": "reports"},
             # A backup reads the whole database for seconds to minutes: beside the reports.
             "backup_base_datos": {"queue": "reports"},

@@ -9,10 +9,15 @@ makes the spreadsheet show the cell as text. Full-width forms count too: some sp
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
+from typing import Any, TextIO
 
 FORMULA_STARTS = frozenset("=+-@\t\r＝＋－＠")
 QUOTE = "'"
+# How every CSV the bot sends is encoded: UTF-8 with a BOM, without which Excel reads UTF-8 as
+# the machine's legacy code page (accents and emoji come out garbled). Readers drop it.
+ENCODING = "utf-8-sig"
 
 
 def neutralise(cell: str) -> str:
@@ -32,3 +37,23 @@ def safe_row(cells: Iterable[object]) -> list[object]:
     """A row for `csv.writer` with every text cell neutralised; numbers pass unchanged (a
     negative number is a number, not a formula)."""
     return [neutralise(cell) if isinstance(cell, str) else cell for cell in cells]
+
+
+class SafeWriter:
+    """`csv.writer` whose every row goes through `safe_row`: a file written with it cannot
+    carry a formula, whatever a customer or a product name says."""
+
+    def __init__(self, out: TextIO, **fmtparams: Any) -> None:
+        self._writer = csv.writer(out, **fmtparams)
+
+    def writerow(self, row: Iterable[object]) -> Any:
+        return self._writer.writerow(safe_row(row))
+
+    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def writer(out: TextIO, **fmtparams: Any) -> SafeWriter:
+    """A CSV writer for a file the bot sends (open it with `ENCODING` and `newline=""`)."""
+    return SafeWriter(out, **fmtparams)

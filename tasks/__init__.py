@@ -27,6 +27,7 @@ app = Celery(
         "tasks.retention",
         "tasks.importer",
         "tasks.reports",
+        "tasks.exports",
         "tasks.backup",
         "tasks.payments",
         "tasks.relay",

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import csvsafe
+
 # Column names (lower case) and what they mean; Spanish and English both work.
 COLUMNS = {
     "chat_id": "chat_id",
@@ -130,8 +132,10 @@ def read_rows(path: Path, layout: Layout) -> Iterator[RawRow]:
                 if row is None:
                     yield RawRow(number, {}, False, [], malformed=True)
                     continue
+                # A cell neutralised by a file the bot sent (its rejected rows, fixed and sent
+                # back) is read as it was written.
                 cells = {
-                    meaning: row[index].strip() if index < len(row) else ""
+                    meaning: csvsafe.restore(row[index].strip()) if index < len(row) else ""
                     for meaning, index in layout.positions.items()
                 }
                 extra = len(row) > layout.width and any(c.strip() for c in row[layout.width :])

@@ -12,7 +12,6 @@ One status message shows the progress bar, edited at most once per PROGRESS_EVER
 
 from __future__ import annotations
 
-import csv
 import logging
 import secrets
 import tempfile
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from core import texts
+from core import csvsafe, texts
 from core.importer.csvfile import Layout, MissingColumn, NotUtf8, count_rows, layout_of, read_rows
 from core.importer.jobs import ImportJob, ImportJobs, ImportState, row_guard
 from core.importer.rows import BadRow, GoodRow, check
@@ -181,8 +180,9 @@ class Importer:
         counts = Counts(total)
         self._show(job, counts, force=True)
         rejected = tmp / "rejected.csv"
-        with rejected.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
+        # Back to staff as a spreadsheet: every cell a customer wrote is neutralised.
+        with rejected.open("w", newline="", encoding=csvsafe.ENCODING) as out:
+            writer = csvsafe.writer(out)
             writer.writerow(
                 [*texts.raw(job.language, "import.rejected_header").split(","), *layout.header]
             )

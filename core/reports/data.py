@@ -3,13 +3,13 @@ and the times to complete."""
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from core import csvsafe
 from core.orders.model import Order
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
@@ -67,9 +67,9 @@ def collect(
     start, end = period.bounds()
     tz = ZoneInfo(period.zone)
     tally = Tally()
-    out = csv_path.open("w", newline="", encoding="utf-8") if csv_path else None
+    out = csv_path.open("w", newline="", encoding=csvsafe.ENCODING) if csv_path else None
     try:
-        writer = csv.writer(out) if out else None
+        writer = csvsafe.writer(out) if out else None
         if writer:
             writer.writerow(CSV_COLUMNS)
         for batch in store.created_between(start, end):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 
+from core import csvsafe
 from core.csvsafe import neutralise, restore, safe_row
 
 
@@ -40,3 +42,14 @@ def test_rows_neutralise_text_but_not_numbers() -> None:
     out = io.StringIO()
     csv.writer(out).writerow(safe_row(["=cmd|' /C calc'!A0", -5, 3, "ok"]))
     assert next(csv.reader([out.getvalue()])) == ["'=cmd|' /C calc'!A0", "-5", "3", "ok"]
+
+
+def test_the_writer_neutralises_every_text_cell_of_every_row() -> None:
+    out = io.StringIO()
+    writer = csvsafe.writer(out)
+    writer.writerow(["@SUM(A1)", -3, Decimal("-1.50")])
+    writer.writerows([["＝1+1", "ok"]])
+    assert list(csv.reader(io.StringIO(out.getvalue()))) == [
+        ["'@SUM(A1)", "-3", "-1.50"],
+        ["'＝1+1", "ok"],
+    ]

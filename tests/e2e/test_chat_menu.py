@@ -43,12 +43,12 @@ def test_admin_chats_also_see_the_admin_commands(system: System) -> None:
         }
         assert menus[(f"chat:{admin.chat_id}", "")] == [
             *["pedido", "estado", "pedidos", "cancelar", "ayuda"],
-            *["atrasados", "entregas", "informe", "importar"],
+            *["atrasados", "entregas", "informe", "exportar", "importar"],
             *["catalogo", "precio", "stock", "agotado"],
         ]
         assert menus[(f"chat:{admin.chat_id}", "en")] == [
             *["order", "status", "orders", "cancel", "help"],
-            *["stale", "deliveries", "report", "import"],
+            *["stale", "deliveries", "report", "export", "import"],
             *["catalogue", "price", "stock", "soldout"],
         ]
         assert not any(scope == f"chat:{unknown}" for scope, _ in menus)

@@ -106,7 +106,7 @@ def test_import_with_good_bad_and_repeated_rows_then_again_creates_nothing(
     rejected = admin.wait_for(
         lambda m: bool(m.media) and (m.media[0].file_name or "").endswith(".csv")
     )
-    body = system.sandbox.download(rejected.media[0].file_id).decode()
+    body = system.sandbox.download(rejected.media[0].file_id).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0][:2] == ["fila", "motivo"] and rows[0][2:] == ["chat_id", "texto", "idioma"]
     reasons = {int(r[0]): r[1] for r in rows[1:]}

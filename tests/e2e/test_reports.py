@@ -71,7 +71,9 @@ def test_informe_sends_the_csv_and_the_chart(
     ) == f"📄 Informe del {today} al {today} (UTC): 0,00\xa0€ netos, 3 pedidos."
 
     rows = list(
-        csv.DictReader(io.StringIO(system.sandbox.download(document.media[0].file_id).decode()))
+        csv.DictReader(
+            io.StringIO(system.sandbox.download(document.media[0].file_id).decode("utf-8-sig"))
+        )
     )
     assert {row["id"]: row["state"] for row in rows} == orders
     assert all(
