@@ -4,25 +4,30 @@
   of work while it runs, gives up after too many crashes, does nothing when superseded, and
   turns every countdown or ETA into an entry of the schedule in Redis.
 - `Sweeper` is a worker bootstep: every `SWEEP_INTERVAL` each worker's main process tries the
-  sweeper lock, and the one holding it sends the due waits and re-sends the tasks whose lease
-  expired. A worker-side timer rather than beat: recovery then needs nothing but a live worker
-  (a crashed beat hands over only after its lock expires, minutes later), and a sweep never
-  waits behind other tasks in a queue.
+  sweeper lock, and the one holding it sends the due waits, re-sends the tasks whose lease
+  expired, and gives back the messages a dead worker had taken and not acked (core.recovery.
+  holders: each worker notes what it takes and beats from its main process). A worker-side
+  timer rather than beat: recovery then needs nothing but a live worker (a crashed beat hands
+  over only after its lock expires, minutes later), and a sweep never waits behind other
+  tasks in a queue.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, ClassVar
 
-from celery import Task, bootsteps, uuid
+from celery import Task, bootsteps, signals, uuid
 from celery.exceptions import Ignore, Reject, Retry
 from celery.utils.log import get_task_logger
 from kombu.utils.json import dumps as json_dumps
 
+from core.recovery.holders import Holders, worker_name
 from core.recovery.leases import holder_name
 from core.recovery.sweeper import SweeperLock
 from tasks import app, clients
@@ -192,6 +197,8 @@ class Sweeper(bootsteps.StartStopStep):
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         self.tref: Any = None
         config = clients.settings()
+        # Named before the consumer starts: every message this worker takes is noted under it.
+        WORKER["name"] = worker_name()
         self.interval = config.sweep_interval
         # A dead sweeper's lock frees in a few intervals, well inside a lease.
         self.lock = SweeperLock(clients.redis_client(), max(3.0, 4 * config.sweep_interval))
@@ -201,6 +208,7 @@ class Sweeper(bootsteps.StartStopStep):
         self.last_run: dict[str, float] = {}
 
     def start(self, worker: Any) -> None:
+        start_beating(WORKER["name"], clients.settings().task_lease / 4)
         self.tref = worker.timer.call_repeatedly(self.interval, self.tick, priority=10)
 
     def stop(self, worker: Any) -> None:
@@ -240,6 +248,7 @@ def sweep(queued_grace: float) -> tuple[int, int]:
         schedule.done(due.id)
         sent += 1
     sent += start_unqueued()
+    given_back = give_back_dead_workers()
     recovered = clients.leases().recover(uuid, queued_grace)
     for unit in recovered:
         log.warning(
@@ -250,7 +259,7 @@ def sweep(queued_grace: float) -> tuple[int, int]:
             unit.new_id,
         )
         send_payload(unit.payload, task_id=unit.new_id)
-    return sent, len(recovered)
+    return sent, given_back + len(recovered)
 
 
 def start_unqueued() -> int:
@@ -266,6 +275,63 @@ def start_unqueued() -> int:
         start(unit_id)
         pending.done(kind, unit_id)
     return len(taken)
+
+
+# This worker's name (its main process, once the Sweeper step is built): what it takes is
+# noted under it.
+WORKER: dict[str, str] = {}
+
+
+@cache
+def holders() -> Holders:
+    """Which worker holds which message; a worker is dead after a lease without a beat."""
+    return Holders(clients.redis_client(), clients.settings().task_lease)
+
+
+@signals.task_received.connect
+def _note_taken(request: Any = None, **_: Any) -> None:
+    """The worker took a message, which may wait in its memory behind others before it runs:
+    noted before it can start, so the message goes back at once if the worker dies with it."""
+    name = WORKER.get("name")
+    tag = getattr(getattr(request, "message", None), "delivery_tag", None)
+    if not (name and tag):
+        return
+    try:
+        holders().took(name, str(tag))
+    except Exception:  # Redis away: the message keeps the broker's own redelivery
+        log.warning("message %s taken and not noted", tag, exc_info=True)
+
+
+def start_beating(name: str, every: float) -> None:
+    """Beat for this worker from a thread of its main process until the process exits (not
+    the Sweeper's stop: tasks still finishing in a warm shutdown are not a dead worker's)."""
+
+    def beat() -> None:
+        while True:
+            try:
+                holders().beat(name)
+            except Exception:  # Redis away for a moment: beat again next time
+                log.warning("worker beat failed", exc_info=True)
+            time.sleep(every)
+
+    threading.Thread(target=beat, name="worker-beat", daemon=True).start()
+
+
+def give_back_dead_workers() -> int:
+    """Put the messages a dead worker took and never acked (prefetched, or running when it
+    died) back at the head of their queues, as Redis would after VISIBILITY_TIMEOUT; how many."""
+    claimed = holders().claim_dead()
+    if not claimed:
+        return 0
+    with app.connection_for_write() as connection:
+        qos = connection.default_channel.qos
+        for tag, _worker in claimed:
+            qos.restore_by_tag(tag, leftmost=False)
+            holders().restored(tag)
+    for worker in sorted({w for _, w in claimed}):
+        held = sum(1 for _, w in claimed if w == worker)
+        log.warning("worker %s died holding %s messages: back in their queues", worker, held)
+    return len(claimed)
 
 
 app.steps["worker"].add(Sweeper)
