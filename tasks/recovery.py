@@ -15,22 +15,24 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, ClassVar
 
-from celery import Task, bootsteps, signals, uuid
+from celery import Task, bootsteps, uuid
 from celery.exceptions import Ignore, Reject, Retry
 from celery.utils.log import get_task_logger
 from kombu.utils.json import dumps as json_dumps
 
-from core.recovery.holders import Holders, worker_name
+from core.admission import out_of_memory
+from core.recovery.full import FullRedis
+from core.recovery.holders import worker_name
 from core.recovery.leases import holder_name
 from core.recovery.sweeper import SweeperLock
 from tasks import app, clients
+from tasks.holding import WORKER, give_back_dead_workers, start_beating
 
 log = get_task_logger(__name__)
 
@@ -88,6 +90,25 @@ def _payload(signature: Any) -> str:
     return str(json_dumps(data))
 
 
+@cache
+def full_redis() -> FullRedis:
+    """What a worker does when Redis is at maxmemory (core.recovery.full)."""
+    config = clients.settings()
+    return FullRedis(clients.redis_client(), clients.bot_api(), config.admin_chat_ids)
+
+
+def through_full_redis(what: str, fn: Callable[[], Any]) -> Any:
+    """`fn()`, and again each time Redis refused one of its writes for lack of memory, once
+    there is room (the admins told once; RedisFull when it does not come)."""
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if not out_of_memory(exc):
+                raise
+            full_redis().wait_for_room(what)
+
+
 def send_payload(payload: str, **options: Any) -> None:
     """Send a stored signature now (the sweeper's side)."""
     app.signature(json.loads(payload)).apply_async(**options)
@@ -124,15 +145,26 @@ class RecoverableTask(Task):
         """
         delay = _delay_of(options.pop("countdown", None), options.pop("eta", None))
         if delay is None or delay <= 0 or self.app.conf.task_always_eager:
-            return super().apply_async(
-                args, kwargs, task_id, producer, link, link_error, shadow, **options
+
+            def send() -> Any:
+                return super(RecoverableTask, self).apply_async(
+                    args, kwargs, task_id, producer, link, link_error, shadow, **options
+                )
+
+        else:
+            task_id = task_id or uuid()
+            signature = self.signature(
+                args, kwargs, task_id=task_id, link=link, link_error=link_error, **options
             )
-        task_id = task_id or uuid()
-        signature = self.signature(
-            args, kwargs, task_id=task_id, link=link, link_error=link_error, **options
-        )
-        clients.schedule().add(_payload(signature), delay, entry_id=task_id)
-        return self.AsyncResult(task_id)
+
+            def send() -> Any:
+                clients.schedule().add(_payload(signature), delay, entry_id=task_id)
+                return self.AsyncResult(task_id)
+
+        if self.app.current_worker_task is None:
+            return send()  # the bot: a new order is refused whole (core.admission), not held
+        # A worker's run (its next step, a retry, a message): held until Redis has room.
+        return through_full_redis(f"sending {self.name}", send)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
@@ -157,7 +189,11 @@ class RecoverableTask(Task):
         request.lease_unit = unit
         clients.lease_keeper().hold(unit, request.id)
         try:
-            return super().__call__(*args, **kwargs)
+            # A write refused by a full Redis (progress, a send) runs the step again once
+            # there is room, instead of ending it in an error that stalls its order.
+            return through_full_redis(
+                unit, lambda: super(RecoverableTask, self).__call__(*args, **kwargs)
+            )
         except (Retry, Ignore, Reject):
             # Celery runs no after_return for these: the retry is already in the schedule.
             self.end_lease()
@@ -275,63 +311,6 @@ def start_unqueued() -> int:
         start(unit_id)
         pending.done(kind, unit_id)
     return len(taken)
-
-
-# This worker's name (its main process, once the Sweeper step is built): what it takes is
-# noted under it.
-WORKER: dict[str, str] = {}
-
-
-@cache
-def holders() -> Holders:
-    """Which worker holds which message; a worker is dead after a lease without a beat."""
-    return Holders(clients.redis_client(), clients.settings().task_lease)
-
-
-@signals.task_received.connect
-def _note_taken(request: Any = None, **_: Any) -> None:
-    """The worker took a message, which may wait in its memory behind others before it runs:
-    noted before it can start, so the message goes back at once if the worker dies with it."""
-    name = WORKER.get("name")
-    tag = getattr(getattr(request, "message", None), "delivery_tag", None)
-    if not (name and tag):
-        return
-    try:
-        holders().took(name, str(tag))
-    except Exception:  # Redis away: the message keeps the broker's own redelivery
-        log.warning("message %s taken and not noted", tag, exc_info=True)
-
-
-def start_beating(name: str, every: float) -> None:
-    """Beat for this worker from a thread of its main process until the process exits (not
-    the Sweeper's stop: tasks still finishing in a warm shutdown are not a dead worker's)."""
-
-    def beat() -> None:
-        while True:
-            try:
-                holders().beat(name)
-            except Exception:  # Redis away for a moment: beat again next time
-                log.warning("worker beat failed", exc_info=True)
-            time.sleep(every)
-
-    threading.Thread(target=beat, name="worker-beat", daemon=True).start()
-
-
-def give_back_dead_workers() -> int:
-    """Put the messages a dead worker took and never acked (prefetched, or running when it
-    died) back at the head of their queues, as Redis would after VISIBILITY_TIMEOUT; how many."""
-    claimed = holders().claim_dead()
-    if not claimed:
-        return 0
-    with app.connection_for_write() as connection:
-        qos = connection.default_channel.qos
-        for tag, _worker in claimed:
-            qos.restore_by_tag(tag, leftmost=False)
-            holders().restored(tag)
-    for worker in sorted({w for _, w in claimed}):
-        held = sum(1 for _, w in claimed if w == worker)
-        log.warning("worker %s died holding %s messages: back in their queues", worker, held)
-    return len(claimed)
 
 
 app.steps["worker"].add(Sweeper)

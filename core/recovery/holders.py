@@ -21,7 +21,7 @@ import secrets
 
 import redis
 
-from core.recovery.leases import NOW_LUA, PREFIX, SWEEP_BATCH, holder_name
+from core.recovery.leases import ALLOW_OOM, NOW_LUA, PREFIX, SWEEP_BATCH, holder_name
 
 WORKERS_KEY = f"{PREFIX}workers"
 RESTORING_KEY = f"{PREFIX}restoring"
@@ -31,7 +31,8 @@ UNACKED_KEY = "unacked"
 # KEYS: workers, this worker's set, unacked. ARGV: worker. The beat: alive now; the tags of
 # messages acked since (gone from unacked) leave the set. Returns how many it still holds.
 _BEAT = (
-    NOW_LUA
+    ALLOW_OOM
+    + NOW_LUA
     + """
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 local held = 0
@@ -51,7 +52,8 @@ return held
 # returns {tag, worker} for every claimed tag still unacked and held by no live worker: a
 # claim a dead sweep left is tried again, a tag gone from unacked dropped.
 _CLAIM_DEAD = (
-    NOW_LUA
+    ALLOW_OOM
+    + NOW_LUA
     + """
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
 for _, worker in ipairs(dead) do
@@ -80,6 +82,10 @@ return out
 )
 
 
+# KEYS: the worker's set. ARGV: tag. Noted even at maxmemory (a tag is a few bytes).
+_TOOK = ALLOW_OOM + "return redis.call('SADD', KEYS[1], ARGV[1])"
+
+
 def worker_name() -> str:
     """A name for one worker's run (a restarted worker with the same pid is another one)."""
     return f"{holder_name()}:{secrets.token_hex(3)}"
@@ -96,6 +102,7 @@ class Holders:
         self.unacked_key = unacked_key
         self._beat = client.register_script(_BEAT)
         self._claim_dead = client.register_script(_CLAIM_DEAD)
+        self._took = client.register_script(_TOOK)
 
     @staticmethod
     def key(worker: str) -> str:
@@ -103,7 +110,7 @@ class Holders:
 
     def took(self, worker: str, tag: str) -> None:
         """`worker` took the message `tag` from the broker (before it may start)."""
-        self.redis.sadd(self.key(worker), tag)
+        self._took(keys=[self.key(worker)], args=[tag])
 
     def beat(self, worker: str) -> int:
         """`worker` is alive; how many of its messages are still unacked."""

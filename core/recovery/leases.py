@@ -21,6 +21,11 @@ SUPERSEDED_TTL_S = 3 * 24 * 3600
 # Units or entries one sweep handles at most (the next sweep takes the rest).
 SWEEP_BATCH = 200
 
+# Redis 7's script flag: the script writes even at maxmemory. Lease bookkeeping is a few tiny
+# keys per running task; a run that meets a full Redis must still hold its lease while it waits
+# for room (core.recovery.full), and the sweep must not take it, or a worker, for dead.
+ALLOW_OOM = "#!lua flags=allow-oom\n"
+
 # Redis's clock in ms as `now`, so every machine agrees.
 NOW_LUA = """
 local t = redis.call('TIME')
@@ -32,7 +37,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 # A run whose lease shows an earlier start that never finished (the same message given back,
 # or a lease nobody renewed) counts a crash. Returns {verdict, crashes}.
 _BEGIN = (
-    NOW_LUA
+    ALLOW_OOM
+    + NOW_LUA
     + """
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'superseded', 0} end
 local h = redis.call('HMGET', KEYS[2], 'task_id', 'running', 'crashes')
@@ -56,7 +62,8 @@ return {'run', crashes}
 # KEYS: leases, then one lease hash per unit. ARGV: lease ms, then unit, task id pairs.
 # Pushes back the expiry of the leases this process still holds.
 _RENEW = (
-    NOW_LUA
+    ALLOW_OOM
+    + NOW_LUA
     + """
 local n = 0
 for i = 2, #KEYS do
@@ -71,12 +78,15 @@ return n
 )
 
 # KEYS: leases, the unit's lease hash. ARGV: unit, task id. Ends the lease if still ours.
-_END = """
+_END = (
+    ALLOW_OOM
+    + """
 if redis.call('HGET', KEYS[2], 'task_id') ~= ARGV[2] then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2])
 return 1
 """
+)
 
 # KEYS: leases. ARGV: lease hash prefix, superseded prefix, superseded ttl s, queued ms,
 # then fresh task ids (one per unit this sweep may recover).
@@ -84,7 +94,8 @@ return 1
 # id superseded, the lease kept (not running) until the new run starts. Returns
 # {unit, old id, new id, payload, crashes} per recovered unit.
 _RECOVER = (
-    NOW_LUA
+    ALLOW_OOM
+    + NOW_LUA
     + """
 local limit = #ARGV - 4
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
