@@ -261,8 +261,13 @@ class Sweeper(bootsteps.StartStopStep):
             if self.lock.hold():
                 sweep(self.queued_grace)
                 self.now_and_then()
-        except Exception:  # never let a sweep error stop the worker's timer
-            log.exception("sweep failed")
+        except Exception as exc:  # never let a sweep error stop the worker's timer
+            if not out_of_memory(exc):
+                log.exception("sweep failed")
+                return
+            # Sent again at the next tick; the admins hear of a full Redis once.
+            log.warning("sweep paused: Redis is full (maxmemory)")
+            full_redis().alert_once("the recovery sweep")
 
     def now_and_then(self) -> None:
         """The EVERY_SWEEP functions whose interval has passed (the first tick runs them all:
