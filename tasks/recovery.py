@@ -290,8 +290,11 @@ def sweep(queued_grace: float) -> tuple[int, int]:
         sent += 1
     sent += start_unqueued()
     given_back = give_back_dead_workers()
-    recovered = clients.leases().recover(uuid, queued_grace)
+    leases = clients.leases()
+    recovered = leases.recover(uuid)
     for unit in recovered:
+        send_payload(unit.payload, task_id=unit.new_id)
+        leases.sent(unit.unit, unit.new_id, queued_grace)
         log.warning(
             "unit=%s lease expired (holder of %s died, %s crashed runs): sent again as %s",
             unit.unit,
@@ -299,7 +302,6 @@ def sweep(queued_grace: float) -> tuple[int, int]:
             unit.crashes,
             unit.new_id,
         )
-        send_payload(unit.payload, task_id=unit.new_id)
     return sent, given_back + len(recovered)
 
 
