@@ -96,7 +96,14 @@ def notificar_cliente(self: Task, order_id: str) -> str:
 
 @app.task(name="registrar_fallo")
 def registrar_fallo(request: Any, exc: BaseException, traceback: Any) -> None:
-    """Error callback of every step: the order fails with a reason the customer understands."""
+    """Error callback of every step: the order fails with a reason the customer understands.
+
+    Celery runs a callback of this signature in place, in the failed step's process and under
+    that step's lease: it only names the reason and queues `fallar_pedido`, leased work of its
+    own. A worker that dies before queueing it leaves the step's lease to expire: the step
+    runs, and fails, again. Failing the order here and telling the chat afterwards would lose
+    the telling with a crash in between (the step's re-run skips a failed order).
+    """
     order_id = str(request.args[0]) if request.args else ""
     if not order_id:
         return
@@ -109,10 +116,22 @@ def registrar_fallo(request: Any, exc: BaseException, traceback: Any) -> None:
     else:
         reason = "internal"
     log.warning("order=%s failed in %s: %s", order_id, request.task, reason)
-    if ctx.fulfilment().fail(order_id, reason):
-        avisar_fallo.delay(order_id)
-        if isinstance(exc, PaymentHeld):
-            avisar_pago_en_revision.delay(order_id, exc.detail)
+    review = exc.detail if isinstance(exc, PaymentHeld) else ""
+    fallar_pedido.delay(order_id, reason, review)
+
+
+@app.task(base=TelegramTask, name="fallar_pedido", **TELEGRAM_RETRY)
+def fallar_pedido(order_id: str, reason: str, review: str = "") -> None:
+    """The order fails with `reason`, and the chat (and for a held payment, the staff) hear it
+    once. Run again after a crash, it sends what it had not sent: every message has its key."""
+    fulfilment = ctx.fulfilment()
+    fulfilment.fail(order_id, reason)
+    order = ctx.store().get(order_id)
+    if order.state is not OrderState.FALLIDO or order.error != reason:
+        return  # finished, cancelled or failed for another reason meanwhile: that one tells
+    avisar_fallo.delay(order_id)
+    if review:
+        avisar_pago_en_revision.delay(order_id, review)
 
 
 @app.task(base=TelegramTask, name="avisar_pago_en_revision", **TELEGRAM_RETRY)

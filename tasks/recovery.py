@@ -4,10 +4,12 @@
   of work while it runs, gives up after too many crashes, does nothing when superseded, and
   turns every countdown or ETA into an entry of the schedule in Redis.
 - `Sweeper` is a worker bootstep: every `SWEEP_INTERVAL` each worker's main process tries the
-  sweeper lock, and the one holding it sends the due waits and re-sends the tasks whose lease
-  expired. A worker-side timer rather than beat: recovery then needs nothing but a live worker
-  (a crashed beat hands over only after its lock expires, minutes later), and a sweep never
-  waits behind other tasks in a queue.
+  sweeper lock, and the one holding it sends the due waits, re-sends the tasks whose lease
+  expired, and gives back the messages a dead worker had taken and not acked (core.recovery.
+  holders: each worker notes what it takes and beats from its main process). A worker-side
+  timer rather than beat: recovery then needs nothing but a live worker (a crashed beat hands
+  over only after its lock expires, minutes later), and a sweep never waits behind other
+  tasks in a queue.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, ClassVar
 
 from celery import Task, bootsteps, uuid
@@ -23,9 +26,13 @@ from celery.exceptions import Ignore, Reject, Retry
 from celery.utils.log import get_task_logger
 from kombu.utils.json import dumps as json_dumps
 
+from core.admission import out_of_memory
+from core.recovery.full import FullRedis
+from core.recovery.holders import worker_name
 from core.recovery.leases import holder_name
 from core.recovery.sweeper import SweeperLock
 from tasks import app, clients
+from tasks.holding import WORKER, give_back_dead_workers, start_beating
 
 log = get_task_logger(__name__)
 
@@ -83,6 +90,25 @@ def _payload(signature: Any) -> str:
     return str(json_dumps(data))
 
 
+@cache
+def full_redis() -> FullRedis:
+    """What a worker does when Redis is at maxmemory (core.recovery.full)."""
+    config = clients.settings()
+    return FullRedis(clients.redis_client(), clients.bot_api(), config.admin_chat_ids)
+
+
+def through_full_redis(what: str, fn: Callable[[], Any]) -> Any:
+    """`fn()`, and again each time Redis refused one of its writes for lack of memory, once
+    there is room (the admins told once; RedisFull when it does not come)."""
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if not out_of_memory(exc):
+                raise
+            full_redis().wait_for_room(what)
+
+
 def send_payload(payload: str, **options: Any) -> None:
     """Send a stored signature now (the sweeper's side)."""
     app.signature(json.loads(payload)).apply_async(**options)
@@ -119,15 +145,26 @@ class RecoverableTask(Task):
         """
         delay = _delay_of(options.pop("countdown", None), options.pop("eta", None))
         if delay is None or delay <= 0 or self.app.conf.task_always_eager:
-            return super().apply_async(
-                args, kwargs, task_id, producer, link, link_error, shadow, **options
+
+            def send() -> Any:
+                return super(RecoverableTask, self).apply_async(
+                    args, kwargs, task_id, producer, link, link_error, shadow, **options
+                )
+
+        else:
+            task_id = task_id or uuid()
+            signature = self.signature(
+                args, kwargs, task_id=task_id, link=link, link_error=link_error, **options
             )
-        task_id = task_id or uuid()
-        signature = self.signature(
-            args, kwargs, task_id=task_id, link=link, link_error=link_error, **options
-        )
-        clients.schedule().add(_payload(signature), delay, entry_id=task_id)
-        return self.AsyncResult(task_id)
+
+            def send() -> Any:
+                clients.schedule().add(_payload(signature), delay, entry_id=task_id)
+                return self.AsyncResult(task_id)
+
+        if self.app.current_worker_task is None:
+            return send()  # the bot: a new order is refused whole (core.admission), not held
+        # A worker's run (its next step, a retry, a message): held until Redis has room.
+        return through_full_redis(f"sending {self.name}", send)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
@@ -152,7 +189,11 @@ class RecoverableTask(Task):
         request.lease_unit = unit
         clients.lease_keeper().hold(unit, request.id)
         try:
-            return super().__call__(*args, **kwargs)
+            # A write refused by a full Redis (progress, a send) runs the step again once
+            # there is room, instead of ending it in an error that stalls its order.
+            return through_full_redis(
+                unit, lambda: super(RecoverableTask, self).__call__(*args, **kwargs)
+            )
         except (Retry, Ignore, Reject):
             # Celery runs no after_return for these: the retry is already in the schedule.
             self.end_lease()
@@ -192,6 +233,8 @@ class Sweeper(bootsteps.StartStopStep):
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         self.tref: Any = None
         config = clients.settings()
+        # Named before the consumer starts: every message this worker takes is noted under it.
+        WORKER["name"] = worker_name()
         self.interval = config.sweep_interval
         # A dead sweeper's lock frees in a few intervals, well inside a lease.
         self.lock = SweeperLock(clients.redis_client(), max(3.0, 4 * config.sweep_interval))
@@ -201,6 +244,7 @@ class Sweeper(bootsteps.StartStopStep):
         self.last_run: dict[str, float] = {}
 
     def start(self, worker: Any) -> None:
+        start_beating(WORKER["name"], clients.settings().task_lease / 4)
         self.tref = worker.timer.call_repeatedly(self.interval, self.tick, priority=10)
 
     def stop(self, worker: Any) -> None:
@@ -217,8 +261,13 @@ class Sweeper(bootsteps.StartStopStep):
             if self.lock.hold():
                 sweep(self.queued_grace)
                 self.now_and_then()
-        except Exception:  # never let a sweep error stop the worker's timer
-            log.exception("sweep failed")
+        except Exception as exc:  # never let a sweep error stop the worker's timer
+            if not out_of_memory(exc):
+                log.exception("sweep failed")
+                return
+            # Sent again at the next tick; the admins hear of a full Redis once.
+            log.warning("sweep paused: Redis is full (maxmemory)")
+            full_redis().alert_once("the recovery sweep")
 
     def now_and_then(self) -> None:
         """The EVERY_SWEEP functions whose interval has passed (the first tick runs them all:
@@ -240,8 +289,12 @@ def sweep(queued_grace: float) -> tuple[int, int]:
         schedule.done(due.id)
         sent += 1
     sent += start_unqueued()
-    recovered = clients.leases().recover(uuid, queued_grace)
+    given_back = give_back_dead_workers()
+    leases = clients.leases()
+    recovered = leases.recover(uuid)
     for unit in recovered:
+        send_payload(unit.payload, task_id=unit.new_id)
+        leases.sent(unit.unit, unit.new_id, queued_grace)
         log.warning(
             "unit=%s lease expired (holder of %s died, %s crashed runs): sent again as %s",
             unit.unit,
@@ -249,8 +302,7 @@ def sweep(queued_grace: float) -> tuple[int, int]:
             unit.crashes,
             unit.new_id,
         )
-        send_payload(unit.payload, task_id=unit.new_id)
-    return sent, len(recovered)
+    return sent, given_back + len(recovered)
 
 
 def start_unqueued() -> int:

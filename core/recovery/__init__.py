@@ -15,6 +15,12 @@ default). Three things here do not wait for it:
   a countdown is held unacked by a worker, lost with it until the visibility timeout, and run
   twice when longer than it.
 
+- Holders: each worker notes the broker messages it takes and beats; a worker with no beat for
+  a lease is dead, and the messages it held unacked (prefetched, not started) go back to
+  their queue at once (`holders`).
+- Full Redis: a run whose write Redis refuses at `maxmemory` waits for room, the admins told
+  once (`full`).
+
 - Starts: work a bot stored and never queued (it died, or lost Redis, in between) is queued
   by the sweep once its grace is over (`starts`).
 
@@ -23,5 +29,6 @@ Times are Redis's clock (`TIME`, in ms), so every machine agrees. No Celery here
 gives the payloads (signatures as JSON) and sends them.
 
 Modules: `leases` (leases, crash counts, the thread that renews them), `schedule` (waits in
-Redis), `starts` (stored, not yet queued), `sweeper` (the one-sweeper lock).
+Redis), `starts` (stored, not yet queued), `sweeper` (the one-sweeper lock), `holders` (who
+holds which message), `full` (Redis at maxmemory), `epoch` (which Redis the work is in).
 """

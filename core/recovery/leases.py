@@ -21,6 +21,11 @@ SUPERSEDED_TTL_S = 3 * 24 * 3600
 # Units or entries one sweep handles at most (the next sweep takes the rest).
 SWEEP_BATCH = 200
 
+# Redis 7's script flag: the script writes even at maxmemory. Lease bookkeeping is a few tiny
+# keys per running task; a run that meets a full Redis must still hold its lease while it waits
+# for room (core.recovery.full), and the sweep must not take it, or a worker, for dead.
+ALLOW_OOM = "#!lua flags=allow-oom\n"
+
 # Redis's clock in ms as `now`, so every machine agrees.
 NOW_LUA = """
 local t = redis.call('TIME')
@@ -32,7 +37,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 # A run whose lease shows an earlier start that never finished (the same message given back,
 # or a lease nobody renewed) counts a crash. Returns {verdict, crashes}.
 _BEGIN = (
-    NOW_LUA
+    ALLOW_OOM
+    + NOW_LUA
     + """
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'superseded', 0} end
 local h = redis.call('HMGET', KEYS[2], 'task_id', 'running', 'crashes')
@@ -56,7 +62,8 @@ return {'run', crashes}
 # KEYS: leases, then one lease hash per unit. ARGV: lease ms, then unit, task id pairs.
 # Pushes back the expiry of the leases this process still holds.
 _RENEW = (
-    NOW_LUA
+    ALLOW_OOM
+    + NOW_LUA
     + """
 local n = 0
 for i = 2, #KEYS do
@@ -70,21 +77,39 @@ return n
 """
 )
 
+# KEYS: leases, the unit's lease hash. ARGV: unit, task id, ms. The recovered copy `task id`
+# is queued: its lease waits that long for it to start (a queue may be long).
+_SENT = (
+    ALLOW_OOM
+    + NOW_LUA
+    + """
+local h = redis.call('HMGET', KEYS[2], 'task_id', 'running')
+if h[1] ~= ARGV[2] or h[2] == '1' then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[3]), ARGV[1])
+return 1
+"""
+)
+
 # KEYS: leases, the unit's lease hash. ARGV: unit, task id. Ends the lease if still ours.
-_END = """
+_END = (
+    ALLOW_OOM
+    + """
 if redis.call('HGET', KEYS[2], 'task_id') ~= ARGV[2] then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2])
 return 1
 """
+)
 
-# KEYS: leases. ARGV: lease hash prefix, superseded prefix, superseded ttl s, queued ms,
+# KEYS: leases. ARGV: lease hash prefix, superseded prefix, superseded ttl s, lease ms,
 # then fresh task ids (one per unit this sweep may recover).
 # Each expired lease is handed to a new task id: a crash counted if it was running, the old
-# id superseded, the lease kept (not running) until the new run starts. Returns
-# {unit, old id, new id, payload, crashes} per recovered unit.
+# id superseded, the lease kept (not running) for one lease: a sweep that dies before sending
+# the copy leaves it to expire again soon (`sent` pushes it back once the copy is queued).
+# Returns {unit, old id, new id, payload, crashes} per recovered unit.
 _RECOVER = (
-    NOW_LUA
+    ALLOW_OOM
+    + NOW_LUA
     + """
 local limit = #ARGV - 4
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
@@ -143,6 +168,7 @@ class Leases:
         self._renew = client.register_script(_RENEW)
         self._end = client.register_script(_END)
         self._recover = client.register_script(_RECOVER)
+        self._sent = client.register_script(_SENT)
 
     @staticmethod
     def key(unit: str) -> str:
@@ -174,20 +200,21 @@ class Leases:
         """The run finished (done, failed for good, or handed to the schedule)."""
         return bool(self._end(keys=[LEASES_KEY, self.key(unit)], args=[unit, task_id]))
 
-    def recover(self, new_id: Callable[[], str], queued_seconds: float) -> list[Recovered]:
-        """Hand every expired lease to a fresh task id; the units to send again."""
+    def recover(self, new_id: Callable[[], str]) -> list[Recovered]:
+        """Hand every expired lease to a fresh task id; the units to send again (`sent` each
+        once queued, or its lease expires again within a lease)."""
         fresh = [new_id() for _ in range(SWEEP_BATCH)]
         rows = self._recover(
             keys=[LEASES_KEY],
-            args=[
-                self.key(""),
-                self.superseded_key(""),
-                SUPERSEDED_TTL_S,
-                max(1, round(queued_seconds * 1000)),
-                *fresh,
-            ],
+            args=[self.key(""), self.superseded_key(""), SUPERSEDED_TTL_S, self.lease_ms, *fresh],
         )
         return [Recovered(str(u), str(o), str(n), str(p), int(c)) for u, o, n, p, c in rows]
+
+    def sent(self, unit: str, task_id: str, queued_seconds: float) -> bool:
+        """The recovered copy `task_id` is queued: it has `queued_seconds` to start before it
+        is sent once more (a backlog costs a duplicate that stands down, not a loss)."""
+        ms = max(1, round(queued_seconds * 1000))
+        return bool(self._sent(keys=[LEASES_KEY, self.key(unit)], args=[unit, task_id, ms]))
 
     def held(self) -> int:
         return int(self.redis.zcard(LEASES_KEY))

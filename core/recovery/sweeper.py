@@ -6,12 +6,15 @@ import secrets
 
 import redis
 
-from core.recovery.leases import PREFIX, holder_name
+from core.recovery.leases import ALLOW_OOM, PREFIX, holder_name
 
 SWEEPER_KEY = f"{PREFIX}sweeper"
 
-# KEYS: lock. ARGV: holder, ms. Takes the lock or keeps it if ours; 1 when we hold it.
-_HOLD = """
+# KEYS: lock. ARGV: holder, ms. Takes the lock or keeps it if ours; 1 when we hold it. Even at
+# maxmemory (one tiny key): a sweeper that lost its lock to a full Redis is not replaced.
+_HOLD = (
+    ALLOW_OOM
+    + """
 local current = redis.call('GET', KEYS[1])
 if current == false or current == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -19,6 +22,7 @@ if current == false or current == ARGV[1] then
 end
 return 0
 """
+)
 
 
 class SweeperLock:
