@@ -25,6 +25,6 @@ def test_the_csv_has_order_texts_only_when_asked(
     today = datetime.fromtimestamp(time.time(), UTC).date()
     out = tmp_path / "report.csv"
     tally = collect(store, Period(today, today, "UTC"), out, texts_too)
-    [row] = list(csv.DictReader(out.open(encoding="utf-8")))
+    [row] = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert tally.total == 1 and row["id"] == order.id and row["state"] == "pendiente"
     assert row["text"] == ("2 pizzas, Calle Mayor 5" if texts_too else "")

@@ -21,7 +21,7 @@ def test_the_report_csv_shows_formulas_as_text_and_has_a_bom(
     store.create(-5, 5, '=HYPERLINK("http://x","y")', 1)
     store.create(-5, 5, "+1-2", 2)
     path = tmp_path / "informe.csv"
-    collect(store, Period(date(2026, 11, 4), date(2026, 11, 4), "UTC"), path)
+    collect(store, Period(date(2026, 11, 4), date(2026, 11, 4), "UTC"), path, texts_too=True)
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
