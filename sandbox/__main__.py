@@ -13,7 +13,14 @@ from sandbox.core import DEFAULT_TOKEN
 from sandbox.runner import serve
 
 
-async def _run(host: str, port: int, token: str, local: bool, providers: tuple[str, ...]) -> None:
+async def _run(
+    host: str,
+    port: int,
+    token: str,
+    local: bool,
+    providers: tuple[str, ...],
+    groups: tuple[str, ...],
+) -> None:
     # SIGTERM (honcho, docker stop) ends like Ctrl-C, so the temp dir of uploads is removed.
     task = asyncio.current_task()
     assert task is not None
@@ -21,7 +28,7 @@ async def _run(host: str, port: int, token: str, local: bool, providers: tuple[s
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
-        await serve(host, port, token, local, providers)
+        await serve(host, port, token, local, providers, groups)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,10 +53,18 @@ def main(argv: list[str] | None = None) -> None:
         help="a payment provider token to accept for fiat invoices, besides the default test "
         "one (repeatable; default: $PAYMENT_PROVIDER_TOKEN)",
     )
+    parser.add_argument(
+        "--group",
+        action="append",
+        default=[g for g in os.environ.get("SANDBOX_GROUPS", "").split(";") if g.strip()],
+        help="a supergroup to start with, ID=TITLE[=ADMIN,…] (repeatable; default: "
+        "$SANDBOX_GROUPS, ';'-separated): make run's staff group",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     providers = tuple(args.provider_token)
-    asyncio.run(_run(args.host, args.port, args.token, args.local, providers))
+    groups = tuple(args.group)
+    asyncio.run(_run(args.host, args.port, args.token, args.local, providers, groups))
 
 
 if __name__ == "__main__":

@@ -159,11 +159,40 @@ def running(port: int = 0, token: str = DEFAULT_TOKEN) -> Iterator[RunningSandbo
         sandbox.stop()
 
 
+def parse_group(spec: str) -> tuple[int, str, set[int]]:
+    """`ID=TITLE[=ADMIN,ADMIN…]` (a supergroup the sandbox starts with, and who administers
+    it): e.g. `-1009000000001=Tienda (equipo)=1001`."""
+    parts = spec.split("=")
+    if len(parts) not in (2, 3) or not parts[1].strip():
+        raise ValueError(f"a group is ID=TITLE[=ADMIN,…], not {spec!r}")
+    chat_id = int(parts[0])
+    if chat_id >= 0:
+        raise ValueError(f"a group's id is negative, not {chat_id}")
+    admins = {int(a) for a in parts[2].split(",") if a.strip()} if len(parts) == 3 else set()
+    return chat_id, parts[1].strip(), admins
+
+
+def add_groups(sandbox: Sandbox, specs: tuple[str, ...]) -> None:
+    """The groups the sandbox starts with (`make run`'s staff group), in the primary bot."""
+    for spec in specs:
+        chat_id, title, admins = parse_group(spec)
+        chat = sandbox.ensure_chat(sandbox.primary, chat_id, title=title, chat_type="supergroup")
+        for admin in admins:  # known from the start (the web chat names them when they open it)
+            sandbox.users.get(admin) or sandbox.upsert_user({"id": admin})
+        chat.administrators = admins
+
+
 async def serve(
-    host: str, port: int, token: str, local: bool = False, provider_tokens: tuple[str, ...] = ()
+    host: str,
+    port: int,
+    token: str,
+    local: bool = False,
+    provider_tokens: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
 ) -> None:
     """Serve until cancelled (python -m sandbox)."""
     sandbox = Sandbox(token=token, local=local, provider_tokens=provider_tokens)
+    add_groups(sandbox, groups)
     app = create_app(sandbox)
     runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
     await runner.setup()

@@ -15,6 +15,11 @@ from scripts.migrate import migrate, with_default_database
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_PORT = 6390
+# make run's demo staff group in the sandbox, administered by the web chat's default user
+# (Ana, 1001): she is the customer in her private chat and the shop in the group.
+DEMO_STAFF_GROUP = -1009000000001
+DEMO_STAFF_TITLE = "Tienda (equipo)"
+DEMO_USER = 1001
 SANDBOX_PORT = 8081
 FLOWER_PORT = 5555
 # Metrics (README, Metrics): deploy/prometheus/local.yml scrapes these.
@@ -59,6 +64,11 @@ def main() -> None:
         # which `python -m sandbox` reads from PAYMENT_PROVIDER_TOKEN), Stars and cash.
         env.setdefault("PAYMENT_METHODS", "telegram,stars,cash")
         env.setdefault("PAYMENT_PROVIDER_TOKEN", DEFAULT_PROVIDER_TOKEN)
+        # Both sides in one web chat: orders get their cards in the demo staff group, where
+        # the buttons move them on and the customer's chat shows each step.
+        if "STAFF_CHAT_ID" not in env:
+            env["STAFF_CHAT_ID"] = str(DEMO_STAFF_GROUP)
+            env["SANDBOX_GROUPS"] = f"{DEMO_STAFF_GROUP}={DEMO_STAFF_TITLE}={DEMO_USER}"
     env.setdefault("FLOWER_PORT", str(FLOWER_PORT))
     metrics_urls = _metrics(env) if settings.metrics_enabled else _metrics(env)[:0]
     # Flower shows every task's arguments: never without a login, even on loopback.
@@ -76,6 +86,11 @@ def main() -> None:
     print("pedidos-bot is starting:", ", ".join(processes))
     if sandbox:
         print(f"  web chat (no token set, using the sandbox): http://127.0.0.1:{SANDBOX_PORT}/")
+        if env.get("SANDBOX_GROUPS"):
+            print(
+                f"    you are the customer in the bot's private chat and the shop in "
+                f"'{DEMO_STAFF_TITLE}' (its order cards: Aceptar, En preparación, Listo, …)"
+            )
     print(f"  Flower: http://127.0.0.1:{env['FLOWER_PORT']}/ (login {flower_login})")
     if metrics_urls:
         print("  metrics:", " ".join(metrics_urls))
