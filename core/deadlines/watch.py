@@ -13,13 +13,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from core import texts
 from core.deadlines.rules import Deadlines, Kind
 from core.deadlines.store import Breach, BreachStore
 from core.orders.model import Order
 from core.orders.store import OrderStore
+from core.staff.alerts import CardSender
 from core.telegram.client import BadRequest
 
 log = logging.getLogger(__name__)
@@ -43,18 +44,8 @@ def no_keyboard(order: Order) -> Keyboard | None:
     return None
 
 
-class Sender(Protocol):
-    """core.telegram.courier.Courier: one message per key."""
-
-    def send(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        key: str,
-        reply_markup: dict[str, Any] | None = None,
-        urgent: bool = True,
-    ) -> int | None: ...
+# What sends: the courier, one message per key (the stale-order alerts' same protocol).
+Sender = CardSender
 
 
 @dataclass(frozen=True)
