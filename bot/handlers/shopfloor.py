@@ -6,6 +6,7 @@ at once make one move; the other is told who made it."""
 from __future__ import annotations
 
 import logging
+import time
 
 from telegram.error import TelegramError
 
@@ -63,8 +64,15 @@ def _move(
     """On the order's current card: the move, and what follows it queued (None: not its
     card)."""
     db = svc.store.db
-    if board.order_of_card(db, pressed.chat.id, pressed.message.message_id) != order_id:
-        return None
+    chat_id, message_id = pressed.chat.id, pressed.message.message_id
+    if board.order_of_card(db, chat_id, message_id) != order_id:
+        if board.card_of(db, order_id) is not None:
+            return None
+        # No card recorded yet: the worker posted this one and records it just after the
+        # send (a press within moments of its arrival). The bot's own signed button for this
+        # order makes it the card; the worker's record then writes the same.
+        thread = pressed.message.message_thread_id if pressed.message.is_topic_message else 0
+        board.record_card(db, board.Card(order_id, chat_id, message_id, thread or 0), time.time())
     delivery = board.customer_of(db, order_id).delivery
     note = texts.raw("es", f"floor.reason.{reason}") if reason else ""
     result = press(svc.store, order_id, wanted, pressed.user.id, name, delivery, note)

@@ -364,3 +364,23 @@ def test_a_customer_cancels_before_the_shop_accepts_and_not_after(
     sent = chat.send(f"/cancelar {later}")
     chat.wait_for(lambda m: "no se puede cancelar" in text_of(m), after=sent.message_id)
     assert system.store.get(later).state is OrderState.ACEPTADO
+
+
+def test_a_press_on_a_card_not_yet_recorded_moves_the_order(system: System, staff: Staff) -> None:
+    """The worker records a card just after Telegram shows it: a press in that moment is on
+    the order's card all the same (its buttons stay), never taken for an older card."""
+    from sqlalchemy import delete
+
+    from core.db.cards import OrderCardRow
+
+    chat = system.private_chat()
+    order_id = check_out(system, chat, {"PZ-PEPP": 1}, "💵 Pagar al recibir")
+    card = card_of(staff, order_id)
+    wait_until(lambda: board.card_of(system.db, order_id) is not None, 30, "card recorded")
+    # As it was in that moment: shown, not yet recorded.
+    with system.db.transaction() as session:
+        session.execute(delete(OrderCardRow).where(OrderCardRow.order_id == order_id))
+    card = step(staff.ana, card, "✅ Aceptar", "👩‍🍳 En preparación")
+    assert system.store.get(order_id).state is OrderState.ACEPTADO
+    found = board.card_of(system.db, order_id)
+    assert found is not None and found.message_id == card.message_id
