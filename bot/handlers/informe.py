@@ -1,5 +1,6 @@
 """/informe [semana|mes|desde [hasta]] (alias /report): the report as a PDF, with the orders'
-CSV and chart, for staff."""
+CSV and chart, for staff; where customers' data may be shown (private, the staff chat), also
+/exportar's two CSV files with the money of every order and line."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.handlers.staff_access import staff_or_refuse
 from core import texts
 from core.admins import personal_data_allowed
 from core.reports.period import PeriodError, parse_period, shop_zone, today_in
+from tasks import exports as export_tasks
 from tasks import reports as report_tasks
 
 
@@ -37,4 +39,8 @@ async def informe(incoming: Incoming, context: BotContext) -> None:
     texts_too = personal_data_allowed(chat.id, svc.settings.staff_chat_id, private)
     # Enqueued first: the files come whether or not this short answer waits for a slot.
     await svc.run(report_tasks.enqueue_report, chat.id, first, last, lang, texts_too)
+    if texts_too:
+        # The money per order and line (names in it: never to an admin group's members).
+        message_id = incoming.message.message_id
+        await svc.run(export_tasks.enqueue_export, chat.id, message_id, 0, first, last, lang)
     await incoming.message.reply_html(texts.text(lang, "report.queued", start=first, end=last))

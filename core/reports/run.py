@@ -105,7 +105,8 @@ class Reporter:
         """The CSV of the period's orders and the chart of orders per day by state; the
         orders' texts only with `texts_too` (the CSV's `text` column is empty otherwise)."""
         with tempfile.TemporaryDirectory(prefix="report-", dir=self.workdir) as tmp:
-            name = f"pedidos-{period.first.isoformat()}-{period.last.isoformat()}.csv"
+            # (Not pedidos-…: that is the name of /exportar's orders file, sent beside it.)
+            name = f"informe-{period.first.isoformat()}-{period.last.isoformat()}.csv"
             csv_path = Path(tmp) / name
             tally = collect(self.store, period, csv_path, texts_too)
             values = {

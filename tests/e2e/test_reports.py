@@ -61,7 +61,16 @@ def test_informe_sends_the_csv_and_the_chart(
     admin.send(f"/informe {today} {today}")
     admin.wait_for(lambda m: f"Preparando el informe del {today} al {today}" in (m.text or ""))
     photo = admin.wait_for(lambda m: bool(m.media) and m.media[0].type == "photo", timeout=60)
-    document = admin.wait_for(lambda m: bool(m.media) and m.media[0].mime_type == "text/csv")
+    document = admin.wait_for(
+        lambda m: bool(m.media) and (m.media[0].file_name or "") == f"informe-{today}-{today}.csv"
+    )
+    # In a private chat /exportar's money files come along: one row per line, one per order.
+    names = {f"pedidos-lineas-{today}-{today}.csv", f"pedidos-{today}-{today}.csv"}
+    admin.wait(
+        lambda ms: len({m.media[0].file_name for m in ms if m.media} & names) == 2,
+        60,
+        what="the export's two files",
+    )
     assert f"Pedidos del {today} al {today} (UTC): 3" in (photo.caption or "")
     # The PDF report comes first (orders with no price: no money).
     pdf = admin.wait_for(lambda m: bool(m.media) and m.media[0].mime_type == "application/pdf")
