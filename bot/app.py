@@ -62,9 +62,7 @@ from core.photos.jobs import PhotoJobStore
 from core.quotas import Quotas
 from core.receipts.shop import receipt_book
 from core.recovery.starts import PendingStarts
-from core.relay import cards as relay_cards
 from core.settings import Settings
-from core.shopfloor import board
 from core.telegram.rate_limiter import Limits
 
 log = logging.getLogger(__name__)
@@ -133,21 +131,11 @@ def build_application(settings: Settings, db: Database) -> BotApplication:
         .build()
     )
     app.bot_data.services = _services(settings, db)
-    # The relay finds order cards through the shop floor's board (core.relay.cards).
-    relay_cards.wire(
-        lambda order_id: _card_message(db, order_id),
-        lambda chat_id, message_id: board.order_of_card(db, chat_id, message_id),
-    )
     # Group -1 runs before every other handler and never stops them.
     app.add_handler(TypeHandler(Update, reachability.chat_is_back), group=-1)
     app.add_handlers(_handlers())
     app.add_error_handler(_on_error)
     return app
-
-
-def _card_message(db: Database, order_id: str) -> tuple[int, int] | None:
-    card = board.card_of(db, order_id)
-    return (card.chat_id, card.message_id) if card else None
 
 
 def _staff_chats(settings: Settings) -> frozenset[int]:

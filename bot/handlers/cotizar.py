@@ -28,9 +28,9 @@ from core.orders.pricing import Quote
 from core.orders.states import OrderState
 from core.quotes.amounts import parse_quote_amount
 from core.quotes.store import Pricing, QuoteRequest, Quotes, payment_for
-from core.relay import cards
 from core.relay.rules import order_named_in
 from core.relay.sending import send_text
+from core.shopfloor import board
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,9 @@ async def card_of(context: BotContext, order_id: str) -> int:
     """The message in the staff chat an order's messages go under: its order card, else its
     quote request card; 0 for none."""
     svc, chat = context.services, staff_chat(context)
-    found = await svc.run(cards.card_message, order_id)
-    if found is not None and found[0] == chat:
-        return found[1]
+    found = await svc.run(board.card_of, svc.store.db, order_id)
+    if found is not None and found.chat_id == chat:
+        return found.message_id
     request = await svc.run(Quotes(svc.store).get, order_id)
     return request.message_id if request is not None else 0
 

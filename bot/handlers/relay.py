@@ -6,7 +6,7 @@ order photos").
   text or photo, and the staff reply gets a short ✓ under it.
 - The customer replies to their order's status message (or to a message of the bot's naming
   one order of theirs), or writes `/mensaje P-XXXXXX texto`: the staff chat receives it under
-  the order's card (core.relay.cards), or naming the order when it has none.
+  the order's card (core.shopfloor.board), or naming the order when it has none.
 
 Every relayed message is logged first (core.relay.messages: its own row and a line in the
 order's history, keyed by the Telegram message it came from), then sent once under that
@@ -28,7 +28,6 @@ from core import texts
 from core.orders.model import Order, normalize_order_id
 from core.orders.queries import OrderNotFound
 from core.orders.rows import customer, staff
-from core.relay import cards
 from core.relay.messages import (
     TO_CUSTOMER,
     TO_STAFF,
@@ -39,6 +38,7 @@ from core.relay.messages import (
 )
 from core.relay.rules import conversation_order, customer_problem, order_named_in
 from core.relay.sending import send_photo, send_text
+from core.shopfloor import board
 from core.telegram.client import BotApiError
 from core.telegram.reachability import unreachable_key
 
@@ -92,7 +92,9 @@ async def staff_reply(incoming: Incoming, context: BotContext, replied: Message)
     if await cotizar.answered_amount(incoming, context, replied):
         return
     svc = context.services
-    order_id = await svc.run(cards.order_of_card, incoming.chat.id, replied.message_id)
+    order_id = await svc.run(
+        board.order_of_card, svc.store.db, incoming.chat.id, replied.message_id
+    )
     order_id = order_id or conversation_order(replied.text or replied.caption or "")
     order = await _order(context, order_id)
     if order is None:
