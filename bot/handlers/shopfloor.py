@@ -75,9 +75,15 @@ def _move(
         board.record_card(db, board.Card(order_id, chat_id, message_id, thread or 0), time.time())
     delivery = board.customer_of(db, order_id).delivery
     note = texts.raw("es", f"floor.reason.{reason}") if reason else ""
+    # Pending before the commit: if this bot dies between the press and queueing what
+    # follows, the recovery sweep queues it (tasks.shopfloor.start_unqueued_move).
+    unit = floor_tasks.move_unit(order_id, wanted, reason)
+    svc.starts.add("move", unit)
     result = press(svc.store, order_id, wanted, pressed.user.id, name, delivery, note)
     if result.outcome is Outcome.MOVED:
-        floor_tasks.after_move(order_id, wanted, reason)
+        floor_tasks.after_move(order_id, wanted, reason, svc.starts)
+    else:
+        svc.starts.done("move", unit)
     return result
 
 

@@ -384,3 +384,35 @@ def test_a_press_on_a_card_not_yet_recorded_moves_the_order(system: System, staf
     assert system.store.get(order_id).state is OrderState.ACEPTADO
     found = board.card_of(system.db, order_id)
     assert found is not None and found.message_id == card.message_id
+
+
+def test_a_press_whose_bot_died_before_queueing_what_follows_completes_once(
+    system: System, staff: Staff
+) -> None:
+    """A bot killed between committing Entregado and queueing what follows: the recovery
+    sweep queues it, so the customer is told once and the order completes. A press that
+    went through normally leaves nothing behind for the sweep."""
+    from core.recovery.starts import KEY, PendingStarts
+    from core.shopfloor.moves import Outcome
+    from core.shopfloor.moves import press as press_move
+    from tasks.shopfloor import move_unit
+
+    chat = system.private_chat()
+    order_id = check_out(system, chat, {"PZ-PEPP": 1}, "💵 Pagar al recibir")
+    card = step(staff.ana, card_of(staff, order_id), "✅ Aceptar", "👩‍🍳 En preparación")
+    card = step(staff.ana, card, "👩‍🍳 En preparación", "📦 Listo para recoger")
+    card = step(staff.ana, card, "📦 Listo para recoger", "🤝 Entregado")
+    assert not [m for m in system.client.zrange(KEY, 0, -1) if b"move:" in m]
+    # The bot's half of a press on Entregado, as a bot killed right after its commit leaves it.
+    PendingStarts(system.client).add("move", move_unit(order_id, OrderState.ENTREGADO))
+    delivery = board.customer_of(system.db, order_id).delivery
+    moved = press_move(system.store, order_id, OrderState.ENTREGADO, ANA, "Ana", delivery)
+    assert moved.outcome is Outcome.MOVED
+
+    chat.wait_for(lambda m: completed(m) and order_id in text_of(m), timeout=90)
+    wait_until(
+        lambda: system.store.get(order_id).state is OrderState.COMPLETADO, 30, "order completed"
+    )
+    assert told(chat, "está completado", order_id) == 1, chat.transcript_text()
+    assert told(chat, "puedes pasar a recogerlo", order_id) == 1
+    staff.ana.wait_for(lambda m: m.message_id == card.message_id and not m.button_texts, timeout=30)
