@@ -313,6 +313,8 @@ def example_secrets(settings: Settings) -> list[str]:
     # docker-compose.yml builds it from POSTGRES_PASSWORD.
     if _is_example(split_credentials(settings.database_url)[1].get("password", "")):
         found.append("DATABASE_URL")
+    if _is_example(split_credentials(settings.smtp_url.get_secret_value())[1].get("password", "")):
+        found.append("SMTP_URL")
     for name in ("redis_password", "redis_sentinel_password", "webhook_secret"):
         secret: SecretStr = getattr(settings, name)
         if _is_example(secret.get_secret_value()):

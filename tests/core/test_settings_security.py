@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
         ({"FLOWER_BASIC_AUTH": "admin:change-me"}, ["FLOWER_BASIC_AUTH"]),
         ({"FLOWER_BASIC_AUTH": "ops:Xk29vQ,admin:changeme"}, ["FLOWER_BASIC_AUTH"]),
         ({"WEBHOOK_URL": "https://x/t", "WEBHOOK_SECRET": "secret"}, ["WEBHOOK_SECRET"]),
+        ({"SMTP_URL": "smtp://shop:password@mail.example.net:587"}, ["SMTP_URL"]),
+        ({"SMTP_URL": "smtps://shop:Xk29vQ-long@mail.example.net:465"}, []),
         ({"REDIS_URL": "redis://:Xk29vQ-long@redis:6379/0"}, []),
         ({"FLOWER_BASIC_AUTH": "admin:Xk29vQ-long"}, []),
         ({}, []),
