@@ -66,7 +66,7 @@ def write_report(db: Database, period: Period, setup: Setup, path: Path) -> Repo
     report = Report(
         read_figures(db, period, setup.currency, setup.language),
         staff_times(db, period),
-        breaches(db, period, setup.limits, setup.now),
+        breaches(db, period),
     )
     title = word(setup.language, "title", shop=setup.shop) if setup.shop else None
     title = title or word(setup.language, "title_plain")

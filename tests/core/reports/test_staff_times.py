@@ -1,4 +1,5 @@
-"""Time in each staff state and missed deadlines, measured from orders' history rows."""
+"""Time in each staff state, measured from orders' history rows; missed deadlines, from what
+the deadline watcher recorded."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import insert
 
+from core.db.deadlines import DeadlineBreachRow
 from core.db.engine import Database
 from core.db.models import IssuedOrderId, OrderEvent, OrderRow
 from core.orders.states import OrderState
@@ -84,16 +86,32 @@ def db(sqlite_db: Database) -> Database:
     return sqlite_db
 
 
-def test_breaches_count_each_deadline_missed_by_the_periods_orders(db: Database) -> None:
-    assert breaches(db, DAY, LIMITS, NOW) == {S.ACEPTADO: 2, S.LISTO: 2, S.ENTREGADO: 0}
-    # Earlier, while the waiting order's 10 minutes still ran, it had missed nothing yet.
-    assert breaches(db, DAY, LIMITS, NOW - 200)[S.ACEPTADO] == 1
-    # Tighter deadlines (the staff workflow's settings) count more.
-    assert breaches(db, DAY, {S.ACEPTADO: 200.0}, NOW) == {
-        S.ACEPTADO: 4,
-        S.LISTO: 0,
-        S.ENTREGADO: 0,
-    }
+def breach(db: Database, oid: str, kind: str) -> None:
+    """A missed phase as the deadline watcher records it (core.deadlines.store)."""
+    row = {"order_id": oid, "kind": kind, "due_at": NOW - 100, "alerted_at": NOW - 90}
+    with db.transaction() as session:
+        session.execute(insert(DeadlineBreachRow), [row])
+
+
+def test_breaches_count_what_the_deadline_watcher_recorded_for_the_periods_orders(
+    db: Database,
+) -> None:
+    assert breaches(db, DAY) == {S.ACEPTADO: 0, S.LISTO: 0, S.ENTREGADO: 0}
+    # As the watcher found them (opening hours, each phase from its own start): accepted and
+    # ready late, one still waiting, one cancelled after its ready deadline, and another
+    # day's order that is not this period's.
+    for oid, kind in [
+        ("P-BBBBBB", "accept"),
+        ("P-BBBBBB", "ready"),
+        ("P-DDDDDD", "accept"),
+        ("P-EEEEEE", "ready"),
+        ("P-FFFFFF", "accept"),
+        ("P-FFFFFF", "deliver"),
+    ]:
+        breach(db, oid, kind)
+    assert breaches(db, DAY) == {S.ACEPTADO: 2, S.LISTO: 2, S.ENTREGADO: 0}
+    week = Period(date(2026, 11, 16), date(2026, 11, 29), "UTC")
+    assert breaches(db, week) == {S.ACEPTADO: 3, S.LISTO: 2, S.ENTREGADO: 1}
 
 
 def test_deadlines_come_from_the_settings_when_they_declare_them() -> None:
