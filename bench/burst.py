@@ -15,19 +15,16 @@ own hash alone).
 from __future__ import annotations
 
 import statistics
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import redis
 
-from sandbox import run_in_thread
+from bench._system import bench_system
 from sandbox.client import SandboxClient
-from tests.support.processes import RedisServer, wait_until
-from tests.support.system import System
+from tests.support.processes import wait_until
 
 ORDERS = 300
 WORKERS = 2
@@ -54,14 +51,10 @@ def _done_count(sandbox: SandboxClient) -> int:
 
 def main() -> None:
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-burst-") as tmp_name, run_in_thread() as sb:
-        tmp = Path(tmp_name)
-        (tmp / "redis").mkdir()
-        server = RedisServer(tmp / "redis", tmp).start()
-        system = System(server, sb.url, sb.token, tmp, LOG_LEVEL="INFO")
+    with bench_system("bench-burst-") as system:
         sandbox = system.sandbox
         sandbox.set_limits(enabled=True, count_edits=True)
-        client = redis.Redis.from_url(server.url, decode_responses=True)
+        client = redis.Redis.from_url(system.redis.url, decode_responses=True)
         try:
             threads = [
                 threading.Thread(target=system.start_worker, kwargs={"concurrency": CONCURRENCY})
@@ -102,8 +95,6 @@ def main() -> None:
             )
         finally:
             client.close()
-            system.stop()
-            server.stop()
 
     elapsed = max(result.values()) - min(asked.values())
     rate = ORDERS / elapsed

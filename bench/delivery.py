@@ -20,24 +20,22 @@ baseline of the same run, a bare Bot API call from this process (no limiter, no 
 from __future__ import annotations
 
 import statistics
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import redis
 from celery import Celery
 
+from bench._system import bench_system
 from core.telegram.client import BotApi
 from core.telegram.courier import Courier
 from core.telegram.handover import Outgoing
 from core.telegram.rate_limiter import Limits, RateLimiter
-from sandbox import run_in_thread
 from sandbox.client import SandboxClient
-from tests.support.processes import RedisServer, wait_until
+from tests.support.processes import wait_until
 from tests.support.system import System
 
 RATE_MESSAGES = 300
@@ -103,11 +101,8 @@ def main() -> None:
     """Run the three measurements and print them against the limit and the baseline."""
     started = time.monotonic()
     limit = Limits().global_per_second
-    with tempfile.TemporaryDirectory(prefix="bench-delivery-") as tmp_name, run_in_thread() as sb:
-        tmp = Path(tmp_name)
-        (tmp / "redis").mkdir()
-        server = RedisServer(tmp / "redis", tmp).start()
-        system = System(server, sb.url, sb.token, tmp, LOG_LEVEL="INFO")
+    with bench_system("bench-delivery-") as system:
+        server = system.redis
         system.sandbox.set_limits(enabled=True)
         queue = Celery("bench-delivery", broker=server.url)
         client = redis.Redis.from_url(server.url, decode_responses=True)
@@ -117,7 +112,7 @@ def main() -> None:
             start_workers(system, 3)
             four, four_429 = measure_rate(system, queue, "cuatro")
 
-            api = BotApi(sb.url, sb.token)
+            api = BotApi(system.env["TELEGRAM_API_URL"], system.env["TELEGRAM_BOT_TOKEN"])
             courier = Courier(api, client, RateLimiter(client))
             keys = iter(range(10**9))
 
@@ -137,8 +132,6 @@ def main() -> None:
         finally:
             client.close()
             queue.close()
-            system.stop()
-            server.stop()
 
     print(f"send rate, {RATE_MESSAGES} messages to {RATE_CHATS} chats, limit {limit:.0f}/s:")
     for workers, rate, refused in ((1, one, one_429), (4, four, four_429)):

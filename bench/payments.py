@@ -14,18 +14,16 @@ fails the payment at 10 s).
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
+from bench._system import bench_system
 from core.catalogue import parse_catalogue
 from core.catalogue.store import CatalogueStore
-from sandbox import run_in_thread
 from sandbox.client import Chat, SandboxClient
 from sandbox.payments import DEFAULT_PROVIDER_TOKEN
-from tests.support.processes import ROOT, RedisServer, wait_until
+from tests.support.processes import ROOT, wait_until
 from tests.support.system import System
 
 PAYERS = 20
@@ -63,50 +61,36 @@ def _p99(values: list[float]) -> float:
 
 def main() -> None:
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-pay-") as tmp_name, run_in_thread() as sb:
-        tmp = Path(tmp_name)
-        (tmp / "redis").mkdir()
-        server = RedisServer(tmp / "redis", tmp).start()
-        system = System(
-            server,
-            sb.url,
-            sb.token,
-            tmp,
-            LOG_LEVEL="INFO",
-            CATALOG_FILE=str(ROOT / "demo" / "catalogue.csv"),
-            PAYMENT_METHODS="telegram",
-            PAYMENT_PROVIDER_TOKEN=DEFAULT_PROVIDER_TOKEN,
-        )
+    with bench_system(
+        "bench-pay-",
+        CATALOG_FILE=str(ROOT / "demo" / "catalogue.csv"),
+        PAYMENT_METHODS="telegram",
+        PAYMENT_PROVIDER_TOKEN=DEFAULT_PROVIDER_TOKEN,
+    ) as system:
         sandbox = system.sandbox
         demo = (ROOT / "demo" / "catalogue.csv").read_bytes()
         CatalogueStore(system.db).replace_all(parse_catalogue(demo, default_currency="EUR"))
-        try:
-            system.start_worker()
-            system.start_bot()
-            payers = [system.private_chat(first_name=f"P{i}") for i in range(PAYERS)]
-            with ThreadPoolExecutor(5) as pool:
-                list(pool.map(lambda c: _invoice(system, c), payers))
-            crowd = [system.private_chat(first_name=f"B{i}") for i in range(BURST)]
-            time.sleep(2)  # let the checkout's sends leave the buckets
-            since = int(sandbox.wait_events(2**62, timeout=0)["seq"])
-            with ThreadPoolExecutor(BURST + PAYERS) as pool:
-                asked = [pool.submit(c.send, "/ayuda") for c in crowd]
-                paid = [pool.submit(_pay, c) for c in payers]
-                payments = [f.result() for f in paid]
-                for f in asked:
-                    f.result()
-            ids = {c.chat_id for c in crowd}
-            wait_until(
-                lambda: (
-                    len({e["chat_id"] for e in _events(sandbox, since) if _reply(e, ids)}) >= BURST
-                ),
-                300,
-                "every /ayuda answered",
-            )
-            events = _events(sandbox, since)
-        finally:
-            system.stop()
-            server.stop()
+        system.start_worker()
+        system.start_bot()
+        payers = [system.private_chat(first_name=f"P{i}") for i in range(PAYERS)]
+        with ThreadPoolExecutor(5) as pool:
+            list(pool.map(lambda c: _invoice(system, c), payers))
+        crowd = [system.private_chat(first_name=f"B{i}") for i in range(BURST)]
+        time.sleep(2)  # let the checkout's sends leave the buckets
+        since = int(sandbox.wait_events(2**62, timeout=0)["seq"])
+        with ThreadPoolExecutor(BURST + PAYERS) as pool:
+            asked = [pool.submit(c.send, "/ayuda") for c in crowd]
+            paid = [pool.submit(_pay, c) for c in payers]
+            payments = [f.result() for f in paid]
+            for f in asked:
+                f.result()
+        ids = {c.chat_id for c in crowd}
+        wait_until(
+            lambda: len({e["chat_id"] for e in _events(sandbox, since) if _reply(e, ids)}) >= BURST,
+            300,
+            "every /ayuda answered",
+        )
+        events = _events(sandbox, since)
     sent: dict[int, float] = {}
     answered: dict[int, float] = {}
     for e in events:

@@ -16,18 +16,16 @@ a minute take 7.5 minutes to post: that is the staff group's real ceiling, not o
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
+from bench._system import bench_system
 from core.db.cards import OrderCardRow
-from sandbox import run_in_thread
 from sandbox.client import SandboxClient
-from tests.support.processes import RedisServer, wait_until
+from tests.support.processes import wait_until
 from tests.support.system import System
 
 ORDERS = 150
@@ -79,26 +77,14 @@ def _replies(events: list[dict[str, Any]], crowd: set[int]) -> list[float]:
 
 def main() -> None:
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-staff-") as tmp_name, run_in_thread() as sb:
-        tmp = Path(tmp_name)
-        (tmp / "redis").mkdir()
-        server = RedisServer(tmp / "redis", tmp).start()
-        system = System(
-            server,
-            sb.url,
-            sb.token,
-            tmp,
-            LOG_LEVEL="INFO",
-            STAFF_CHAT_ID=str(STAFF_GROUP),
-            STAFF_USER_IDS=",".join(map(str, STAFF_USERS)),
-            **ROOMY,
-        )
+    with bench_system(
+        "bench-staff-",
+        STAFF_CHAT_ID=str(STAFF_GROUP),
+        STAFF_USER_IDS=",".join(map(str, STAFF_USERS)),
+        **ROOMY,
+    ) as system:
         system.sandbox.set_limits(chat_per_second=50, chat_burst=50, group_per_minute=12000)
-        try:
-            presses, replies = _run(system)
-        finally:
-            system.stop()
-            server.stop()
+        presses, replies = _run(system)
     press50, reply50 = statistics.median(presses), statistics.median(replies)
     press95, reply95 = _p95(presses), _p95(replies)
     print(f"{ORDERS} presses on {ORDERS} cards while {ORDERS} chats send /ayuda (1 worker of 4):")

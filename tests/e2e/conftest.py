@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox import RunningSandbox, run_in_thread
+from tests.support.payment import PaymentService, payment_service
 from tests.support.system import System, running_system
 
 
@@ -14,6 +15,13 @@ from tests.support.system import System, running_system
 def sandbox_server() -> Iterator[RunningSandbox]:
     with run_in_thread(port=0) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def payments() -> Iterator[PaymentService]:
+    """The payment service `validar_pago` calls, one per module that asks for it."""
+    with payment_service() as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,10 @@ from sandbox.client import Chat, Message
 from tests.e2e.test_orders import completed, is_status, order_id_of
 from tests.e2e.test_photos import album_of
 from tests.support.chat import running_bot
-from tests.support.payment import PaymentService, payment_service
+from tests.support.faulty_system import bot_with_payments
+from tests.support.payment import PaymentService
 from tests.support.processes import wait_until
-from tests.support.system import System, running_system
-
-
-@pytest.fixture(scope="module")
-def payments() -> Iterator[PaymentService]:
-    with payment_service() as service:
-        yield service
+from tests.support.system import System
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +25,7 @@ def system(
     sandbox_server: RunningSandbox,
     payments: PaymentService,
 ) -> Iterator[System]:
-    tmp = tmp_path_factory.mktemp("faults")
-    with running_system(
-        tmp, sandbox_server.url, sandbox_server.token, PAYMENT_API_URL=payments.url
-    ) as running:
-        running.start_bot()
+    with bot_with_payments(tmp_path_factory.mktemp("faults"), sandbox_server, payments) as running:
         yield running
 
 

@@ -20,19 +20,14 @@ from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.e2e.test_orders import completed, is_status, order_id_of
 from tests.e2e.test_photos import album_of, status_of
-from tests.support.payment import PaymentService, payment_service
+from tests.support.faulty_system import bot_with_payments
+from tests.support.payment import PaymentService
 from tests.support.processes import Process, wait_until
-from tests.support.system import System, running_system
+from tests.support.system import System
 
 # What the issue promises: a dead worker's order completes within two minutes.
 RECOVERY_BUDGET = 120.0
 QUEUES = ("orders", "images", "telegram", "watcher")
-
-
-@pytest.fixture(scope="module")
-def payments() -> Iterator[PaymentService]:
-    with payment_service() as service:
-        yield service
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +36,10 @@ def system(
     sandbox_server: RunningSandbox,
     payments: PaymentService,
 ) -> Iterator[System]:
-    tmp = tmp_path_factory.mktemp("recovery")
-    with running_system(
-        tmp, sandbox_server.url, sandbox_server.token, PAYMENT_API_URL=payments.url
+    with bot_with_payments(
+        tmp_path_factory.mktemp("recovery"), sandbox_server, payments
     ) as running:
         assert "VISIBILITY_TIMEOUT" not in running.env  # the default, 1 h
-        running.start_bot()
         yield running
 
 

@@ -19,9 +19,10 @@ from sandbox.client import Chat
 from tests.e2e.test_order_faults import failed
 from tests.e2e.test_orders import completed, is_status, order_id_of
 from tests.e2e.test_recovery import RECOVERY_BUDGET, count, kill_group, settled, stop_workers
-from tests.support.payment import PaymentService, payment_service
+from tests.support.faulty_system import bot_with_payments
+from tests.support.payment import PaymentService
 from tests.support.processes import Process, wait_until
-from tests.support.system import System, running_system
+from tests.support.system import System
 
 ORDERS = 4
 # One pool process taking several messages ahead of the one it runs (Celery's default
@@ -30,24 +31,14 @@ PREFETCHING = ("--prefetch-multiplier=8",)
 
 
 @pytest.fixture(scope="module")
-def payments() -> Iterator[PaymentService]:
-    with payment_service() as service:
-        yield service
-
-
-@pytest.fixture(scope="module")
 def system(
     tmp_path_factory: pytest.TempPathFactory,
     sandbox_server: RunningSandbox,
     payments: PaymentService,
 ) -> Iterator[System]:
-    tmp = tmp_path_factory.mktemp("holes")
-    with running_system(
-        tmp, sandbox_server.url, sandbox_server.token, PAYMENT_API_URL=payments.url
-    ) as running:
+    with bot_with_payments(tmp_path_factory.mktemp("holes"), sandbox_server, payments) as running:
         # Recovery runs on the defaults: no lease, sweep or visibility setting is changed.
         assert not {"VISIBILITY_TIMEOUT", "TASK_LEASE", "SWEEP_INTERVAL"} & set(running.env)
-        running.start_bot()
         yield running
 
 
