@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import random
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, text
 
+from bench._system import each_database
 from core.db.deadlines import DeadlineBreachRow
 from core.db.engine import Database
 from core.db.models import OrderEvent, OrderRow
@@ -38,7 +36,6 @@ from core.orders.states import OrderState
 from core.orders.store import OrderStore
 from core.shophours.clock import ShopClock
 from tests.support import bulk
-from tests.support.postgres import PostgresServer
 
 ORDERS = 200_000
 OPEN = 2_000
@@ -151,19 +148,8 @@ def bench(name: str, url: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    engines = (argv if argv is not None else sys.argv[1:]) or ["postgresql", "sqlite"]
-    with tempfile.TemporaryDirectory() as tmp:
-        postgres = PostgresServer().start() if "postgresql" in engines else None
-        try:
-            for name in engines:
-                if name == "postgresql" and postgres is not None:
-                    url = postgres.new_database()
-                else:
-                    url = f"sqlite:///{Path(tmp) / 'pedidos.db'}"
-                bench(name, url)
-        finally:
-            if postgres is not None:
-                postgres.stop()
+    for name, url, _ in each_database(argv):
+        bench(name, url)
 
 
 if __name__ == "__main__":

@@ -43,11 +43,11 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bench._system import each_database
 from core.db.engine import Database
 from core.db.schema import migrate
 from core.orders.states import OrderState
 from tests.support import bulk
-from tests.support.postgres import PostgresServer
 
 ORDERS = 250_000
 LINES_PER_ORDER = 4
@@ -386,18 +386,8 @@ def main(argv: list[str] | None = None) -> None:
     if args[:1] == ["--child"]:
         child(args[1], args[2], int(args[3]))
         return
-    engines = args or ["sqlite", "postgresql"]
-    with tempfile.TemporaryDirectory() as name:
-        postgres = PostgresServer().start() if "postgresql" in engines else None
-        try:
-            for engine in engines:
-                if engine == "postgresql" and postgres is not None:
-                    bench(engine, postgres.new_database())
-                else:
-                    bench(engine, f"sqlite:///{Path(name) / 'pedidos.db'}")
-        finally:
-            if postgres is not None:
-                postgres.stop()
+    for engine, url, _ in each_database(args, default=("sqlite", "postgresql")):
+        bench(engine, url)
 
 
 if __name__ == "__main__":

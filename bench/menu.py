@@ -17,12 +17,10 @@ from __future__ import annotations
 import html
 import random
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from bench._system import each_database
 from core import texts
 from core.catalogue.csvfile import write_catalogue
 from core.catalogue.product import Product
@@ -32,7 +30,6 @@ from core.db.engine import Database
 from core.db.schema import migrate
 from core.money import format_amount
 from core.orders.model import Order
-from tests.support.postgres import PostgresServer
 
 PRODUCTS = 10_000
 CATEGORIES = 50  # 200 products each
@@ -143,20 +140,9 @@ def bench(name: str, url: str, products: list[Product]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    engines = (argv if argv is not None else sys.argv[1:]) or ["postgresql", "sqlite"]
     products = catalogue(random.Random(SEED))
-    with tempfile.TemporaryDirectory() as tmp:
-        postgres = PostgresServer().start() if "postgresql" in engines else None
-        try:
-            for name in engines:
-                if name == "postgresql" and postgres is not None:
-                    url = postgres.new_database()
-                else:
-                    url = f"sqlite:///{Path(tmp) / 'pedidos.db'}"
-                bench(name, url, products)
-        finally:
-            if postgres is not None:
-                postgres.stop()
+    for name, url, _ in each_database(argv):
+        bench(name, url, products)
 
 
 if __name__ == "__main__":

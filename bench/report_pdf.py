@@ -12,8 +12,6 @@ those rows could cost. The ratio says what the report's queries, statistics and 
 from __future__ import annotations
 
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
@@ -21,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bench._system import each_database
 from core.db.engine import Database
 from core.db.schema import migrate
 from core.reports.breaches import DEADLINES, breaches
@@ -28,7 +27,6 @@ from core.reports.figures import read_figures
 from core.reports.pdf import Setup, write_report
 from core.reports.period import Period
 from core.reports.staff_times import staff_times
-from tests.support.postgres import PostgresServer
 from tests.support.shop_week import seed_week
 
 ORDERS = 10_000
@@ -92,19 +90,8 @@ def bench(name: str, url: str, tmp: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    engines = (argv if argv is not None else sys.argv[1:]) or ["postgresql", "sqlite"]
-    with tempfile.TemporaryDirectory() as tmp:
-        postgres = PostgresServer().start() if "postgresql" in engines else None
-        try:
-            for name in engines:
-                if name == "postgresql" and postgres is not None:
-                    url = postgres.new_database()
-                else:
-                    url = f"sqlite:///{Path(tmp) / 'pedidos.db'}"
-                bench(name, url, Path(tmp))
-        finally:
-            if postgres is not None:
-                postgres.stop()
+    for name, url, tmp in each_database(argv):
+        bench(name, url, tmp)
 
 
 if __name__ == "__main__":
