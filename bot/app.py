@@ -32,6 +32,8 @@ from bot.handlers import (
     carrito,
     catalogo,
     catalogo_csv,
+    conversation,
+    cotizar,
     entregas,
     estado,
     exportar,
@@ -45,7 +47,10 @@ from bot.handlers import (
     reachability,
     reembolsos,
     relay,
+    resumen,
+    shopfloor,
     shopfloor_commands,
+    staff,
 )
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
@@ -56,6 +61,19 @@ from core.catalogue import loading as catalogue_loading
 from core.catalogue.store import CatalogueStore
 from core.conversation.store import ConversationStore
 from core.db.engine import Database, is_outage
+from core.keyboards import (
+    CART,
+    CATALOGUE,
+    CONVERSATION,
+    ERASE,
+    LIST,
+    MENU,
+    ORDER,
+    PRICE,
+    QUOTE,
+    SHOPFLOOR,
+    STAFF,
+)
 from core.orders.store import OrderStore
 from core.payments.store import PaymentStore
 from core.photos.jobs import PhotoJobStore
@@ -131,8 +149,11 @@ def build_application(settings: Settings, db: Database) -> BotApplication:
         .build()
     )
     app.bot_data.services = _services(settings, db)
-    # Group -1 runs before every other handler and never stops them.
-    app.add_handler(TypeHandler(Update, reachability.chat_is_back), group=-1)
+    # Group -2 runs before every other handler and never stops them.
+    app.add_handler(TypeHandler(Update, reachability.chat_is_back), group=-2)
+    # Group -1: a button press not signed for its chat stops here, answered, before any
+    # handler of its kind sees it (bot.handlers.buttons).
+    app.add_handler(CallbackQueryHandler(buttons.guard), group=-1)
     app.add_handlers(_handlers())
     app.add_error_handler(_on_error)
     return app
@@ -181,8 +202,8 @@ def _handlers() -> list[BaseHandler[Update, BotContext, None]]:
         # Photos, and any document: a non-image document gets a clear "not an image". With
         # staff on, a photo may be a relayed message or attached to an open order first.
         MessageHandler(new & (filters.PHOTO | filters.Document.ALL), fotos_pedido.foto),
-        # Every inline button: answered exactly once, whatever it was.
-        CallbackQueryHandler(buttons.on_button),
+        # A button press no kind's handler took: answered all the same, once.
+        CallbackQueryHandler(buttons.unanswered),
         # Plain text last, after every command: a reply relayed between staff and customer
         # (with staff on), else a guided order's answer; in groups only when it replies to
         # the bot or mentions it, otherwise it is not for us.
@@ -212,11 +233,20 @@ def _customer_handlers(new: filters.BaseFilter) -> Handlers:
         CommandHandler(["start", "ayuda", "help"], ayuda.ayuda, filters=new),
         # /pedido (a staff member's /pedido P-XXXXXX shows that order), /cola, /buscar.
         *shopfloor_commands.handlers(new),
+        # A guided /pedido's questions, and a priced /pedido's summary (Confirmar / Cambiar).
+        buttons.on(CONVERSATION, conversation.on_button),
+        buttons.on(QUOTE, resumen.on_button),
         CommandHandler(["estado", "status"], while_replying(estado.estado), filters=new),
+        # The status message's Actualizar / Cancelar.
+        buttons.on(ORDER, buttons.order_button),
         CommandHandler("menu", while_replying(menu.menu), filters=new),
+        buttons.on(MENU, menu.on_button),
         CommandHandler(["carrito", "cart"], while_replying(carrito.carrito), filters=new),
+        buttons.on(CART, carrito.on_button),
         CommandHandler(["borrar_mis_datos", "forget_me"], borrar.borrar_mis_datos, filters=new),
+        buttons.on(ERASE, borrar.on_button),
         CommandHandler(["pedidos", "orders"], while_replying(pedidos.pedidos), filters=new),
+        buttons.on(LIST, pedidos.on_button),
         CommandHandler(["cancelar", "cancel"], while_replying(cancelar.cancelar), filters=new),
         CommandHandler(["mensaje", "message"], relay.mensaje, filters=new),  # STAFF_CHAT_ID
     ]
@@ -227,11 +257,18 @@ def _staff_handlers(new: filters.BaseFilter) -> Handlers:
     return [
         CommandHandler(["borrar_datos", "forget_customer"], borrar.borrar_datos, filters=new),
         CommandHandler(["atrasados", "stale"], atrasados.atrasados, filters=new),
+        # A stale-order card's buttons (the watcher's, and /atrasados').
+        buttons.on(STAFF, staff.on_button),
+        # An order card's moves (STAFF_CHAT_ID), /cola's and /buscar's Abrir; Cotizar.
+        buttons.on(SHOPFLOOR, shopfloor.on_button),
+        buttons.on(PRICE, cotizar.on_button),
         CommandHandler(["entregas", "deliveries"], entregas.entregas, filters=new),
         CommandHandler(["informe", "report"], while_replying(informe.informe), filters=new),
         CommandHandler(["exportar", "export"], exportar.exportar, filters=new),
         CommandHandler(["importar", "import"], importar.importar, filters=new),
         CommandHandler(["catalogo", "catalogue"], catalogo.catalogo, filters=new),
+        # A catalogue file's preview: Aplicar / Cancelar.
+        buttons.on(CATALOGUE, catalogo_csv.on_button),
         CommandHandler(["precio", "price"], catalogo.precio, filters=new),
         CommandHandler("stock", catalogo.stock, filters=new),
         CommandHandler(["agotado", "soldout"], catalogo.agotado, filters=new),

@@ -1,4 +1,8 @@
-"""Every inline button press: acted on by whom it is for, then answered exactly once.
+"""Every inline button press: checked, acted on by whom it is for, then answered exactly once.
+
+Each kind of button (core.keyboards) has its own `CallbackQueryHandler(…, pattern=…)`, made by
+`on` and registered in bot.app next to the command that shows those buttons; `guard` runs in a
+handler group before them all, and `unanswered` after them.
 
 Telegram shows a spinner on a pressed button until the bot answers the callback query
 (https://core.telegram.org/bots/api#answercallbackquery), so every press gets an answer,
@@ -15,86 +19,66 @@ from one message pressed on another, or made up, is refused before anything is l
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Awaitable, Callable
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler
 
 from bot.context import BotContext
-from bot.handlers import (
-    borrar,
-    carrito,
-    catalogo_csv,
-    conversation,
-    cotizar,
-    menu,
-    pedidos,
-    resumen,
-    shopfloor,
-    staff,
-)
 from bot.handlers.cancelar import cancel
 from bot.handlers.common import language_of
 from bot.handlers.presses import Answer, Press, remove_keyboard
 from core import texts
-from core.keyboards import (
-    CANCEL,
-    CART,
-    CATALOGUE,
-    CONVERSATION,
-    ERASE,
-    LIST,
-    MENU,
-    ORDER,
-    PRICE,
-    QUOTE,
-    REFRESH,
-    SHOPFLOOR,
-    STAFF,
-    parse,
-)
+from core.keyboards import CANCEL, REFRESH, parse
 from core.orders.cancel import CancelOutcome
 from core.orders.model import normalize_order_id
 
 log = logging.getLogger(__name__)
 
 
-async def on_button(update: Update, context: BotContext) -> None:
-    """Route a press by its callback data, then answer it (a toast, an alert or nothing)."""
+Acts = Callable[[Press, BotContext], Awaitable[Answer]]
+
+
+async def guard(update: Update, context: BotContext) -> None:
+    """Before any button's handler (a handler group of its own): a press not signed for this
+    chat, or not a button of the pressed message, is answered as stale and goes no further."""
     query = update.callback_query
-    if query is None:
-        return
-    lang = language_of(update)
-    try:
-        press = _checked(update, query, lang)
-        if press is None:
-            answer = Answer(texts.plain(lang, "callback.stale"), alert=True)
-        elif press.pressed.kind == ORDER:
-            answer = await _order_button(press, context)
-        elif press.pressed.kind == STAFF:
-            answer = await staff.on_button(press, context)
-        elif press.pressed.kind == SHOPFLOOR:
-            answer = await shopfloor.on_button(press, context)
-        elif press.pressed.kind == MENU:
-            answer = await menu.on_button(press, context)
-        elif press.pressed.kind == CART:
-            answer = await carrito.on_button(press, context)
-        elif press.pressed.kind == QUOTE:
-            answer = await resumen.on_button(press, context)
-        elif press.pressed.kind == ERASE:
-            answer = await borrar.on_button(press, context)
-        elif press.pressed.kind == CATALOGUE:
-            answer = await catalogo_csv.on_button(press, context)
-        elif press.pressed.kind == CONVERSATION:
-            answer = await conversation.on_button(press, context)
-        elif press.pressed.kind == PRICE:
-            answer = await cotizar.on_button(press, context)
-        else:
-            assert press.pressed.kind == LIST
-            answer = await pedidos.on_button(press, context)
-    except Exception:
-        await _answer(query, Answer(texts.plain(lang, "callback.error"), alert=True))
-        raise
-    await _answer(query, answer)
+    if query is not None and _checked(update, query, language_of(update)) is None:
+        await _answer(query, Answer(_stale(language_of(update)), alert=True))
+        raise ApplicationHandlerStop
+
+
+def on(kind: str, act: Acts) -> CallbackQueryHandler[BotContext, None]:
+    """The handler of one kind of button (core.keyboards' kinds, the data's first field):
+    `act` gets the checked press; what it returns is the query's one answer, and a failure
+    is answered too."""
+
+    async def handle(update: Update, context: BotContext) -> None:
+        query = update.callback_query
+        assert query is not None  # a CallbackQueryHandler's update
+        lang = language_of(update)
+        press = _checked(update, query, lang)  # the guard let it through: signed and current
+        try:
+            answer = await act(press, context) if press else Answer(_stale(lang), alert=True)
+        except Exception:
+            await _answer(query, Answer(texts.plain(lang, "callback.error"), alert=True))
+            raise
+        await _answer(query, answer)
+
+    return CallbackQueryHandler(handle, pattern=f"^{re.escape(kind)}:")
+
+
+async def unanswered(update: Update, context: BotContext) -> None:
+    """After every kind's handler: a press none of them took still gets its answer."""
+    query = update.callback_query
+    if query is not None:
+        await _answer(query, Answer(_stale(language_of(update)), alert=True))
+
+
+def _stale(lang: str) -> str:
+    return texts.plain(lang, "callback.stale")
 
 
 def _checked(update: Update, query: CallbackQuery, lang: str) -> Press | None:
@@ -135,7 +119,7 @@ async def _answer(query: CallbackQuery, answer: Answer) -> None:
         log.info("callback query %s not answered: %s", query.id, exc)
 
 
-async def _order_button(press: Press, context: BotContext) -> Answer:
+async def order_button(press: Press, context: BotContext) -> Answer:
     """Actualizar or Cancelar on a status message, for the customer who placed the order."""
     action, raw_id = press.pressed.fields
     lang = press.lang
