@@ -52,6 +52,7 @@ from bot.handlers import (
     shopfloor_commands,
     staff,
 )
+from bot.handlers.staff_access import staff_only
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
 from core import metrics, redisconn, texts
@@ -253,9 +254,12 @@ def _customer_handlers(new: filters.BaseFilter) -> Handlers:
 
 
 def _staff_handlers(new: filters.BaseFilter) -> Handlers:
-    # Staff only (checked inside, so others get a refusal); not in the public menu.
+    # Staff only: `staff_only` refuses anyone else with a short reply (the alert buttons and
+    # /atrasados, /entregas check the admin rule themselves); not in the public menu.
     return [
-        CommandHandler(["borrar_datos", "forget_customer"], borrar.borrar_datos, filters=new),
+        CommandHandler(
+            ["borrar_datos", "forget_customer"], staff_only(borrar.borrar_datos), filters=new
+        ),
         CommandHandler(["atrasados", "stale"], atrasados.atrasados, filters=new),
         # A stale-order card's buttons (the watcher's, and /atrasados').
         buttons.on(STAFF, staff.on_button),
@@ -263,17 +267,19 @@ def _staff_handlers(new: filters.BaseFilter) -> Handlers:
         buttons.on(SHOPFLOOR, shopfloor.on_button),
         buttons.on(PRICE, cotizar.on_button),
         CommandHandler(["entregas", "deliveries"], entregas.entregas, filters=new),
-        CommandHandler(["informe", "report"], while_replying(informe.informe), filters=new),
-        CommandHandler(["exportar", "export"], exportar.exportar, filters=new),
-        CommandHandler(["importar", "import"], importar.importar, filters=new),
-        CommandHandler(["catalogo", "catalogue"], catalogo.catalogo, filters=new),
+        CommandHandler(
+            ["informe", "report"], staff_only(while_replying(informe.informe)), filters=new
+        ),
+        CommandHandler(["exportar", "export"], staff_only(exportar.exportar), filters=new),
+        CommandHandler(["importar", "import"], staff_only(importar.importar), filters=new),
+        CommandHandler(["catalogo", "catalogue"], staff_only(catalogo.catalogo), filters=new),
         # A catalogue file's preview: Aplicar / Cancelar.
         buttons.on(CATALOGUE, catalogo_csv.on_button),
-        CommandHandler(["precio", "price"], catalogo.precio, filters=new),
-        CommandHandler("stock", catalogo.stock, filters=new),
-        CommandHandler(["agotado", "soldout"], catalogo.agotado, filters=new),
-        CommandHandler(["reembolsos", "refunds"], reembolsos.reembolsos, filters=new),
-        CommandHandler(["reembolsar", "refund"], reembolsos.reembolsar, filters=new),
+        CommandHandler(["precio", "price"], staff_only(catalogo.precio), filters=new),
+        CommandHandler("stock", staff_only(catalogo.stock), filters=new),
+        CommandHandler(["agotado", "soldout"], staff_only(catalogo.agotado), filters=new),
+        CommandHandler(["reembolsos", "refunds"], staff_only(reembolsos.reembolsos), filters=new),
+        CommandHandler(["reembolsar", "refund"], staff_only(reembolsos.reembolsar), filters=new),
     ]
 
 

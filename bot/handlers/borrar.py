@@ -9,7 +9,6 @@ import logging
 from bot.context import BotContext, Incoming, on_message
 from bot.handlers.common import command_argument, person_or_refuse
 from bot.handlers.presses import Answer, Press, edit_pressed
-from bot.handlers.staff_access import staff_or_refuse
 from bot.markup import inline
 from core import texts
 from core.customers.erasure import Erasure, erase_customer
@@ -52,8 +51,6 @@ async def on_button(press: Press, context: BotContext) -> Answer:
 
 @on_message
 async def borrar_datos(incoming: Incoming, context: BotContext) -> None:
-    if not await staff_or_refuse(incoming, context):
-        return
     argument = command_argument(incoming.message).strip()
     if not argument.lstrip("-").isdigit():
         await incoming.message.reply_html(texts.text(incoming.lang, "erase.usage"))

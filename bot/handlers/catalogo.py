@@ -18,7 +18,6 @@ from telegram.error import RetryAfter
 
 from bot.context import BotContext, Incoming, on_message
 from bot.handlers.common import command_argument
-from bot.handlers.staff_access import staff_or_refuse
 from core import texts
 from core.catalogue import EditError, Product, parse_price_edit, parse_sold_out, parse_stock_edit
 from core.catalogue.csvfile import write_catalogue
@@ -58,8 +57,6 @@ def catalogue_of(context: BotContext) -> CatalogueStore:
 @on_message
 async def catalogo(incoming: Incoming, context: BotContext) -> None:
     """The whole catalogue as the CSV an import reads, to edit and send back."""
-    if not await staff_or_refuse(incoming, context):
-        return
     svc, lang = context.services, incoming.lang
     products = await svc.run(catalogue_of(context).all)
     data = (BOM + write_catalogue(products)).encode()
@@ -103,8 +100,6 @@ async def _product(incoming: Incoming, context: BotContext, sku: str) -> Product
 @on_message
 async def precio(incoming: Incoming, context: BotContext) -> None:
     """/precio SKU 12.50: a new price, in the product's currency."""
-    if not await staff_or_refuse(incoming, context):
-        return
     lang = incoming.lang
     try:
         edit = parse_price_edit(command_argument(incoming.message))
@@ -165,8 +160,6 @@ async def _set_stock(
 @on_message
 async def stock(incoming: Incoming, context: BotContext) -> None:
     """/stock SKU 10, or /stock SKU ∞ for no limit."""
-    if not await staff_or_refuse(incoming, context):
-        return
     try:
         edit = parse_stock_edit(command_argument(incoming.message))
     except EditError as exc:
@@ -178,8 +171,6 @@ async def stock(incoming: Incoming, context: BotContext) -> None:
 @on_message
 async def agotado(incoming: Incoming, context: BotContext) -> None:
     """/agotado SKU: sold out (stock 0) until /stock gives it units again."""
-    if not await staff_or_refuse(incoming, context):
-        return
     try:
         sku = parse_sold_out(command_argument(incoming.message))
     except EditError as exc:

@@ -8,7 +8,6 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from bot.context import BotContext, Incoming, on_message
 from bot.handlers.common import command_argument
-from bot.handlers.staff_access import staff_or_refuse
 from bot.rate_limiter import own_fallback
 from core import texts
 from core.reports.export import MAX_DAYS, parse_range, shop_zone
@@ -22,8 +21,6 @@ log = logging.getLogger(__name__)
 async def exportar(incoming: Incoming, context: BotContext) -> None:
     """Check the dates and post the status message at once; a worker (`exportar_pedidos`)
     writes the files, editing that message with its progress, and sends them."""
-    if not await staff_or_refuse(incoming, context):
-        return
     svc, lang, message = context.services, incoming.lang, incoming.message
     usage = texts.text(lang, "export.usage", max=MAX_DAYS)
     try:

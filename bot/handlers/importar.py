@@ -29,8 +29,6 @@ CSV_DOCUMENTS = (
 @on_message
 async def importar(incoming: Incoming, context: BotContext) -> None:
     """How to import: columns, encodings, limits."""
-    if not await staff_or_refuse(incoming, context):
-        return
     settings = context.services.settings
     await incoming.message.reply_html(
         texts.text(

@@ -10,7 +10,6 @@ from telegram import Chat
 
 from bot.context import BotContext, Incoming, on_message
 from bot.handlers.common import command_argument
-from bot.handlers.staff_access import staff_or_refuse
 from core import texts
 from core.admins import personal_data_allowed
 from core.reports.period import PeriodError, parse_period, shop_zone, today_in
@@ -21,8 +20,6 @@ from tasks import reports as report_tasks
 @on_message
 async def informe(incoming: Incoming, context: BotContext) -> None:
     """Check the period and answer at once; a worker (`generar_reporte`) sends the files."""
-    if not await staff_or_refuse(incoming, context):
-        return
     svc, lang = context.services, incoming.lang
     zone = shop_zone(svc.settings)
     words = command_argument(incoming.message).split()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from bot.context import BotContext, Incoming, on_message
 from bot.handlers.common import command_argument
-from bot.handlers.staff_access import staff_or_refuse
 from core import money, texts
 from core.orders.model import normalize_order_id
 from tasks import payments as payment_tasks
@@ -18,8 +17,6 @@ SHOWN = 20
 
 @on_message
 async def reembolsos(incoming: Incoming, context: BotContext) -> None:
-    if not await staff_or_refuse(incoming, context):
-        return
     svc, lang = context.services, incoming.lang
     argument = command_argument(incoming.message).strip()
     if argument:
@@ -44,8 +41,6 @@ async def reembolsos(incoming: Incoming, context: BotContext) -> None:
 
 @on_message
 async def reembolsar(incoming: Incoming, context: BotContext) -> None:
-    if not await staff_or_refuse(incoming, context):
-        return
     svc, lang = context.services, incoming.lang
     words = command_argument(incoming.message).split(maxsplit=1)
     order_id = normalize_order_id(words[0]) if words else None

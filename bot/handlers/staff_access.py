@@ -1,4 +1,5 @@
-"""Who counts as staff for alert buttons, CSV imports and reports: the one check they use.
+"""Who counts as staff for alert buttons, CSV imports and reports: the one check they use
+(`staff_only` wraps every staff command in bot.app).
 
 It is the admin rule of /atrasados and /entregas (core.admins: an admin is a person, in
 ADMIN_USER_IDS or the user of a private admin chat, acting in private or in an admin chat;
@@ -8,11 +9,12 @@ counted as admin chats too.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from telegram import Chat, Update
 
-from bot.context import BotContext, Incoming
+from bot.context import BotContext, Callback, Incoming
 from bot.handlers.common import sender_chat_id
 from core import texts
 from core.admins import Admins
@@ -41,3 +43,16 @@ async def staff_or_refuse(incoming: Incoming, context: BotContext) -> bool:
     log.info("staff only: refused chat=%s user=%s", incoming.chat.id, incoming.user.id)
     await incoming.message.reply_html(texts.text(incoming.lang, "staff.admins_only"))
     return False
+
+
+def staff_only(callback: Callback) -> Callback:
+    """A staff command's callback that anyone else gets the short refusal from instead: the
+    one check bot.app applies to every staff command."""
+
+    @functools.wraps(callback)
+    async def checked(update: Update, context: BotContext) -> None:
+        incoming = Incoming.of(update)
+        if incoming is not None and await staff_or_refuse(incoming, context):
+            await callback(update, context)
+
+    return checked

@@ -140,6 +140,35 @@ def test_an_admin_in_a_chat_that_is_not_an_admin_chat_is_refused(system: System)
     other.wait_for(containing(REFUSED, after=sent.message_id))
 
 
+STAFF_COMMANDS = (
+    "/informe",
+    "/exportar",
+    "/importar",
+    "/catalogo",
+    "/precio PZ-MARG 1",
+    "/stock PZ-MARG 0",
+    "/agotado PZ-MARG",
+    "/reembolsos",
+    "/reembolsar P-AAAAAA motivo",
+    "/borrar_datos 12345",
+)
+
+
+def test_every_staff_command_refuses_a_customer_and_an_anonymous_admin(system: System) -> None:
+    """The staff commands share one check (bot.app's staff_only): each one, from a customer
+    in private or from the admin group's anonymous admin, gets the refusal and nothing else."""
+    customer = system.private_chat()
+    group = system.sandbox.group_chat(ADMIN_GROUP, title="Operaciones", user_id=ADMIN)
+    for command in STAFF_COMMANDS:
+        sent = customer.send(command)
+        customer.wait_for(containing("solo para el equipo", after=sent.message_id))
+        sent = group.anonymous_admin_send(command, title="Operaciones")
+        group.wait_for(containing("solo para el equipo", after=sent.message_id))
+    all_updates_taken(system)
+    refusals = [m for m in customer.bot_messages() if "solo para el equipo" in text_of(m)]
+    assert len(refusals) == len(customer.bot_messages()) == len(STAFF_COMMANDS)
+
+
 # --- 3. shared ids in groups ------------------------------------------------------------------
 
 
