@@ -28,7 +28,9 @@ from core.settings import (
 # hang a publish forever while the heartbeat still says healthy: every blocking call gives
 # up after SOCKET_TIMEOUT (longer than kombu's 1 s BRPOP) and the connection is rebuilt.
 _SOCKET_OPTIONS = {"socket_timeout": 30.0, "socket_connect_timeout": 5.0, "socket_keepalive": True}
-QUEUES = ("orders", "images", "telegram", "watcher", "imports", "reports")
+# `bulk`: what an import starts (its orders' announcements, a cash order's chain: tasks.importer),
+# consumed with `imports` by a worker of its own so it never queues ahead of `orders`.
+QUEUES = ("orders", "images", "telegram", "watcher", "imports", "bulk", "reports")
 
 
 def build(settings: Settings) -> dict[str, Any]:
@@ -145,6 +147,9 @@ def _routing() -> dict[str, Any]:
             "podar_retenidos": {"queue": "watcher"},
             # A 50,000-row import or a year's report must not hold up orders or alerts.
             "importar_datos": {"queue": "imports"},
+            # Each imported order's word to its customer; its chain's steps, when the import
+            # starts one (paid in cash), are sent to `bulk` by tasks.importer.bulk_chain.
+            "avisar_pedido_importado": {"queue": "bulk"},
             "generar_reporte": {"queue": "reports"},
             "exportar_pedidos": {"queue": "reports"},
             "resumen_diario": {"queue": "reports"},

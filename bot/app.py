@@ -67,6 +67,7 @@ from core.keyboards import (
     CATALOGUE,
     CONVERSATION,
     ERASE,
+    IMPORTED,
     LIST,
     MENU,
     ORDER,
@@ -272,6 +273,8 @@ def _staff_handlers(new: filters.BaseFilter) -> Handlers:
         ),
         CommandHandler(["exportar", "export"], staff_only(exportar.exportar), filters=new),
         CommandHandler(["importar", "import"], staff_only(importar.importar), filters=new),
+        # An imported order's Confirmar / Rechazar, pressed by its customer (core.importer).
+        buttons.on(IMPORTED, importar.on_button),
         CommandHandler(["catalogo", "catalogue"], staff_only(catalogo.catalogo), filters=new),
         # A catalogue file's preview: Aplicar / Cancelar.
         buttons.on(CATALOGUE, catalogo_csv.on_button),

@@ -10,6 +10,7 @@ Callback data is at most 64 bytes (Telegram refuses longer with BUTTON_DATA_INVA
   p:{ap|no}:{preview}:{mac}      a catalogue file's preview: Aplicar / Cancelar
   t:{order}:{mac}                a quote request's Cotizar (staff chat)
   f:{action}:{order}:{mac}       an order card's move in the staff chat (core.shopfloor)
+  i:{ok|no}:{order}:{mac}        an imported order's Confirmar / Rechazar (core.importer.offers)
 
 A modified client can send any callback data on any message it sees, so data is never
 trusted as it comes. `mac` is an HMAC, keyed by a secret derived from the bot token, over the
@@ -47,6 +48,7 @@ ERASE = "e"  # e:yes|no:{user}:-  /borrar_mis_datos's confirmation
 CATALOGUE = "p"  # p:ap|no:{preview}  a catalogue file's preview: Aplicar / Cancelar
 PRICE = "t"  # t:{order}  a quote request's Cotizar, in the staff chat (bot.handlers.cotizar)
 SHOPFLOOR = "f"  # f:{action}:{order}  an order card's move (core.shopfloor.moves.Action)
+IMPORTED = "i"  # i:ok|no:{order}  an imported order's offer to its customer (core.importer)
 
 REFRESH = "r"
 CANCEL = "c"
@@ -108,6 +110,7 @@ def parse(data: str | None, chat_id: int) -> Pressed | None:
         CATALOGUE: 2,
         PRICE: 1,
         SHOPFLOOR: 2,
+        IMPORTED: 2,
     }.get(kind)
     if expected is None or len(fields) != expected or not all(fields):
         return None

@@ -1,4 +1,11 @@
-"""`importar_datos` (queue `imports`): one CSV import job; core.importer does the work."""
+"""`importar_datos` (queue `imports`): one CSV import job; core.importer does the work.
+
+What an import starts runs on its own queue, `bulk` (BULK): each imported order's
+`avisar_pedido_importado` (the customer's offer, or word of a cash order) and the chain of a
+cash order. A dedicated worker consumes `imports` and `bulk` (docker-compose.yml's
+`worker-bulk`, the Procfile's `worker_bulk`), so a 50,000-row import never puts a step ahead
+of a customer's /pedido on `orders`, and never takes one of the orders worker's pool slots.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,13 @@ from typing import Any
 from celery import Task, uuid
 from celery.utils.log import get_task_logger
 
+from core.catalogue.store import CatalogueStore
+from core.importer import offers
 from core.importer.jobs import ImportJobs
+from core.importer.placing import Shop
 from core.importer.run import ImportBusy, Importer
+from core.orders.states import OrderState
+from core.recovery.leases import holder_name
 from core.settings import LONGEST_TASK
 from tasks import app, clients, delivery
 from tasks import context as ctx
@@ -31,14 +43,59 @@ def fetch(file_id: str, dest: Path, max_bytes: int) -> None:
         api.download(str(info["file_path"]), fh, max_bytes)
 
 
-def enqueue_chains(order_ids: list[str]) -> None:
-    """Start the chain of each new order: ids stored first (one transaction), then every
-    chain published through one broker connection."""
-    plans = [(order_id, [uuid() for _ in STEP_TASKS]) for order_id in order_ids]
-    ctx.store().set_task_ids(plans, clients.epoch())
+BULK = "bulk"
+
+
+def bulk_chain(order_id: str, task_ids: list[str]) -> Any:
+    """The order's chain with every step on `bulk` (a retry keeps its queue: Celery re-sends
+    with the delivery info it came with)."""
+    flow = order_chain(order_id, task_ids)
+    for step in flow.tasks:
+        step.set(queue=BULK)
+    return flow
+
+
+def announce(order_ids: list[str]) -> None:
+    """New imported orders: the cash ones' chains started (ids stored first, in one
+    transaction) and every customer's announcement queued, all on `bulk`, through one broker
+    connection."""
+    store, starts, holder = ctx.store(), clients.starts(), f"import:{holder_name()}"
+    cash = [
+        order.id
+        for order in store.get_many(order_ids)
+        if order.state is OrderState.PENDIENTE and not order.task_ids
+    ]
+    # Taken from the pending starts first: the recovery sweep then leaves them to us.
+    plans = [
+        (order_id, [uuid() for _ in STEP_TASKS])
+        for order_id in cash
+        if starts.take("order", order_id, holder)
+    ]
+    if plans:
+        store.set_task_ids(plans, clients.epoch())
     with app.producer_or_acquire() as producer:
         for order_id, ids in plans:
-            order_chain(order_id, ids).apply_async(producer=producer)
+            bulk_chain(order_id, ids).apply_async(producer=producer)
+        for order_id in order_ids:
+            avisar_pedido_importado.apply_async((order_id,), queue=BULK, producer=producer)
+    for order_id, _ in plans:
+        starts.done("order", order_id)
+
+
+@app.task(base=TelegramTask, name="avisar_pedido_importado", **TELEGRAM_RETRY)
+def avisar_pedido_importado(order_id: str) -> str:
+    """Tell an imported order's customer about it, once (core.importer.offers)."""
+    return offers.announce(ctx.store(), delivery.courier(), order_id)
+
+
+def shop() -> Shop:
+    config = clients.settings()
+    return Shop.now(
+        CatalogueStore(clients.database()),
+        config.payment_methods,
+        config.min_order,
+        config.shop_currency,
+    )
 
 
 @cache
@@ -54,7 +111,8 @@ def importer() -> Importer:
         store=ctx.store(),
         courier=delivery.courier(),
         fetch=fetch,
-        enqueue=enqueue_chains,
+        announce=announce,
+        shop=shop,
         max_rows=config.import_max_rows,
         max_bytes=config.import_max_bytes,
     )

@@ -26,6 +26,12 @@ COLUMNS = {
     "language": "language",
     "referencia": "reference",
     "reference": "reference",
+    # `efectivo` (cash): placed as a cash order, the customer only told; empty: the customer
+    # confirms (and pays) it.
+    "pago": "payment",
+    "payment": "payment",
+    # The total the file expects: checked against the server's price, never charged.
+    "total": "total",
 }
 REQUIRED = ("chat_id", "text")
 # One field may not be longer than this (csv's own limit is 128 KiB): an order text is 500.

@@ -11,6 +11,8 @@ from core.orders.model import OrderTextError, clean_order_text
 
 # Telegram chat ids fit in 52 bits (and are never 0).
 MAX_CHAT_ID = 2**52
+# The `pago` column's words for a cash order; empty: the customer confirms it.
+CASH_WORDS = frozenset({"efectivo", "cash"})
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,12 @@ class GoodRow:
     text: str
     language: str
     reference: str
+    # Paid in cash (`pago=efectivo`): placed at once, the customer only told.
+    cash: bool = False
+    # The `total` column as written ("" when none): a check against the server's price.
+    total: str = ""
+    # The row as written, for the rejected rows' file.
+    original: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -55,6 +63,9 @@ def check(row: RawRow) -> GoodRow | BadRow:
         return BadRow(row.number, "bad_chat_id", row.original)
     if chat_id == 0 or abs(chat_id) >= MAX_CHAT_ID:
         return BadRow(row.number, "bad_chat_id", row.original)
+    if chat_id < 0:
+        # A group has no one customer to confirm and pay: only that customer's own chat.
+        return BadRow(row.number, "not_private", row.original)
     try:
         text = clean_order_text(row.cells.get("text", ""))
     except OrderTextError as exc:
@@ -62,4 +73,11 @@ def check(row: RawRow) -> GoodRow | BadRow:
     language = row.cells.get("language", "").lower() or texts.DEFAULT_LANGUAGE
     if language not in texts.languages():
         return BadRow(row.number, "bad_language", row.original)
-    return GoodRow(row.number, chat_id, text, language, row.cells.get("reference", ""))
+    payment = row.cells.get("payment", "").lower()
+    if payment and payment not in CASH_WORDS:
+        return BadRow(row.number, "bad_payment", row.original)
+    reference = row.cells.get("reference", "")
+    total = row.cells.get("total", "")
+    return GoodRow(
+        row.number, chat_id, text, language, reference, bool(payment), total, tuple(row.original)
+    )

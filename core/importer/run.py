@@ -1,11 +1,16 @@
-"""`importar_datos`: one import job, from the Telegram file to orders with their chains.
+"""`importar_datos`: one import job, from the Telegram file to orders waiting for customers.
 
 The file is downloaded to a temp file and read twice as a stream (count, then import), so
-memory stays flat whatever its size. Rows go to the store in batches, each row under a
-guard keyed by its content (core.importer.rows.GoodRow.key): a row imported before, in this
-file or another, creates nothing. A re-run of the same job (a worker died) walks the file
-again: rows it created the first time are recognised by the job and row number in their
-guard, counted as created, and their chains enqueued if they were not.
+memory stays flat whatever its size. Each good row is placed through the chat's own order
+action (core.importer.placing: one call per row, authored by the staff member, in
+`por_confirmar` or, paid in cash, `pendiente`), under its row's identity as the source: a row
+imported before, in this file or another, creates nothing. A re-run of the same job (a worker
+died) walks the file again: rows it created the first time are recognised by the job and row
+number kept on their orders, counted as created, and announced again — the announcement's
+sends are once per key, so the customer hears of each order once.
+
+Every `batch` rows the new orders are handed to `announce` (tasks.importer: one task each on
+the `bulk` queue, which tells the customer and, for a cash order, starts its chain there).
 
 One status message shows the progress bar, edited at most once per PROGRESS_EVERY.
 """
@@ -23,16 +28,16 @@ from typing import Any, Protocol
 
 from core import csvsafe, texts
 from core.importer.csvfile import Layout, MissingColumn, NotUtf8, count_rows, layout_of, read_rows
-from core.importer.jobs import ImportJob, ImportJobs, ImportState, row_guard
+from core.importer.jobs import ImportJob, ImportJobs, ImportState
+from core.importer.placing import Shop, place_row
 from core.importer.rows import BadRow, GoodRow, check
-from core.orders.guarded import create_guarded
-from core.orders.model import Order, new_order_id
-from core.orders.store import OrderStore, staff
+from core.orders.store import OrderStore
 from core.progress import percent_of, render_progress
 from core.telegram.client import BadRequest, FileTooBig, TooManyRequests
 
 log = logging.getLogger(__name__)
 
+# New orders handed to `announce` at a time (one broker connection for each batch).
 BATCH = 500
 PROGRESS_EVERY = 1.0
 # One run of a job at a time: a run holds the job's lease and renews it as it goes, so a
@@ -46,9 +51,6 @@ class ImportBusy(Exception):
     """Another run holds this job's lease: try again when it may have expired."""
 
     retry_after = LEASE_MS / 1000
-
-
-IMPORT_FIELD = "import"
 
 
 class ImportCourier(Protocol):
@@ -110,8 +112,10 @@ class Importer:
     courier: ImportCourier
     # Download a Telegram file into a path, refusing it past a size (core.telegram.client).
     fetch: Callable[[str, Path, int], None]
-    # Start the chains of new orders (tasks.importer).
-    enqueue: Callable[[list[str]], None]
+    # Tell the customers of new orders (and start the cash ones): tasks.importer.
+    announce: Callable[[list[str]], None]
+    # The shop as it is now: catalogue, payment methods (read once per run).
+    shop: Callable[[], Shop]
     max_rows: int
     max_bytes: int
     batch: int = BATCH
@@ -197,62 +201,46 @@ class Importer:
     def _rows(
         self, job: ImportJob, source: Path, layout: Layout, counts: Counts, writer: Any
     ) -> None:
-        batch: list[GoodRow] = []
+        shop = self.shop()
+        fresh: list[str] = []
         for raw in read_rows(source, layout):
             verdict = check(raw)
-            if isinstance(verdict, BadRow):
-                self._reject(job, verdict, counts, writer)
-            else:
-                batch.append(verdict)
-                if len(batch) >= self.batch:
-                    self._create(job, batch, counts, writer)
-                    batch = []
+            bad = verdict if isinstance(verdict, BadRow) else None
+            if isinstance(verdict, GoodRow):
+                bad = self._place(job, shop, verdict, counts, fresh)
+            if bad is not None:
+                self._reject(job, bad, counts, writer)
+            if len(fresh) >= self.batch:
+                self.announce(fresh)
+                fresh = []
             self._show(job, counts)
-        if batch:
-            self._create(job, batch, counts, writer)
+        if fresh:
+            self.announce(fresh)
 
     def _reject(self, job: ImportJob, row: BadRow, counts: Counts, writer: Any) -> None:
         writer.writerow([row.number, row.reason_text(job.language), *row.original])
         counts.rejected += 1
         counts.done += 1
 
-    def _create(self, job: ImportJob, rows: list[GoodRow], counts: Counts, writer: Any) -> None:
-        """One batch: every row created once, its chain started; repeats told apart."""
-        pending = list(rows)
-        fresh: list[str] = []
-        earlier: list[str] = []
-        while pending:
-            items = _new_orders(job, pending, time.time())
-            results = create_guarded(self.store, items, staff(job.user_id))
-            retry: list[GoodRow] = []
-            for (order, _, _), row, (status, found) in zip(items, pending, results, strict=True):
-                if status == -1:
-                    retry.append(row)  # the random id was taken: draw another
-                    continue
-                counts.done += 1
-                if status == 1:
-                    counts.created += 1
-                    fresh.append(order.id)
-                    continue
-                first_order, first_job, first_row = found.split("|")
-                if first_job != job.id:
-                    counts.duplicates += 1
-                elif int(first_row) == row.number:
-                    # This job created it on an earlier attempt.
-                    counts.created += 1
-                    earlier.append(first_order)
-                else:
-                    self._reject(
-                        job,
-                        BadRow(row.number, "duplicate", [], (("row", first_row),)),
-                        counts,
-                        writer,
-                    )
-                    counts.done -= 1  # _reject counted it again
-            pending = retry
-        unstarted = [o.id for o in self.store.get_many(earlier) if not o.task_ids]
-        if fresh or unstarted:
-            self.enqueue(fresh + unstarted)
+    def _place(
+        self, job: ImportJob, shop: Shop, row: GoodRow, counts: Counts, fresh: list[str]
+    ) -> BadRow | None:
+        """Place one row (one order action); a repeat is told apart from an earlier attempt."""
+        placed = place_row(self.store, shop, job, row)
+        if isinstance(placed, BadRow):
+            return placed
+        first_job, first_row = placed.first_import() if not placed.created else (job.id, 0)
+        if placed.created or (first_job == job.id and first_row == row.number):
+            # New, or this job created it on an earlier attempt: (again) told to its customer.
+            counts.created += 1
+            counts.done += 1
+            fresh.append(placed.order.id)
+        elif first_job != job.id:
+            counts.duplicates += 1
+            counts.done += 1
+        else:
+            return BadRow(row.number, "duplicate", list(row.original), (("row", first_row),))
+        return None
 
     def _show(self, job: ImportJob, counts: Counts, force: bool = False) -> None:
         """Edit the progress bar, at most once per `progress_every` (plus the first)."""
@@ -328,23 +316,3 @@ class Importer:
         self._edit(job, text, key=f"import:{job.id}:refused")
         self.jobs.update(job.id, state=ImportState.REFUSED.value, finished_at=time.time())
         log.info("import=%s refused: %s", job.id, reason)
-
-
-def _new_orders(job: ImportJob, rows: list[GoodRow], now: float) -> list[tuple[Order, str, str]]:
-    """An order for each row, with its row guard and what the guard records (order|job|row)."""
-    items = []
-    for row in rows:
-        order = Order(
-            id=new_order_id(),
-            chat_id=row.chat_id,
-            # A private chat's order is its user's (they may cancel it); a group's belongs to
-            # the admin who imported it.
-            user_id=row.chat_id if row.chat_id > 0 else job.user_id,
-            text=row.text,
-            created_at=now,
-            updated_at=now,
-            language=row.language,
-            extra={IMPORT_FIELD: job.id},
-        )
-        items.append((order, row_guard(row.key), f"{order.id}|{job.id}|{row.number}"))
-    return items

@@ -16,7 +16,7 @@ from core.orders.model import Order
 from core.orders.pricing import Quote
 from core.orders.rows import customer, insert_order, remember_customer
 from core.orders.states import OrderState
-from core.orders.store import ID_ATTEMPTS, OrderStore
+from core.orders.store import ID_ATTEMPTS, OrderStore, Placement
 
 
 def place_priced(
@@ -28,26 +28,30 @@ def place_priced(
     language: str,
     payment_method: str = "",
     awaiting_payment: bool = False,
+    *,
+    placed: Placement | None = None,
 ) -> tuple[Order, bool]:
     """Store the order of `quote` (its lines copied: a later price change never alters it)
     with its stock reserved; a second call from the same `source` returns the first order
     and False. Raises catalogue.store.OutOfStock, with nothing stored, when a line ran out.
 
     An order `awaiting_payment` (its invoice is about to be sent) is not queued: its chain
-    starts when the payment is recorded (core.payments.store)."""
+    starts when the payment is recorded (core.payments.store). `placed`: an order the staff
+    place for the customer (core.orders.store.Placement: its source, author and first state
+    win over `source` and `awaiting_payment`); only a `pendiente` one is queued."""
+    first = OrderState.AWAITING_PAYMENT if awaiting_payment else OrderState.PENDIENTE
+    how = placed or Placement(source, customer(user_id), first, payment_method)
     for _attempt in range(ID_ATTEMPTS):
-        existing = store.by_source(source)
+        existing = store.by_source(how.source)
         if existing is not None:
             return existing, False
         order = store.new(chat_id, user_id, quote.text(), language)
         order.currency, order.subtotal = quote.currency, quote.subtotal
         order.delivery_fee, order.total = quote.delivery_fee, quote.total
-        order.payment_method = payment_method
-        if awaiting_payment:
-            order.state = OrderState.AWAITING_PAYMENT
+        how.apply(order)
         try:
             with store.db.transaction() as session:
-                insert_order(session, order, source, actor=customer(user_id))
+                insert_order(session, order, how.source, actor=how.actor)
                 _add_lines(session, order.id, quote)
                 CatalogueStore.reserve(session, [(ln.sku, ln.quantity) for ln in quote.lines])
                 remember_customer(session, order)
@@ -55,8 +59,8 @@ def place_priced(
         except IntegrityError:
             continue
     else:
-        raise RuntimeError(f"no order stored for {source} after {ID_ATTEMPTS} attempts")
-    if store.starts is not None and not awaiting_payment:
+        raise RuntimeError(f"no order stored for {how.source} after {ID_ATTEMPTS} attempts")
+    if store.starts is not None and order.state is OrderState.PENDIENTE:
         try:
             store.starts.add("order", order.id)
         except Exception:

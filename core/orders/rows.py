@@ -3,6 +3,7 @@ its queries share (core.orders.store, core.orders.queries)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -22,6 +23,25 @@ def customer(user_id: int) -> str:
 
 def staff(user_id: int) -> str:
     return f"staff:{user_id}"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Who places a new order and how it starts: the customer's own message places it
+    `pendiente`; the staff (an imported row) place it under the row's source, in the state it
+    waits in for the customer (or `pendiente`, paid in cash), with `extra` kept on it."""
+
+    source: str
+    actor: str
+    state: OrderState = OrderState.PENDIENTE
+    payment_method: str = ""
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def apply(self, order: Order) -> Order:
+        order.state = self.state
+        order.payment_method = self.payment_method or order.payment_method
+        order.extra.update(self.extra)
+        return order
 
 
 def telegram_source(chat_id: int, message_id: int) -> str:

@@ -17,6 +17,9 @@ class OrderState(StrEnum):
     # A /pedido text that matched no product: the staff price it (Cotizar), then it is paid
     # like any other order.
     POR_COTIZAR = "por_cotizar"
+    # Imported by the staff (core.importer) for a customer who has not asked for it: nothing
+    # runs and nothing is charged until that customer presses Confirmar (or Rechazar).
+    POR_CONFIRMAR = "por_confirmar"
     # Sent its invoice, not yet paid: no chain runs until the payment is recorded.
     AWAITING_PAYMENT = "esperando_pago"
     PENDIENTE = "pendiente"
@@ -62,6 +65,10 @@ STEPS: tuple[OrderState, ...] = (
 
 TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     OrderState.POR_COTIZAR: frozenset(
+        {OrderState.AWAITING_PAYMENT, OrderState.PENDIENTE, OrderState.CANCELADO}
+    ),
+    # Confirmar: its invoice (esperando_pago) or its chain (pendiente); Rechazar: cancelado.
+    OrderState.POR_CONFIRMAR: frozenset(
         {OrderState.AWAITING_PAYMENT, OrderState.PENDIENTE, OrderState.CANCELADO}
     ),
     # Paid: pendiente, and the chain starts; cancelled or its invoice expired: cancelado.

@@ -26,6 +26,7 @@ from core.orders.model import Order, new_order_id
 from core.orders.queries import OrderNotFound, OrderQueries
 from core.orders.rows import (
     SYSTEM,
+    Placement,
     customer,
     insert_order,
     record_change,
@@ -37,7 +38,7 @@ from core.orders.rows import (
 from core.orders.states import InvalidTransition, OrderState, sources_of, step_number
 from core.recovery.starts import PendingStarts
 
-__all__ = ["SYSTEM", "OrderNotFound", "OrderStore", "customer", "staff"]
+__all__ = ["SYSTEM", "OrderNotFound", "OrderStore", "Placement", "customer", "staff"]
 
 PREFIX = "pedidos:"
 # How long a Telegram update is remembered for re-delivery: Telegram keeps undelivered
@@ -101,14 +102,20 @@ class OrderStore(OrderQueries):
         text: str,
         source_message_id: int,
         language: str = "es",
+        *,
+        placed: Placement | None = None,
     ) -> tuple[Order, bool]:
-        """Store a new order; a re-delivered message returns its first order and False."""
-        source = telegram_source(chat_id, source_message_id)
+        """Store a new order; a re-delivered message returns its first order and False.
+
+        `placed`: an order the staff place for the customer (core.importer), with its own
+        source, author, first state and payment method, instead of the customer's message."""
+        how = placed or Placement(telegram_source(chat_id, source_message_id), customer(user_id))
+        source = how.source
         for _attempt in range(ID_ATTEMPTS):
-            order = self.new(chat_id, user_id, text, language)
+            order = how.apply(self.new(chat_id, user_id, text, language))
             try:
                 with self.db.transaction() as session:
-                    insert_order(session, order, source, actor=customer(user_id))
+                    insert_order(session, order, source, actor=how.actor)
                     remember_customer(session, order)
                 break
             except IntegrityError:
@@ -120,7 +127,7 @@ class OrderStore(OrderQueries):
                     return existing, False
         else:
             raise RuntimeError(f"no order stored for {source} after {ID_ATTEMPTS} attempts")
-        if self.starts is not None:
+        if self.starts is not None and order.state is OrderState.PENDIENTE:
             try:
                 self.starts.add("order", order.id)
             except Exception:

@@ -18,6 +18,7 @@ from core.reports.period import Period
 
 # One colour per state, the same in every chart.
 COLOURS = {
+    OrderState.POR_CONFIRMAR: "#eceff1",
     OrderState.AWAITING_PAYMENT: "#cfd8dc",
     OrderState.PENDIENTE: "#9e9e9e",
     OrderState.VALIDANDO_PAGO: "#ffb300",

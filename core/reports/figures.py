@@ -25,6 +25,7 @@ TOP = 10
 # are not sales; a cancelled or failed order gave its stock back.
 NOT_SOLD = (
     OrderState.POR_COTIZAR,
+    OrderState.POR_CONFIRMAR,
     OrderState.AWAITING_PAYMENT,
     OrderState.FALLIDO,
     OrderState.CANCELADO,

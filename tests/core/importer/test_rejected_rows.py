@@ -14,6 +14,7 @@ import redis
 
 from core.db.engine import Database
 from core.importer.jobs import ImportJobs
+from core.importer.placing import Shop
 from core.importer.run import Importer
 from core.orders.store import OrderStore
 
@@ -48,7 +49,8 @@ def run_import(db: Database, redis_url: str, tmp: Path, content: str) -> FakeCou
         store=OrderStore(db),
         courier=courier,
         fetch=fetch,
-        enqueue=lambda _ids: None,
+        announce=lambda _ids: None,
+        shop=lambda: Shop(None, {}, (), 0, "EUR"),
         max_rows=100,
         max_bytes=10_000,
         workdir=str(tmp),

@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.db.engine import Database
 from core.db.models import IssuedOrderId
-from core.orders.guarded import create_guarded
+from core.orders.rows import SYSTEM, Placement, insert_order
 from core.orders.states import InvalidTransition, OrderState
 from core.orders.store import OrderNotFound, OrderStore, staff
 
@@ -121,14 +122,21 @@ def test_an_order_id_is_never_issued_twice_even_after_its_order_is_deleted(
         assert session.scalar(select(IssuedOrderId.id).where(IssuedOrderId.id == order.id))
     again = store.new(10, 7, "y", "es")
     again.id = order.id
-    assert create_guarded(store, [(again, "src:1", "v")]) == [(-1, "")]
+    with pytest.raises(IntegrityError), store.db.transaction() as session:
+        insert_order(session, again, "src:1", SYSTEM)
 
 
-def test_guarded_creates_report_the_first_orders_guard(store: OrderStore) -> None:
-    first = store.new(10, 7, "x", "es")
-    second = store.new(10, 7, "x", "es")
-    assert create_guarded(store, [(first, "row:a", "first")]) == [(1, first.id)]
-    assert create_guarded(store, [(second, "row:a", "second")]) == [(0, "first")]
+def test_an_order_the_staff_place_waits_for_its_customer_under_its_own_source(
+    store: OrderStore,
+) -> None:
+    placed = Placement("import:row:a", staff(5), OrderState.POR_CONFIRMAR, "", (("k", "v"),))
+    first, created = store.create(10, 10, "x", 0, "es", placed=placed)
+    again, created_again = store.create(10, 10, "x", 0, "es", placed=placed)
+    assert created and not created_again and again.id == first.id
+    assert first.state is OrderState.POR_CONFIRMAR and first.extra["k"] == "v"
+    assert [(e.to_state, e.actor) for e in store.history(first.id)] == [
+        ("por_confirmar", "staff:5")
+    ]
 
 
 def test_created_between_pages_through_every_order(store: OrderStore) -> None:
