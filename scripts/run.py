@@ -35,7 +35,7 @@ def main() -> None:
     url = with_default_database(env)
     print(f"database {safe_url(url)}: schema revision {migrate(url)}")
     settings = Settings.from_env(env)
-    processes = ["worker", "beat", "bot", "flower"]
+    processes = ["worker", "worker_bulk", "beat", "bot", "flower"]
     if not env.get("REDIS_URL"):
         processes.insert(0, "redis")
         redis_dir = ROOT / "var" / "redis"

@@ -20,12 +20,19 @@ from packaging.utils import canonicalize_name
 import celeryconfig
 from core.settings import Settings
 from tests.support.lock import drift, installed_packages, locked_packages, read_lock
-from tests.support.system import BEAT_COMMAND, BOT_COMMAND, FLOWER_COMMAND, WORKER_COMMAND
+from tests.support.system import (
+    BEAT_COMMAND,
+    BOT_COMMAND,
+    BULK_WORKER_COMMAND,
+    FLOWER_COMMAND,
+    WORKER_COMMAND,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {
     "bot": BOT_COMMAND,
     "worker": WORKER_COMMAND,
+    "worker_bulk": BULK_WORKER_COMMAND,
     "beat": BEAT_COMMAND,
     "flower": FLOWER_COMMAND,
 }
@@ -123,7 +130,19 @@ def test_workers_scale_out(compose: dict[str, Any]) -> None:
     worker = compose["services"]["worker"]
     # `--scale worker=N` needs no fixed name and no host port.
     assert "container_name" not in worker and "ports" not in worker
-    assert "--queues=orders,images,telegram,watcher,imports,reports" in worker["command"]
+    assert "--queues=orders,images,telegram,watcher,reports" in worker["command"]
+    # Imports and what they start on a worker of their own, one at a time: every queue is
+    # consumed by exactly one of the two.
+    bulk = compose["services"]["worker_bulk"]
+    assert "--queues=imports,bulk" in bulk["command"] and "--concurrency=1" in bulk["command"]
+    consumed = [
+        queue
+        for service in (worker, bulk)
+        for arg in service["command"]
+        if arg.startswith("--queues=")
+        for queue in arg.removeprefix("--queues=").split(",")
+    ]
+    assert sorted(consumed) == sorted(celeryconfig.QUEUES)
 
 
 def test_redis_persists_has_a_password_and_is_internal_only(compose: dict[str, Any]) -> None:
@@ -173,6 +192,7 @@ def test_each_service_gets_only_the_secrets_it_needs(compose: dict[str, Any]) ->
     assert given == {
         "bot": {"TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET"},
         "worker": {"TELEGRAM_BOT_TOKEN", "SMTP_URL"},
+        "worker_bulk": {"TELEGRAM_BOT_TOKEN"},
         "beat": set(),
         "flower": {"FLOWER_BASIC_AUTH"},
     }

@@ -82,7 +82,7 @@ def place_row(store: OrderStore, shop: Shop, job: ImportJob, row: GoodRow) -> Pl
             row.chat_id, row.chat_id, row.text, 0, row.language, placed=placed
         )
         return Placed(order, created)
-    found = _quote(shop, row)
+    found = _quote(shop, row, job.language)
     if isinstance(found, BadRow):
         return found
     method = CASH if row.cash else payment_for(shop.methods, found.currency)[0]
@@ -113,7 +113,7 @@ def _placement(job: ImportJob, row: GoodRow, method: str) -> Placement:
     )
 
 
-def _quote(shop: Shop, row: GoodRow) -> Quote | BadRow:
+def _quote(shop: Shop, row: GoodRow, staff_language: str) -> Quote | BadRow:
     """The row's text matched and priced as the catalogue is now; every item must match."""
     assert shop.index is not None
     result = shop.index.match(row.text)
@@ -134,7 +134,7 @@ def _quote(shop: Shop, row: GoodRow) -> Quote | BadRow:
         except money.MoneyError:
             return _bad(row, "bad_total", total=row.total)
         if written != found.total:
-            shown = money.format_amount(found.total, found.currency, row.language)
+            shown = money.format_amount(found.total, found.currency, staff_language)
             return _bad(row, "total_differs", total=row.total, expected=shown)
     return found
 

@@ -1,7 +1,8 @@
 """CSV imports end to end: an admin sends a document, a worker on `imports` streams it.
 
-No worker consumes `orders` here, so the chains of the imported orders wait in the broker's
-`orders` list, where the test counts them.
+No worker consumes `bulk` here, so each imported order's announcement to its customer waits
+in the broker's `bulk` list, where the test counts them (and `orders` stays empty: an import
+puts nothing ahead of the customers' orders).
 """
 
 from __future__ import annotations
@@ -120,7 +121,11 @@ def test_import_with_good_bad_and_repeated_rows_then_again_creates_nothing(
 
     created = sum(len(batch) for batch in store.created_between(0, time.time() + 1))
     assert created == GOOD
-    assert broker.llen("orders") == created  # one chain per order, waiting for a worker
+    # One announcement per order, waiting for the import's worker; nothing ahead of orders.
+    assert broker.llen("bulk") == created
+    assert broker.llen("orders") == 0
+    first = store.get(next(iter(store.created_between(0, time.time() + 1)))[0].id)
+    assert first.state.value == "por_confirmar" and not first.task_ids
 
     # The same file again: nothing new.
     again = admin.send_document(the_file(), mime_type="text/csv", file_name="pedidos.csv")
@@ -134,7 +139,7 @@ def test_import_with_good_bad_and_repeated_rows_then_again_creates_nothing(
     assert f"• {created + 2} ya importados antes" in (redone.text or "")
     assert "• 3 rechazados" in (redone.text or "")
     assert sum(len(batch) for batch in store.created_between(0, time.time() + 1)) == created
-    assert broker.llen("orders") == created
+    assert broker.llen("bulk") == created and broker.llen("orders") == 0
 
 
 def test_too_many_rows_and_bad_files_are_refused_clearly(system: System, admin: Chat) -> None:

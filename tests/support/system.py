@@ -24,13 +24,28 @@ from tests.support.processes import (
     wait_until,
 )
 
-ALL_QUEUES = "orders,images,telegram,watcher,imports,reports"
+ALL_QUEUES = "orders,images,telegram,watcher,imports,bulk,reports"
+# The deployments' two workers: the customers' (every queue but the imports') and the imports'
+# own (the CSV job and what it starts, tasks.importer), so an import never takes a slot or a
+# place in line from an order.
+WORKER_QUEUES = "orders,images,telegram,watcher,reports"
+BULK_QUEUES = "imports,bulk"
 
 # The command of each process, as the Procfile, docker-compose.yml and the Dockerfile run it
 # (tests/test_deploy_files.py holds them to it). Tests add only options that place a
 # process: its name, pool size, ports, schedule file.
 BOT_COMMAND = ("python", "-m", "bot")
-WORKER_COMMAND = ("celery", "-A", "tasks", "worker", "--loglevel=INFO", f"--queues={ALL_QUEUES}")
+WORKER_COMMAND = ("celery", "-A", "tasks", "worker", "--loglevel=INFO", f"--queues={WORKER_QUEUES}")
+BULK_WORKER_COMMAND = (
+    "celery",
+    "-A",
+    "tasks",
+    "worker",
+    "--loglevel=INFO",
+    f"--queues={BULK_QUEUES}",
+    "--concurrency=1",
+    "--hostname=bulk@%h",
+)
 BEAT_COMMAND = ("celery", "-A", "tasks", "beat", "--loglevel=INFO")
 FLOWER_COMMAND = ("celery", "-A", "tasks", "flower")
 
