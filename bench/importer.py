@@ -1,15 +1,25 @@
-"""Import benchmark: a 10,000-row CSV through `importar_datos`'s code, in this process.
+"""Import benchmark.
 
-A fresh redis-server (broker and store) and the sandbox in this process; the admin uploads
-the file as a document and the importer downloads it through getFile, exactly as the task
-does (no worker consumes `orders`: the chains are published and left queued).
+Part 1, in this process: a 10,000-row CSV through `importar_datos`'s code. A fresh
+redis-server (broker and store) and the sandbox; the admin uploads the file as a document and
+the importer downloads it through getFile, exactly as the task does (no worker runs: each
+order's announcement is published on `bulk` and left queued).
 
 - rows/s of the import, as a ratio to the baseline of the same run: the naive way, the same
   rows read into memory and each stored with OrderStore.create and started with
-  tasks.orders.enqueue_order (what /pedido does per order);
+  tasks.orders.enqueue_order (what /pedido does per order). Both are one order action per row
+  now; the import adds the row's match and its announcement;
 - peak Python memory of an import of ROWS_SMALL and of ROWS_LARGE rows (tracemalloc, a run
   of its own): streamed, their ratio stays near 1 while the file grows tenfold;
 - editMessageText calls per second during the import (the progress bar: at most 1/s).
+
+Part 2, real processes (redis-server, the bot, the workers, the sandbox with Telegram's
+limits): a customer's /pedido, from the message to its "completado", SAMPLES times without
+an import (the baseline) and SAMPLES times while FAIR_ROWS rows are being imported and
+announced to their customers; printed as the ratio of the medians (goal: near 1), with the
+`orders` and `bulk` queue lengths seen meanwhile. Run with the deployments' two workers
+(`worker`: every queue but imports; `worker_bulk`: imports,bulk, one process), then, for
+comparison, with one worker consuming every queue.
 """
 
 from __future__ import annotations
@@ -17,14 +27,17 @@ from __future__ import annotations
 import csv
 import io
 import os
+import statistics
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
+import redis
+
 from sandbox import run_in_thread
 from sandbox.client import Chat
-from tests.support.processes import RedisServer
+from tests.support.processes import RedisServer, wait_until
 
 ROWS = 10_000
 ROWS_SMALL = 2_000
@@ -42,12 +55,30 @@ def csv_bytes(rows: int, salt: str) -> bytes:
 
 
 def main() -> None:
+    saved = dict(os.environ)
+    try:
+        in_process()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    customers_during_import(shared_worker=False)
+    customers_during_import(shared_worker=True)
+
+
+def in_process() -> None:
+    """Part 1 (module doc)."""
+    from core.db.engine import Database
+    from core.db.schema import migrate
+
     with tempfile.TemporaryDirectory() as tmp_name, run_in_thread(port=0) as sandbox:
         tmp = Path(tmp_name)
         (tmp / "redis").mkdir()
         server = RedisServer(tmp / "redis", tmp).start()
+        database_url = f"sqlite:///{tmp / 'pedidos.db'}"
+        migrate(Database(database_url))
         try:
             os.environ.update(
+                DATABASE_URL=database_url,
                 REDIS_URL=server.url,
                 TELEGRAM_API_URL=sandbox.url,
                 TELEGRAM_BOT_TOKEN=sandbox.token,
@@ -118,8 +149,9 @@ def run(admin: Chat, sandbox: object) -> None:
     assert job is not None and job.created == ROWS, job
     rate = ROWS / elapsed
     baseline = naive(ROWS)
-    queued = clients.redis_client().llen("orders")
-    assert queued == 2 * ROWS, queued  # every chain published (the import's and the naive's)
+    broker = clients.redis_client()
+    # Every order announced on `bulk` (the import's), every naive chain on `orders`.
+    assert (broker.llen("bulk"), broker.llen("orders")) == (ROWS, ROWS)
     print(
         f"import {ROWS} rows: {rate:,.0f} rows/s in {elapsed:.1f} s; naive per-order path "
         f"{baseline:,.0f} rows/s; ratio {rate / baseline:.2f}"
@@ -142,6 +174,68 @@ def run(admin: Chat, sandbox: object) -> None:
         f"{peaks[ROWS_LARGE] / 1024:,.0f} KiB for {ROWS_LARGE} rows: ratio {ratio:.2f} "
         f"for a file {ROWS_LARGE // ROWS_SMALL}x larger"
     )
+
+
+FAIR_ROWS = 20_000
+SAMPLES = 8
+CUSTOMERS = 100
+DONE = "está completado"
+
+
+def customers_during_import(shared_worker: bool) -> None:
+    """Part 2 (module doc), with the two workers or one `shared_worker`."""
+    from tests.support.system import ALL_QUEUES, BULK_QUEUES, WORKER_QUEUES, running_system
+
+    with (
+        tempfile.TemporaryDirectory() as tmp_name,
+        run_in_thread(port=0) as sandbox,
+        running_system(
+            Path(tmp_name),
+            sandbox.url,
+            sandbox.token,
+            ADMIN_CHAT_IDS=str(ADMIN),
+            IMPORT_MAX_ROWS=str(FAIR_ROWS),
+            IMPORT_MAX_BYTES="50MB",
+            LOG_LEVEL="INFO",
+        ) as system,
+    ):
+        if shared_worker:
+            system.start_worker(queues=ALL_QUEUES)
+        else:
+            system.start_worker(queues=WORKER_QUEUES)
+            system.start_worker(queues=BULK_QUEUES, concurrency=1)
+        system.start_bot()
+        customer = system.private_chat()
+        people = [system.private_chat() for _ in range(CUSTOMERS)]
+        admin = sandbox.client.private_chat(user_id=ADMIN, first_name="Ana")
+        broker = redis.Redis.from_url(system.redis.url)
+        baseline = [first_result(customer, n) for n in range(SAMPLES)]
+        rows = [f"{people[n % CUSTOMERS].id},pedido importado {n}" for n in range(FAIR_ROWS)]
+        data = ("chat_id,texto\n" + "\n".join(rows) + "\n").encode()
+        admin.send_document(data, mime_type="text/csv", file_name="grande.csv")
+        wait_until(lambda: broker.llen("bulk") > 0, 120, "the import announcing orders")
+        during, queued = [], []
+        for n in range(SAMPLES):
+            queued.append((broker.llen("orders"), broker.llen("bulk")))
+            during.append(first_result(customer, SAMPLES + n))
+        still = broker.llen("bulk")
+    how = "one worker for every queue" if shared_worker else "worker + worker_bulk"
+    base, busy = statistics.median(baseline), statistics.median(during)
+    print(
+        f"{how}: customer /pedido → completado, median {base * 1000:,.0f} ms without an "
+        f"import, {busy * 1000:,.0f} ms while {FAIR_ROWS:,} rows import: ratio "
+        f"{busy / base:.2f} (max {max(during) * 1000:,.0f} ms); queued meanwhile "
+        f"orders ≤ {max(o for o, _ in queued)}, bulk ≥ {min(b for _, b in queued):,} "
+        f"({still:,} still at the end)"
+    )
+
+
+def first_result(chat: Chat, n: int) -> float:
+    """Seconds from a /pedido to its "completado" message."""
+    start = time.monotonic()
+    sent = chat.send(f"/pedido bocadillo {n}")
+    chat.wait_for(lambda m: DONE in (m.text or ""), timeout=120, after=sent.message_id)
+    return time.monotonic() - start
 
 
 if __name__ == "__main__":

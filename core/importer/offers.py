@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from core import money, texts
 from core.cart.views import quote_lines
@@ -30,6 +30,7 @@ from core.orders.rows import customer
 from core.orders.states import InvalidTransition, OrderState
 from core.orders.store import OrderStore
 from core.payments.methods import CASH, INVOICED
+from core.telegram.handover import Outgoing
 
 CONFIRM = "ok"
 REJECT = "no"
@@ -81,17 +82,12 @@ def offer_keyboard(order: Order) -> Keyboard:
 
 
 class Sender(Protocol):
-    """core.telegram.courier.Courier's once-per-key send."""
+    """core.telegram.courier.Courier's once-per-key delivery, now or never: a long wait for
+    Telegram raises (limited_calls.Throttled) for the task to run again later on its own
+    queue, rather than handing the message to the `telegram` queue the customers' worker
+    drains (Courier.send would)."""
 
-    def send(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        key: str,
-        reply_markup: dict[str, Any] | None = None,
-        urgent: bool = True,
-    ) -> int | None: ...
+    def deliver(self, message: Outgoing) -> int | None: ...
 
 
 def announce(store: OrderStore, sender: Sender, order_id: str) -> str:
@@ -104,18 +100,20 @@ def announce(store: OrderStore, sender: Sender, order_id: str) -> str:
     lines = store.lines(order.id)
     if order.state is OrderState.POR_CONFIRMAR:
         # Not urgent: a customer's own messages go before a bulk import's.
-        sent = sender.send(
+        offer = Outgoing(
             order.chat_id,
             offer_text(order, lines),
-            key=offer_key(order.id),
-            reply_markup=offer_keyboard(order),
+            offer_key(order.id),
+            offer_keyboard(order),
             urgent=False,
         )
+        sent = sender.deliver(offer)
         if sent:
             store.set_fields(order.id, **{OFFER_FIELD: sent})
         return "offer"
     if order.payment_method == CASH and not order.is_final:
-        sender.send(order.chat_id, told_text(order, lines), key=told_key(order.id), urgent=False)
+        told = Outgoing(order.chat_id, told_text(order, lines), told_key(order.id), urgent=False)
+        sender.deliver(told)
         return "cash"
     return ""
 

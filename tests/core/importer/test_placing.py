@@ -21,6 +21,7 @@ from core.importer.run import Importer
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
 from core.recovery.starts import PendingStarts
+from core.telegram.handover import Outgoing
 
 ADMIN = 9
 MARGARITA = Product("PZ-MARG", "Pizza Margarita", "Margherita Pizza", 950, "EUR", "Pizzas")
@@ -46,18 +47,10 @@ class Courier:
 
 class Sender:
     def __init__(self) -> None:
-        self.sent: list[tuple[int, str, str, dict[str, Any] | None]] = []
+        self.sent: list[Outgoing] = []
 
-    def send(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        key: str,
-        reply_markup: dict[str, Any] | None = None,
-        urgent: bool = True,
-    ) -> int:
-        self.sent.append((chat_id, text, key, reply_markup))
+    def deliver(self, message: Outgoing) -> int:
+        self.sent.append(message)
         return 100 + len(self.sent)
 
 
@@ -172,7 +165,9 @@ def test_only_the_orders_customer_answers_its_offer(
 
     sender = Sender()
     assert offers.announce(store, sender, pizzas.id) == "offer"
-    [(chat, text, key, keyboard)] = sender.sent
+    [sent] = sender.sent
+    chat, text, key, keyboard = sent.chat_id, sent.text, sent.key, sent.reply_markup
+    assert not sent.urgent  # a customer's own messages go first
     assert chat == 101 and key == f"order:{pizzas.id}:import_offer"
     assert "La tienda ha preparado este pedido para ti" in text and "19,00" in text
     assert "2× Pizza Margarita" in text or "2 × Pizza Margarita" in text, text
