@@ -28,6 +28,7 @@ import csv
 import io
 import os
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -205,11 +206,12 @@ def customers_during_import(shared_worker: bool) -> None:
             system.start_worker(queues=WORKER_QUEUES)
             system.start_worker(queues=BULK_QUEUES, concurrency=1)
         system.start_bot()
-        customer = system.private_chat()
+        # A chat per /pedido: one customer's quota (10 a minute) is not what is measured.
+        customers = [system.private_chat() for _ in range(2 * SAMPLES)]
         people = [system.private_chat() for _ in range(CUSTOMERS)]
         admin = sandbox.client.private_chat(user_id=ADMIN, first_name="Ana")
         broker = redis.Redis.from_url(system.redis.url)
-        baseline = [first_result(customer, n) for n in range(SAMPLES)]
+        baseline = [first_result(customers[n], n) for n in range(SAMPLES)]
         rows = [f"{people[n % CUSTOMERS].id},pedido importado {n}" for n in range(FAIR_ROWS)]
         data = ("chat_id,texto\n" + "\n".join(rows) + "\n").encode()
         admin.send_document(data, mime_type="text/csv", file_name="grande.csv")
@@ -217,7 +219,7 @@ def customers_during_import(shared_worker: bool) -> None:
         during, queued = [], []
         for n in range(SAMPLES):
             queued.append((broker.llen("orders"), broker.llen("bulk")))
-            during.append(first_result(customer, SAMPLES + n))
+            during.append(first_result(customers[SAMPLES + n], SAMPLES + n))
         still = broker.llen("bulk")
     how = "one worker for every queue" if shared_worker else "worker + worker_bulk"
     base, busy = statistics.median(baseline), statistics.median(during)
@@ -239,4 +241,8 @@ def first_result(chat: Chat, n: int) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["customers"]:  # part 2 alone
+        customers_during_import(shared_worker=False)
+        customers_during_import(shared_worker=True)
+    else:
+        main()

@@ -19,7 +19,7 @@ from celery.utils.log import get_task_logger
 from core.catalogue.store import CatalogueStore
 from core.importer import offers
 from core.importer.jobs import ImportJobs
-from core.importer.placing import Shop
+from core.importer.placing import CASH_FIELD, Shop
 from core.importer.run import ImportBusy, Importer
 from core.orders.states import OrderState
 from core.recovery.leases import holder_name
@@ -63,7 +63,9 @@ def announce(order_ids: list[str]) -> None:
     cash = [
         order.id
         for order in store.get_many(order_ids)
-        if order.state is OrderState.PENDIENTE and not order.task_ids
+        if order.extra.get(CASH_FIELD)
+        and order.state is OrderState.PENDIENTE
+        and not order.task_ids
     ]
     # Taken from the pending starts first: the recovery sweep then leaves them to us.
     plans = [

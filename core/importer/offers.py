@@ -22,6 +22,7 @@ from typing import Protocol
 
 from core import money, texts
 from core.cart.views import quote_lines
+from core.importer.placing import CASH_FIELD
 from core.keyboards import IMPORTED, Keyboard, button
 from core.orders.model import Order
 from core.orders.pricing import PricedLine, Quote
@@ -29,7 +30,7 @@ from core.orders.queries import OrderNotFound
 from core.orders.rows import customer
 from core.orders.states import InvalidTransition, OrderState
 from core.orders.store import OrderStore
-from core.payments.methods import CASH, INVOICED
+from core.payments.methods import INVOICED
 from core.telegram.handover import Outgoing
 
 CONFIRM = "ok"
@@ -111,7 +112,7 @@ def announce(store: OrderStore, sender: Sender, order_id: str) -> str:
         if sent:
             store.set_fields(order.id, **{OFFER_FIELD: sent})
         return "offer"
-    if order.payment_method == CASH and not order.is_final:
+    if order.extra.get(CASH_FIELD) and not order.is_final:
         told = Outgoing(order.chat_id, told_text(order, lines), told_key(order.id), urgent=False)
         sender.deliver(told)
         return "cash"

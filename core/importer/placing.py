@@ -32,9 +32,11 @@ from core.payments.methods import CASH
 from core.quotes.amounts import parse_quote_amount
 from core.quotes.store import payment_for
 
-# Order.extra of an imported order: its job, and its row in that job's file.
+# Order.extra of an imported order: its job, its row in that job's file, and "1" when the
+# row said it is paid in cash (placed at once: its customer is only told).
 IMPORT_FIELD = "import"
 ROW_FIELD = "import_row"
+CASH_FIELD = "import_cash"
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,11 @@ def _placement(job: ImportJob, row: GoodRow, method: str) -> Placement:
         actor=staff(job.user_id),
         state=OrderState.PENDIENTE if row.cash else OrderState.POR_CONFIRMAR,
         payment_method=method,
-        extra=((IMPORT_FIELD, job.id), (ROW_FIELD, str(row.number))),
+        extra=(
+            (IMPORT_FIELD, job.id),
+            (ROW_FIELD, str(row.number)),
+            *([(CASH_FIELD, "1")] if row.cash else []),
+        ),
     )
 
 

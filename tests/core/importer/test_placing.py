@@ -189,6 +189,10 @@ def test_only_the_orders_customer_answers_its_offer(
     assert [e.actor for e in store.history(pizzas.id)] == [f"staff:{ADMIN}", "customer:101"]
     twice = offers.answer_offer(store, pizzas.id, 101, 101, offers.CONFIRM)
     assert twice.answer is offers.Answer.STALE
+    # Announced again (a re-run import): answered already, so nothing is said, though it is
+    # now a cash order (the shop takes cash only) like a `pago=efectivo` row's.
+    assert store.get(pizzas.id).payment_method == "cash"
+    assert offers.announce(store, sender, pizzas.id) == "" and len(sender.sent) == 1
 
     # Rechazar cancels, and the last tiramisú it held goes back on sale.
     assert left(sqlite_db) == 0
