@@ -178,7 +178,7 @@ def run(admin: Chat, sandbox: object) -> None:
 
 
 FAIR_ROWS = 20_000
-SAMPLES = 8
+SAMPLES = 10
 CUSTOMERS = 100
 DONE = "está completado"
 
@@ -198,13 +198,16 @@ def customers_during_import(shared_worker: bool) -> None:
             IMPORT_MAX_ROWS=str(FAIR_ROWS),
             IMPORT_MAX_BYTES="50MB",
             LOG_LEVEL="INFO",
+            # Every row paid in cash: its chain starts at import, the heaviest import there is
+            # (three steps and a message per row, as every row was before).
+            PAYMENT_METHODS="cash",
         ) as system,
     ):
         if shared_worker:
             system.start_worker(queues=ALL_QUEUES)
         else:
             system.start_worker(queues=WORKER_QUEUES)
-            system.start_worker(queues=BULK_QUEUES, concurrency=1)
+            system.start_worker(queues=BULK_QUEUES, concurrency=2, nice=10)
         system.start_bot()
         # A chat per /pedido: one customer's quota (10 a minute) is not what is measured.
         customers = [system.private_chat() for _ in range(2 * SAMPLES)]
@@ -212,8 +215,8 @@ def customers_during_import(shared_worker: bool) -> None:
         admin = sandbox.client.private_chat(user_id=ADMIN, first_name="Ana")
         broker = redis.Redis.from_url(system.redis.url)
         baseline = [first_result(customers[n], n) for n in range(SAMPLES)]
-        rows = [f"{people[n % CUSTOMERS].id},pedido importado {n}" for n in range(FAIR_ROWS)]
-        data = ("chat_id,texto\n" + "\n".join(rows) + "\n").encode()
+        rows = [f"{people[n % CUSTOMERS].id},importado {n},efectivo" for n in range(FAIR_ROWS)]
+        data = ("chat_id,texto,pago\n" + "\n".join(rows) + "\n").encode()
         admin.send_document(data, mime_type="text/csv", file_name="grande.csv")
         wait_until(lambda: broker.llen("bulk") > 0, 120, "the import announcing orders")
         during, queued = [], []
@@ -221,7 +224,7 @@ def customers_during_import(shared_worker: bool) -> None:
             queued.append((broker.llen("orders"), broker.llen("bulk")))
             during.append(first_result(customers[SAMPLES + n], SAMPLES + n))
         still = broker.llen("bulk")
-    how = "one worker for every queue" if shared_worker else "worker + worker_bulk"
+    how = "one worker for every queue" if shared_worker else "worker + worker_bulk (nice 10)"
     base, busy = statistics.median(baseline), statistics.median(during)
     print(
         f"{how}: customer /pedido → completado, median {base * 1000:,.0f} ms without an "

@@ -131,10 +131,14 @@ def test_workers_scale_out(compose: dict[str, Any]) -> None:
     # `--scale worker=N` needs no fixed name and no host port.
     assert "container_name" not in worker and "ports" not in worker
     assert "--queues=orders,images,telegram,watcher,reports" in worker["command"]
-    # Imports and what they start on a worker of their own, one at a time: every queue is
+    # Imports and what they start on a worker of their own, under nice: every queue is
     # consumed by exactly one of the two.
     bulk = compose["services"]["worker_bulk"]
-    assert "--queues=imports,bulk" in bulk["command"] and "--concurrency=1" in bulk["command"]
+    assert "--queues=imports,bulk" in bulk["command"] and bulk["command"][:3] == [
+        "nice",
+        "-n",
+        "10",
+    ]
     consumed = [
         queue
         for service in (worker, bulk)

@@ -36,14 +36,19 @@ BULK_QUEUES = "imports,bulk"
 # process: its name, pool size, ports, schedule file.
 BOT_COMMAND = ("python", "-m", "bot")
 WORKER_COMMAND = ("celery", "-A", "tasks", "worker", "--loglevel=INFO", f"--queues={WORKER_QUEUES}")
+# Under `nice`: the CPU an import takes (matching, one transaction per row) yields to the
+# customers' worker and the bot on a machine they share.
 BULK_WORKER_COMMAND = (
+    "nice",
+    "-n",
+    "10",
     "celery",
     "-A",
     "tasks",
     "worker",
     "--loglevel=INFO",
     f"--queues={BULK_QUEUES}",
-    "--concurrency=1",
+    "--concurrency=2",
     "--hostname=bulk@%h",
 )
 BEAT_COMMAND = ("celery", "-A", "tasks", "beat", "--loglevel=INFO")
@@ -101,9 +106,11 @@ class System:
         queues: str = ALL_QUEUES,
         concurrency: int = 2,
         options: tuple[str, ...] = (),
+        nice: int = 0,
         **env: str,
     ) -> Process:
-        """A `celery worker` process (plus `options`); returns once it is ready to consume."""
+        """A `celery worker` process (plus `options`, under `nice` when given, as
+        worker_bulk runs); returns once it is ready to consume."""
         name = f"worker{next(self._names)}"
         command = tuple(a for a in WORKER_COMMAND if not a.startswith("--queues="))
         argv = local_argv(
@@ -115,6 +122,8 @@ class System:
             "--without-gossip",
             *options,
         )
+        if nice:
+            argv = ["nice", "-n", str(nice), *argv]
         process = Process(name, argv, {**self.env, **env}, self.logs).start()
         self.processes.append(process)
         wait_until(lambda: " ready." in process.log() or not process.running, 60, f"{name} ready")
