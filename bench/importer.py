@@ -16,10 +16,15 @@ order's announcement is published on `bulk` and left queued).
 Part 2, real processes (redis-server, the bot, the workers, the sandbox with Telegram's
 limits): a customer's /pedido, from the message to its "completado", SAMPLES times without
 an import (the baseline) and SAMPLES times while FAIR_ROWS rows are being imported and
-announced to their customers; printed as the ratio of the medians (goal: near 1), with the
-`orders` and `bulk` queue lengths seen meanwhile. Run with the deployments' two workers
-(`worker`: every queue but imports; `worker_bulk`: imports,bulk, one process), then, for
-comparison, with one worker consuming every queue.
+announced to their customers, every row paid in cash so that each starts its chain; printed
+as the ratio of the medians (goal: near 1), with the `orders` and `bulk` queue lengths seen
+meanwhile. Run with the deployments' two workers (`worker`: every queue but imports;
+`worker_bulk`: imports,bulk, two processes under nice), then with one worker consuming every
+queue; and, for comparison, the design this replaced: BEFORE_ORDERS imported orders' chains
+published on `orders` ahead of the customer.
+
+`python -m bench.importer in-process` runs part 1 alone, `… customers` part 2, `… before` the
+comparison.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ def main() -> None:
         os.environ.update(saved)
     customers_during_import(shared_worker=False)
     customers_during_import(shared_worker=True)
+    customers_before()
 
 
 def in_process() -> None:
@@ -235,11 +241,58 @@ def customers_during_import(shared_worker: bool) -> None:
     )
 
 
-def first_result(chat: Chat, n: int) -> float:
+BEFORE_ORDERS = 2_000
+BEFORE_SAMPLES = 3
+
+
+def customers_before() -> None:
+    """The design this replaced, for comparison: one worker for every queue, and an import's
+    orders placed `pendiente` with their chains published on `orders` (what importar_datos
+    did: create in bulk, then every chain), BEFORE_ORDERS of them ahead of the customer."""
+    from tests.support.system import ALL_QUEUES, running_system
+
+    with (
+        tempfile.TemporaryDirectory() as tmp_name,
+        run_in_thread(port=0) as sandbox,
+        running_system(Path(tmp_name), sandbox.url, sandbox.token, LOG_LEVEL="INFO") as system,
+    ):
+        system.start_worker(queues=ALL_QUEUES)
+        system.start_bot()
+        customers = [system.private_chat() for _ in range(SAMPLES + BEFORE_SAMPLES)]
+        people = [system.private_chat() for _ in range(CUSTOMERS)]
+        baseline = [first_result(customers[n], n) for n in range(SAMPLES)]
+        for name in ("REDIS_URL", "DATABASE_URL", "TELEGRAM_API_URL", "TELEGRAM_BOT_TOKEN"):
+            os.environ[name] = system.env[name]
+        from celery._state import _set_task_join_will_block
+
+        from tasks import app
+        from tasks.orders import order_chain
+
+        _set_task_join_will_block(True)
+        chats = [people[n % CUSTOMERS].id for n in range(BEFORE_ORDERS)]
+        ids = [system.store.create(c, c, f"importado {n}", n)[0].id for n, c in enumerate(chats)]
+        with app.producer_or_acquire() as producer:
+            for order_id in ids:
+                order_chain(order_id).apply_async(producer=producer)
+        broker = redis.Redis.from_url(system.redis.url)
+        ahead = broker.llen("orders")
+        during = [
+            first_result(customers[SAMPLES + n], SAMPLES + n, timeout=1800)
+            for n in range(BEFORE_SAMPLES)
+        ]
+    base, busy = statistics.median(baseline), statistics.median(during)
+    print(
+        f"before (chains on orders, one worker): median {base * 1000:,.0f} ms without an "
+        f"import, {busy * 1000:,.0f} ms behind {BEFORE_ORDERS:,} imported orders' chains "
+        f"({ahead:,} messages on orders): ratio {busy / base:.1f}"
+    )
+
+
+def first_result(chat: Chat, n: int, timeout: float = 120) -> float:
     """Seconds from a /pedido to its "completado" message."""
     start = time.monotonic()
     sent = chat.send(f"/pedido bocadillo {n}")
-    chat.wait_for(lambda m: DONE in (m.text or ""), timeout=120, after=sent.message_id)
+    chat.wait_for(lambda m: DONE in (m.text or ""), timeout=timeout, after=sent.message_id)
     return time.monotonic() - start
 
 
@@ -247,5 +300,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["customers"]:  # part 2 alone
         customers_during_import(shared_worker=False)
         customers_during_import(shared_worker=True)
+    elif sys.argv[1:] == ["before"]:
+        customers_before()
+    elif sys.argv[1:] == ["in-process"]:
+        in_process()
     else:
         main()

@@ -2,9 +2,10 @@
 
 What an import starts runs on its own queue, `bulk` (BULK): each imported order's
 `avisar_pedido_importado` (the customer's offer, or word of a cash order) and the chain of a
-cash order. A dedicated worker consumes `imports` and `bulk` (docker-compose.yml's
-`worker-bulk`, the Procfile's `worker_bulk`), so a 50,000-row import never puts a step ahead
-of a customer's /pedido on `orders`, and never takes one of the orders worker's pool slots.
+cash order. A worker of their own consumes `imports` and `bulk` (`worker_bulk` in
+docker-compose.yml and the Procfile: two processes under nice), so a 50,000-row import never
+puts a step ahead of a customer's /pedido on `orders`, nor takes one of the orders worker's
+pool slots.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ staff, a cash row is only told and runs its chain on the import's own worker; no
 press moves an order, and importing the file again sends nothing twice.
 
 The customers' worker consumes every queue but `imports` and `bulk`, which a worker of its own
-consumes (one process), as docker-compose.yml and the Procfile run them.
+consumes (under nice), as docker-compose.yml and the Procfile run them.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def system(
         CatalogueStore(running.db).replace_all(demo)
         running.sandbox.group_chat(STAFF_GROUP, "Tienda", user_id=ADMIN, administrators=[ADMIN])
         running.start_worker(queues=WORKER_QUEUES)
-        running.start_worker(queues=BULK_QUEUES, concurrency=1)
+        running.start_worker(queues=BULK_QUEUES, nice=10)
         running.start_bot()
         yield running
 
