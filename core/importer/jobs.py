@@ -3,7 +3,9 @@
 Keys (under `pedidos:`):
   import:{id}                  hash    the job (ImportJob)
   import:update:{chat}:{msg}   string  the job made from that Telegram message (re-delivery)
-  import:row:{sha256}          string  "{order}|{job}|{row}": the order a CSV row created
+
+A row's identity, `pedidos:import:row:{sha256}` (row_guard), is not a Redis key: it is the
+source of the order the row created, unique in the database (core.importer.placing).
 """
 
 from __future__ import annotations
