@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core import money
+from core import money, texts
 from core.catalogue.matching import CatalogueIndex
 from core.catalogue.product import Product
 from core.catalogue.store import CatalogueStore, OutOfStock
@@ -100,7 +100,7 @@ def place_row(store: OrderStore, shop: Shop, job: ImportJob, row: GoodRow) -> Pl
             placed=_placement(job, row, method),
         )
     except OutOfStock as exc:
-        return _bad(row, "not_sold", sku=exc.sku, why="sold_out")
+        return _bad(row, "not_sold", sku=exc.sku, why=_why("sold_out", job.language))
     return Placed(order, created)
 
 
@@ -130,7 +130,7 @@ def _quote(shop: Shop, row: GoodRow, staff_language: str) -> Quote | BadRow:
     try:
         quotes = price(wanted, shop.products, shop.min_order, shop.currency)
     except QuoteProblem as exc:
-        return _bad(row, "not_sold", sku=exc.sku or "-", why=exc.code)
+        return _bad(row, "not_sold", sku=exc.sku or "-", why=_why(exc.code, staff_language))
     if len(quotes) != 1:
         return _bad(row, "currencies")
     found = quotes[0]
@@ -143,6 +143,14 @@ def _quote(shop: Shop, row: GoodRow, staff_language: str) -> Quote | BadRow:
             shown = money.format_amount(found.total, found.currency, staff_language)
             return _bad(row, "total_differs", total=row.total, expected=shown)
     return found
+
+
+def _why(code: str, language: str) -> str:
+    """A QuoteProblem's code in the staff's words (the code itself when it has none)."""
+    try:
+        return texts.raw(language, f"import.why.{code}")
+    except KeyError:
+        return code
 
 
 def _bad(row: GoodRow, reason: str, **values: object) -> BadRow:

@@ -144,7 +144,8 @@ def test_catalogue_rows_are_priced_on_the_server_and_the_files_total_only_checke
     rejected = run.courier.files["pedidos-rechazadas.csv"].decode("utf-8-sig")
     assert "el total del archivo (5,00) no coincide con el del catálogo (9,50" in rejected
     assert "no está en el catálogo: 3 unicornios" in rejected
-    assert "POS-TIRA (sold_out)" in rejected  # the cash row took the last one
+    # The cash row took the last tiramisú.
+    assert "no se puede vender así: POS-TIRA (agotado)" in rejected
 
 
 def test_only_the_orders_customer_answers_its_offer(
