@@ -8,10 +8,10 @@ orders written as the store leaves them, created over the last 90 days: 1,000 st
 Loaded with COPY (PostgreSQL) or one executemany transaction (SQLite), then ANALYZEd.
 
 Watcher run: `core.watcher.watch.Watcher.run` end to end (claim through the unfinished-orders
-index, read the orders, compose the admins' digest and 1,000 chat alerts, mark each one, record
-the run), with a messenger that sends nowhere: what reaching Telegram costs is paced by
-Telegram's limits, not by how stale orders are found. The claims are reset between runs (not
-timed).
+index: one statement finds, marks and reads the 1,000 stale orders; compose the admins' digest
+and 1,000 chat alerts and hand each to the messenger; record the run), with a messenger that
+sends nowhere: what reaching Telegram costs is paced by Telegram's limits, not by how stale
+orders are found. The claims are reset between runs (not timed).
 
 Full scan, what finding them costs without the index: every order's id, state and creation
 time read into Python and filtered there (the leanest a store without a stale query could do;

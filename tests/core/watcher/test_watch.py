@@ -14,10 +14,11 @@ from core.orders.model import Order
 from core.orders.states import OrderState
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
 from core.telegram.client import BadRequest
-from core.watcher.index import StaleClaim, StaleIndex
+from core.watcher.index import StaleClaim, StaleIndex, StaleOrder
 from core.watcher.watch import (
     DIGEST_CHARS,
     Watcher,
+    alert_text,
     digest_parts,
     error_note,
     order_line,
@@ -78,7 +79,8 @@ class MemoryStore:
         self, run_id: str, cutoff: float, limit: int, now: float, adopt_before: float
     ) -> StaleClaim:
         if run_id in self.claimed_by:
-            return StaleClaim(self.claimed_by[run_id], resumed=True, more=False)
+            mine = [self.orders[i] for i in self.claimed_by[run_id]]
+            return StaleClaim(self._read(mine), resumed=True, more=False)
         taken = {i for ids in self.claimed_by.values() for i in ids}
         ids = [
             o.id
@@ -88,7 +90,12 @@ class MemoryStore:
         self.claimed_by[run_id] = ids
         for i in ids:
             self.orders[i].stale_alerted_at = now
-        return StaleClaim(ids, resumed=False, more=False)
+        return StaleClaim(self._read([self.orders[i] for i in ids]), resumed=False, more=False)
+
+    @staticmethod
+    def _read(orders: list[Order]) -> list[StaleOrder]:
+        """As the store's claim: what the alerts need of the unfinished ones."""
+        return [StaleOrder.of(order) for order in orders if not order.is_final]
 
     def get_many(self, ids: list[str]) -> list[Order]:
         return [self.orders[i] for i in ids if i in self.orders]
@@ -258,3 +265,27 @@ def test_every_language_has_every_watcher_text() -> None:
     assert len(spanish) >= 10
     for language in texts.languages():
         assert spanish <= set(texts._catalog(language)), language
+
+
+@pytest.mark.parametrize("language", texts.languages())
+def test_alerts_and_lines_read_as_the_catalogue_says_with_every_value_escaped(
+    language: str,
+) -> None:
+    order = make_order("P-<b>&", language=language, error="<i>boom</i>")
+    claimed = StaleOrder.of(order)
+    state = texts.state_name(language, order.state)
+
+    assert alert_text(claimed, NOW) == texts.text(
+        language, "watcher.alert", id="P-<b>&", age="26 h"
+    )
+    expected = texts.text(
+        language,
+        "watcher.line",
+        id="P-<b>&",
+        age="26 h",
+        state=state,
+        error="<i>boom</i>",
+        chat=100,
+    )
+    assert order_line(claimed, NOW, language) == order_line(order, NOW, language) == expected
+    assert "&lt;b&gt;&amp;" in expected and "&lt;i&gt;boom" in expected
