@@ -75,7 +75,7 @@ def _album_under(card: Card) -> None:
 
 @cache
 def photo_jobs() -> PhotoJobStore:
-    return PhotoJobStore(redis_client())
+    return PhotoJobStore(database(), PendingStarts(redis_client()))
 
 
 @cache
@@ -129,7 +129,7 @@ def conversations() -> ConversationStore:
 def retention() -> Retention:
     config = settings()
     return Retention(
-        redis_client(),
+        photo_jobs(),
         store(),
         config.order_retention,
         config.legal_retention,
