@@ -65,9 +65,15 @@ def enqueue_photo(job_id: str) -> str:
     publish, so a Redis that loses the message is noticed (core.recovery.epoch) and the
     sweep queues the job again (resume_lost_photos).
     """
-    task_id = uuid()
-    ctx.photo_jobs().set_fields(job_id, task_id=task_id, queued_epoch=clients.epoch())
-    procesar_imagen.apply_async((job_id,), queue="images", task_id=task_id)
+    task_id, jobs = uuid(), ctx.photo_jobs()
+    jobs.set_fields(job_id, task_id=task_id, queued_epoch=clients.epoch())
+    try:
+        procesar_imagen.apply_async((job_id,), queue="images", task_id=task_id)
+    except Exception:
+        # Not queued: the job is again one nobody queued, for the bot's next try or the
+        # sweep's (its pending start stays until a publish went through).
+        jobs.set_fields(job_id, task_id="", queued_epoch="")
+        raise
     return task_id
 
 
