@@ -20,6 +20,7 @@ from core.shopfloor.board import Card
 from core.shopfloor.floor import ShopFloor
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
+from core.watcher.alerts import Outbox
 from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
 from tasks.clients import bot_api, database, redis_client, settings
@@ -95,7 +96,16 @@ def watcher() -> Watcher:
         admin_chat_ids=config.admin_chat_ids,
         stale_after=config.stale_after,
         on_stale=staff_alerts().opened,
+        outbox=_watcher_outbox(),
     )
+
+
+def _watcher_outbox() -> Outbox:
+    """The tasks that send the watcher's alerts (imported here, as tasks.watcher builds on
+    this module)."""
+    from tasks.watcher import CeleryOutbox
+
+    return CeleryOutbox()
 
 
 @cache

@@ -23,6 +23,7 @@ from core.orders.model import Order
 from core.orders.states import OrderState
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
 from core.telegram.client import BadRequest, redact
+from core.watcher.alerts import FRESH_READ, Outbox, StaleAlert
 from core.watcher.index import StaleIndex, StaleOrder
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,6 @@ RUN_TIME_LIMIT = 600
 ADOPT_AFTER = RUN_TIME_LIMIT + 60
 # Telegram takes 4096 characters per message; leave room for the HTML tags.
 DIGEST_CHARS = 3500
-# The run's one read of its orders is trusted this long; later alerts read the state again
-# (Telegram's limits pace a long run, and an order may finish meanwhile).
-FRESH_READ = 0.5
 # /atrasados shows at most this many orders, oldest first, and how many more there are.
 LIST_LIMIT = 30
 ADMIN_LANGUAGE = texts.DEFAULT_LANGUAGE
@@ -181,6 +179,8 @@ class Watcher:
     clock: Callable[[], float] = time.time
     # Told of each run's newly stale orders (core.staff queues their cards with buttons).
     on_stale: Callable[[list[str], float], None] | None = None
+    # Where the chat alerts go in one batch (tasks.watcher); None: sent here, one by one.
+    outbox: Outbox | None = None
 
     def run(self, run_id: str) -> RunReport:
         """One run (or a retry of it): claim, send the digest, alert each chat, finish."""
@@ -194,11 +194,9 @@ class Watcher:
         stuck = [order for order in claim.orders if not order.state.is_final]
         if stuck and self.on_stale is not None:
             self.on_stale([order.id for order in stuck], now)
-        read_at = time.monotonic()
         if stuck:
             self.send_digest(run_id, stuck, now)
-        alerted = sum(1 for order in stuck if self.alert(order, now, read_at))
-        metrics.watcher_alerts(alerted)
+        alerted = self.alert_all(run_id, stuck, now)
         self.index.finish_run(
             run_id, {"at": now, "cutoff": cutoff, "claimed": len(claim.ids), "alerted": alerted}
         )
@@ -212,6 +210,21 @@ class Watcher:
                 key = f"digest:{run_id}:{admin}" + (f":{number}" if number > 1 else "")
                 if not self._send(admin, part, key):
                     break
+
+    def alert_all(self, run_id: str, orders: list[StaleOrder], now: float) -> int:
+        """Each chat's alert: handed to the outbox in one batch (sent apart, once per key,
+        core.watcher.alerts), or sent here; how many were handed over or sent."""
+        if self.outbox is not None:
+            alerts = [
+                StaleAlert(order.id, order.chat_id, alert_text(order, now)) for order in orders
+            ]
+            if alerts:
+                self.outbox.hand_over(run_id, alerts)
+            return len(alerts)
+        read_at = time.monotonic()
+        alerted = sum(1 for order in orders if self.alert(order, now, read_at))
+        metrics.watcher_alerts(alerted)
+        return alerted
 
     def alert(self, order: StaleOrder, now: float, read_at: float) -> bool:
         """Tell the order's chat it is stuck, once; False if it finished or Telegram refused."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -14,6 +15,7 @@ from core.orders.model import Order
 from core.orders.states import OrderState
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
 from core.telegram.client import BadRequest
+from core.watcher.alerts import StaleAlert
 from core.watcher.index import StaleClaim, StaleIndex, StaleOrder
 from core.watcher.watch import (
     DIGEST_CHARS,
@@ -289,3 +291,35 @@ def test_alerts_and_lines_read_as_the_catalogue_says_with_every_value_escaped(
     )
     assert order_line(claimed, NOW, language) == order_line(order, NOW, language) == expected
     assert "&lt;b&gt;&amp;" in expected and "&lt;i&gt;boom" in expected
+
+
+@dataclass
+class Outbox:
+    """Records each batch of alerts a run hands over."""
+
+    batches: list[tuple[str, list[StaleAlert]]] = field(default_factory=list)
+
+    def hand_over(self, run_id: str, alerts: Sequence[StaleAlert]) -> None:
+        self.batches.append((run_id, list(alerts)))
+
+
+def test_with_an_outbox_the_alerts_go_in_one_batch_and_the_digest_is_sent() -> None:
+    orders = [make_order(f"P-{c * 6}", chat_id=300 + i) for i, c in enumerate("HMN")]
+    store = MemoryStore({o.id: o for o in orders})
+    messenger, outbox = Messenger(), Outbox()
+    watcher = watcher_for(store, messenger)
+    watcher.outbox = outbox
+
+    report = watcher.run("run-9")
+
+    assert report.alerted == 3 and messenger.keys() == ["digest:run-9:900"]
+    [(run_id, alerts)] = outbox.batches
+    assert run_id == "run-9"
+    assert [(a.chat_id, a.key) for a in alerts] == [
+        (300, "order:P-HHHHHH:stale"),
+        (301, "order:P-MMMMMM:stale"),
+        (302, "order:P-NNNNNN:stale"),
+    ]
+    assert alerts[0].text == (
+        "⏳ Tu pedido <b>P-HHHHHH</b> lleva 26 h sin terminar; ya lo estamos revisando."
+    )
