@@ -175,7 +175,7 @@ def _services(settings: Settings, db: Database) -> Services:
         redis=redis_client,
         fence=redisconn.ReplicaFence.from_settings(redis_client, settings),
         store=store,
-        photo_jobs=PhotoJobStore(redis_client),
+        photo_jobs=PhotoJobStore(db, PendingStarts(redis_client)),
         conversations=ConversationStore(redis_client, settings.conversation_timeout),
         quotas=Quotas.from_settings(redis_client, settings),
         starts=PendingStarts(redis_client),

@@ -227,12 +227,12 @@ class NewPhoto(NewUnit[PhotoJob]):
 
     async def record_and_queue(self, svc: Services, unit: PhotoJob, status_id: int) -> None:
         if status_id:
-            await svc.run(svc.photo_jobs.update, unit.id, status_message_id=status_id)
+            await svc.run(svc.photo_jobs.set_fields, unit.id, status_message_id=status_id)
         if not unit.task_id:
             await svc.start_photo(unit.id)
 
     async def discard(self, svc: Services, unit: PhotoJob) -> None:
-        await svc.run(svc.photo_jobs.forget, unit, self.source_message_id)
+        await svc.run(svc.photo_jobs.discard, unit.id)
 
     async def tell_not_made(self, context: BotContext, unit: PhotoJob, text: str) -> None:
         await self.message.reply_html(text, do_quote=True)

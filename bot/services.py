@@ -137,8 +137,8 @@ class Services:
         if not await self.run(self.starts.take, "photo", job_id, f"bot:{holder_name()}"):
             log.warning("job=%s: queued by the recovery sweep, not by this bot", job_id)
             return None
+        # enqueue_photo records the task id (and its Redis epoch) on the job itself.
         task_id = await self.enqueue_photo(job_id)
-        await self.run(self.photo_jobs.update, job_id, task_id=task_id)
         await self.run(self.starts.done, "photo", job_id)
         return task_id
 

@@ -4,7 +4,7 @@ Telegram tells it twice: service messages (`migrate_to_chat_id` in the old chat,
 `migrate_from_chat_id` in the new one) reach the bot, and any later call to the old id fails
 with 400 "group chat was upgraded to a supergroup chat" and `parameters.migrate_to_chat_id`
 (https://core.telegram.org/bots/api#responseparameters). Whoever learns it first moves the
-chat: its orders and photo jobs (their `chat_id` and the chat's indexes), its guided
+chat: its orders and photo jobs (their `chat_id`, in the database), its guided
 conversations, and a marker `moved:{old}` so later arrivals follow. Moving twice is harmless.
 
 Messages stay in the old chat, which can no longer be edited: a moved order forgets its
@@ -18,29 +18,9 @@ import redis
 
 from core.conversation.store import PREFIX as CONVERSATION_PREFIX
 from core.orders.store import PREFIX, OrderStore
+from core.photos.jobs import PhotoJobStore
 
 MOVED_PREFIX = f"{PREFIX}moved:"
-
-# KEYS: marker, old chat's photos, new chat's photos. ARGV: new chat id, photo job key prefix.
-_MOVE = """
-redis.call('SET', KEYS[1], ARGV[1])
-local moved = 0
-for pair = 0, 0 do
-  local from, to, prefix = KEYS[2 + pair * 2], KEYS[3 + pair * 2], ARGV[2 + pair]
-  local items = redis.call('ZRANGE', from, 0, -1, 'WITHSCORES')
-  for i = 1, #items, 2 do
-    local key = prefix .. items[i]
-    if redis.call('EXISTS', key) == 1 then
-      -- Its status message stays in the old chat: the next update sends one in the new.
-      redis.call('HSET', key, 'chat_id', ARGV[1], 'status_message_id', '0')
-    end
-    redis.call('ZADD', to, items[i + 1], items[i])
-    moved = moved + 1
-  end
-  redis.call('DEL', from)
-end
-return moved
-"""
 
 
 class ChatMoves:
@@ -50,7 +30,6 @@ class ChatMoves:
         self.redis = client
         # The orders (in the database); set by whoever wires the process (tasks.context, bot).
         self.store = store
-        self._move = client.register_script(_MOVE)
 
     def moved_to(self, chat_id: int) -> int | None:
         """The chat's new id if it was upgraded (following repeated moves), else None."""
@@ -70,14 +49,11 @@ class ChatMoves:
         """Move everything of chat `old` to `new`; how many orders and photo jobs moved."""
         if old == new:
             return 0
-        moved = int(
-            self._move(
-                keys=[f"{MOVED_PREFIX}{old}", f"{PREFIX}photos:{old}", f"{PREFIX}photos:{new}"],
-                args=[new, f"{PREFIX}photo:"],
-            )
-        )
+        self.redis.set(f"{MOVED_PREFIX}{old}", new)
+        moved = 0
         if self.store is not None:
             moved += self.store.move_chat(old, new)
+            moved += PhotoJobStore(self.store.db).move_chat(old, new)
         # Guided conversations, one key per user: renamed, never over a newer one there.
         # Their question stays behind in the old chat, so the new chat has none on record.
         for key in self.redis.scan_iter(match=f"{CONVERSATION_PREFIX}{old}:*", count=500):

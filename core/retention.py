@@ -1,11 +1,12 @@
 """Retention: old finished orders leave the database (only when ORDER_RETENTION is set: by
-default every order is kept), finished photo jobs leave Redis, old renditions leave the disk.
+default every order is kept), finished photo jobs leave it after MEDIA_RETENTION, old
+renditions leave the disk.
 
 Run by beat (`podar_retenidos`, every RETENTION_INTERVAL). Orders are deleted by finish time
 through an index (`ix_orders_finished`), in batches, with their history; their ids stay issued
-for ever (core.db.models.IssuedOrderId). Photo jobs enter a `finished` index (member
-`{chat}/{id}`, scored by finish time) in the same step that makes them final, so a sweep
-costs in proportion to what expires now, never to everything ever stored.
+for ever (core.db.models.IssuedOrderId). Photo jobs likewise by their finish time
+(`ix_photo_jobs_finished`), so a sweep costs in proportion to what expires now, never to
+everything ever stored.
 
 Renditions are files named by content, so one file can serve two jobs of the same photo:
 a job that reuses a file touches it (core.photos.renditions), and the sweep deletes only files not
@@ -28,40 +29,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
-
 from core.orders.store import OrderStore
-from core.photos.jobs import FINISHED_KEY as PHOTOS_FINISHED_KEY
 from core.photos.jobs import PhotoJobStore
 from core.photos.renditions import RENDITIONS
 from core.relay.photos import OrderPhotos
 
 log = logging.getLogger(__name__)
 
-# Records removed per script call: each call is short, so Redis never stalls on a sweep.
+# Records removed per transaction: each is short, so writers never wait long on a sweep.
 BATCH = 500
 
 # The names core.photos.renditions gives renditions (`_file_name`) and their temporary files.
 _RENDITION = rf"(?:{'|'.join(re.escape(r.name) for r in RENDITIONS)})-[0-9a-f]{{32}}\.jpg"
 APP_FILE = re.compile(rf"{_RENDITION}|\.{_RENDITION}\.[A-Za-z0-9_]+\.tmp")
-
-# KEYS[1] finished index, KEYS[2] (orders only) the creation index reports read.
-# ARGV: cutoff, limit, record key prefix, chat index prefix.
-# Removes up to `limit` records finished at or before `cutoff`; returns how many, and 1 when
-# more are left.
-_PRUNE = """
-local found = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, member in ipairs(found) do
-  local slash = string.find(member, '/', 1, true)
-  local chat, id = string.sub(member, 1, slash - 1), string.sub(member, slash + 1)
-  redis.call('DEL', ARGV[3] .. id)
-  redis.call('ZREM', ARGV[4] .. chat, id)
-  if KEYS[2] then redis.call('ZREM', KEYS[2], id) end
-  redis.call('ZREM', KEYS[1], member)
-end
-local more = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]) > 0 and 1 or 0
-return {#found, more}
-"""
 
 
 @dataclass(frozen=True)
@@ -80,7 +60,7 @@ class Retention:
 
     def __init__(
         self,
-        client: redis.Redis,
+        photo_jobs: PhotoJobStore,
         store: OrderStore,
         order_retention: float,
         legal_retention: float,
@@ -89,12 +69,12 @@ class Retention:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.photo_jobs = photo_jobs
         self.order_retention = order_retention
         self.legal_retention = legal_retention
         self.media_retention = media_retention
         self.media_dir = media_dir
         self.clock = clock
-        self._prune = client.register_script(_PRUNE)
 
     def sweep(self) -> SweepReport:
         now = self.clock()
@@ -103,28 +83,12 @@ class Retention:
             orders = self.store.delete_finished_before(
                 now - self.order_retention, BATCH, paid_cutoff=now - self.legal_retention
             )
-        jobs = self._prune_all(
-            PHOTOS_FINISHED_KEY,
-            now - self.media_retention,
-            PhotoJobStore.key(""),
-            PhotoJobStore.chat_key(0)[:-1],
-        )
+        jobs = self.photo_jobs.delete_finished_before(now - self.media_retention, BATCH)
         files = self.delete_old_files(now - self.media_retention)
         folders = OrderPhotos(self.store.db).prune_folders(self.media_dir)
         report = SweepReport(orders=orders, photo_jobs=jobs, files=files, order_folders=folders)
         log.info("retention sweep: %s orders, %s photo jobs, %s files", orders, jobs, files)
         return report
-
-    def _prune_all(
-        self, index: str, cutoff: float, record_prefix: str, chat_prefix: str, also: str = ""
-    ) -> int:
-        removed = 0
-        while True:
-            args: list[str | float] = [cutoff, BATCH, record_prefix, chat_prefix]
-            count, more = self._prune(keys=[index, also] if also else [index], args=args)
-            removed += int(count)
-            if not more:
-                return removed
 
     def delete_old_files(self, cutoff: float) -> int:
         """Delete renditions (and their stray temporary files) last written or used before

@@ -1,6 +1,7 @@
-"""`make migrate-redis`: copy the orders of the Redis order store (before the system of
-record) into DATABASE_URL's database, once each (core.orders.from_redis). Run it after `make
-migrate`, with REDIS_URL pointing at the old Redis; safe to run again."""
+"""`make migrate-redis`: copy the orders and photo jobs of the Redis stores (before the system
+of record) into DATABASE_URL's database, once each (core.orders.from_redis,
+core.photos.from_redis). Run it after `make migrate`, with REDIS_URL pointing at the old Redis;
+safe to run again."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from core import redisconn
 from core.db.connect import DatabaseUnavailable, open_checked
 from core.orders.from_redis import copy_orders
 from core.orders.store import OrderStore
+from core.photos.from_redis import copy_photo_jobs
+from core.photos.jobs import PhotoJobStore
 from core.settings import Settings
 from scripts.migrate import with_default_database
 
@@ -28,6 +31,11 @@ def main() -> None:
     print(
         f"orders copied from Redis: {counts.copied}; already in the database: {counts.skipped}; "
         f"unreadable: {counts.unreadable}"
+    )
+    jobs = copy_photo_jobs(client, PhotoJobStore(db))
+    print(
+        f"photo jobs copied from Redis: {jobs.copied}; already in the database: {jobs.skipped}; "
+        f"unreadable: {jobs.unreadable}"
     )
     db.dispose()
 

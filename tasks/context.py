@@ -20,6 +20,7 @@ from core.shopfloor.board import Card
 from core.shopfloor.floor import ShopFloor
 from core.staff.alerts import StaffAlerts
 from core.staff.desk import StaffDesk
+from core.watcher.alerts import Outbox
 from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
 from tasks.clients import bot_api, database, redis_client, settings
@@ -75,7 +76,7 @@ def _album_under(card: Card) -> None:
 
 @cache
 def photo_jobs() -> PhotoJobStore:
-    return PhotoJobStore(redis_client())
+    return PhotoJobStore(database(), PendingStarts(redis_client()))
 
 
 @cache
@@ -95,7 +96,16 @@ def watcher() -> Watcher:
         admin_chat_ids=config.admin_chat_ids,
         stale_after=config.stale_after,
         on_stale=staff_alerts().opened,
+        outbox=_watcher_outbox(),
     )
+
+
+def _watcher_outbox() -> Outbox:
+    """The tasks that send the watcher's alerts (imported here, as tasks.watcher builds on
+    this module)."""
+    from tasks.watcher import CeleryOutbox
+
+    return CeleryOutbox()
 
 
 @cache
@@ -129,7 +139,7 @@ def conversations() -> ConversationStore:
 def retention() -> Retention:
     config = settings()
     return Retention(
-        redis_client(),
+        photo_jobs(),
         store(),
         config.order_retention,
         config.legal_retention,

@@ -1,13 +1,16 @@
-"""`revisar_pedidos_atrasados`, the stale-order watcher beat runs every WATCH_INTERVAL, and
-`vigilar_plazos`, the deadlines of the human states (STAFF_CHAT_ID set), every minute.
+"""`revisar_pedidos_atrasados`, the stale-order watcher beat runs every WATCH_INTERVAL,
+`avisar_atrasados`, which sends a batch of its chat alerts, and `vigilar_plazos`, the deadlines
+of the human states (STAFF_CHAT_ID set), every minute.
 
-The tasks are thin: core.watcher.watch and core.deadlines.watch do the work.
+The tasks are thin: core.watcher.watch, core.watcher.alerts and core.deadlines.watch do the
+work.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from functools import cache
 from typing import Any
@@ -20,12 +23,18 @@ from core.deadlines.store import BreachStore
 from core.deadlines.watch import DeadlineWatch
 from core.shopfloor.cards import open_keyboard
 from core.shophours.clock import shop_clock
+from core.watcher import alerts as stale_alerts
+from core.watcher.alerts import StaleAlert
 from core.watcher.watch import RUN_TIME_LIMIT
 from tasks import app, clients, delivery
 from tasks import context as ctx
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
+
+# Alerts one `avisar_atrasados` carries: a run's 1,000 are ten publishes, not a thousand, and
+# ten tasks the telegram workers share; each about three seconds of Telegram's 30/s.
+ALERTS_PER_TASK = 100
 
 
 class WatcherTask(TelegramTask):
@@ -66,6 +75,41 @@ def revisar_pedidos_atrasados(self: Task) -> dict[str, Any]:
         # More stale orders than one run takes: the next run starts now, not a beat later.
         revisar_pedidos_atrasados.apply_async(expires=clients.settings().watch_interval)
     return asdict(report)
+
+
+class CeleryOutbox:
+    """The watcher's outbox: a run's alerts as `avisar_atrasados` tasks on the telegram queue."""
+
+    def hand_over(self, run_id: str, alerts: Sequence[StaleAlert]) -> None:
+        for part, start in enumerate(range(0, len(alerts), ALERTS_PER_TASK)):
+            batch = [alert.to_dict() for alert in alerts[start : start + ALERTS_PER_TASK]]
+            avisar_atrasados.apply_async((run_id, part, batch))
+
+
+class AlertsTask(TelegramTask):
+    """A batch of a run's alerts (unit: the run and its part): recovered if its worker dies,
+    and then sent again under the same keys (nothing twice)."""
+
+    abstract = True
+
+    def lease_unit(self, args: tuple, kwargs: dict) -> str | None:
+        return f"watcher-alerts:{args[0]}:{args[1]}" if len(args) >= 2 else None
+
+
+@app.task(
+    bind=True,
+    base=AlertsTask,
+    name="avisar_atrasados",
+    queue="telegram",
+    ignore_result=True,
+    **TELEGRAM_RETRY,
+)
+def avisar_atrasados(self: Task, run_id: str, part: int, alerts: list[dict[str, Any]]) -> int:
+    """Send a batch of a watcher run's chat alerts, each once; how many went out."""
+    batch = [StaleAlert.from_dict(alert) for alert in alerts]
+    sent = stale_alerts.deliver(ctx.store().db, delivery.courier(), batch)
+    log.info("watcher run=%s part=%s alerts sent=%s of %s", run_id, part, sent, len(batch))
+    return sent
 
 
 @cache

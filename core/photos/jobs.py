@@ -1,142 +1,76 @@
-"""Photo jobs: one per photo a customer sends, tracked like an order (`/estado F-…`)."""
+"""Photo jobs: one per photo a customer sends, tracked like an order (`/estado F-…`).
+
+A job is a row of the system of record (core.db.photos), written before the customer sees its
+status message, and moved only by conditional updates (`UPDATE … WHERE id = :id AND state IN
+(:from)`): two workers running the same job (a recovered copy) never move it back or twice.
+Redis keeps only what may be lost: the pending start (core.recovery.starts) and the task's
+lease. A Redis that lost its data loses no job: /estado still answers from here, and the
+recovery sweep queues again the unfinished jobs queued in another Redis epoch (tasks.photos).
+"""
 
 from __future__ import annotations
 
-import re
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
+from typing import Any
 
-import redis
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
-from core import records
-from core.orders.model import ID_ALPHABET, ID_LENGTH
-from core.orders.store import UPDATE_MEMORY_SECONDS
-from core.recovery import starts
-from core.redisio import read_hash, write_hash
-
-PREFIX = "pedidos:"
-JOB_ID = re.compile(rf"^F-[{ID_ALPHABET}]{{{ID_LENGTH}}}$")
-# `{chat}/{id}` of finished jobs by finish time, for core.retention.
-FINISHED_KEY = f"{PREFIX}photos:finished"
-
-# KEYS: update guard, job, chat index, pending starts (core.recovery.starts). ARGV: job id,
-# created_at, guard ttl, then the job's fields as name/value pairs. All or nothing, so a
-# refused write (Redis out of memory) leaves no guard pointing at a job that was never
-# stored, and never over another job.
-# Returns {1, id}, {0, first id} for a re-delivered message, or {-1} when the drawn id is
-# taken (draw again).
-_CREATE = (
-    """
-local existing = redis.call('GET', KEYS[1])
-if existing then return {0, existing} end
-if redis.call('EXISTS', KEYS[2]) == 1 then return {-1, ''} end
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-"""
-    + starts.create_lua(4, "'photo:' .. ARGV[1]")
-    + """
-return {1, ARGV[1]}
-"""
+from core.db.engine import Database
+from core.db.photos import PhotoJobRow
+from core.orders.rows import telegram_source
+from core.photos.model import (
+    JOB_ID,
+    STAGE_PERCENT,
+    PhotoJob,
+    PhotoState,
+    new_job_id,
+    normalize_job_id,
+    sources_of,
 )
+from core.photos.rows import to_job, to_row
+from core.recovery import starts
+from core.recovery.starts import PendingStarts
 
+# New ids drawn when a random id is taken (one in ~10^9 at a million jobs).
+ID_ATTEMPTS = 5
 
-class PhotoState(StrEnum):
-    """Where a photo job is; the rendition stages are what the status message shows."""
+__all__ = [
+    "JOB_ID",
+    "STAGE_PERCENT",
+    "PhotoJob",
+    "PhotoJobStore",
+    "PhotoState",
+    "new_job_id",
+    "normalize_job_id",
+    "sources_of",
+]
 
-    PENDIENTE = "pendiente"
-    DESCARGANDO = "descargando"
-    MINIATURA = "miniatura"
-    MEDIANA = "mediana"
-    GRANDE = "grande"
-    ENVIANDO = "enviando"
-    LISTO = "listo"
-    FALLIDO = "fallido"
-
-    @property
-    def is_final(self) -> bool:
-        return self in (PhotoState.LISTO, PhotoState.FALLIDO)
-
-
-# Progress shown at each stage (the rendition names come from core.photos.renditions.RENDITIONS).
-STAGE_PERCENT = {
-    PhotoState.PENDIENTE: 0,
-    PhotoState.DESCARGANDO: 10,
-    PhotoState.MINIATURA: 40,
-    PhotoState.MEDIANA: 60,
-    PhotoState.GRANDE: 80,
-    PhotoState.ENVIANDO: 90,
-    PhotoState.LISTO: 100,
-}
-
-
-@dataclass
-class PhotoJob:
-    """One photo to turn into renditions."""
-
-    id: str
-    chat_id: int
-    user_id: int
-    file_id: str
-    state: PhotoState = PhotoState.PENDIENTE
-    progress: int = 0
-    created_at: float = 0.0
-    updated_at: float = 0.0
-    finished_at: float = 0.0
-    status_message_id: int = 0
-    task_id: str = ""
-    error: str = ""
-    language: str = "es"
-
-    @property
-    def is_final(self) -> bool:
-        return self.state.is_final
-
-    def to_redis(self) -> dict[str, str]:
-        return records.to_hash(self)
-
-    @classmethod
-    def from_redis(cls, raw: dict[str, str]) -> PhotoJob:
-        return records.from_hash(cls, raw)
-
-
-def new_job_id() -> str:
-    return "F-" + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
-
-
-def normalize_job_id(raw: str) -> str | None:
-    candidate = raw.strip().upper()
-    return candidate if JOB_ID.match(candidate) else None
+# Bookkeeping a caller may set whatever the state (set_fields).
+_BOOKKEEPING = frozenset({"status_message_id", "task_id", "queued_epoch"})
 
 
 class PhotoJobStore:
-    """Photo jobs as Redis hashes; a re-delivered update finds its first job."""
+    """Photo jobs in the database; `starts` (Redis) hears of each new job to queue."""
 
-    def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time) -> None:
-        self.redis = client
+    def __init__(
+        self,
+        db: Database,
+        starts: PendingStarts | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.starts = starts
         self.clock = clock
-        self._create = client.register_script(_CREATE)
-
-    @staticmethod
-    def key(job_id: str) -> str:
-        return f"{PREFIX}photo:{job_id}"
-
-    @staticmethod
-    def chat_key(chat_id: int) -> str:
-        return f"{PREFIX}photos:{chat_id}"
 
     def create(
         self, chat_id: int, user_id: int, file_id: str, source_message_id: int, language: str
     ) -> tuple[PhotoJob, bool]:
-        """Store a new job for a photo message; a re-delivered message returns the first.
-
-        Atomic, and never over another job: an id drawn twice (31^6 of them) is drawn again.
-        """
-        guard = f"{PREFIX}photo-update:{chat_id}:{source_message_id}"
-        while True:
+        """Store a new job for a photo message; a re-delivered message returns the first job
+        and False. Never over another job: an id drawn twice is drawn again."""
+        source = telegram_source(chat_id, source_message_id)
+        for _attempt in range(ID_ATTEMPTS):
             now = self.clock()
             job = PhotoJob(
                 id=new_job_id(),
@@ -147,31 +81,55 @@ class PhotoJobStore:
                 updated_at=now,
                 language=language,
             )
-            fields = [part for pair in job.to_redis().items() for part in pair]
-            status, found = self._create(
-                keys=[guard, self.key(job.id), self.chat_key(chat_id), starts.KEY],
-                args=[job.id, now, UPDATE_MEMORY_SECONDS, *fields],
+            try:
+                with self.db.transaction() as session:
+                    session.add(to_row(job, source))
+                break
+            except IntegrityError:
+                existing = self._by_source(source)
+                if existing is not None:
+                    return existing, False
+        else:
+            raise RuntimeError(f"no photo job stored for {source} after {ID_ATTEMPTS} attempts")
+        if self.starts is not None:
+            try:
+                self.starts.add("photo", job.id)
+            except Exception:
+                # Redis refused: nothing could queue the job, so it is taken back whole and
+                # the caller tells the customer to try again.
+                self.discard(job.id)
+                raise
+        return job, True
+
+    def _by_source(self, source: str) -> PhotoJob | None:
+        with self.db.reading() as session:
+            row = session.scalar(select(PhotoJobRow).where(PhotoJobRow.source == source))
+            return to_job(row) if row is not None else None
+
+    def discard(self, job_id: str) -> None:
+        """Remove a job that never started (Redis was full, so nothing was queued): the row
+        and its pending start. Not a MULTI: Redis over `maxmemory` refuses every command
+        queued in one, even a delete."""
+        with self.db.transaction() as session:
+            session.execute(
+                delete(PhotoJobRow).where(
+                    PhotoJobRow.id == job_id,
+                    PhotoJobRow.state == PhotoState.PENDIENTE.value,
+                    PhotoJobRow.task_id == "",
+                )
             )
-            if status == 1:
-                return job, True
-            if status == 0:
-                return self.get(str(found)), False
-
-    def forget(self, job: PhotoJob, source_message_id: int) -> None:
-        """Remove a job that never started (its task could not be queued): no trace left.
-
-        Not a MULTI: Redis over `maxmemory` refuses every command queued in one, even DEL."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.delete(self.key(job.id), f"{PREFIX}photo-update:{job.chat_id}:{source_message_id}")
-        pipe.zrem(self.chat_key(job.chat_id), job.id)
-        starts.drop(pipe, "photo", job.id)
-        pipe.execute()
+        if self.starts is not None:
+            pipe = self.starts.redis.pipeline(transaction=False)
+            starts.drop(pipe, "photo", job_id)
+            pipe.execute()
 
     def get(self, job_id: str) -> PhotoJob:
-        raw = read_hash(self.redis, self.key(job_id))
-        if not raw:
-            raise KeyError(job_id)
-        return PhotoJob.from_redis(raw)
+        """The job; KeyError if there is none."""
+        with self.db.reading() as session:
+            row = session.get(PhotoJobRow, job_id)
+            if row is None:
+                raise KeyError(job_id)
+            return to_job(row)
 
     def find(self, job_id: str, chat_id: int) -> PhotoJob | None:
         """The job if it exists and belongs to `chat_id`."""
@@ -181,13 +139,123 @@ class PhotoJobStore:
             return None
         return job if job.chat_id == chat_id else None
 
-    def update(self, job_id: str, **fields: str | int | float) -> None:
-        values = {k: (v.value if isinstance(v, StrEnum) else str(v)) for k, v in fields.items()}
-        values["updated_at"] = str(self.clock())
-        pipe = self.redis.pipeline(transaction=True)
-        if fields.get("state") in (PhotoState.LISTO, PhotoState.FALLIDO):
-            values["finished_at"] = values["updated_at"]
-            chat_id = str(self.redis.hget(self.key(job_id), "chat_id"))
-            pipe.zadd(FINISHED_KEY, {f"{chat_id}/{job_id}": float(values["finished_at"])})
-        write_hash(pipe, self.key(job_id), values)
-        pipe.execute()
+    def of_chat(self, chat_id: int, limit: int = 50) -> list[PhotoJob]:
+        """The chat's jobs, newest first."""
+        query = (
+            select(PhotoJobRow)
+            .where(PhotoJobRow.chat_id == chat_id)
+            .order_by(PhotoJobRow.created_at.desc())
+            .limit(limit)
+        )
+        with self.db.reading() as session:
+            return [to_job(row) for row in session.scalars(query)]
+
+    def move(self, job_id: str, state: PhotoState, **fields: Any) -> bool:
+        """Move the job to `state` (with its progress, and `error` or `renditions`) if it may
+        go there from where it is; False when it may not (already there, past it, or final)."""
+        now = self.clock()
+        values: dict[str, Any] = {"state": state.value, "updated_at": now}
+        if state in STAGE_PERCENT:
+            values["progress"] = STAGE_PERCENT[state]
+        if state.is_final:
+            values["finished_at"] = now
+        if "error" in fields:
+            values["error"] = str(fields.pop("error"))[:64]
+        if "renditions" in fields:
+            values["renditions"] = ",".join(fields.pop("renditions"))
+        if fields:
+            raise TypeError(f"not a photo job field to move with: {sorted(fields)}")
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(PhotoJobRow)
+                .where(PhotoJobRow.id == job_id, PhotoJobRow.state.in_(sources_of(state)))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    def set_fields(self, job_id: str, **fields: str | int) -> None:
+        """Record bookkeeping (status message id, task id, queue epoch) whatever the state."""
+        unknown = set(fields) - _BOOKKEEPING
+        if unknown:
+            raise TypeError(f"not a photo job bookkeeping field: {sorted(unknown)}")
+        with self.db.transaction() as session:
+            session.execute(
+                update(PhotoJobRow)
+                .where(PhotoJobRow.id == job_id)
+                .values(**fields)
+                .execution_options(synchronize_session=False)
+            )
+
+    def never_queued(self, created_before: float, limit: int) -> list[str]:
+        """Ids of pending jobs stored before `created_before` that nobody has queued (their
+        bot died, or Redis lost their pending start)."""
+        query = (
+            select(PhotoJobRow.id)
+            .where(
+                PhotoJobRow.finished_at == 0,
+                PhotoJobRow.task_id == "",
+                PhotoJobRow.created_at < created_before,
+            )
+            .order_by(PhotoJobRow.created_at)
+            .limit(limit)
+        )
+        with self.db.reading() as session:
+            return list(session.scalars(query))
+
+    def lost_in(self, epoch: str, limit: int) -> list[PhotoJob]:
+        """Unfinished jobs whose task was queued in another Redis epoch (lost with it)."""
+        query = (
+            select(PhotoJobRow)
+            .where(
+                PhotoJobRow.finished_at == 0,
+                PhotoJobRow.task_id != "",
+                PhotoJobRow.queued_epoch != epoch,
+            )
+            .order_by(PhotoJobRow.created_at)
+            .limit(limit)
+        )
+        with self.db.reading() as session:
+            return [to_job(row) for row in session.scalars(query)]
+
+    def requeue(self, job_id: str, lost_epoch: str, epoch: str, task_id: str) -> bool:
+        """Record a new task for a job whose task was lost with Redis epoch `lost_epoch`;
+        False when someone else (another sweep) already did."""
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(PhotoJobRow)
+                .where(PhotoJobRow.id == job_id, PhotoJobRow.queued_epoch == lost_epoch)
+                .where(PhotoJobRow.finished_at == 0)
+                .values(task_id=task_id, queued_epoch=epoch)
+                .execution_options(synchronize_session=False)
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    def move_chat(self, old: int, new: int) -> int:
+        """A group became a supergroup: its jobs follow it, and forget their status message
+        (message ids are per chat); how many moved."""
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(PhotoJobRow)
+                .where(PhotoJobRow.chat_id == old)
+                .values(chat_id=new, status_message_id=0)
+                .execution_options(synchronize_session=False)
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def delete_finished_before(self, cutoff: float, batch: int) -> int:
+        """Delete jobs finished at or before `cutoff`, `batch` per transaction; how many."""
+        removed = 0
+        while True:
+            with self.db.transaction() as session:
+                ids = list(
+                    session.scalars(
+                        select(PhotoJobRow.id)
+                        .where(PhotoJobRow.finished_at > 0, PhotoJobRow.finished_at <= cutoff)
+                        .limit(batch)
+                    )
+                )
+                if not ids:
+                    return removed
+                session.execute(delete(PhotoJobRow).where(PhotoJobRow.id.in_(ids)))
+            removed += len(ids)

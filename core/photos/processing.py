@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import metrics, texts
-from core.photos.jobs import STAGE_PERCENT, PhotoJob, PhotoJobStore, PhotoState
+from core.photos.jobs import PhotoJob, PhotoJobStore, PhotoState
 from core.photos.renditions import ImageRejected, RenditionFile, make_renditions
 from core.progress import render_progress
 from core.telegram.client import BadRequest, BotApi, BotApiError, FileTooBig
@@ -70,13 +70,12 @@ class PhotoProcessing:
     def stage(self, job: PhotoJob, state: PhotoState) -> PhotoJob:
         """Record and show a stage; progress edits are best effort.
 
-        A retried job passes its stages again: the bar never moves back, and a stage already
-        shown is not edited again (those edits would eat the chat's message budget).
+        A retried job passes its stages again: the move is conditional (forward only), so the
+        bar never moves back, and a stage already shown is not edited again (those edits
+        would eat the chat's message budget).
         """
-        job = self.jobs.get(job.id)
-        if STAGE_PERCENT.get(state, 0) <= STAGE_PERCENT.get(job.state, 0):
-            return job
-        self.jobs.update(job.id, state=state, progress=STAGE_PERCENT.get(state, job.progress))
+        if not self.jobs.move(job.id, state):
+            return self.jobs.get(job.id)
         job = self.jobs.get(job.id)
         if job.status_message_id:
             try:
@@ -109,8 +108,10 @@ class PhotoProcessing:
             metrics.renditions_made(time.perf_counter() - started)
         job = self.stage(job, PhotoState.ENVIANDO)
         self._send_album(job, files)
-        self.jobs.update(job.id, state=PhotoState.LISTO, progress=100)
-        metrics.photo_job("done")
+        # Committed once the album went out; a run that dies before it sends the album again
+        # under its key (once), then records this.
+        if self.jobs.move(job.id, PhotoState.LISTO, renditions=[f.path.name for f in files]):
+            metrics.photo_job("done")
         self._show_final(self.jobs.get(job.id))
 
     def _tmp_dir(self) -> Path:
@@ -166,13 +167,17 @@ class PhotoProcessing:
             self.courier.edit(job.chat_id, job.status_message_id, status_text(job), final=True)
 
     def fail(self, job_id: str, reason: str) -> None:
-        """End the job with a reason and tell the chat once."""
+        """End the job with a reason and tell the chat once.
+
+        Told after the failure is committed; a job failed before (its teller died, or a
+        second failure came) is told again under the same keys, so the chat hears it once,
+        with the first reason."""
+        if self.jobs.move(job_id, PhotoState.FALLIDO, error=reason):
+            metrics.photo_job("failed" if reason in OUR_FAILURES else "rejected", reason)
         job = self.jobs.get(job_id)
-        if job.is_final:
-            return
-        self.jobs.update(job_id, state=PhotoState.FALLIDO, error=reason)
-        metrics.photo_job("failed" if reason in OUR_FAILURES else "rejected", reason)
-        job = self.jobs.get(job_id)
+        if job.state is not PhotoState.FALLIDO:
+            return  # done before it could fail
+        reason = job.error or reason
         if job.status_message_id:
             self.courier.edit(job.chat_id, job.status_message_id, status_text(job), final=True)
         self.courier.send(

@@ -55,9 +55,9 @@ class StaffAlerts:
     # Cards here (and in admins' private chats) show what the customer wrote; not in groups.
     staff_chat_id: int | None = None
 
-    def opened(self, orders: list[Order], now: float) -> None:
+    def opened(self, order_ids: list[str], now: float) -> None:
         """The watcher claimed these orders as newly stale: card them."""
-        self.desk.open([order.id for order in orders], now)
+        self.desk.open(order_ids, now)
 
     def run(self, run_id: str, now: float) -> int:
         """Send the cards due now (a retried run resends the same ones); how many went out."""

@@ -3,7 +3,9 @@
 The claim is an indexed query of the system of record (`ix_orders_unfinished`: unfinished
 orders by alert time and age), so the watcher's cost follows the number of newly stale
 orders, not of all orders ever made, and there is no second index to keep in step. Each claimed
-order records its run (`stale_run`) and alert time (`stale_alerted_at`) in the same update.
+order records its run (`stale_run`) and alert time (`stale_alerted_at`) in the same update,
+which also returns what the alerts need of it (`StaleOrder`): one transaction claims, marks
+and reads a run's orders.
 The runs themselves are in Redis (rebuildable: a lost run is adopted by the next one):
   watcher:pending      zset   runs that claimed and have not finished, by their latest attempt
   watcher:history      list   the latest finished runs, newest first (JSON)
@@ -12,35 +14,82 @@ The runs themselves are in Redis (rebuildable: a lost run is adopted by the next
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import redis
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session
 
 from core.db.models import OrderRow
 from core.orders.model import Order
-from core.orders.store import PREFIX, OrderStore
+from core.orders.states import OrderState
+from core.orders.store import LAST_ERROR_FIELD, PREFIX, OrderStore
 
 PENDING_RUNS_KEY = f"{PREFIX}watcher:pending"
 WATCH_HISTORY_KEY = f"{PREFIX}watcher:history"
 
-# The order field (Order.extra) a run sets when it claims the order to alert it.
-ALERTED_FIELD = "stale_alerted_at"
-# A run's claimed ids outlive every retry of the run.
-CLAIMS_TTL = 7 * 24 * 3600
 WATCH_HISTORY = 50
+
+
+@dataclass(frozen=True, slots=True)
+class StaleOrder:
+    """What a stale alert and a digest line need of a claimed order, and no more."""
+
+    id: str
+    chat_id: int
+    state: OrderState
+    created_at: float
+    language: str
+    # The failure code, else the latest error of a retried step, else "" (raw, one line later).
+    error: str
+
+    @classmethod
+    def of(cls, order: Order) -> StaleOrder:
+        error = order.error or order.extra.get(LAST_ERROR_FIELD, "")
+        return cls(order.id, order.chat_id, order.state, order.created_at, order.language, error)
 
 
 @dataclass(frozen=True)
 class StaleClaim:
-    """What one watcher run has to alert: its claimed ids, oldest first."""
+    """What one watcher run has to alert: its claimed orders, oldest first."""
 
-    ids: list[str]
+    orders: list[StaleOrder]
     resumed: bool
     more: bool
+    ids: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", [order.id for order in self.orders])
 
 
 _UNFINISHED = OrderRow.finished_at == 0
+# Only the columns the alerts and the digest show: a claim reads 1,000 short rows, not 1,000
+# whole orders (their texts, money and JSON).
+_COLUMNS = (
+    OrderRow.id,
+    OrderRow.chat_id,
+    OrderRow.state,
+    OrderRow.created_at,
+    OrderRow.language,
+    OrderRow.error,
+    OrderRow.extra[LAST_ERROR_FIELD].as_string(),
+)
+
+
+_STATES = {state.value: state for state in OrderState}
+
+
+def _stale_order(row: Row[Any]) -> StaleOrder:
+    order_id, chat_id, state, created_at, language, error, last_error = tuple(row)
+    return StaleOrder(
+        order_id, chat_id, _STATES[state], created_at, language, error or last_error or ""
+    )
+
+
+def _oldest_first(rows: Sequence[Row[Any]]) -> list[StaleOrder]:
+    return sorted(map(_stale_order, rows), key=lambda order: (order.created_at, order.id))
 
 
 class StaleIndex:
@@ -56,66 +105,94 @@ class StaleIndex:
         """Claim for run `run_id` the unalerted orders created at or before `cutoff`.
 
         Concurrent runs never claim the same order (the update's condition is "not yet
-        alerted"), and the same run asked again (a retry) gets the same ids. Claims of runs
+        alerted"), and the same run asked again (a retry) gets the same orders. Claims of runs
         whose latest attempt began before `adopt_before` and never finished are taken over.
         """
-        mine = self._claimed_by([run_id])
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zscore(PENDING_RUNS_KEY, run_id)
+        pipe.zadd(PENDING_RUNS_KEY, {run_id: now})
+        pipe.zrangebyscore(PENDING_RUNS_KEY, "-inf", adopt_before)
+        retried, _, pending = pipe.execute()
         # A run that claimed and did not finish stays pending: asked again (a retry), it claims
         # nothing new even when all it had claimed has finished since.
-        retried = self.redis.zscore(PENDING_RUNS_KEY, run_id) is not None
-        self.redis.zadd(PENDING_RUNS_KEY, {run_id: now})
-        if mine or retried:
-            return StaleClaim(ids=mine, resumed=True, more=self._more(cutoff))
-        dead = [str(r) for r in self.redis.zrangebyscore(PENDING_RUNS_KEY, "-inf", adopt_before)]
-        dead = [r for r in dead if r != run_id]
+        dead = [str(r) for r in pending if r != run_id]
         with self.store.db.transaction() as session:
-            if dead:
-                session.execute(
-                    update(OrderRow)
-                    .where(OrderRow.stale_run.in_(dead), _UNFINISHED)
-                    .values(stale_run=run_id)
-                    .execution_options(synchronize_session=False)
-                )
-            fresh = select(OrderRow.id).where(
-                _UNFINISHED, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff
+            mine = self._claimed_by(session, run_id)
+            if mine or retried is not None:
+                return StaleClaim(mine, resumed=True, more=self._more(session, cutoff))
+            rows = self._adopt(session, dead, run_id) + self._claim_fresh(
+                session, run_id, cutoff, limit, now
             )
-            # SKIP LOCKED: a concurrent run takes the next stale orders instead of waiting for
-            # (and then losing) the same ones. SQLite serializes writers, so it needs none.
-            fresh = fresh.order_by(OrderRow.created_at).limit(limit)
-            ids = list(session.scalars(fresh.with_for_update(skip_locked=True)))
-            if ids:
-                session.execute(
-                    update(OrderRow)
-                    .where(OrderRow.id.in_(ids), OrderRow.stale_alerted_at == 0)
-                    .values(stale_alerted_at=now, stale_run=run_id)
-                    .execution_options(synchronize_session=False)
-                )
+            # Rows a concurrent run locked are that run's to claim: fewer than `limit` found
+            # means none is left over; exactly `limit`, look.
+            more = len(rows) >= limit and self._more(session, cutoff)
         if dead:
             self.redis.zrem(PENDING_RUNS_KEY, *dead)
-        claimed = self._claimed_by([run_id])
-        if not claimed:
+        if not rows:
             self.redis.zrem(PENDING_RUNS_KEY, run_id)
-        return StaleClaim(ids=claimed, resumed=False, more=self._more(cutoff))
+        return StaleClaim(_oldest_first(rows), resumed=False, more=more)
 
-    def _claimed_by(self, runs: list[str]) -> list[str]:
+    @staticmethod
+    def _adopt(session: Session, dead: list[str], run_id: str) -> list[Row[Any]]:
+        """Take over the unfinished claims of runs that died; their rows."""
+        if not dead:
+            return []
+        adopted = (
+            update(OrderRow)
+            .where(OrderRow.stale_run.in_(dead), _UNFINISHED)
+            .values(stale_run=run_id)
+            .returning(*_COLUMNS)
+        )
+        return list(session.connection().execute(adopted))
+
+    @staticmethod
+    def _claim_fresh(
+        session: Session, run_id: str, cutoff: float, limit: int, now: float
+    ) -> list[Row[Any]]:
+        """Mark the oldest `limit` unalerted stale orders as this run's; their rows.
+
+        One statement finds, marks and reads them: no list of ids goes back and forth.
+        """
+        picked = (
+            select(OrderRow.id)
+            .where(_UNFINISHED, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff)
+            .order_by(OrderRow.created_at)
+            .limit(limit)
+            # SKIP LOCKED: a concurrent run takes the next stale orders instead of waiting for
+            # (and then losing) the same ones. SQLite serializes writers, so it needs none.
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+        )
+        marked = (
+            update(OrderRow)
+            .where(OrderRow.id == picked.c.id, OrderRow.stale_alerted_at == 0)
+            .values(stale_alerted_at=now, stale_run=run_id)
+            .returning(*_COLUMNS)
+        )
+        return list(session.connection().execute(marked))
+
+    @staticmethod
+    def _claimed_by(session: Session, run_id: str) -> list[StaleOrder]:
         # Only unfinished orders (a finished one is no longer stuck): the question stays on
         # the unfinished-orders index instead of scanning every order ever made for its run.
         query = (
-            select(OrderRow.id)
-            .where(OrderRow.stale_run.in_(runs), OrderRow.stale_alerted_at > 0, _UNFINISHED)
-            .order_by(OrderRow.created_at)
+            select(*_COLUMNS)
+            .where(OrderRow.stale_run == run_id, OrderRow.stale_alerted_at > 0, _UNFINISHED)
+            .order_by(OrderRow.created_at, OrderRow.id)
         )
-        with self.store.db.reading() as session:
-            return list(session.scalars(query))
+        return [_stale_order(row) for row in session.connection().execute(query)]
 
-    def _more(self, cutoff: float) -> bool:
+    @staticmethod
+    def _more(session: Session, cutoff: float) -> bool:
         query = (
             select(OrderRow.id)
             .where(_UNFINISHED, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff)
+            # In the index's order: the planner then walks the index and stops, instead of
+            # hoping a sequential scan meets a match early (it meets none when all are claimed).
+            .order_by(OrderRow.created_at)
             .limit(1)
         )
-        with self.store.db.reading() as session:
-            return session.scalar(query) is not None
+        return session.connection().scalar(query) is not None
 
     def finish_run(self, run_id: str, record: dict[str, str | int | float]) -> None:
         """The run delivered everything: it is no longer pending; remember it in the history."""

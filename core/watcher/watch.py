@@ -9,18 +9,22 @@ courier sends once each.
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from core import metrics, texts
 from core.orders.model import Order
+from core.orders.states import OrderState
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
 from core.telegram.client import BadRequest, redact
-from core.watcher.index import StaleIndex
+from core.watcher.alerts import FRESH_READ, Outbox, StaleAlert
+from core.watcher.index import StaleIndex, StaleOrder
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +38,6 @@ RUN_TIME_LIMIT = 600
 ADOPT_AFTER = RUN_TIME_LIMIT + 60
 # Telegram takes 4096 characters per message; leave room for the HTML tags.
 DIGEST_CHARS = 3500
-# The run's one read of its orders is trusted this long; later alerts read the state again
-# (Telegram's limits pace a long run, and an order may finish meanwhile).
-FRESH_READ = 0.5
 # /atrasados shows at most this many orders, oldest first, and how many more there are.
 LIST_LIMIT = 30
 ADMIN_LANGUAGE = texts.DEFAULT_LANGUAGE
@@ -66,30 +67,69 @@ def error_note(exc: BaseException) -> str:
     return redact(note)[:200]
 
 
-def last_error(order: Order) -> str:
+def last_error(order: Order | StaleOrder) -> str:
     """The order's failure code, else the latest error of a retried step, else ''.
 
     On one line: an exception's text may hold newlines or control characters.
     """
-    error = order.error or order.extra.get(LAST_ERROR_FIELD, "")
+    if isinstance(order, StaleOrder):
+        error = order.error
+    else:
+        error = order.error or order.extra.get(LAST_ERROR_FIELD, "")
+    if not error:
+        return ""
     printable = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in error)
     return " ".join(printable.split())[:200]
 
 
-def order_line(order: Order, now: float, language: str) -> str:
+def _escape(value: str) -> str:
+    return html.escape(value, quote=False)
+
+
+@dataclass(frozen=True)
+class _Wording:
+    """A language's watcher texts, looked up and their fixed parts escaped once per process:
+    a run composes a thousand alerts and digest lines from them (as texts.text would, every
+    value escaped)."""
+
+    alert: Callable[..., str]
+    line: Callable[..., str]
+    states: dict[OrderState, str]
+    no_error: str
+
+
+@lru_cache(maxsize=64)
+def _wording(language: str) -> _Wording:
+    return _Wording(
+        alert=texts.raw(language, "watcher.alert").format,
+        line=texts.raw(language, "watcher.line").format,
+        states={state: _escape(texts.state_name(language, state)) for state in OrderState},
+        no_error=_escape(texts.raw(language, "watcher.no_error")),
+    )
+
+
+def order_line(order: Order | StaleOrder, now: float, language: str) -> str:
     """One order in the digest or the list: id, age, state and last error."""
-    return texts.text(
-        language,
-        "watcher.line",
-        id=order.id,
+    wording = _wording(language)
+    error = last_error(order)
+    return wording.line(
+        id=_escape(order.id),
+        # format_age's own output ("26 h"): digits and a unit, nothing to escape.
         age=texts.format_age(now - order.created_at, language),
-        state=texts.state_name(language, order.state),
-        error=last_error(order) or texts.raw(language, "watcher.no_error"),
+        state=wording.states[order.state],
+        error=_escape(error) if error else wording.no_error,
         chat=order.chat_id,
     )
 
 
-def digest_parts(orders: list[Order], now: float, stale_after: float) -> list[str]:
+def alert_text(order: StaleOrder, now: float) -> str:
+    """The stale alert an order's chat gets, in the order's language."""
+    return _wording(order.language).alert(
+        id=_escape(order.id), age=texts.format_age(now - order.created_at, order.language)
+    )
+
+
+def digest_parts(orders: Sequence[Order | StaleOrder], now: float, stale_after: float) -> list[str]:
     """The admins' digest of newly stale orders, cut into messages Telegram accepts."""
     lang = ADMIN_LANGUAGE
     lines = [order_line(order, now, lang) for order in orders]
@@ -138,7 +178,9 @@ class Watcher:
     adopt_after: float = ADOPT_AFTER
     clock: Callable[[], float] = time.time
     # Told of each run's newly stale orders (core.staff queues their cards with buttons).
-    on_stale: Callable[[list[Order], float], None] | None = None
+    on_stale: Callable[[list[str], float], None] | None = None
+    # Where the chat alerts go in one batch (tasks.watcher); None: sent here, one by one.
+    outbox: Outbox | None = None
 
     def run(self, run_id: str) -> RunReport:
         """One run (or a retry of it): claim, send the digest, alert each chat, finish."""
@@ -147,21 +189,20 @@ class Watcher:
         claim = self.index.claim(
             run_id, cutoff, self.max_per_run, now, adopt_before=now - self.adopt_after
         )
-        # Orders that finished since they were claimed are no longer stuck: leave them out.
-        stuck = [order for order in self.store.get_many(claim.ids) if not order.is_final]
+        # The claim read its orders as it marked them; one that finished since a retried
+        # run's first attempt is no longer stuck (the claim left it out).
+        stuck = [order for order in claim.orders if not order.state.is_final]
         if stuck and self.on_stale is not None:
-            self.on_stale(stuck, now)
-        read_at = time.monotonic()
+            self.on_stale([order.id for order in stuck], now)
         if stuck:
             self.send_digest(run_id, stuck, now)
-        alerted = sum(1 for order in stuck if self.alert(order, now, read_at))
-        metrics.watcher_alerts(alerted)
+        alerted = self.alert_all(run_id, stuck, now)
         self.index.finish_run(
             run_id, {"at": now, "cutoff": cutoff, "claimed": len(claim.ids), "alerted": alerted}
         )
         return RunReport(run_id, claim.resumed, len(claim.ids), alerted, claim.more)
 
-    def send_digest(self, run_id: str, orders: list[Order], now: float) -> None:
+    def send_digest(self, run_id: str, orders: list[StaleOrder], now: float) -> None:
         """One digest per run in each admin chat (in parts when it is long)."""
         parts = digest_parts(orders, now, self.stale_after)
         for admin in self.admin_chat_ids:
@@ -170,14 +211,28 @@ class Watcher:
                 if not self._send(admin, part, key):
                     break
 
-    def alert(self, order: Order, now: float, read_at: float) -> bool:
+    def alert_all(self, run_id: str, orders: list[StaleOrder], now: float) -> int:
+        """Each chat's alert: handed to the outbox in one batch (sent apart, once per key,
+        core.watcher.alerts), or sent here; how many were handed over or sent."""
+        if self.outbox is not None:
+            alerts = [
+                StaleAlert(order.id, order.chat_id, alert_text(order, now)) for order in orders
+            ]
+            if alerts:
+                self.outbox.hand_over(run_id, alerts)
+            return len(alerts)
+        read_at = time.monotonic()
+        alerted = sum(1 for order in orders if self.alert(order, now, read_at))
+        metrics.watcher_alerts(alerted)
+        return alerted
+
+    def alert(self, order: StaleOrder, now: float, read_at: float) -> bool:
         """Tell the order's chat it is stuck, once; False if it finished or Telegram refused."""
         if time.monotonic() - read_at > FRESH_READ:
             state = self.store.state_of(order.id)
             if state is None or state.is_final:
                 return False
-        age = texts.format_age(now - order.created_at, order.language)
-        alert = texts.text(order.language, "watcher.alert", id=order.id, age=age)
+        alert = alert_text(order, now)
         # No bookkeeping after the send: the claim marked the order, so the step that
         # completes it sends the "ready" follow-up.
         return self._send(order.chat_id, alert, f"order:{order.id}:stale")

@@ -49,7 +49,10 @@ class FakeServices(Services):
         return task_id
 
     async def enqueue_photo(self, job_id: str) -> str:
-        return self._publish(job_id)
+        # As tasks.photos.enqueue_photo: the task id recorded on the job.
+        task_id = self._publish(job_id)
+        await self.run(self.photo_jobs.set_fields, job_id, task_id=task_id)
+        return task_id
 
     def _publish(self, unit_id: str) -> str:
         if self.unreachable:
@@ -103,7 +106,7 @@ def svc(client: redis.Redis, sqlite_db: Database) -> FakeServices:
         settings=Settings(),
         redis=client,
         store=store,
-        photo_jobs=PhotoJobStore(client),
+        photo_jobs=PhotoJobStore(sqlite_db, PendingStarts(client)),
         conversations=ConversationStore(client, 60.0),
         quotas=Quotas(client, Quota("orders", 0, 60), Quota("photos", 0, 60)),
         fence=ReplicaFence(client, 0, 1.0),
@@ -220,15 +223,15 @@ async def test_a_photo_job_is_tried_again_too_then_left_to_the_sweep(
 ) -> None:
     svc.unreachable = 2
     await place(context(svc, telegram), new_photo(telegram), reply(telegram, quote=True))
-    [job_id] = client.zrange(PhotoJobStore.chat_key(CHAT), 0, -1)
-    assert svc.queued == [str(job_id)]
+    [job] = svc.photo_jobs.of_chat(CHAT)
+    assert svc.queued == [job.id]
 
     svc.unreachable = 10
     await place(
         context(svc, telegram), new_photo(telegram, SOURCE + 1), reply(telegram, quote=True)
     )
-    later = [j for j in client.zrange(PhotoJobStore.chat_key(CHAT), 0, -1) if j != job_id]
-    assert svc.queued == [str(job_id)] and waiting(svc, "photo", str(later[0]))
+    later = [j.id for j in svc.photo_jobs.of_chat(CHAT) if j.id != job.id]
+    assert svc.queued == [job.id] and waiting(svc, "photo", later[0])
 
 
 def waiting(svc: Services, kind: str, unit_id: str) -> bool:
@@ -237,7 +240,7 @@ def waiting(svc: Services, kind: str, unit_id: str) -> bool:
 
 
 def nothing_left(client: redis.Redis) -> bool:
-    """No unit, index entry, update guard or pending start is left."""
+    """Nothing of the unit is left in Redis: no guard, no pending start."""
     return list(client.scan_iter("pedidos:*")) == []
 
 
@@ -265,6 +268,7 @@ async def test_redis_full_after_the_status_takes_the_unit_back_and_says_so_there
 
     assert svc.queued == []
     assert nothing_left(client)
+    assert svc.store.recent(CHAT, 5) == [] and svc.photo_jobs.of_chat(CHAT) == []
     assert telegram.kinds() == ["reply", "edit"]
     edit = telegram.sent[1][1]
     assert edit["message_id"] == STATUS_ID and "Inténtalo de nuevo" in edit["text"]
@@ -283,6 +287,7 @@ async def test_redis_full_without_a_status_says_so_in_the_chat(
     await place(context(svc, telegram), new, reply(telegram))
 
     assert nothing_left(client)
+    assert svc.store.recent(CHAT, 5) == [] and svc.photo_jobs.of_chat(CHAT) == []
     # An order's refusal is a message of its own; a photo's quotes the photo.
     assert telegram.kinds() == ["reply", "send" if kind == "order" else "reply"]
     refusal = telegram.sent[1][1]

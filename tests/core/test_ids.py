@@ -1,8 +1,8 @@
 """Every record is created atomically and never over another: ids drawn twice are drawn again.
 
 The id generators are narrowed to a few thousand values here, so collisions are certain (a
-real id space only makes them rare): 10,000 photo jobs created at once from 16 threads must
-still be 10,000 jobs, each as its creator wrote it.
+real id space only makes them rare): 2,000 photo jobs created at once from 16 threads must
+still be 2,000 jobs, each as its creator wrote it, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import redis
 
 import core.photos.jobs
 import core.telegram.dead_letters
+from core.db.engine import Database
 from core.photos.jobs import PhotoJobStore
 from core.telegram.dead_letters import DeadLetters
 from core.telegram.handover import Outgoing
 
-JOBS = 10_000
+# Photo jobs are database rows, each a committed transaction.
+PHOTO_JOBS = 2_000
 CHAT = -100_555
 
 
@@ -34,13 +36,15 @@ def narrow(values: int, prefix: str) -> object:
 
 
 @pytest.mark.parametrize("space", ["narrow", "real"])
-def test_ten_thousand_photo_jobs_at_once_overwrite_nothing(
-    client: redis.Redis, monkeypatch: pytest.MonkeyPatch, space: str
+def test_two_thousand_photo_jobs_at_once_overwrite_nothing(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, space: str
 ) -> None:
     if space == "narrow":
-        # 10,000 jobs among 15,000 ids: thousands of draws hit a taken id.
-        monkeypatch.setattr(core.photos.jobs, "new_job_id", narrow(15_000, "F-"))
-    store = PhotoJobStore(client)
+        # 2,000 jobs among 3,000 ids: hundreds of draws hit a taken id, some several times.
+        monkeypatch.setattr(core.photos.jobs, "new_job_id", narrow(3_000, "F-"))
+        monkeypatch.setattr(core.photos.jobs, "ID_ATTEMPTS", 100)
+    db = Database(database_url)
+    store = PhotoJobStore(db)
 
     def create(n: int) -> tuple[str, str]:
         job, created = store.create(CHAT, 7, f"file-{n}", source_message_id=n, language="es")
@@ -48,20 +52,18 @@ def test_ten_thousand_photo_jobs_at_once_overwrite_nothing(
         return job.id, f"file-{n}"
 
     with ThreadPoolExecutor(16) as pool:
-        made = list(pool.map(create, range(JOBS), chunksize=50))
+        made = list(pool.map(create, range(PHOTO_JOBS), chunksize=50))
 
     ids = [job_id for job_id, _ in made]
-    assert len(set(ids)) == JOBS
+    assert len(set(ids)) == PHOTO_JOBS
     # Each job is still the one its creator wrote: no later job replaced it.
-    pipe = client.pipeline(transaction=False)
-    for job_id, _ in made:
-        pipe.hget(PhotoJobStore.key(job_id), "file_id")
-    assert pipe.execute() == [file_id for _, file_id in made]
-    assert client.zcard(f"pedidos:photos:{CHAT}") == JOBS
+    assert [store.get(job_id).file_id for job_id, _ in made] == [f for _, f in made]
+    assert len(store.of_chat(CHAT, limit=PHOTO_JOBS + 1)) == PHOTO_JOBS
+    db.dispose()
 
 
-def test_a_redelivered_photo_finds_its_job_even_when_raced(client: redis.Redis) -> None:
-    store = PhotoJobStore(client)
+def test_a_redelivered_photo_finds_its_job_even_when_raced(sqlite_db: Database) -> None:
+    store = PhotoJobStore(sqlite_db)
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: store.create(CHAT, 7, "f", 42, "es"), range(8)))
     assert len({job.id for job, _ in results}) == 1

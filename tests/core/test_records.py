@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import records
 from core.orders.model import Order
 from core.orders.states import OrderState
 from core.photos.jobs import PhotoJob, PhotoState
@@ -37,6 +38,8 @@ def test_fields_missing_from_an_older_hash_read_as_their_defaults() -> None:
 
 
 def test_a_photo_job_survives_the_round_trip() -> None:
+    """As the Redis photo job store wrote its hashes, and the upgrade reads them
+    (core.photos.from_redis)."""
     job = PhotoJob(
         id="F-7K2Q4F",
         chat_id=5,
@@ -46,4 +49,4 @@ def test_a_photo_job_survives_the_round_trip() -> None:
         progress=80,
         error="",
     )
-    assert PhotoJob.from_redis(job.to_redis()) == job
+    assert records.from_hash(PhotoJob, records.to_hash(job)) == job

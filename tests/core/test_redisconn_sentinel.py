@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from core import redisconn
-from core.photos.jobs import PhotoJobStore
+from core.recovery.starts import KEY, PendingStarts
 from core.settings import Settings
 from core.telegram.rate_limiter import Limits, RateLimiter, cooldown_key
 from tests.support.sentinel import ReplicatedRedis
@@ -31,12 +31,12 @@ def test_clients_find_the_promoted_replica_with_scripts_and_keys(cluster: Replic
     settings = Settings.from_env(cluster.env())
     client = redisconn.connect(settings)
     fence = redisconn.ReplicaFence.from_settings(client, settings)
-    jobs = PhotoJobStore(client)
+    starts = PendingStarts(client)
     limiter = RateLimiter(client, Limits(chat_per_second=1.0, chat_burst=1))
 
-    # Given a photo job placed, a chat held by a 429 for a minute, a message recorded as sent,
-    # all fenced
-    job, _ = jobs.create(7, 7, "file-1", 1, "es")
+    # Given a unit waiting to be queued, a chat held by a 429 for a minute, a message recorded
+    # as sent, all fenced
+    starts.add("photo", "F-AAAAAA")
     assert limiter.try_acquire(9) == 0
     limiter.cool_down(7, 60)
     client.set("pedidos:sent:order:demo:completed", "42")
@@ -50,13 +50,14 @@ def test_clients_find_the_promoted_replica_with_scripts_and_keys(cluster: Replic
 
     # Then the same client reaches the promoted replica: a script call (NOSCRIPT there, so
     # loaded again) goes through as soon as the Sentinels name it, with no new client
-    second, created = jobs.create(8, 8, "file-2", 1, "es")
+    assert starts.take("photo", "F-AAAAAA", "bot-1")
+    starts.add("photo", "F-BBBBBB")
     carried_on = time.monotonic() - killed_at
-    assert created and carried_on < settings.redis_failover_timeout
+    assert carried_on < settings.redis_failover_timeout
     assert cluster.current_master_port() == cluster.replica.port != old_master
     # ...what was written before the kill is all there
-    assert jobs.get(job.id).file_id == "file-1"
-    assert jobs.get(second.id).file_id == "file-2"
+    assert client.zscore(KEY, "photo:F-AAAAAA") is not None
+    assert client.zscore(KEY, "photo:F-BBBBBB") is not None
     assert client.get("pedidos:sent:order:demo:completed") == "42"
     # ...and the limits survived: the held chat waits out its minute, another chat sends
     assert client.exists(cooldown_key(7))

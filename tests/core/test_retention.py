@@ -7,10 +7,9 @@ import os
 import time
 from pathlib import Path
 
-import redis
-
 from core.db.engine import Database
 from core.orders.store import OrderStore
+from core.photos.jobs import PhotoJobStore
 from core.photos.renditions import RENDITIONS
 from core.retention import Retention
 
@@ -26,7 +25,7 @@ def aged(path: Path, seconds: float, content: bytes = b"x") -> Path:
 
 
 def test_only_old_renditions_and_their_stray_temporaries_are_deleted(
-    tmp_path: Path, redis_url: str, sqlite_db: Database
+    tmp_path: Path, sqlite_db: Database
 ) -> None:
     media = tmp_path / "media"
     digest = "0123456789abcdef" * 2
@@ -49,7 +48,7 @@ def test_only_old_renditions_and_their_stray_temporaries_are_deleted(
     os.utime(link, (time.time() - 10 * WEEK,) * 2, follow_symlinks=False)
 
     retention = Retention(
-        redis.Redis.from_url(redis_url),
+        PhotoJobStore(sqlite_db),
         OrderStore(sqlite_db),
         90 * 24 * 3600,
         6 * 52 * WEEK,
@@ -66,9 +65,9 @@ def test_only_old_renditions_and_their_stray_temporaries_are_deleted(
 
 
 def test_a_media_dir_that_does_not_exist_is_nothing_to_delete(
-    tmp_path: Path, redis_url: str, sqlite_db: Database
+    tmp_path: Path, sqlite_db: Database
 ) -> None:
     retention = Retention(
-        redis.Redis.from_url(redis_url), OrderStore(sqlite_db), 1, 1, 1, tmp_path / "missing"
+        PhotoJobStore(sqlite_db), OrderStore(sqlite_db), 1, 1, 1, tmp_path / "missing"
     )
     assert retention.delete_old_files(time.time()) == 0

@@ -12,6 +12,7 @@ import redis
 from celery import Celery
 
 from core.photos.jobs import PhotoJobStore
+from core.recovery import epoch
 from core.recovery.starts import PendingStarts
 from core.telegram.dead_letters import DeadLetters
 from core.telegram.handover import Outgoing
@@ -60,27 +61,30 @@ def test_finished_orders_jobs_and_files_go_and_unfinished_ones_stay(
     chat.wait_for(lambda m: "está completado" in (m.text or ""), timeout=60)
     chat.send_photo(photos_dir / "Landscape_2.jpg")
     chat.wait_for_count(lambda m: bool(m.media), n=3, timeout=120)
-    orders, jobs = system.store, PhotoJobStore(client)
+    orders, jobs = system.store, PhotoJobStore(system.db)
     [order] = orders.recent(chat.id)
-    [job_id] = client.zrange(jobs.chat_key(chat.id), 0, -1)
-    wait_until(lambda: jobs.get(str(job_id)).is_final, 30, "the photo job to finish")
+    [job] = jobs.of_chat(chat.id)
+    wait_until(lambda: jobs.get(job.id).is_final, 30, "the photo job to finish")
     media = system.tmp / "media"
     files = [p for p in media.rglob("*.jpg")]
     assert len(files) == 3
+    # The job records the renditions it made: the files retention is about to delete.
+    assert sorted(jobs.get(job.id).renditions) == sorted(p.name for p in files)
     # Unfinished work: an order whose chain has not run yet, and a photo job in the same state.
     waiting, _ = orders.create(chat.id, chat.id, "pedido sin terminar", 999_001)
     waiting_job, _ = jobs.create(chat.id, chat.id, "file-id", 999_002, "es")
     # Queued as far as the recovery sweep knows (it would otherwise queue them itself).
+    jobs.set_fields(waiting_job.id, task_id="t", queued_epoch=epoch.current(client))
     PendingStarts(client).done("order", waiting.id)
     PendingStarts(client).done("photo", waiting_job.id)
 
     system.start_beat()
     wait_until(lambda: orders.state_of(order.id) is None, 60, "the finished order to go")
-    wait_until(lambda: not client.exists(jobs.key(str(job_id))), 30, "the finished job to go")
+    wait_until(lambda: jobs.find(job.id, chat.id) is None, 30, "the finished job to go")
     wait_until(lambda: not any(p.exists() for p in files), 30, "the renditions to go")
 
     assert [o.id for o in orders.recent(chat.id)] == [waiting.id]
-    assert client.zrange(jobs.chat_key(chat.id), 0, -1) == [waiting_job.id]
+    assert [j.id for j in jobs.of_chat(chat.id)] == [waiting_job.id]
     assert orders.get(waiting.id).state.value == "pendiente"
     assert jobs.get(waiting_job.id).state.value == "pendiente"
     chat.send("/pedidos")
@@ -95,7 +99,6 @@ def test_every_per_message_key_expires(system: System, client: redis.Redis) -> N
     per_message = (
         "pedidos:delivery:*",
         "pedidos:update:*",
-        "pedidos:photo-update:*",
         "pedidos:quota:*",
         "pedidos:rate:*",
         "pedidos:conv:*",

@@ -1,16 +1,19 @@
 """The system of record on PostgreSQL, end to end: orders and their history in the database,
-Redis lost whole without losing an order, two workers racing, the database down at /pedido."""
+Redis lost whole without losing an order or a photo job, two workers racing, the database down
+at /pedido."""
 
 from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from core.orders.states import OrderState
+from core.photos.jobs import PhotoJobStore, PhotoState
 from sandbox import RunningSandbox
-from sandbox.client import Chat
+from sandbox.client import Chat, Message
 from tests.e2e.test_orders import completed, is_status, order_id_of
 from tests.support.postgres import PostgresServer
 from tests.support.processes import wait_until
@@ -102,6 +105,43 @@ def test_redis_lost_whole_loses_no_order_and_repeats_no_message(system: System) 
         assert told(chat, order_id) == 1, chat.transcript_text()
         # Each state reached once: the resumed chain repeated no transition.
         assert [e.to_state for e in system.store.history(order_id)] == CHAIN
+
+
+def photo_status(chat: Chat, stage: str) -> Message:
+    """The photo job's status message once it shows `stage`."""
+    return chat.wait_for(
+        lambda m: (m.text or "").startswith("🖼️") and stage in (m.text or ""), timeout=60
+    )
+
+
+def test_redis_lost_whole_loses_no_photo_job_and_sends_no_album_twice(
+    system: System, photos_dir: Path
+) -> None:
+    """A finished photo job and one queued, not yet run: FLUSHALL, then Redis and every
+    process restarted. /estado answers both from the database, and the sweep drives the
+    queued one on: its album arrives once."""
+    chat = system.private_chat()
+    chat.send_photo(photos_dir / "Landscape_0.jpg")
+    done_id = (photo_status(chat, "listo").text or "").split()[2]
+    stop(system, "worker")
+    chat.send_photo(photos_dir / "Portrait_0.jpg")
+    queued_id = (photo_status(chat, "en cola").text or "").split()[2]
+    jobs = PhotoJobStore(system.db)
+    wait_until(lambda: jobs.get(queued_id).task_id != "", 30, "the job to be queued")
+
+    stop(system, "bot")
+    system.client.flushall()
+    system.redis.restart()
+    system.start_worker()
+    system.start_bot()
+
+    chat.wait_for_count(lambda m: bool(m.media_group_id), 6, timeout=90)
+    assert jobs.get(queued_id).state is PhotoState.LISTO
+    for job_id in (done_id, queued_id):
+        chat.send(f"/estado {job_id}")
+        chat.wait_for(lambda m, i=job_id: i in (m.text or "") and "listo" in (m.text or ""))
+    albums = {m.media_group_id for m in chat.bot_messages() if m.media_group_id}
+    assert len(albums) == 2, chat.transcript_text()  # one each: none sent twice
 
 
 def test_two_workers_complete_each_order_once(system: System) -> None:

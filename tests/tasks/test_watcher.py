@@ -14,11 +14,13 @@ from celery.signals import task_retry
 from core.db.engine import Database
 from core.orders.payment import PaymentUnavailable
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
+from core.watcher.alerts import StaleAlert
 from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
 from tasks import context as ctx
+from tasks import delivery
 from tasks.orders import validar_pago
-from tasks.watcher import revisar_pedidos_atrasados
+from tasks.watcher import CeleryOutbox, avisar_atrasados, revisar_pedidos_atrasados
 
 
 class Messenger:
@@ -85,3 +87,32 @@ def test_the_task_runs_the_watcher_under_its_own_id(
     # The run's claim is under its task id: Celery retrying it gets the same orders back.
     again = StaleIndex(store, client).claim("run-from-beat", 1_940.0, 10, 2_000.0, 0)
     assert again.resumed and again.ids == [order.id]
+
+
+def test_a_runs_alerts_are_handed_over_a_hundred_to_a_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    published: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(avisar_atrasados, "apply_async", lambda args, **_: published.append(args))
+    alerts = [StaleAlert(f"P-{n:06d}", 1_000 + n, f"alerta {n}") for n in range(250)]
+
+    CeleryOutbox().hand_over("run-7", alerts)
+
+    assert [(run, part, len(batch)) for run, part, batch in published] == [
+        ("run-7", 0, 100),
+        ("run-7", 1, 100),
+        ("run-7", 2, 50),
+    ]
+    assert [StaleAlert.from_dict(a) for _, _, batch in published for a in batch] == alerts
+
+
+def test_a_batch_task_sends_its_alerts_once_each(
+    store: OrderStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order, _ = store.create(chat_id=10, user_id=10, text="pizza", source_message_id=1)
+    messenger = Messenger()
+    monkeypatch.setattr(delivery, "courier", lambda: messenger)
+    batch = [StaleAlert(order.id, 10, "⏳").to_dict()]
+
+    assert avisar_atrasados.apply(("run-1", 0, batch)).get() == 1
+    assert messenger.keys == [f"order:{order.id}:stale"]

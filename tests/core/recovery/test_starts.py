@@ -30,7 +30,7 @@ def make_due(client: redis.Redis, member: str) -> None:
 
 def test_a_new_order_and_photo_job_wait_to_be_queued(client: redis.Redis, db: Database) -> None:
     order, _ = OrderStore(db, PendingStarts(client)).create(10, 7, "2 pizzas", source_message_id=1)
-    job, _ = PhotoJobStore(client).create(10, 7, "file", 2, "es")
+    job, _ = PhotoJobStore(db, PendingStarts(client)).create(10, 7, "file", 2, "es")
     pending = PendingStarts(client)
     assert pending.redis.zscore(starts.KEY, starts.member("order", order.id)) is not None
     assert pending.redis.zscore(starts.KEY, starts.member("photo", job.id)) is not None

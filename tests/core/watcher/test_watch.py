@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -14,10 +15,12 @@ from core.orders.model import Order
 from core.orders.states import OrderState
 from core.orders.store import LAST_ERROR_FIELD, OrderStore
 from core.telegram.client import BadRequest
-from core.watcher.index import StaleClaim, StaleIndex
+from core.watcher.alerts import StaleAlert
+from core.watcher.index import StaleClaim, StaleIndex, StaleOrder
 from core.watcher.watch import (
     DIGEST_CHARS,
     Watcher,
+    alert_text,
     digest_parts,
     error_note,
     order_line,
@@ -78,7 +81,8 @@ class MemoryStore:
         self, run_id: str, cutoff: float, limit: int, now: float, adopt_before: float
     ) -> StaleClaim:
         if run_id in self.claimed_by:
-            return StaleClaim(self.claimed_by[run_id], resumed=True, more=False)
+            mine = [self.orders[i] for i in self.claimed_by[run_id]]
+            return StaleClaim(self._read(mine), resumed=True, more=False)
         taken = {i for ids in self.claimed_by.values() for i in ids}
         ids = [
             o.id
@@ -88,7 +92,12 @@ class MemoryStore:
         self.claimed_by[run_id] = ids
         for i in ids:
             self.orders[i].stale_alerted_at = now
-        return StaleClaim(ids, resumed=False, more=False)
+        return StaleClaim(self._read([self.orders[i] for i in ids]), resumed=False, more=False)
+
+    @staticmethod
+    def _read(orders: list[Order]) -> list[StaleOrder]:
+        """As the store's claim: what the alerts need of the unfinished ones."""
+        return [StaleOrder.of(order) for order in orders if not order.is_final]
 
     def get_many(self, ids: list[str]) -> list[Order]:
         return [self.orders[i] for i in ids if i in self.orders]
@@ -258,3 +267,59 @@ def test_every_language_has_every_watcher_text() -> None:
     assert len(spanish) >= 10
     for language in texts.languages():
         assert spanish <= set(texts._catalog(language)), language
+
+
+@pytest.mark.parametrize("language", texts.languages())
+def test_alerts_and_lines_read_as_the_catalogue_says_with_every_value_escaped(
+    language: str,
+) -> None:
+    order = make_order("P-<b>&", language=language, error="<i>boom</i>")
+    claimed = StaleOrder.of(order)
+    state = texts.state_name(language, order.state)
+
+    assert alert_text(claimed, NOW) == texts.text(
+        language, "watcher.alert", id="P-<b>&", age="26 h"
+    )
+    expected = texts.text(
+        language,
+        "watcher.line",
+        id="P-<b>&",
+        age="26 h",
+        state=state,
+        error="<i>boom</i>",
+        chat=100,
+    )
+    assert order_line(claimed, NOW, language) == order_line(order, NOW, language) == expected
+    assert "&lt;b&gt;&amp;" in expected and "&lt;i&gt;boom" in expected
+
+
+@dataclass
+class Outbox:
+    """Records each batch of alerts a run hands over."""
+
+    batches: list[tuple[str, list[StaleAlert]]] = field(default_factory=list)
+
+    def hand_over(self, run_id: str, alerts: Sequence[StaleAlert]) -> None:
+        self.batches.append((run_id, list(alerts)))
+
+
+def test_with_an_outbox_the_alerts_go_in_one_batch_and_the_digest_is_sent() -> None:
+    orders = [make_order(f"P-{c * 6}", chat_id=300 + i) for i, c in enumerate("HMN")]
+    store = MemoryStore({o.id: o for o in orders})
+    messenger, outbox = Messenger(), Outbox()
+    watcher = watcher_for(store, messenger)
+    watcher.outbox = outbox
+
+    report = watcher.run("run-9")
+
+    assert report.alerted == 3 and messenger.keys() == ["digest:run-9:900"]
+    [(run_id, alerts)] = outbox.batches
+    assert run_id == "run-9"
+    assert [(a.chat_id, a.key) for a in alerts] == [
+        (300, "order:P-HHHHHH:stale"),
+        (301, "order:P-MMMMMM:stale"),
+        (302, "order:P-NNNNNN:stale"),
+    ]
+    assert alerts[0].text == (
+        "⏳ Tu pedido <b>P-HHHHHH</b> lleva 26 h sin terminar; ya lo estamos revisando."
+    )
