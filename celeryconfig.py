@@ -150,6 +150,7 @@ def _routing() -> dict[str, Any]:
             # Each imported order's word to its customer; its chain's steps, when the import
             # starts one (paid in cash), are sent to `bulk` by tasks.importer.bulk_chain.
             "avisar_pedido_importado": {"queue": "bulk"},
+            "avisar_oferta_caducada": {"queue": "bulk"},
             "generar_reporte": {"queue": "reports"},
             "exportar_pedidos": {"queue": "reports"},
             "resumen_diario": {"queue": "reports"},

@@ -10,6 +10,8 @@ pool slots.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,16 +21,19 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
 
 from core.catalogue.store import CatalogueStore
-from core.importer import offers
+from core.importer import expiry, offers
 from core.importer.jobs import ImportJobs
 from core.importer.placing import CASH_FIELD, Shop
 from core.importer.run import ImportBusy, Importer
 from core.orders.states import OrderState
 from core.recovery.leases import holder_name
 from core.settings import LONGEST_TASK
+from core.telegram.client import BotApiError
+from core.telegram.handover import Outgoing
 from tasks import app, clients, delivery
 from tasks import context as ctx
 from tasks.orders import STEP_TASKS, order_chain
+from tasks.recovery import every_sweep
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
@@ -90,6 +95,46 @@ def announce(order_ids: list[str]) -> None:
 def avisar_pedido_importado(order_id: str) -> str:
     """Tell an imported order's customer about it, once (core.importer.offers)."""
     return offers.announce(ctx.store(), delivery.courier(), order_id)
+
+
+# How often the sweep looks for offers nobody answered (core.importer.expiry), and how many
+# it calls off per look.
+LAPSE_INTERVAL = 15.0
+LAPSE_BATCH = 100
+
+
+@every_sweep(LAPSE_INTERVAL)
+def lapse_offers() -> int:
+    """Call off the imported orders whose customer did not answer within OFFER_TTL; how many."""
+    store, lapsed = ctx.store(), 0
+    for order_id in expiry.unanswered(store, time.time() - expiry.OFFER_TTL, LAPSE_BATCH):
+        if expiry.lapse(store, order_id):
+            lapsed += 1
+            log.info("order=%s: its import offer went unanswered, cancelled", order_id)
+            avisar_oferta_caducada.apply_async((order_id,), queue=BULK)
+    return lapsed
+
+
+@app.task(base=TelegramTask, name="avisar_oferta_caducada", **TELEGRAM_RETRY)
+def avisar_oferta_caducada(order_id: str) -> None:
+    """The offer's buttons go and its customer hears it lapsed, once."""
+    order = ctx.store().get(order_id)
+    offer = int(order.extra.get(offers.OFFER_FIELD, "0") or 0)
+    if offer:
+        # Best effort: a late press is refused as stale anyway (the order moved on).
+        with contextlib.suppress(BotApiError):
+            clients.bot_api().call(
+                "editMessageReplyMarkup",
+                {
+                    "chat_id": order.chat_id,
+                    "message_id": offer,
+                    "reply_markup": {"inline_keyboard": []},
+                },
+            )
+    told = Outgoing(
+        order.chat_id, expiry.lapsed_text(order), expiry.lapsed_key(order.id), urgent=False
+    )
+    delivery.courier().deliver(told)
 
 
 def shop() -> Shop:

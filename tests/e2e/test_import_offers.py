@@ -216,3 +216,46 @@ def test_importing_the_file_again_sends_nothing_twice(system: System, imported: 
     assert after == before
     for chat in (imported.ana, imported.luis):
         assert sum(1 for m in chat.bot_messages() if re.search("prepar", text_of(m))) == 1
+
+
+def test_an_offer_nobody_answers_lapses_and_gives_its_stock_back(
+    system: System, imported: Imported
+) -> None:
+    """After OFFER_TTL without Confirmar or Rechazar the order is called off by the system:
+    its tiramisús go back on the shelf, its buttons go, and its customer hears it once."""
+    from sqlalchemy import update
+
+    from core.db.models import OrderRow
+    from core.importer.expiry import OFFER_TTL
+
+    catalogue = CatalogueStore(system.db)
+    marta = system.private_chat()
+
+    def stock_now() -> int | None:
+        product = catalogue.get("POS-TIRA")
+        assert product is not None
+        return product.stock
+
+    stock = stock_now()
+    assert stock is not None
+    data = f"chat_id,texto,idioma\n{marta.id},2 tiramisú,es\n".encode()
+    import_file(imported.admin, data)
+    offer = offer_of(marta)
+    assert offer.buttons == [["Confirmar", "Rechazar"]]
+    assert stock_now() == stock - 2
+    (order,) = system.store.recent(marta.id)
+    wait_until(lambda: system.store.get(order.id).extra.get("offer_message_id"), 30, "recorded")
+    # As if it had been sent OFFER_TTL and a minute ago.
+    with system.db.transaction() as session:
+        session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order.id)
+            .values(updated_at=OrderRow.updated_at - OFFER_TTL - 60)
+        )
+
+    marta.wait_for(lambda m: "se ha anulado" in text_of(m) and order.id in text_of(m), timeout=60)
+    marta.wait_for(lambda m: m.message_id == offer.message_id and not m.buttons, timeout=30)
+    assert system.store.get(order.id).state is OrderState.CANCELADO
+    assert system.store.history(order.id)[-1].actor == "system"
+    assert stock_now() == stock
+    assert sum(1 for m in marta.bot_messages() if "se ha anulado" in text_of(m)) == 1
