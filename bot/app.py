@@ -47,6 +47,7 @@ from bot.handlers import (
     reachability,
     reembolsos,
     relay,
+    request_quota,
     resumen,
     shopfloor,
     shopfloor_commands,
@@ -153,9 +154,12 @@ def build_application(settings: Settings, db: Database) -> BotApplication:
     app.bot_data.services = _services(settings, db)
     # Group -2 runs before every other handler and never stops them.
     app.add_handler(TypeHandler(Update, reachability.chat_is_back), group=-2)
-    # Group -1: a button press not signed for its chat stops here, answered, before any
-    # handler of its kind sees it (bot.handlers.buttons).
+    # Group -1: a button press not signed for its chat, or over its sender's request quota,
+    # stops here, answered, before any handler of its kind sees it (bot.handlers.buttons).
     app.add_handler(CallbackQueryHandler(buttons.guard), group=-1)
+    # And a command over its sender's request quota (QUOTA_REQUESTS_PER_MINUTE).
+    commands = filters.UpdateType.MESSAGE & filters.COMMAND
+    app.add_handler(MessageHandler(commands, request_quota.command), group=-1)
     app.add_handlers(_handlers())
     app.add_error_handler(_on_error)
     return app

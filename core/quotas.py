@@ -1,9 +1,10 @@
-"""Per-user quotas: how many orders and photos one person may start in a window.
+"""Per-user quotas: how many orders and photos one person may start in a window, and how
+many requests (commands and button presses: /estado, /pedidos and its pages…) they may make.
 
 A quota is a sliding log in Redis (one sorted set per user and kind, scored by Redis's own
 clock), so every bot replica counts the same requests and a window never lets through
-twice the limit at its edge. The member is the Telegram message the request came in, so
-an update delivered twice counts once.
+twice the limit at its edge. The member is the Telegram message the request came in (or the
+callback query of a press), so an update delivered twice counts once.
 
 A refusal is told once per wait: a user hammering `/pedido` while over quota hears it the
 first time and then nothing until the wait is over, so the refusal itself cannot become a
@@ -64,9 +65,16 @@ class Verdict:
 class Quotas:
     """The per-user quotas on orders and photos, counted in Redis."""
 
-    def __init__(self, client: redis.Redis, orders: Quota, photos: Quota) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        orders: Quota,
+        photos: Quota,
+        requests: Quota = Quota("requests", 0, 60.0),
+    ) -> None:
         self.orders = orders
         self.photos = photos
+        self.requests = requests
         self._take = client.register_script(_TAKE)
 
     @classmethod
@@ -75,10 +83,11 @@ class Quotas:
             client,
             Quota("orders", settings.quota_orders_per_minute, 60.0),
             Quota("photos", settings.quota_photos_per_hour, 3600.0),
+            Quota("requests", settings.quota_requests_per_minute, 60.0),
         )
 
-    def take(self, quota: Quota, user_id: int, chat_id: int, message_id: int) -> Verdict:
-        """Count one request of `user_id` (from that message) against `quota`."""
+    def take(self, quota: Quota, user_id: int, chat_id: int, message_id: int | str) -> Verdict:
+        """Count one request of `user_id` (from that message, or press) against `quota`."""
         if quota.limit <= 0:
             return Verdict(True)
         key = f"{PREFIX}{quota.kind}:{user_id}"

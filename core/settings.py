@@ -132,8 +132,9 @@ class Settings(ReceiptSettings):
     # calls it dead when the file is older than three intervals.
     heartbeat_file: str = os.path.join(tempfile.gettempdir(), "pedidos-bot.heartbeat")
     heartbeat_interval: Seconds = 10.0
-    # Per-user quotas (core.quotas): orders per minute, photos per hour.
+    # Per-user quotas (core.quotas): orders, commands and presses per minute, photos per hour.
     quota_orders_per_minute: int = 10
+    quota_requests_per_minute: int = 60
     quota_photos_per_hour: int = 30
     # Retention (core.retention): finished orders ("off", the default, keeps them), never a
     # paid one younger than LEGAL_RETENTION; photo jobs and renditions on disk.

@@ -27,6 +27,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler
 
 from bot.context import BotContext
+from bot.handlers import request_quota
 from bot.handlers.cancelar import cancel
 from bot.handlers.common import language_of
 from bot.handlers.presses import Answer, Press, remove_keyboard
@@ -43,10 +44,19 @@ Acts = Callable[[Press, BotContext], Awaitable[Answer]]
 
 async def guard(update: Update, context: BotContext) -> None:
     """Before any button's handler (a handler group of its own): a press not signed for this
-    chat, or not a button of the pressed message, is answered as stale and goes no further."""
+    chat, or not a button of the pressed message, is answered as stale and goes no further;
+    nor does one over its sender's request quota (bot.handlers.request_quota)."""
     query = update.callback_query
-    if query is not None and _checked(update, query, language_of(update)) is None:
-        await _answer(query, Answer(_stale(language_of(update)), alert=True))
+    if query is None:
+        return
+    lang = language_of(update)
+    press = _checked(update, query, lang)
+    if press is None:
+        await _answer(query, Answer(_stale(lang), alert=True))
+        raise ApplicationHandlerStop
+    over = await request_quota.press(query, context, press.chat.id, lang)
+    if over:
+        await _answer(query, Answer(over, alert=True))
         raise ApplicationHandlerStop
 
 

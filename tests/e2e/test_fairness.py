@@ -22,6 +22,7 @@ from tests.support.system import System, running_system
 FLOOD = 40
 ORDERS_PER_MINUTE = 3
 PHOTOS_PER_HOUR = 2
+REQUESTS_PER_MINUTE = 8
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,7 @@ def system(
         sandbox_server.token,
         QUOTA_ORDERS_PER_MINUTE=str(ORDERS_PER_MINUTE),
         QUOTA_PHOTOS_PER_HOUR=str(PHOTOS_PER_HOUR),
+        QUOTA_REQUESTS_PER_MINUTE=str(REQUESTS_PER_MINUTE),
         LOG_LEVEL="INFO",
     ) as running:
         running.sandbox.set_limits(enabled=True)
@@ -110,3 +112,30 @@ def test_photos_over_the_quota_are_refused_in_english_too(system: System, photos
     chat.send_photo(photo)
     refusal = chat.wait_for(lambda m: "at most 2 per hour" in (m.text or ""), timeout=30)
     assert "You can send another in" in (refusal.text or "")
+
+
+def test_commands_and_presses_over_the_request_quota_are_refused(system: System) -> None:
+    """/estado, and the status message's Actualizar, count against the sender's
+    QUOTA_REQUESTS_PER_MINUTE: over it a command is told once and then dropped, and a press is
+    answered with the wait; nothing is done for either."""
+    chat = system.private_chat(first_name="Nico")
+    chat.send("/pedido 1 café")  # one request
+    status = chat.wait_for(lambda m: "1 café" in (m.text or "") and bool(m.buttons), timeout=30)
+    # Done, so that nothing but the answers to Nico's requests comes from here on.
+    chat.wait_for(lambda m: "está completado" in (m.text or ""), timeout=60)
+    for _ in range(REQUESTS_PER_MINUTE - 1):
+        sent = chat.send("/estado")
+        chat.wait_for(lambda m, s=sent: m.message_id > s.message_id, timeout=30)
+    answered = len(chat.bot_messages())
+    chat.send("/estado")
+    refusal = chat.wait_for(lambda m: "como máximo 8 comandos" in (m.text or ""), timeout=30)
+    assert "Prueba de nuevo dentro de" in (refusal.text or "")
+    chat.send("/estado")
+    answer = chat.callback_answer(chat.press("Actualizar", message_id=status.message_id))
+    assert answer["show_alert"] and "como máximo 8 comandos" in str(answer["text"]), answer
+    # Another customer is not held by Nico's quota.
+    other = system.private_chat(first_name="Olga")
+    other.send("/ayuda")
+    other.wait_for(lambda m: "/pedido" in (m.text or ""), timeout=30)
+    # The one refusal is all Nico got after his eighth request.
+    assert len(chat.bot_messages()) == answered + 1, chat.transcript_text()
