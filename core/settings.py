@@ -17,7 +17,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-# Shapes: core.settings_types (parsers re-exported for callers); receipts: settings_receipts.
+# Shapes: core.settings_types (parsers re-exported for callers); receipts, workers: settings_*.
 from core.settings_receipts import ReceiptSettings
 from core.settings_types import (
     NO_SECRET,
@@ -39,6 +39,7 @@ from core.settings_types import parse_hosts as parse_hosts
 from core.settings_types import parse_ids as parse_ids
 from core.settings_types import parse_size as parse_size
 from core.settings_types import split_credentials as split_credentials
+from core.settings_worker import WorkerSettings
 
 SANDBOX_TOKEN = "123456789:sandbox-token"
 # The longest any task may run before Celery kills it (the watcher's run has its own, longer
@@ -54,7 +55,7 @@ class SettingsError(ValueError):
     """Settings that would break a guarantee; the message names them and says why."""
 
 
-class Settings(ReceiptSettings):
+class Settings(ReceiptSettings, WorkerSettings):
     """The configuration of every process: each field is the variable of its name in capitals
     (see .env.example for what each one means).
 

@@ -10,6 +10,8 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -18,7 +20,6 @@ from tests.containers.podman import (
     BASE_IMAGE,
     IMAGE,
     ROOT,
-    SERVICES,
     Stack,
     build_image,
     image_size,
@@ -49,19 +50,21 @@ def image(numbers: dict[str, float]) -> str:
     return IMAGE
 
 
-@pytest.fixture(scope="session")
-def stack(image: str, numbers: dict[str, float], request: pytest.FixtureRequest) -> Iterator[Stack]:
-    """`up -d` of the whole stack; ready once every service passed its healthcheck."""
-    running = Stack(project=f"pedidos-ct-{os.getpid()}")
+@contextmanager
+def stack_up(
+    numbers: dict[str, float], request: pytest.FixtureRequest, name: str, **options: Any
+) -> Iterator[Stack]:
+    """`up -d` of a stack; ready once every service passed its healthcheck; down at the end."""
+    running = Stack(project=f"pedidos-ct-{os.getpid()}-{name}", **options)
     running.write_env_file()
     try:
         started = time.monotonic()
         # The app services start once `migrate` has brought the schema up and exited.
         running.up_in_order()
         containers = running.all_containers()
-        assert {c.rsplit("_", 2)[-2] for c in containers} == set(SERVICES), containers
+        assert {c.rsplit("_", 2)[-2] for c in containers} == set(running.services), containers
         running.wait_healthy(containers)
-        numbers["up_to_healthy_s"] = time.monotonic() - started
+        numbers[f"{name}_up_to_healthy_s"] = time.monotonic() - started
         yield running
     finally:
         if request.session.testsfailed:
@@ -69,7 +72,15 @@ def stack(image: str, numbers: dict[str, float], request: pytest.FixtureRequest)
         running.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def stack(image: str, numbers: dict[str, float], request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The stack as docker-compose.yml runs it by default (one Redis), for one test module:
+    each module's stack is down before the next one's is up."""
+    with stack_up(numbers, request, "stack") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def sandbox(stack: Stack) -> Iterator[SandboxClient]:
     """The sandbox's control API through its published port: the test plays the users."""
     client = SandboxClient(stack.sandbox_url)
