@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 import celeryconfig
 from core.settings import Settings
+from core.settings_worker import WorkerSettings
 from tests.support.lock import drift, installed_packages, locked_packages, read_lock
 from tests.support.system import BEAT_COMMAND, BOT_COMMAND, FLOWER_COMMAND, WORKER_COMMAND
 
@@ -240,8 +241,13 @@ def test_every_setting_reaches_the_app_services(compose: dict[str, Any]) -> None
     }
     for name in sorted(settings - SECRETS - fixed):
         given = [service for service, environment in app.items() if name in environment]
-        # Payments' methods go to the bot alone, with the token they require.
-        expected = ["bot"] if name == "PAYMENT_METHODS" else sorted(COMMANDS)
+        # Payments' methods go to the bot alone, with the token they require; the worker's
+        # memory settings to the worker.
+        expected = sorted(COMMANDS)
+        if name == "PAYMENT_METHODS":
+            expected = ["bot"]
+        elif name in WorkerSettings.model_fields or name.lower() in WorkerSettings.model_fields:
+            expected = ["worker"]
         assert sorted(given) == expected, name
         for service in given:
             assert app[service][name].startswith(f"${{{name}:-"), (service, name)
@@ -272,6 +278,17 @@ def test_the_sentinel_profile_is_a_replica_and_three_sentinels(compose: dict[str
     for name in COMMANDS:
         environment = services[name]["environment"]
         assert environment["REDIS_SENTINELS"] == "${REDIS_SENTINELS:-}", name
+
+
+def test_the_worker_has_a_memory_limit_and_one_decode_at_a_time(compose: dict[str, Any]) -> None:
+    worker = compose["services"]["worker"]
+    assert worker["mem_limit"] == "${WORKER_MEMORY_LIMIT:-1g}"
+    environment = worker["environment"]
+    assert environment["IMAGE_DECODE_SLOTS"] == "${IMAGE_DECODE_SLOTS:-1}"
+    assert environment["WORKER_CONCURRENCY"] == "${WORKER_CONCURRENCY:-2}"
+    config = celeryconfig.build(Settings(worker_max_memory_per_child=300 * 1024**2))
+    assert config["worker_max_memory_per_child"] == 300 * 1024  # Celery counts KiB
+    assert "worker_concurrency" not in celeryconfig.build(Settings())
 
 
 def test_media_backups_and_the_databases_are_volumes(compose: dict[str, Any]) -> None:
