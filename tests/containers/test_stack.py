@@ -16,6 +16,7 @@ import requests
 from PIL import Image
 
 from bench.image_memory import SIZE as LARGEST
+from core.photos.safety import MAX_PIXELS
 from sandbox.client import Chat, SandboxClient
 from tests.containers.podman import IMAGE, Stack, run
 from tests.e2e.test_orders import completed, is_status, order_id_of
@@ -175,10 +176,13 @@ def memory_cgroup(stack: Stack, worker: str) -> dict[str, int]:
     peak = stack.exec(worker, "cat", f"{base}/memory.max_usage_in_bytes")
     # Times usage met the limit (page cache counts, and is reclaimed there first).
     failcnt = stack.exec(worker, "cat", f"{base}/memory.failcnt")
+    # Processes' own memory now, page cache left out.
+    stat = stack.exec(worker, "cat", f"{base}/memory.stat").split()
     return {
         "oom_kill": int(oom[oom.index("oom_kill") + 1]),
         "peak": int(peak),
         "failcnt": int(failcnt),
+        "rss": int(stat[stat.index("total_rss") + 1]),
     }
 
 
@@ -189,9 +193,12 @@ def test_the_largest_images_allowed_fit_the_workers_memory_limit(
     restarts = int(stack.inspect(worker, "{{.RestartCount}}"))
     limit = int(stack.inspect(worker, "{{.HostConfig.Memory}}"))
     assert limit == 1024**3  # compose's mem_limit default, 1g
+    numbers["worker_memory_idle_rss_mb"] = memory_cgroup(stack, worker)["rss"] / 1e6
     largest = palette_png(tmp_path / "grande.png", LARGEST)
     width, height = LARGEST
-    over = palette_png(tmp_path / "enorme.png", (width + 1, height + 1))
+    assert width * height <= MAX_PIXELS
+    # The same width, one row more than the cap allows.
+    over = palette_png(tmp_path / "enorme.png", (width, MAX_PIXELS // width + 1))
 
     # Two customers at once, one per pool process: one decode waits for the other's slot
     # (IMAGE_DECODE_SLOTS=1), so the two never hold ~1 GB between them.
@@ -203,12 +210,14 @@ def test_the_largest_images_allowed_fit_the_workers_memory_limit(
 
     for chat in chats:
         album = album_of(chat, timeout=240)
-        # 8660×5770 into the renditions' boxes, aspect kept.
+        # 8660×5770 into the renditions' boxes, aspect kept (Telegram shows the large one,
+        # 1621×1080, at most 1280 wide).
         assert [(m.media[0].width, m.media[0].height) for m in album] == [
             (150, 100),
             (800, 533),
             (1280, 853),
         ]
+        assert "1621×1080" in (album[2].caption or "")
     refused.wait_for(lambda m: "demasiados píxeles" in (m.text or ""), timeout=60)
     assert not any(m.media_group_id for m in refused.bot_messages())
 
