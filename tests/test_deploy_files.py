@@ -246,7 +246,7 @@ def test_every_setting_reaches_the_app_services(compose: dict[str, Any]) -> None
         expected = sorted(COMMANDS)
         if name == "PAYMENT_METHODS":
             expected = ["bot"]
-        elif name in WorkerSettings.model_fields or name.lower() in WorkerSettings.model_fields:
+        elif name.lower() in WorkerSettings.model_fields:
             expected = ["worker"]
         assert sorted(given) == expected, name
         for service in given:
@@ -274,6 +274,9 @@ def test_the_sentinel_profile_is_a_replica_and_three_sentinels(compose: dict[str
         assert script.endswith("exec redis-server /data/sentinel.conf --sentinel"), name
         assert sentinel["environment"]["DOWN_AFTER"] == "${SENTINEL_DOWN_AFTER:-5000}"
         assert sentinel["networks"] == ["internal"] and "ports" not in sentinel
+    # Every Redis node and Sentinel gives up on a vanished name within a second.
+    for name in ("redis", "redis-replica", "sentinel-1", "sentinel-2", "sentinel-3"):
+        assert services[name]["dns_opt"] == ["timeout:1", "attempts:1"], name
     # The app finds them through the settings .env gives it.
     for name in COMMANDS:
         environment = services[name]["environment"]

@@ -1,4 +1,5 @@
-"""The image built from the lock and the compose stack, once for the container tests.
+"""The image built from the lock, once, and the compose stacks the container test modules run
+(`stack_up`): one module's stack at a time, down before the next module's is up.
 
 Only `make test-containers` collects this folder (tests/conftest.py leaves it out of
 `make test`): it needs Podman and the local base images tests/containers/prepare.sh makes.
