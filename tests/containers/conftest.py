@@ -64,7 +64,8 @@ def stack_up(
         running.up_in_order()
         containers = running.all_containers()
         assert {c.rsplit("_", 2)[-2] for c in containers} == set(running.services), containers
-        running.wait_healthy(containers)
+        # Every healthcheck is a Python start: slow when the machine is busy.
+        running.wait_healthy(containers, timeout=300)
         numbers[f"{name}_up_to_healthy_s"] = time.monotonic() - started
         yield running
     finally:
