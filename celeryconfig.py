@@ -35,7 +35,24 @@ QUEUES = ("orders", "images", "telegram", "watcher", "imports", "bulk", "reports
 
 def build(settings: Settings) -> dict[str, Any]:
     """The whole configuration, for these settings."""
-    return {**_broker(settings), **_tasks(), **_routing(), **_beat(settings)}
+    return {
+        **_broker(settings),
+        **_tasks(),
+        **_routing(),
+        **_beat(settings),
+        **_worker_memory(settings),
+    }
+
+
+def _worker_memory(settings: Settings) -> dict[str, Any]:
+    """A worker node's pool size and its processes' memory, when set (README, Photos)."""
+    config: dict[str, Any] = {}
+    if settings.worker_concurrency:
+        config["worker_concurrency"] = settings.worker_concurrency
+    if settings.worker_max_memory_per_child:
+        # Celery's unit is the KiB of resident memory, checked after each task.
+        config["worker_max_memory_per_child"] = max(1, settings.worker_max_memory_per_child // 1024)
+    return config
 
 
 class OnFirstRead(Mapping[str, Any]):

@@ -17,7 +17,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-# Shapes: core.settings_types (parsers re-exported for callers); receipts: settings_receipts.
+# Shapes: core.settings_types (parsers re-exported for callers); receipts, workers: settings_*.
+from core.settings_quotas import QuotaSettings
 from core.settings_receipts import ReceiptSettings
 from core.settings_types import (
     NO_SECRET,
@@ -39,6 +40,7 @@ from core.settings_types import parse_hosts as parse_hosts
 from core.settings_types import parse_ids as parse_ids
 from core.settings_types import parse_size as parse_size
 from core.settings_types import split_credentials as split_credentials
+from core.settings_worker import WorkerSettings
 
 SANDBOX_TOKEN = "123456789:sandbox-token"
 # The longest any task may run before Celery kills it (the watcher's run has its own, longer
@@ -54,7 +56,7 @@ class SettingsError(ValueError):
     """Settings that would break a guarantee; the message names them and says why."""
 
 
-class Settings(ReceiptSettings):
+class Settings(ReceiptSettings, WorkerSettings, QuotaSettings):
     """The configuration of every process: each field is the variable of its name in capitals
     (see .env.example for what each one means).
 
@@ -132,10 +134,6 @@ class Settings(ReceiptSettings):
     # calls it dead when the file is older than three intervals.
     heartbeat_file: str = os.path.join(tempfile.gettempdir(), "pedidos-bot.heartbeat")
     heartbeat_interval: Seconds = 10.0
-    # Per-user quotas (core.quotas): orders, commands and presses per minute, photos per hour.
-    quota_orders_per_minute: int = 10
-    quota_requests_per_minute: int = 60
-    quota_photos_per_hour: int = 30
     # Retention (core.retention): finished orders ("off", the default, keeps them), never a
     # paid one younger than LEGAL_RETENTION; photo jobs and renditions on disk.
     order_retention: OptionalSeconds = 0.0

@@ -14,6 +14,7 @@ from core.orders.store import OrderStore
 from core.payments.store import PaymentStore
 from core.photos.jobs import PhotoJobStore
 from core.photos.processing import PhotoProcessing
+from core.photos.slots import DecodeSlots
 from core.recovery.starts import PendingStarts
 from core.retention import Retention
 from core.shopfloor.board import Card
@@ -82,7 +83,11 @@ def photo_jobs() -> PhotoJobStore:
 @cache
 def photos() -> PhotoProcessing:
     return PhotoProcessing(
-        jobs=photo_jobs(), courier=courier(), api=bot_api(), media_dir=Path(settings().media_dir)
+        jobs=photo_jobs(),
+        courier=courier(),
+        api=bot_api(),
+        media_dir=Path(settings().media_dir),
+        decodes=DecodeSlots(settings().image_decode_slots),
     )
 
 

@@ -16,9 +16,11 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from pydantic import SecretStr
 
 import celeryconfig
 from core.settings import Settings
+from core.settings_worker import WorkerSettings
 from tests.support.lock import drift, installed_packages, locked_packages, read_lock
 from tests.support.system import (
     BEAT_COMMAND,
@@ -174,37 +176,157 @@ def test_redis_has_a_memory_cap_and_refuses_writes_past_it(compose: dict[str, An
     assert compose["services"]["redis"]["environment"]["REDIS_MAXMEMORY"].endswith(":-256mb}")
 
 
-# (Redis's password is every service's: REDIS_URL carries it.)
-# (The database's password is in DATABASE_URL, given to the services that use the database.)
+# Each secret's variable (every SecretStr setting, and the URLs and password that carry one).
 SECRETS = {
-    "TELEGRAM_BOT_TOKEN",
-    "WEBHOOK_SECRET",
-    "FLOWER_BASIC_AUTH",
-    "POSTGRES_PASSWORD",
-    "SMTP_URL",
+    name.upper() for name, spec in Settings.model_fields.items() if spec.annotation is SecretStr
+} | {"DATABASE_URL", "REDIS_URL", "POSTGRES_PASSWORD"}
+REDIS_SECRETS = {"REDIS_URL", "REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD"}
+# Who uses which: the allow-list docker-compose.yml must keep to, no more, no less.
+NEEDS = {
+    "bot": {
+        "TELEGRAM_BOT_TOKEN",
+        "DATABASE_URL",
+        "WEBHOOK_SECRET",
+        "PAYMENT_PROVIDER_TOKEN",
+        *REDIS_SECRETS,
+    },
+    "worker": {
+        "TELEGRAM_BOT_TOKEN",
+        "DATABASE_URL",
+        "PAYMENT_API_TOKEN",
+        "SMTP_URL",
+        *REDIS_SECRETS,
+    },
+    "worker_bulk": {
+        "TELEGRAM_BOT_TOKEN",
+        "DATABASE_URL",
+        "PAYMENT_API_TOKEN",
+        *REDIS_SECRETS,
+    },
+    "beat": {"DATABASE_URL", *REDIS_SECRETS},
+    "flower": {"FLOWER_BASIC_AUTH", *REDIS_SECRETS},
+    "migrate": {"DATABASE_URL"},
+    "postgres": {"POSTGRES_PASSWORD"},
+    "redis": {"REDIS_PASSWORD"},
+    "redis-replica": {"REDIS_PASSWORD"},
+    "sentinel-1": {"REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD"},
+    "sentinel-2": {"REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD"},
+    "sentinel-3": {"REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD"},
+    "prometheus": set(),
 }
+_REFERENCE = re.compile(r"\$\{(\w+)")
+
+
+def secrets_given(service: dict[str, Any]) -> set[str]:
+    """The secrets a service's environment holds: by name, or inside a value built from one
+    (REDISCLI_AUTH: ${REDIS_PASSWORD}), and whatever an env_file would bring (all of them)."""
+    if "env_file" in service:
+        return set(SECRETS)
+    given = set()
+    for name, value in (service.get("environment") or {}).items():
+        if value in ("", None):
+            continue
+        if name in SECRETS:
+            given.add(name)
+        given |= set(_REFERENCE.findall(str(value))) & SECRETS
+    # DATABASE_URL and REDIS_URL are built from the passwords they carry.
+    given -= {"POSTGRES_PASSWORD"} if "DATABASE_URL" in given else set()
+    return given
 
 
 def test_each_service_gets_only_the_secrets_it_needs(compose: dict[str, Any]) -> None:
-    """env_file hands all of .env to each service; `environment` blanks what it must not see."""
-    given = {}
-    for name in COMMANDS:
-        service = compose["services"][name]
-        assert service["env_file"] == ".env", name
-        environment = service["environment"]
-        given[name] = {s for s in SECRETS if environment.get(s, "(from .env)") != ""}
-    assert given == {
-        "bot": {"TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET"},
-        "worker": {"TELEGRAM_BOT_TOKEN", "SMTP_URL"},
-        "worker_bulk": {"TELEGRAM_BOT_TOKEN"},
-        "beat": set(),
-        "flower": {"FLOWER_BASIC_AUTH"},
+    """An allow-list: no env_file (it would hand a service all of .env), and each service's
+    `environment` names exactly the secrets it uses."""
+    assert set(compose["services"]) == set(NEEDS)
+    given = {name: secrets_given(service) for name, service in compose["services"].items()}
+    assert given == NEEDS
+
+
+def test_the_allow_list_test_sees_a_secret_given_too_many() -> None:
+    beat = {"environment": {"DATABASE_URL": "x", "REDIS_URL": "y", "SMTP_URL": "${SMTP_URL:-}"}}
+    assert "SMTP_URL" in secrets_given(beat)
+    flower = {"environment": {"AUTH": "${PAYMENT_PROVIDER_TOKEN}"}}
+    assert secrets_given(flower) == {"PAYMENT_PROVIDER_TOKEN"}
+    assert secrets_given({"env_file": ".env", "environment": {}}) == SECRETS
+    assert secrets_given({"environment": {"TELEGRAM_BOT_TOKEN": ""}}) == set()
+
+
+def test_every_setting_reaches_the_app_services(compose: dict[str, Any]) -> None:
+    """With no env_file a setting reaches a container only if compose names it: every setting
+    is named for the app services (secrets only where NEEDS says), from .env's own variable."""
+    app = {name: compose["services"][name]["environment"] for name in COMMANDS}
+    settings = {name.upper() for name in Settings.model_fields}
+    # Where the image keeps its data and how its processes listen: fixed for the containers.
+    fixed = {
+        "MEDIA_DIR",
+        "BACKUP_DIR",
+        "METRICS_LISTEN",
+        "WEBHOOK_LISTEN",
+        "HEALTH_PORT",
+        "WORKER_METRICS_PORT",
+        "BEAT_METRICS_PORT",
+        "REDIS_URL",
+        "DATABASE_URL",
     }
+    for name in sorted(settings - SECRETS - fixed):
+        given = [service for service, environment in app.items() if name in environment]
+        # Payments' methods go to the bot alone, with the token they require; the worker's
+        # memory settings to the worker.
+        expected = sorted(COMMANDS)
+        if name == "PAYMENT_METHODS":
+            expected = ["bot"]
+        elif name.lower() in WorkerSettings.model_fields:
+            expected = ["worker"]
+        assert sorted(given) == expected, name
+        for service in given:
+            assert app[service][name].startswith(f"${{{name}:-"), (service, name)
+    for name in sorted(fixed):
+        assert any(name in environment for environment in app.values()), name
+
+
+def test_the_sentinel_profile_is_a_replica_and_three_sentinels(compose: dict[str, Any]) -> None:
+    """Only with `--profile sentinel`; tests/containers/test_sentinel.py fails the master over."""
+    services = compose["services"]
+    profiled = {name for name, s in services.items() if "sentinel" in s.get("profiles", [])}
+    assert profiled == {"redis-replica", "sentinel-1", "sentinel-2", "sentinel-3"}
+    # The master (the plain `redis`) can follow a promoted replica: it has its password.
+    master = " ".join(services["redis"]["command"])
+    assert '--masterauth "$$REDIS_PASSWORD"' in master
+    replica = " ".join(services["redis-replica"]["command"])
+    assert "--replicaof redis 6379" in replica and '--masterauth "$$REDIS_PASSWORD"' in replica
+    assert "--appendonly yes" in replica and "--maxmemory-policy noeviction" in replica
+    for name in ("sentinel-1", "sentinel-2", "sentinel-3"):
+        sentinel = services[name]
+        script = sentinel["command"][-1]
+        assert "sentinel monitor $$MASTER_NAME redis 6379 2" in script, name
+        assert "requirepass $$REDIS_SENTINEL_PASSWORD" in script, name
+        assert script.endswith("exec redis-server /data/sentinel.conf --sentinel"), name
+        assert sentinel["environment"]["DOWN_AFTER"] == "${SENTINEL_DOWN_AFTER:-5000}"
+        assert sentinel["networks"] == ["internal"] and "ports" not in sentinel
+    # Every Redis node and Sentinel gives up on a vanished name within a second.
+    for name in ("redis", "redis-replica", "sentinel-1", "sentinel-2", "sentinel-3"):
+        assert services[name]["dns_opt"] == ["timeout:1", "attempts:1"], name
+    # The app finds them through the settings .env gives it.
+    for name in COMMANDS:
+        environment = services[name]["environment"]
+        assert environment["REDIS_SENTINELS"] == "${REDIS_SENTINELS:-}", name
+
+
+def test_the_worker_has_a_memory_limit_and_one_decode_at_a_time(compose: dict[str, Any]) -> None:
+    worker = compose["services"]["worker"]
+    assert worker["mem_limit"] == "${WORKER_MEMORY_LIMIT:-1g}"
+    environment = worker["environment"]
+    assert environment["IMAGE_DECODE_SLOTS"] == "${IMAGE_DECODE_SLOTS:-1}"
+    assert environment["WORKER_CONCURRENCY"] == "${WORKER_CONCURRENCY:-2}"
+    config = celeryconfig.build(Settings(worker_max_memory_per_child=300 * 1024**2))
+    assert config["worker_max_memory_per_child"] == 300 * 1024  # Celery counts KiB
+    assert "worker_concurrency" not in celeryconfig.build(Settings())
 
 
 def test_media_backups_and_the_databases_are_volumes(compose: dict[str, Any]) -> None:
     assert set(compose["volumes"]) == {
         "redis-data",
+        "redis-replica-data",
         "postgres-data",
         "media",
         "backups",
@@ -232,7 +354,6 @@ def test_postgres_is_internal_has_a_password_and_is_migrated_first(
     migrate = compose["services"]["migrate"]
     assert migrate["command"][:3] == ["python", "-m", "scripts.migrate"]
     assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    assert migrate["environment"]["TELEGRAM_BOT_TOKEN"] == ""
     for name in ("migrate", "bot", "worker", "beat"):
         service = compose["services"][name]
         url = service["environment"]["DATABASE_URL"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import metrics, texts
 from core.photos.jobs import PhotoJob, PhotoJobStore, PhotoState
 from core.photos.renditions import ImageRejected, RenditionFile, make_renditions
+from core.photos.slots import DecodeSlots
 from core.progress import render_progress
 from core.telegram.client import BadRequest, BotApi, BotApiError, FileTooBig
 from core.telegram.courier import Courier
@@ -66,6 +67,8 @@ class PhotoProcessing:
     courier: Courier
     api: BotApi
     media_dir: Path
+    # Decodes at once on this host (IMAGE_DECODE_SLOTS): what bounds a worker's memory.
+    decodes: DecodeSlots = field(default_factory=DecodeSlots)
 
     def stage(self, job: PhotoJob, state: PhotoState) -> PhotoJob:
         """Record and show a stage; progress edits are best effort.
@@ -102,7 +105,8 @@ class PhotoProcessing:
 
             started = time.perf_counter()
             try:
-                files = make_renditions(source, self.media_dir, progress)
+                with self.decodes.held():
+                    files = make_renditions(source, self.media_dir, progress)
             except ImageRejected as exc:
                 raise PhotoRejected(str(exc.reason)) from None
             metrics.renditions_made(time.perf_counter() - started)

@@ -1,4 +1,5 @@
-"""The image built from the lock and the compose stack, once for the container tests.
+"""The image built from the lock, once, and the compose stacks the container test modules run
+(`stack_up`): one module's stack at a time, down before the next module's is up.
 
 Only `make test-containers` collects this folder (tests/conftest.py leaves it out of
 `make test`): it needs Podman and the local base images tests/containers/prepare.sh makes.
@@ -10,6 +11,8 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -18,7 +21,6 @@ from tests.containers.podman import (
     BASE_IMAGE,
     IMAGE,
     ROOT,
-    SERVICES,
     Stack,
     build_image,
     image_size,
@@ -49,19 +51,22 @@ def image(numbers: dict[str, float]) -> str:
     return IMAGE
 
 
-@pytest.fixture(scope="session")
-def stack(image: str, numbers: dict[str, float], request: pytest.FixtureRequest) -> Iterator[Stack]:
-    """`up -d` of the whole stack; ready once every service passed its healthcheck."""
-    running = Stack(project=f"pedidos-ct-{os.getpid()}")
+@contextmanager
+def stack_up(
+    numbers: dict[str, float], request: pytest.FixtureRequest, name: str, **options: Any
+) -> Iterator[Stack]:
+    """`up -d` of a stack; ready once every service passed its healthcheck; down at the end."""
+    running = Stack(project=f"pedidos-ct-{os.getpid()}-{name}", **options)
     running.write_env_file()
     try:
         started = time.monotonic()
         # The app services start once `migrate` has brought the schema up and exited.
         running.up_in_order()
         containers = running.all_containers()
-        assert {c.rsplit("_", 2)[-2] for c in containers} == set(SERVICES), containers
-        running.wait_healthy(containers)
-        numbers["up_to_healthy_s"] = time.monotonic() - started
+        assert {c.rsplit("_", 2)[-2] for c in containers} == set(running.services), containers
+        # Every healthcheck is a Python start: slow when the machine is busy.
+        running.wait_healthy(containers, timeout=300)
+        numbers[f"{name}_up_to_healthy_s"] = time.monotonic() - started
         yield running
     finally:
         if request.session.testsfailed:
@@ -69,7 +74,15 @@ def stack(image: str, numbers: dict[str, float], request: pytest.FixtureRequest)
         running.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def stack(image: str, numbers: dict[str, float], request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The stack as docker-compose.yml runs it by default (one Redis), for one test module:
+    each module's stack is down before the next one's is up."""
+    with stack_up(numbers, request, "stack") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def sandbox(stack: Stack) -> Iterator[SandboxClient]:
     """The sandbox's control API through its published port: the test plays the users."""
     client = SandboxClient(stack.sandbox_url)

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.settings import Settings
 from sandbox.server import free_port
 from tests.support.processes import wait_until
 
@@ -29,12 +30,20 @@ ONE_SHOT = ("migrate",)
 # What they need first: Telegram, Redis, and the database migrated.
 FIRST = ("redis", "postgres", "sandbox", "migrate")
 APP = ("bot", "worker", "beat", "flower")
+# `--profile sentinel`: the replica and the three Sentinels, up with what the app needs first.
+SENTINEL = ("redis-replica", "sentinel-1", "sentinel-2", "sentinel-3")
+PROFILES = {"sentinel": SENTINEL}
+# Every setting's name: the host's value of one would fill in compose's `${…}` in place of
+# test.env's (as in Docker Compose), so none reaches podman-compose from the test's own shell.
+SETTING_NAMES = frozenset(name.upper() for name in Settings.model_fields)
 
 
-def run(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, timeout: float = 120, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a command in the repository; its output is kept for the assertion that follows."""
     done = subprocess.run(
-        args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+        args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False, env=env
     )
     if check and done.returncode != 0:
         raise AssertionError(
@@ -86,6 +95,15 @@ class Stack:
     flower_auth: str = field(default_factory=lambda: f"admin:{secrets.token_urlsafe(12)}")
     flower_port: int = field(default_factory=free_port)
     sandbox_port: int = field(default_factory=free_port)
+    # Compose profiles to run too, and settings over .env.example's (and the ones below).
+    profiles: tuple[str, ...] = ()
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The long-running services of this stack, its profiles' included."""
+        extra = tuple(name for profile in self.profiles for name in PROFILES[profile])
+        return (*SERVICES, *extra)
 
     @property
     def sandbox_url(self) -> str:
@@ -108,6 +126,7 @@ class Stack:
             # Orders last long enough (three steps of 3 s) for a worker to be killed mid-way.
             # Everything else keeps .env.example's values, recovery's among them.
             "STEP_SECONDS": "3",
+            **self.settings,
         }
         lines = []
         for line in (ROOT / ".env.example").read_text().splitlines():
@@ -130,11 +149,13 @@ class Stack:
             "docker-compose.yml",
             "-f",
             OVERRIDE,
+            *(f"--profile={profile}" for profile in self.profiles),
             *args,
         ]
 
-    def compose(self, *args: str, timeout: float = 180) -> str:
-        return run(*self.compose_command(*args), timeout=timeout).stdout
+    def compose(self, *args: str, timeout: float = 180, check: bool = True) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+        return run(*self.compose_command(*args), timeout=timeout, check=check, env=env).stdout
 
     def up(self, *args: str, services: tuple[str, ...] = APP) -> str:
         """`up -d` of `services` with --no-deps: podman-compose makes each depends_on a
@@ -146,6 +167,10 @@ class Stack:
 
     def up_in_order(self) -> None:
         self.up(services=FIRST)
+        if self.profiles:
+            # The replica and the Sentinels name the master: up once it answers.
+            self.wait_healthy(self.containers("redis"), timeout=60)
+            self.up(services=self.services[len(SERVICES) :])
         (migrate,) = self.containers("migrate", running_only=False)
         # `podman wait`: the exit status once it has stopped (it waits for PostgreSQL itself).
         status = run("podman", "wait", migrate, timeout=180).stdout.strip()
@@ -218,11 +243,11 @@ class Stack:
         return out.splitlines()
 
     def all_containers(self) -> list[str]:
-        return [name for service in SERVICES for name in self.containers(service)]
+        return [name for service in self.services for name in self.containers(service)]
 
     def logs(self, tail: int = 60) -> str:
         parts = []
-        for service in (*ONE_SHOT, *SERVICES):
+        for service in (*ONE_SHOT, *self.services):
             for name in self.containers(service, running_only=False):
                 out = run("podman", "logs", "--tail", str(tail), name, check=False)
                 parts.append(f"--- {name}\n{out.stdout}{out.stderr}")
@@ -237,5 +262,16 @@ class Stack:
         project = f"label=io.podman.compose.project={self.project}"
         names = run("podman", "ps", "--all", "--quiet", "--filter", project).stdout.split()
         if names:
-            run("podman", "rm", "--force", "--time", "10", *names, timeout=300, check=False)
-        run(*self.compose_command("down", "-v", "-t", "10"), timeout=300, check=False)
+            # --volumes: the anonymous ones too (the Redis images' /data, the Sentinels').
+            run(
+                "podman",
+                "rm",
+                "--force",
+                "--volumes",
+                "--time",
+                "10",
+                *names,
+                timeout=300,
+                check=False,
+            )
+        self.compose("down", "-v", "-t", "10", timeout=300, check=False)

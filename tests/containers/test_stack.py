@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from PIL import Image
 
+from bench.image_memory import SIZE as LARGEST
+from core.photos.safety import MAX_PIXELS
 from sandbox.client import Chat, SandboxClient
 from tests.containers.podman import IMAGE, Stack, run
 from tests.e2e.test_orders import completed, is_status, order_id_of
@@ -154,6 +157,78 @@ def test_a_photo_comes_back_as_three_renditions(
     # Written by the unprivileged worker into the media volume, which the bot shares.
     listing = stack.exec(stack.container("bot"), "ls", "/data/media")
     assert listing.split(), "no rendition in the media volume"
+
+
+def palette_png(path: Path, size: tuple[int, int]) -> Path:
+    """The costliest image to decode at its size (bench.image_memory: a palette PNG with
+    transparency, ~505 MB at the cap), yet small to send: one colour compresses well."""
+    image = Image.new("P", size, 3)
+    image.putpalette([i % 256 for i in range(768)])
+    image.save(path, transparency=0)
+    return path
+
+
+def memory_cgroup(stack: Stack, worker: str) -> dict[str, int]:
+    """The worker container's memory cgroup (v1, as under this Podman): its peak use and how
+    many processes the kernel's OOM killer killed in it."""
+    base = "/sys/fs/cgroup/memory"
+    oom = stack.exec(worker, "cat", f"{base}/memory.oom_control").split()
+    peak = stack.exec(worker, "cat", f"{base}/memory.max_usage_in_bytes")
+    # Times usage met the limit (page cache counts, and is reclaimed there first).
+    failcnt = stack.exec(worker, "cat", f"{base}/memory.failcnt")
+    # Processes' own memory now, page cache left out.
+    stat = stack.exec(worker, "cat", f"{base}/memory.stat").split()
+    return {
+        "oom_kill": int(oom[oom.index("oom_kill") + 1]),
+        "peak": int(peak),
+        "failcnt": int(failcnt),
+        "rss": int(stat[stat.index("total_rss") + 1]),
+    }
+
+
+def test_the_largest_images_allowed_fit_the_workers_memory_limit(
+    stack: Stack, sandbox: SandboxClient, tmp_path: Path, numbers: dict[str, float]
+) -> None:
+    worker = stack.container("worker")
+    restarts = int(stack.inspect(worker, "{{.RestartCount}}"))
+    limit = int(stack.inspect(worker, "{{.HostConfig.Memory}}"))
+    assert limit == 1024**3  # compose's mem_limit default, 1g
+    numbers["worker_memory_idle_rss_mb"] = memory_cgroup(stack, worker)["rss"] / 1e6
+    largest = palette_png(tmp_path / "grande.png", LARGEST)
+    width, height = LARGEST
+    assert width * height <= MAX_PIXELS
+    # The same width, one row more than the cap allows.
+    over = palette_png(tmp_path / "enorme.png", (width, MAX_PIXELS // width + 1))
+
+    # Two customers at once, one per pool process: one decode waits for the other's slot
+    # (IMAGE_DECODE_SLOTS=1), so the two never hold ~1 GB between them.
+    chats = [new_chat(sandbox) for _ in range(2)]
+    for chat in chats:
+        chat.send_document(largest, mime_type="image/png", file_name="grande.png")
+    refused = new_chat(sandbox)
+    refused.send_document(over, mime_type="image/png", file_name="enorme.png")
+
+    for chat in chats:
+        album = album_of(chat, timeout=240)
+        # 8660×5770 into the renditions' boxes, aspect kept (Telegram shows the large one,
+        # 1621×1080, at most 1280 wide).
+        assert [(m.media[0].width, m.media[0].height) for m in album] == [
+            (150, 100),
+            (800, 533),
+            (1280, 853),
+        ]
+        assert "1621×1080" in (album[2].caption or "")
+    refused.wait_for(lambda m: "demasiados píxeles" in (m.text or ""), timeout=60)
+    assert not any(m.media_group_id for m in refused.bot_messages())
+
+    # Nothing was killed for memory: not the container, not a pool process in it.
+    assert stack.inspect(worker, "{{.State.OOMKilled}}") == "false"
+    assert int(stack.inspect(worker, "{{.RestartCount}}")) == restarts
+    cgroup = memory_cgroup(stack, worker)
+    assert cgroup["oom_kill"] == 0
+    numbers["worker_memory_peak_mb"] = cgroup["peak"] / 1e6
+    numbers["worker_memory_limit_hits"] = cgroup["failcnt"]
+    assert cgroup["peak"] < limit
 
 
 def test_celery_inspect_ping_answers_from_the_worker(stack: Stack) -> None:
