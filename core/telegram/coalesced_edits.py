@@ -22,7 +22,8 @@ from core.telegram.limited_calls import LimitedCalls, Throttled, held_by_limiter
 from core.telegram.once_per_key import CLAIM_TTL_MS, DELIVERED_TTL, Sends
 from core.telegram.rate_limiter import INLINE_WAIT
 from core.telegram.reachability import mark_unreachable, unreachable_key
-from core.telegram.saturation import Saturation
+from core.telegram.saturation import KEY as SATURATION_KEY
+from core.telegram.saturation import LEVEL_SCRIPT, Saturation
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,19 @@ SHED_DELAY = 5.0
 # token, ARGV[5] claim ms. Records the wish and tries the claim in one round trip:
 # {-1} unreachable; {0, replaced, claim pttl} claimed by another;
 # {1, replaced, version, want, shown}.
-BEGIN_EDIT_SCRIPT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
+# With ARGV[6] > 0 (a progress text: the saturation threshold) and KEYS[5] the saturation
+# level at or past it, the wish is only recorded: {-2} (core.telegram.saturation).
+BEGIN_EDIT_SCRIPT = f"""
+local function level(KEYS)
+{LEVEL_SCRIPT}
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {{-1}} end
+if tonumber(ARGV[6]) > 0 and tonumber(level({{KEYS[5]}})) >= tonumber(ARGV[6]) then
+  redis.call('HSET', KEYS[2], 'want', ARGV[2])
+  redis.call('HINCRBY', KEYS[2], 'version', 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+  return {{-2}}
+end
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[2], 'want', ARGV[2])
   redis.call('HINCRBY', KEYS[2], 'version', 1)
@@ -45,10 +57,10 @@ if ARGV[2] ~= '' then
 end
 local replaced = redis.call('GET', KEYS[4])
 if not redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then
-  return {0, replaced, redis.call('PTTL', KEYS[3])}
+  return {{0, replaced, redis.call('PTTL', KEYS[3])}}
 end
 local v = redis.call('HMGET', KEYS[2], 'version', 'want', 'shown')
-return {1, replaced, v[1], v[2], v[3]}
+return {{1, replaced, v[1], v[2], v[3]}}
 """
 
 # After an edit went out: KEYS[1] the edit state, KEYS[2] the claim; ARGV[1] the version
@@ -136,29 +148,19 @@ class Edits:
         wanted = json.dumps(
             {"text": text, "reply_markup": reply_markup, "final": final}, ensure_ascii=False
         )
-        if not final and self.saturation.saturated():
-            self._record_wish(chat_id, message_id, wanted)
-            if self.later is not None:
-                self.flush_later(chat_id, message_id, SHED_DELAY)
-            return self.showing(chat_id, message_id)
+        # A progress text gives way while sends saturate the bot: asked in the edit's own
+        # first round trip, which then only records it.
+        shed_at = 0.0 if final else self.saturation.threshold
         try:
-            return self._flush(chat_id, message_id, INLINE_WAIT if key or final else 0.0, wanted)
+            return self._flush(
+                chat_id, message_id, INLINE_WAIT if key or final else 0.0, wanted, shed_at
+            )
         except (TooManyRequests, TransientError) as exc:
             if self.later is None:
                 raise
             countdown = exc.retry_after if isinstance(exc, TooManyRequests) else FIRST_BACKOFF
             self.flush_later(chat_id, message_id, countdown, held=held_by_limiter(exc))
             return self.showing(chat_id, message_id)
-
-    def _record_wish(self, chat_id: int, message_id: int, wanted: str) -> None:
-        """Record the text a message should show, without sending it (BEGIN_EDIT's first
-        half: whoever holds or next takes the message sends the newest wish)."""
-        state = _state_key(chat_id, message_id)
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(state, "want", wanted)
-            pipe.hincrby(state, "version", 1)
-            pipe.expire(state, DELIVERED_TTL)
-            pipe.execute()
 
     def flush_later(
         self, chat_id: int, message_id: int, countdown: float, *, held: bool = False
@@ -186,8 +188,11 @@ class Edits:
         """
         return self._flush(chat_id, message_id, max_wait, wanted="")
 
-    def _flush(self, chat_id: int, message_id: int, max_wait: float, wanted: str) -> int | None:
-        """Record `wanted` (unless empty) and flush, starting with one round trip."""
+    def _flush(
+        self, chat_id: int, message_id: int, max_wait: float, wanted: str, shed_at: float = 0.0
+    ) -> int | None:
+        """Record `wanted` (unless empty) and flush, starting with one round trip; with
+        `shed_at` (a saturation level), only record it when the level is that high."""
         token = secrets.token_hex(8)
         status, *found = self._begin_edit(
             keys=[
@@ -195,11 +200,17 @@ class Edits:
                 _state_key(chat_id, message_id),
                 _claim_key(chat_id, message_id),
                 _replaced_key(chat_id, message_id),
+                SATURATION_KEY,
             ],
-            args=[chat_id, wanted, DELIVERED_TTL, token, CLAIM_TTL_MS],
+            args=[chat_id, wanted, DELIVERED_TTL, token, CLAIM_TTL_MS, shed_at],
         )
         if status == -1:
             return None
+        if status == -2:
+            # Recorded only: the next edit (at the latest the final one) or a flush shows it.
+            if self.later is not None:
+                self.flush_later(chat_id, message_id, SHED_DELAY)
+            return self.showing(chat_id, message_id)
         # A deleted message's replacement can itself be replaced: follow the chain (rare).
         target = message_id if found[0] is None else self.showing(chat_id, message_id)
         if status == 0:

@@ -23,14 +23,37 @@ from core.telegram.client import (
     Forbidden,
     TooManyRequests,
 )
-from core.telegram.rate_limiter import INLINE_WAIT, RateLimiter, new_ticket
+from core.telegram.rate_limiter import (
+    ANSWERED_SCRIPT,
+    GLOBAL_LOG_KEY,
+    INLINE_WAIT,
+    RateLimiter,
+    new_ticket,
+)
 from core.telegram.reachability import is_unreachable
-from core.telegram.saturation import Saturation
+from core.telegram.saturation import KEY as SATURATION_KEY
+from core.telegram.saturation import NOTE_SCRIPT, Saturation
 
 log = logging.getLogger(__name__)
 
 # 429s in a row one call sleeps through before giving the wait back to its task.
 MAX_429_INLINE = 3
+
+# After a call, in one round trip: the send counts one more window from its answer (the
+# limiter's ANSWERED_SCRIPT) and joins the saturation level (its NOTE_SCRIPT; noted at the
+# answer rather than the grant, a few milliseconds later). KEYS: the bot-wide log, the level;
+# ARGV: ticket, cost.
+AFTER_CALL_SCRIPT = f"""
+local function answered(KEYS, ARGV)
+{ANSWERED_SCRIPT}
+end
+local function noted(KEYS, ARGV)
+{NOTE_SCRIPT}
+end
+answered({{KEYS[1]}}, {{ARGV[1], ARGV[2]}})
+noted({{KEYS[2]}}, {{ARGV[2]}})
+return 1
+"""
 
 # Files of a multipart call: field -> (file name, content, MIME type).
 Files = Mapping[str, tuple[str, bytes, str]]
@@ -69,6 +92,7 @@ class LimitedCalls:
         self.limiter = limiter
         self.saturation = saturation
         self.chat_moves = ChatMoves(client)
+        self._after_call = client.register_script(AFTER_CALL_SCRIPT)
         # Upgraded groups this process met (old id -> new id), so it asks Telegram once.
         self._moved: dict[int, int] = {}
 
@@ -96,7 +120,6 @@ class LimitedCalls:
             attempt += 1
             ticket = new_ticket()
             waited = self._take_slot(chat_id, method, urgent, cost, max_wait, ticket)
-            self.saturation.note_sent(cost)
             try:
                 # While this waited for its slot, another send may have found the chat blocked.
                 if waited and is_unreachable(self.redis, chat_id):
@@ -116,7 +139,16 @@ class LimitedCalls:
                     raise
             finally:
                 # The bot-wide limit counts this send until a second after its answer.
-                self.limiter.answered(ticket, cost)
+                self._answered(ticket, cost)
+
+    def _answered(self, ticket: str, cost: int) -> None:
+        """The send got its answer (or failed): counted in the bot-wide log and the level.
+        Bookkeeping only: with Redis unreachable the send still happened (an unanswered
+        ticket stops counting once its in-flight time is over)."""
+        try:
+            self._after_call(keys=[GLOBAL_LOG_KEY, SATURATION_KEY], args=[ticket, max(1, cost)])
+        except redis.RedisError as exc:
+            log.warning("send %s answered, not recorded (Redis unavailable): %r", ticket, exc)
 
     def _take_slot(
         self, chat_id: int, method: str, urgent: bool, cost: int, max_wait: float, ticket: str
