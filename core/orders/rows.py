@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, bindparam, insert, select, update
+from sqlalchemy import Table, Update, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from core import metrics
@@ -113,11 +113,26 @@ def transition_statement(wanted: OrderState, columns: tuple[str, ...]) -> Update
     if wanted.is_final:
         values["finished_at"] = bindparam("now")
     sources = sorted(state.value for state in sources_of(wanted))
+    # The history's last row as it was before this change (its own row comes after), in the
+    # same statement: the `from` of the change and when the order entered that state.
+    # Names spelled out: SQLite's RETURNING renders columns unqualified, and an unqualified
+    # `id` inside the subquery would be the history's own.
+    events = _EVENTS.alias("last_event")
+    last = (
+        select(events.c.to_state)
+        .where(literal_column("last_event.order_id") == literal_column("orders.id"))
+        .order_by(literal_column("last_event.id").desc())
+        .limit(1)
+    )
     return (
         update(_ORDERS)
         .where(_ORDERS.c.id == bindparam("order_id"), _ORDERS.c.state.in_(sources))
         .values(**values)
-        .returning(*_ORDERS.c)
+        .returning(
+            *_ORDERS.c,
+            last.scalar_subquery().label("last_state"),
+            last.with_only_columns(events.c.at).scalar_subquery().label("last_at"),
+        )
     )
 
 
@@ -240,17 +255,30 @@ def record_change(
     conditional update holds the order's row lock, so no other change comes between); the
     time the order spent in the state it left goes to the metrics."""
     session.flush()  # what the ORM holds of this transaction first (Core skips autoflush)
-    connection = session.connection()
-    found = connection.execute(_LAST_EVENT, {"order_id": order_id}).first()
-    previous = found[0] if found else ""
-    if found is not None and previous != wanted.value:
-        metrics.state_time(previous, now - found[1])
-    connection.execute(
+    found = session.connection().execute(_LAST_EVENT, {"order_id": order_id}).first()
+    add_change(session, order_id, now, wanted, actor, note, found)
+
+
+def add_change(
+    session: Session,
+    order_id: str,
+    now: float,
+    wanted: OrderState,
+    actor: str,
+    note: str,
+    last: tuple[str | None, float | None] | None,
+) -> None:
+    """`record_change` with the history's last row (`to` state, time) already read: the
+    transition statement returns it."""
+    previous = (last[0] if last else "") or ""
+    if last is not None and last[1] is not None and previous and previous != wanted.value:
+        metrics.state_time(previous, now - last[1])
+    session.connection().execute(
         _ADD_EVENT,
         {
             "order_id": order_id,
             "at": now,
-            "from_state": previous or "",
+            "from_state": previous,
             "to_state": wanted.value,
             "actor": actor,
             "note": note,

@@ -26,10 +26,10 @@ from core.orders.model import Order, new_order_id
 from core.orders.queries import OrderNotFound, OrderQueries
 from core.orders.rows import (
     SYSTEM,
+    add_change,
     customer,
     fields_statement,
     insert_order,
-    record_change,
     remember_customer,
     staff,
     telegram_source,
@@ -240,7 +240,7 @@ class OrderStore(OrderQueries):
             merged = {**(found.extra or {}), **extra}
             self._merge_extra(session, order_id, merged)
             order.extra = {str(k): str(v) for k, v in merged.items()}
-        record_change(session, order_id, now, wanted, actor, note)
+        add_change(session, order_id, now, wanted, actor, note, (found.last_state, found.last_at))
         return order
 
     @staticmethod
