@@ -106,6 +106,11 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = self.engine.execution_options(**{READ_ONLY: True})
         self.readers = sessionmaker(self._reader, expire_on_commit=False)
+        # One-statement reads (`rows`): on PostgreSQL in autocommit, with no BEGIN and
+        # ROLLBACK round trips around the statement.
+        self._row_reader = self._reader
+        if self.engine.dialect.name == "postgresql":
+            self._row_reader = self._reader.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -125,9 +130,9 @@ class Database:
 
     @contextmanager
     def rows(self) -> Iterator[Connection]:
-        """A Core connection for reads only: the hot path's reads (one order, its state), with
-        none of a session's cost."""
-        with self._reader.connect() as connection:
+        """A Core connection for one-statement reads (one order, its state): the hot path's,
+        with none of a session's cost."""
+        with self._row_reader.connect() as connection:
             yield connection
 
     def dispose(self) -> None:
