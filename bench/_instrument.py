@@ -1,7 +1,9 @@
 """Run a module (the bot, a celery worker) with its SQL statements and Redis round trips counted,
 and optionally under cProfile, for bench.orders and bench.profile_orders.
 
-    python -m bench._instrument --counts DIR [--profile FILE [--clock cpu|wall|sample]] -- MODULE ...
+    python -m bench._instrument --counts DIR [--profile FILE [--clock C]] -- MODULE ARGS...
+
+(C: cpu, the default, wall or sample.)
 
 Counts: every statement SQLAlchemy sends to the driver (`before_cursor_execute`, on every
 engine), every commit, and every request redis-py writes to a connection (one
@@ -17,6 +19,7 @@ returns or a SIGTERM ends it; with Celery use `--pool solo`, so the tasks run in
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import runpy
@@ -119,7 +122,7 @@ def _sample(path: str, every: float = 0.002) -> None:
     import json
     import threading
 
-    main = threading.main_thread().ident
+    main = threading.main_thread().ident or 0
     inclusive: dict[str, int] = {}
     own: dict[str, int] = {}
     total = [0]
@@ -155,10 +158,8 @@ def _run(module: str, args: list[str], profile_path: str, clock: str) -> None:
     sys.argv = [module, *args]
     if clock == "sample":
         _sample(profile_path)
-        try:
+        with contextlib.suppress(SystemExit, KeyboardInterrupt):
             runpy.run_module(module, run_name="__main__", alter_sys=True)
-        except (SystemExit, KeyboardInterrupt):
-            pass
         return
     if not profile_path:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
