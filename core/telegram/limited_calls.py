@@ -182,24 +182,18 @@ class LimitedCalls:
         """Take a slot, call, and on a 429 hold the chat (or the bot) for its `retry_after`.
 
         The caller has just checked that the chat is reachable (in its claim's round trip),
-        and may have asked for the slot there too (`slot`); `then` runs in the round trip
-        that ends the call once Telegram answered.
-        """
-        attempt = 0
-        redirected = False
-        sending = method.startswith("send")
+        maybe taking the slot there too (`slot`); `then` runs in the call's last round trip."""
+        attempt, redirected, sending = 0, False, method.startswith("send")
         if sending and chat_id in self._moved:
             params = {**params, "chat_id": self._moved[chat_id]}
         while True:
             attempt += 1
-            ticket, known = (
-                (slot.ticket, slot.wait) if slot and attempt == 1 else (new_ticket(), None)
-            )
+            ticket, known = (slot.ticket, slot.wait) if slot else (new_ticket(), None)
+            slot = None  # the caller's slot is this first attempt's
             waited = self._take_slot(chat_id, method, urgent, cost, max_wait, ticket, known)
             answered = False
             try:
-                # While this waited for its slot, another send may have found the chat blocked.
-                if waited and is_unreachable(self.redis, chat_id):
+                if waited and is_unreachable(self.redis, chat_id):  # found blocked meanwhile
                     raise Forbidden(method, 403, "chat marked unreachable")
                 result = self.api.call(method, params, files)
                 answered = True
@@ -215,12 +209,11 @@ class LimitedCalls:
                 self._hold(chat_id, method, exc.retry_after)
                 if attempt == MAX_429_INLINE:
                     raise
-            finally:
-                # The bot-wide limit counts this send until a second after its answer.
+            finally:  # the bot-wide limit counts this send until a second after its answer
                 if not (answered and then is not None):
                     self._answered(ticket, cost)
             if answered:
-                if then is not None:
+                if then is not None:  # the bookkeeping and `then` in one round trip
                     self._answered_then(ticket, cost, then, result)
                 return result
 

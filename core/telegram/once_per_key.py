@@ -79,6 +79,16 @@ def _first_id(result: Any) -> int:
     return int(first["message_id"])
 
 
+def _not_ours(status: int, found: list[Any], method: str) -> int | None:
+    """A key the claim says not to send now: its earlier message id (1), None for a chat
+    that blocked the bot (2), Throttled while another process sends it (3)."""
+    if status == 1:
+        return int(found[0])
+    if status == 2:
+        return None
+    raise Throttled(method, CLAIM_WAIT, held=False)
+
+
 def delivered_key(key: str) -> str:
     return f"{PREFIX}sent:{key}"
 
@@ -225,30 +235,15 @@ class Sends:
     ) -> Any:
         """Call `method` unless `key` was delivered; the API result, an earlier id, or None."""
         # Two runs of one task (a re-delivery while the first still runs) must not both send.
-        claim = f"{PREFIX}sending:{key}"
-        delivered = delivered_key(key)
-        token = secrets.token_hex(8)
-        # The claim and, when it is ours, the call's slot: one round trip.
-        ticket, slot_keys, slot_args = self.calls.slot_call(chat_id, urgent, cost)
-        claim_keys = [unreachable_key(chat_id), claim, delivered]
-        status, *found = self.calls.script(CLAIM_SEND_AND_SLOT)(
-            keys=[*claim_keys, *slot_keys],
-            args=[len(claim_keys), 3, chat_id, token, CLAIM_TTL_MS, *slot_args],
-        )
-        if status == 1:
-            return int(found[0])
-        if status == 2:
-            return None
-        if status == 3:
-            raise Throttled(method, CLAIM_WAIT, held=False)
+        claim, delivered, token = f"{PREFIX}sending:{key}", delivered_key(key), secrets.token_hex(8)
+        status, found, slot = self._claim(chat_id, claim, delivered, token, urgent, cost)
+        if status != 0:
+            return _not_ours(status, found, method)
         # Once Telegram answered, the message id is recorded as delivered (and the claim let
         # go) in the call's own last round trip.
         record = AfterCall(
             RECORD_SENT_SCRIPT,
-            lambda result: (
-                [delivered, claim],
-                [_first_id(result), DELIVERED_TTL, token],
-            ),
+            lambda result: ([delivered, claim], [_first_id(result), DELIVERED_TTL, token]),
         )
         try:
             result = self.calls.call(
@@ -259,7 +254,7 @@ class Sends:
                 cost=cost,
                 urgent=urgent,
                 max_wait=max_wait,
-                slot=Slot(ticket, int(found[0]) / 1_000_000),
+                slot=slot,
                 then=record,
             )
             if self.fence is not None:
@@ -272,6 +267,20 @@ class Sends:
         finally:
             if not record.ran:
                 self.release(claim, token)
+
+    def _claim(
+        self, chat_id: int, claim: str, delivered: str, token: str, urgent: bool, cost: int
+    ) -> tuple[int, list[Any], Slot]:
+        """The claim on a key and, when it is ours to send, the call's slot: one round trip
+        (CLAIM_SEND_AND_SLOT). Its status, what came with it, and the slot."""
+        ticket, slot_keys, slot_args = self.calls.slot_call(chat_id, urgent, cost)
+        claim_keys = [unreachable_key(chat_id), claim, delivered]
+        status, *found = self.calls.script(CLAIM_SEND_AND_SLOT)(
+            keys=[*claim_keys, *slot_keys],
+            args=[len(claim_keys), 3, chat_id, token, CLAIM_TTL_MS, *slot_args],
+        )
+        wait = int(found[0]) / 1_000_000 if status == 0 else 0.0
+        return int(status), found, Slot(ticket, wait)
 
     def release(self, claim: str, token: str) -> None:
         """Let go of a claim (a send's or an edit's) if it is still ours."""
