@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -51,10 +51,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# The execution option that marks a connection as reading only (Database.reading, .rows).
+READ_ONLY = "pedidos_read_only"
+
+
 def _sqlite_begin(conn: Any) -> None:
     # BEGIN IMMEDIATE: a transaction takes the write lock up front, so two writers queue on
-    # the busy timeout instead of one failing on a lock upgrade half-way through.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # the busy timeout instead of one failing on a lock upgrade half-way through. A read
+    # takes no lock (WAL: it reads its snapshot while a writer goes on), so it does not
+    # queue behind writers, nor they behind it.
+    read_only = conn.get_execution_options().get(READ_ONLY)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -97,6 +104,13 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **options)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = self.engine.execution_options(**{READ_ONLY: True})
+        self.readers = sessionmaker(self._reader, expire_on_commit=False)
+        # One-statement reads (`rows`): on PostgreSQL in autocommit, with no BEGIN and
+        # ROLLBACK round trips around the statement.
+        self._row_reader = self._reader
+        if self.engine.dialect.name == "postgresql":
+            self._row_reader = self._reader.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -111,8 +125,15 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A session for reads only (rolled back on leaving)."""
-        with self.sessions() as session:
+        with self.readers() as session:
             yield session
+
+    @contextmanager
+    def rows(self) -> Iterator[Connection]:
+        """A Core connection for one-statement reads (one order, its state): the hot path's,
+        with none of a session's cost."""
+        with self._row_reader.connect() as connection:
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -63,13 +63,13 @@ class Fulfilment:
 
     def carry_on(self, order_id: str, state: OrderState) -> bool:
         """The check after a step's work: False (and the status shown) if it was cancelled."""
-        order = self.store.get(order_id)
-        if order.state is state:
+        now = self.store.state_of(order_id)  # the state alone: the order is read if it moved
+        if now is state:
             return True
-        log.info("order=%s step=%s stops: order is %s", order_id, state, order.state)
-        if order.state is OrderState.CANCELADO:
+        log.info("order=%s step=%s stops: order is %s", order_id, state, now)
+        if now is OrderState.CANCELADO:
             # This step's own progress edit may have landed after the cancellation's.
-            self.show_status(order, best_effort=True)
+            self.show_status(self.store.get(order_id), best_effort=True)
         return False
 
     def show_status(self, order: Order, best_effort: bool = False) -> None:
@@ -151,7 +151,7 @@ class Fulfilment:
         if order.state is not OrderState.COMPLETADO:
             self.carry_on(order_id, OrderState.COMPLETADO)
             return
-        report(len(STEPS), len(STEPS), 100, OrderState.COMPLETADO.value)
+        # No PROGRESS report here: the task's SUCCESS, stored a moment later, says it.
         self.show_status(order)
         self.courier.send(
             order.chat_id,

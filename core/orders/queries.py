@@ -4,8 +4,9 @@ the stale ones for the watcher, an order's history."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import cast
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Table, bindparam, func, select, tuple_
 
 from core.db.engine import Database
 from core.db.models import OrderEvent, OrderRow
@@ -14,6 +15,11 @@ from core.orders.model import Order
 from core.orders.pricing import PricedLine
 from core.orders.rows import to_order
 from core.orders.states import OrderState
+
+# One order, and its state alone: built once (the order path reads them on every step).
+_ORDERS = cast(Table, OrderRow.__table__)
+_ORDER = select(_ORDERS).where(_ORDERS.c.id == bindparam("order_id"))
+_STATE = select(_ORDERS.c.state).where(_ORDERS.c.id == bindparam("order_id"))
 
 
 class OrderNotFound(KeyError):
@@ -31,9 +37,8 @@ class OrderQueries:
             return session.scalar(select(1)) == 1
 
     def get(self, order_id: str) -> Order:
-        table = OrderRow.__table__
-        with self.db.reading() as session:
-            row = session.execute(select(table).where(table.c.id == order_id)).first()
+        with self.db.rows() as connection:
+            row = connection.execute(_ORDER, {"order_id": order_id}).first()
         if row is None:
             raise OrderNotFound(order_id)
         return to_order(row)
@@ -92,8 +97,8 @@ class OrderQueries:
 
     def state_of(self, order_id: str) -> OrderState | None:
         """Just the order's state, or None if there is no such order."""
-        with self.db.reading() as session:
-            state = session.scalar(select(OrderRow.state).where(OrderRow.id == order_id))
+        with self.db.rows() as connection:
+            state = connection.execute(_STATE, {"order_id": order_id}).scalar()
         return OrderState(state) if state else None
 
     def stale(self, cutoff: float, limit: int) -> tuple[int, list[Order]]:

@@ -27,15 +27,17 @@ from core.orders.queries import OrderNotFound, OrderQueries
 from core.orders.rows import (
     SYSTEM,
     Placement,
+    add_change,
     customer,
+    fields_statement,
     insert_order,
-    record_change,
     remember_customer,
     staff,
     telegram_source,
     to_order,
+    transition_statement,
 )
-from core.orders.states import InvalidTransition, OrderState, sources_of, step_number
+from core.orders.states import InvalidTransition, OrderState, step_number
 from core.recovery.starts import PendingStarts
 
 __all__ = ["SYSTEM", "OrderNotFound", "OrderStore", "Placement", "customer", "staff"]
@@ -225,21 +227,15 @@ class OrderStore(OrderQueries):
         spot, so no ORM object is built for it."""
         now = self.clock()
         columns, extra = _split(fields)
-        values: dict[str, Any] = {
-            "state": wanted.value,
-            "updated_at": now,
-            "version": ORDERS.c.version + 1,
-            **columns,
-        }
-        if wanted.is_final:
-            values["finished_at"] = now
-        sources = [state.value for state in sources_of(wanted)]
-        found = session.execute(
-            update(ORDERS)
-            .where(ORDERS.c.id == order_id, ORDERS.c.state.in_(sources))
-            .values(**values)
-            .returning(*ORDERS.c)
-        ).first()
+        session.flush()  # what the ORM holds of this transaction first (Core skips autoflush)
+        found = (
+            session.connection()
+            .execute(
+                transition_statement(wanted, tuple(sorted(columns))),
+                {"order_id": order_id, "now": now, **columns},
+            )
+            .first()
+        )
         if found is None:
             return None
         order = to_order(found)
@@ -251,7 +247,7 @@ class OrderStore(OrderQueries):
             merged = {**(found.extra or {}), **extra}
             self._merge_extra(session, order_id, merged)
             order.extra = {str(k): str(v) for k, v in merged.items()}
-        record_change(session, order_id, now, wanted, actor, note)
+        add_change(session, order_id, now, wanted, actor, note, (found.last_state, found.last_at))
         return order
 
     @staticmethod
@@ -266,6 +262,13 @@ class OrderStore(OrderQueries):
     def set_fields(self, order_id: str, **fields: str | int | float) -> None:
         """Record bookkeeping fields (status message id, task id) whatever the state."""
         columns, extra = _split(fields)
+        if not extra:
+            # The common case (a status message id, a chain's task ids): one UPDATE.
+            with self.db.transaction() as session:
+                session.connection().execute(
+                    fields_statement(tuple(sorted(columns))), {"order_id": order_id, **columns}
+                )
+            return
         with self.db.transaction() as session:
             row = session.get(OrderRow, order_id)
             if row is None:

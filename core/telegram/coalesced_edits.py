@@ -18,11 +18,19 @@ import redis
 
 from core.telegram.client import BadRequest, Forbidden, TooManyRequests, TransientError
 from core.telegram.handover import FIRST_BACKOFF, PREFIX, Later
-from core.telegram.limited_calls import LimitedCalls, Throttled, held_by_limiter
+from core.telegram.limited_calls import (
+    AfterCall,
+    LimitedCalls,
+    Slot,
+    Throttled,
+    and_slot,
+    held_by_limiter,
+)
 from core.telegram.once_per_key import CLAIM_TTL_MS, DELIVERED_TTL, Sends
 from core.telegram.rate_limiter import INLINE_WAIT
 from core.telegram.reachability import mark_unreachable, unreachable_key
-from core.telegram.saturation import Saturation
+from core.telegram.saturation import KEY as SATURATION_KEY
+from core.telegram.saturation import LEVEL_SCRIPT, Saturation
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +44,27 @@ SHED_DELAY = 5.0
 # token, ARGV[5] claim ms. Records the wish and tries the claim in one round trip:
 # {-1} unreachable; {0, replaced, claim pttl} claimed by another;
 # {1, replaced, version, want, shown}.
-BEGIN_EDIT_SCRIPT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
+# With ARGV[6] > 0 (a progress text: the saturation threshold) and KEYS[5] the saturation
+# level at or past it, the wish is only recorded: {-2} (core.telegram.saturation).
+BEGIN_EDIT_SCRIPT = f"""
+local function level(KEYS)
+{LEVEL_SCRIPT}
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {{-1}} end
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[2], 'want', ARGV[2])
   redis.call('HINCRBY', KEYS[2], 'version', 1)
   redis.call('EXPIRE', KEYS[2], ARGV[3])
 end
+if tonumber(ARGV[6]) > 0 and tonumber(level({{KEYS[5]}})) >= tonumber(ARGV[6]) then
+  return {{-2}}
+end
 local replaced = redis.call('GET', KEYS[4])
 if not redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then
-  return {0, replaced, redis.call('PTTL', KEYS[3])}
+  return {{0, replaced, redis.call('PTTL', KEYS[3])}}
 end
 local v = redis.call('HMGET', KEYS[2], 'version', 'want', 'shown')
-return {1, replaced, v[1], v[2], v[3]}
+return {{1, replaced, v[1], v[2], v[3]}}
 """
 
 # After an edit went out: KEYS[1] the edit state, KEYS[2] the claim; ARGV[1] the version
@@ -75,6 +91,10 @@ def _claim_key(chat_id: int, message_id: int) -> str:
 
 def _replaced_key(chat_id: int, message_id: int) -> str:
     return f"{PREFIX}replaced:{chat_id}:{message_id}"
+
+
+# And the edit's slot when ours to make: {1, replaced, version, want, shown, slot answer}.
+BEGIN_EDIT_AND_SLOT = and_slot(BEGIN_EDIT_SCRIPT, "answer[1] == 1 and answer[4] ~= answer[5]")
 
 
 def _is_progress(want: str | None) -> bool:
@@ -136,29 +156,17 @@ class Edits:
         wanted = json.dumps(
             {"text": text, "reply_markup": reply_markup, "final": final}, ensure_ascii=False
         )
-        if not final and self.saturation.saturated():
-            self._record_wish(chat_id, message_id, wanted)
-            if self.later is not None:
-                self.flush_later(chat_id, message_id, SHED_DELAY)
-            return self.showing(chat_id, message_id)
+        # Saturation is asked in the edit's first round trip (which then only records it).
+        shed_at = 0.0 if final else self.saturation.threshold
+        wait = INLINE_WAIT if key or final else 0.0
         try:
-            return self._flush(chat_id, message_id, INLINE_WAIT if key or final else 0.0, wanted)
+            return self._flush(chat_id, message_id, wait, wanted, shed_at)
         except (TooManyRequests, TransientError) as exc:
             if self.later is None:
                 raise
             countdown = exc.retry_after if isinstance(exc, TooManyRequests) else FIRST_BACKOFF
             self.flush_later(chat_id, message_id, countdown, held=held_by_limiter(exc))
             return self.showing(chat_id, message_id)
-
-    def _record_wish(self, chat_id: int, message_id: int, wanted: str) -> None:
-        """Record the text a message should show, without sending it (BEGIN_EDIT's first
-        half: whoever holds or next takes the message sends the newest wish)."""
-        state = _state_key(chat_id, message_id)
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(state, "want", wanted)
-            pipe.hincrby(state, "version", 1)
-            pipe.expire(state, DELIVERED_TTL)
-            pipe.execute()
 
     def flush_later(
         self, chat_id: int, message_id: int, countdown: float, *, held: bool = False
@@ -186,20 +194,20 @@ class Edits:
         """
         return self._flush(chat_id, message_id, max_wait, wanted="")
 
-    def _flush(self, chat_id: int, message_id: int, max_wait: float, wanted: str) -> int | None:
-        """Record `wanted` (unless empty) and flush, starting with one round trip."""
+    def _flush(
+        self, chat_id: int, message_id: int, max_wait: float, wanted: str, shed_at: float = 0.0
+    ) -> int | None:
+        """Record `wanted` (unless empty) and flush, starting with one round trip; with
+        `shed_at` (a saturation level), only record it when the level is that high."""
         token = secrets.token_hex(8)
-        status, *found = self._begin_edit(
-            keys=[
-                unreachable_key(chat_id),
-                _state_key(chat_id, message_id),
-                _claim_key(chat_id, message_id),
-                _replaced_key(chat_id, message_id),
-            ],
-            args=[chat_id, wanted, DELIVERED_TTL, token, CLAIM_TTL_MS],
-        )
+        status, found, slot = self._begin(chat_id, message_id, wanted, token, shed_at)
         if status == -1:
             return None
+        if status == -2:
+            # Recorded only: the next edit (at the latest the final one) or a flush shows it.
+            if self.later is not None:
+                self.flush_later(chat_id, message_id, SHED_DELAY)
+            return self.showing(chat_id, message_id)
         # A deleted message's replacement can itself be replaced: follow the chain (rare).
         target = message_id if found[0] is None else self.showing(chat_id, message_id)
         if status == 0:
@@ -213,7 +221,31 @@ class Edits:
             # A scheduled flush of progress: still giving way while sends saturate the bot.
             self.sends.release(_claim_key(chat_id, message_id), token)
             raise Throttled("editMessageText", SHED_DELAY, held=False)
-        return self._show_newest(chat_id, message_id, target, token, found[1:4], max_wait)
+        return self._show_newest(chat_id, message_id, target, token, found[1:4], max_wait, slot)
+
+    def _begin(
+        self, chat_id: int, message_id: int, wanted: str, token: str, shed_at: float
+    ) -> tuple[int, list[Any], Slot | None]:
+        """BEGIN_EDIT's round trip; with our own text, the edit's slot taken in it too."""
+        keys = [unreachable_key(chat_id), _state_key(chat_id, message_id)]
+        keys += [
+            _claim_key(chat_id, message_id),
+            _replaced_key(chat_id, message_id),
+            SATURATION_KEY,
+        ]
+        args: list[Any] = [chat_id, wanted, DELIVERED_TTL, token, CLAIM_TTL_MS, shed_at]
+        if not wanted:
+            status, *found = self._begin_edit(keys=keys, args=args)
+            return status, found, None
+        ticket, slot_keys, slot_args = self.calls.slot_call(
+            chat_id, bool(json.loads(wanted).get("final"))
+        )
+        status, *found = self.calls.script(BEGIN_EDIT_AND_SLOT)(
+            keys=[*keys, *slot_keys], args=[len(keys), len(args), *args, *slot_args]
+        )
+        if status == 1 and len(found) == 5:
+            return status, found, Slot(ticket, int(found.pop()) / 1_000_000)
+        return status, found, None
 
     def _show_newest(
         self,
@@ -223,19 +255,29 @@ class Edits:
         token: str,
         recorded: list[Any],
         max_wait: float,
+        slot: Slot | None = None,
     ) -> int | None:
-        """Holding the message's claim: show its newest wanted text, then let go of it."""
+        """Holding the message's claim: show its newest wanted text, then let go of it
+        (`slot`: the first edit's, taken with the claim)."""
         state, claim = _state_key(chat_id, message_id), _claim_key(chat_id, message_id)
         version, want, shown = recorded
         released = False
         try:
             while want is not None:
                 shown_in: int | None = target
+                # What the chat shows is recorded in the edit's own last round trip.
+                done = [version or "", want, token]
+                after = AfterCall.fixed(EDITED_SCRIPT, [state, claim], done)
                 if want != shown:
-                    shown_in = self._edit_now(chat_id, target, json.loads(want), max_wait)
+                    shown_in = self._edit_now(
+                        chat_id, target, json.loads(want), max_wait, slot, after
+                    )
+                    slot = None
                     if shown_in is None:
                         return None
-                if self._edited(keys=[state, claim], args=[version or "", want, token]):
+                if not after.ran:
+                    after.reply = self._edited(keys=[state, claim], args=done)
+                if after.reply:
                     released = True
                     return shown_in
                 # A newer text arrived while this one went out: show that one too.
@@ -247,7 +289,13 @@ class Edits:
                 self.sends.release(claim, token)
 
     def _edit_now(
-        self, chat_id: int, target: int, wanted: dict[str, Any], max_wait: float
+        self,
+        chat_id: int,
+        target: int,
+        wanted: dict[str, Any],
+        max_wait: float,
+        slot: Slot | None = None,
+        then: AfterCall | None = None,
     ) -> int | None:
         """One editMessageText in limits; the id now showing the text, None if unreachable."""
         params = {
@@ -260,7 +308,15 @@ class Edits:
         }
         urgent = bool(wanted.get("final"))
         try:
-            self.calls.call(chat_id, "editMessageText", params, urgent=urgent, max_wait=max_wait)
+            self.calls.call(
+                chat_id,
+                "editMessageText",
+                params,
+                urgent=urgent,
+                max_wait=max_wait,
+                slot=slot,
+                then=then,
+            )
         except BadRequest as exc:
             if exc.not_modified:
                 return target  # the chat already shows it: that is what we wanted

@@ -18,7 +18,15 @@ import redis
 
 from core.telegram.client import Forbidden, TooManyRequests, TransientError
 from core.telegram.handover import FIRST_BACKOFF, PREFIX, Later, Outgoing
-from core.telegram.limited_calls import Files, LimitedCalls, Throttled, held_by_limiter
+from core.telegram.limited_calls import (
+    AfterCall,
+    Files,
+    LimitedCalls,
+    Slot,
+    Throttled,
+    and_slot,
+    held_by_limiter,
+)
 from core.telegram.rate_limiter import INLINE_WAIT
 from core.telegram.reachability import mark_unreachable, unreachable_key
 
@@ -60,6 +68,27 @@ return 1
 """
 
 
+# The claim, and the call's slot when the key is ours to send ({0, slot answer}): see
+# limited_calls.and_slot.
+CLAIM_SEND_AND_SLOT = and_slot(CLAIM_SEND_SCRIPT, "answer[1] == 0")
+
+
+def _first_id(result: Any) -> int:
+    """The message id a send returned (an album's first)."""
+    first = result[0] if isinstance(result, list) else result
+    return int(first["message_id"])
+
+
+def _not_ours(status: int, found: list[Any], method: str) -> int | None:
+    """A key the claim says not to send now: its earlier message id (1), None for a chat
+    that blocked the bot (2), Throttled while another process sends it (3)."""
+    if status == 1:
+        return int(found[0])
+    if status == 2:
+        return None
+    raise Throttled(method, CLAIM_WAIT, held=False)
+
+
 def delivered_key(key: str) -> str:
     return f"{PREFIX}sent:{key}"
 
@@ -81,8 +110,6 @@ class Sends:
         # failover could forget it and a re-run task would send the message again.
         self.fence = fence
         self._release = client.register_script(RELEASE_SCRIPT)
-        self._claim_send = client.register_script(CLAIM_SEND_SCRIPT)
-        self._record_sent = client.register_script(RECORD_SENT_SCRIPT)
 
     def already_sent(self, key: str) -> int | None:
         """The message id delivered under `key`, if it was."""
@@ -208,28 +235,28 @@ class Sends:
     ) -> Any:
         """Call `method` unless `key` was delivered; the API result, an earlier id, or None."""
         # Two runs of one task (a re-delivery while the first still runs) must not both send.
-        claim = f"{PREFIX}sending:{key}"
-        delivered = delivered_key(key)
-        token = secrets.token_hex(8)
-        status, *found = self._claim_send(
-            keys=[unreachable_key(chat_id), claim, delivered], args=[chat_id, token, CLAIM_TTL_MS]
+        claim, delivered, token = f"{PREFIX}sending:{key}", delivered_key(key), secrets.token_hex(8)
+        status, found, slot = self._claim(chat_id, claim, delivered, token, urgent, cost)
+        if status != 0:
+            return _not_ours(status, found, method)
+        # Once Telegram answered, the message id is recorded as delivered (and the claim let
+        # go) in the call's own last round trip.
+        record = AfterCall(
+            RECORD_SENT_SCRIPT,
+            lambda result: ([delivered, claim], [_first_id(result), DELIVERED_TTL, token]),
         )
-        if status == 1:
-            return int(found[0])
-        if status == 2:
-            return None
-        if status == 3:
-            raise Throttled(method, CLAIM_WAIT, held=False)
-        recorded = False
         try:
             result = self.calls.call(
-                chat_id, method, params, files, cost=cost, urgent=urgent, max_wait=max_wait
+                chat_id,
+                method,
+                params,
+                files,
+                cost=cost,
+                urgent=urgent,
+                max_wait=max_wait,
+                slot=slot,
+                then=record,
             )
-            first = result[0] if isinstance(result, list) else result
-            self._record_sent(
-                keys=[delivered, claim], args=[int(first["message_id"]), DELIVERED_TTL, token]
-            )
-            recorded = True
             if self.fence is not None:
                 self.fence()
             return result
@@ -238,8 +265,22 @@ class Sends:
             log.warning("chat=%s blocked the bot; not sending there any more", chat_id)
             return None
         finally:
-            if not recorded:
+            if not record.ran:
                 self.release(claim, token)
+
+    def _claim(
+        self, chat_id: int, claim: str, delivered: str, token: str, urgent: bool, cost: int
+    ) -> tuple[int, list[Any], Slot]:
+        """The claim on a key and, when it is ours to send, the call's slot: one round trip
+        (CLAIM_SEND_AND_SLOT). Its status, what came with it, and the slot."""
+        ticket, slot_keys, slot_args = self.calls.slot_call(chat_id, urgent, cost)
+        claim_keys = [unreachable_key(chat_id), claim, delivered]
+        status, *found = self.calls.script(CLAIM_SEND_AND_SLOT)(
+            keys=[*claim_keys, *slot_keys],
+            args=[len(claim_keys), 3, chat_id, token, CLAIM_TTL_MS, *slot_args],
+        )
+        wait = int(found[0]) / 1_000_000 if status == 0 else 0.0
+        return int(status), found, Slot(ticket, wait)
 
     def release(self, claim: str, token: str) -> None:
         """Let go of a claim (a send's or an edit's) if it is still ours."""

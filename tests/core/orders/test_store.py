@@ -84,6 +84,25 @@ def test_history_names_who_made_each_change(store: OrderStore) -> None:
     )
 
 
+def test_each_change_comes_from_the_state_the_one_before_reached(store: OrderStore) -> None:
+    # The `from` of a change is read in the transition's own statement (RETURNING): each
+    # history row must name the state the previous row moved the order to.
+    order, _ = store.create(chat_id=10, user_id=7, text="x", source_message_id=1)
+    chain = [OrderState.VALIDANDO_PAGO, OrderState.PREPARANDO_ENVIO, OrderState.NOTIFICANDO]
+    for state in chain:
+        store.move(order.id, state)
+    store.move(order.id, OrderState.COMPLETADO, progress=100)
+    history = store.history(order.id)
+    assert [(e.from_state, e.to_state) for e in history] == [
+        ("", "pendiente"),
+        ("pendiente", "validando_pago"),
+        ("validando_pago", "preparando_envio"),
+        ("preparando_envio", "notificando"),
+        ("notificando", "completado"),
+    ]
+    assert [e.at for e in history] == sorted(e.at for e in history)
+
+
 def test_finished_order_has_its_finish_time_and_is_not_stale(store: OrderStore) -> None:
     order, _ = store.create(chat_id=10, user_id=7, text="x", source_message_id=1)
     for state in (OrderState.VALIDANDO_PAGO, OrderState.PREPARANDO_ENVIO, OrderState.NOTIFICANDO):
