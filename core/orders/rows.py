@@ -112,9 +112,10 @@ _ADD_CUSTOMER = insert(_CUSTOMERS).values(
     created_at=bindparam("created_at"),
     updated_at=bindparam("updated_at"),
 )
+# (An UPDATE's parameters named as its table's columns are kept for SET: the WHERE's is `who`.)
 _CUSTOMER_SPEAKS = (
     update(_CUSTOMERS)
-    .where(_CUSTOMERS.c.user_id == bindparam("user_id"))
+    .where(_CUSTOMERS.c.user_id == bindparam("who"))
     .values(language=bindparam("language"), updated_at=bindparam("at"))
 )
 
@@ -264,7 +265,7 @@ def remember_customer(session: Session, order: Order) -> None:
     elif known[0] != order.language:
         connection.execute(
             _CUSTOMER_SPEAKS,
-            {"user_id": order.user_id, "language": order.language, "at": order.created_at},
+            {"who": order.user_id, "language": order.language, "at": order.created_at},
         )
 
 

@@ -6,6 +6,7 @@ Each step takes STEP_SECONDS=1, so a button can be pressed while the order is un
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 
@@ -14,7 +15,7 @@ import requests
 
 from core.orders.store import OrderStore
 from sandbox import RunningSandbox
-from sandbox.client import Chat
+from sandbox.client import Chat, SandboxError
 from tests.support.chat import (
     WORDS,
     buttons_of,
@@ -48,13 +49,16 @@ def under_way(chat: Chat, order_id: str, step: str) -> int:
 
 
 def press_together(chat: Chat, label: str, message_id: int, times: int = 2) -> list[str]:
-    """Press the same button `times` times at once (a nervous double tap); the query ids."""
+    """Press the same button `times` times at once (a nervous double tap); the query ids. A
+    tap the sandbox refuses because the bot had already taken the button away (its edit came
+    first, as a client that got the edit would not send the tap) makes no query."""
     start = threading.Barrier(times)
     ids: list[str] = []
 
     def press() -> None:
         start.wait()
-        ids.append(chat.press(label, message_id=message_id))
+        with contextlib.suppress(SandboxError):
+            ids.append(chat.press(label, message_id=message_id))
 
     threads = [threading.Thread(target=press) for _ in range(times)]
     for thread in threads:
@@ -124,7 +128,9 @@ def test_a_double_tap_on_cancelar_acts_once(system: System, store: OrderStore) -
     answers = [chat.callback_answer(q) for q in press_together(chat, "Cancelar", status.message_id)]
 
     said = sorted(a["text"] for a in answers)
-    assert said == [f"El pedido {order_id} ya estaba cancelado.", f"Pedido {order_id} cancelado"]
+    # One tap cancels; a second that reached the bot is told it was cancelled already.
+    assert said[-1] == f"Pedido {order_id} cancelado", said
+    assert said[:-1] in ([], [f"El pedido {order_id} ya estaba cancelado."]), said
     chat.wait_for(containing("🚫"))
     assert store.get(order_id).state.value == "cancelado"
     assert buttons_of(status_of(chat, order_id)) == ["Actualizar"]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.db.engine import Database
-from core.db.models import IssuedOrderId
+from core.db.models import Customer, IssuedOrderId
 from core.orders.rows import SYSTEM, Placement, insert_order
 from core.orders.states import InvalidTransition, OrderState
 from core.orders.store import OrderNotFound, OrderStore, staff
@@ -32,6 +32,13 @@ def test_created_order_is_pending_listed_and_in_its_history(store: OrderStore) -
     assert [o.id for o in store.recent(10)] == [order.id]
     [event] = store.history(order.id)
     assert (event.from_state, event.to_state, event.actor) == ("", "pendiente", "customer:7")
+
+
+def test_a_customer_who_orders_in_another_language_is_spoken_to_in_it(store: OrderStore) -> None:
+    store.create(chat_id=10, user_id=7, text="2 pizzas", source_message_id=1, language="es")
+    store.create(chat_id=10, user_id=7, text="2 pizzas", source_message_id=2, language="en")
+    with store.db.reading() as session:
+        assert session.scalars(select(Customer.language).where(Customer.user_id == 7)).one() == "en"
 
 
 def test_redelivered_update_does_not_create_a_second_order(store: OrderStore) -> None:
