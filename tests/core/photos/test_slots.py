@@ -13,24 +13,38 @@ from pathlib import Path
 from core.photos.slots import DecodeSlots
 from tests.support.processes import wait_until
 
-# A pool process's decode: hold a slot, note when it held it, sleep, let go.
+# A pool process's decode: hold a slot, note when; stay until `together` holders (this one
+# included) hold at the same moment (marker files in `folder/held`), or for good when 0
+# (killed by the test); then let go. A condition, not a timed sleep: a cap that works keeps
+# more than `slots` from ever being there together.
 _HOLDER = """
-import sys, time
+import os, sys, time
 from pathlib import Path
 from core.photos.slots import DecodeSlots
 slots = DecodeSlots(int(sys.argv[1]), Path(sys.argv[2]))
+together = int(sys.argv[3])
+markers = Path(sys.argv[2]) / "held"
+markers.mkdir(parents=True, exist_ok=True)
+mine = markers / str(os.getpid())
 with slots.held():
     start = time.time()
-    time.sleep(float(sys.argv[3]))
+    mine.touch()
+    deadline = time.monotonic() + 60
+    while together == 0 or len(list(markers.iterdir())) < together:
+        if time.monotonic() > deadline:
+            sys.exit("never held together")
+        time.sleep(0.01)
+    time.sleep(0.05)  # the others see this moment too before it ends
     end = time.time()
+mine.unlink()
 print(start, end)
 """
 
 
-def holders(slots: int, folder: Path, processes: int, hold: float) -> list[tuple[float, float]]:
+def holders(slots: int, folder: Path, processes: int, together: int) -> list[tuple[float, float]]:
     running = [
         subprocess.Popen(
-            [sys.executable, "-c", _HOLDER, str(slots), str(folder), str(hold)],
+            [sys.executable, "-c", _HOLDER, str(slots), str(folder), str(together)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -38,7 +52,8 @@ def holders(slots: int, folder: Path, processes: int, hold: float) -> list[tuple
     ]
     spans = []
     for process in running:
-        out, _ = process.communicate(timeout=60)
+        out, _ = process.communicate(timeout=90)
+        assert process.returncode == 0, out
         start, end = out.split()
         spans.append((float(start), float(end)))
     return spans
@@ -63,14 +78,14 @@ def held(slots: DecodeSlots) -> bool:
 
 
 def test_never_more_decodes_at_once_than_slots(tmp_path: Path) -> None:
-    assert most_at_once(holders(2, tmp_path, processes=4, hold=1.0)) == 2
-    assert most_at_once(holders(1, tmp_path, processes=3, hold=0.3)) == 1
+    assert most_at_once(holders(2, tmp_path, processes=4, together=2)) == 2
+    assert most_at_once(holders(1, tmp_path / "one", processes=3, together=1)) == 1
 
 
 def test_a_killed_holder_frees_its_slot(tmp_path: Path) -> None:
     slots = DecodeSlots(1, tmp_path)
     stuck = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, "1", str(tmp_path), "600"], stdout=subprocess.PIPE
+        [sys.executable, "-c", _HOLDER, "1", str(tmp_path), "0"], stdout=subprocess.PIPE
     )
     try:
         wait_until(lambda: held(slots), 30, "the slot to be taken")
@@ -86,5 +101,5 @@ def test_a_killed_holder_frees_its_slot(tmp_path: Path) -> None:
 
 
 def test_no_cap_when_off(tmp_path: Path) -> None:
-    assert most_at_once(holders(0, tmp_path, processes=3, hold=3.0)) == 3
-    assert not any(tmp_path.iterdir())
+    assert most_at_once(holders(0, tmp_path, processes=3, together=3)) == 3
+    assert not any(p for p in tmp_path.iterdir() if p.name != "held")
