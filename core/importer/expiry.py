@@ -8,14 +8,11 @@ moves only from `por_confirmar`.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-
 from core import texts
-from core.db.models import OrderRow
 from core.orders.model import Order
-from core.orders.rows import SYSTEM
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
+from core.orders.waiting import call_off, waiting_since
 
 # How long an imported order's offer waits for its customer's answer.
 OFFER_TTL = 48 * 3600.0
@@ -24,32 +21,12 @@ LAPSED = "offer_expired"
 
 def unanswered(store: OrderStore, before: float, limit: int) -> list[str]:
     """Imported orders still waiting for their customer since before `before`, oldest first."""
-    query = (
-        select(OrderRow.id)
-        .where(
-            OrderRow.finished_at == 0,
-            OrderRow.state == OrderState.POR_CONFIRMAR.value,
-            OrderRow.updated_at < before,
-        )
-        .order_by(OrderRow.updated_at)
-        .limit(limit)
-    )
-    with store.db.reading() as session:
-        return list(session.scalars(query))
+    return waiting_since(store, OrderState.POR_CONFIRMAR, before, limit)
 
 
 def lapse(store: OrderStore, order_id: str) -> bool:
     """Cancel an unanswered offer (its stock back); False if its customer answered first."""
-    with store.db.transaction() as session:
-        held = session.execute(
-            update(OrderRow)
-            .where(OrderRow.id == order_id, OrderRow.state == OrderState.POR_CONFIRMAR.value)
-            .values(error=LAPSED)
-            .execution_options(synchronize_session=False)
-        )
-        if not getattr(held, "rowcount", 0):
-            return False
-        return store.transition(session, order_id, OrderState.CANCELADO, SYSTEM, "sin respuesta")
+    return call_off(store, order_id, OrderState.POR_CONFIRMAR, LAPSED, "sin respuesta")
 
 
 def lapsed_key(order_id: str) -> str:

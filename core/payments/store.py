@@ -14,9 +14,10 @@ from core import metrics
 from core.db.models import Customer, OrderRow
 from core.db.payments import PaymentRow, RefundRow
 from core.db.shop import OrderLineRow
-from core.orders.rows import SYSTEM, customer, to_order
+from core.orders.rows import customer, to_order
 from core.orders.states import OrderState
 from core.orders.store import OrderStore
+from core.orders.waiting import call_off, waiting_since
 from core.payments.checks import Checkout, Recorded
 from core.payments.methods import invoice_method
 from core.receipts.book import ReceiptBook
@@ -235,35 +236,10 @@ class PaymentStore:
 
     def expired(self, created_before: float, limit: int) -> list[str]:
         """Orders still awaiting payment whose invoice was sent before `created_before`."""
-        query = (
-            select(OrderRow.id)
-            .where(
-                OrderRow.finished_at == 0,
-                OrderRow.state == OrderState.AWAITING_PAYMENT.value,
-                # Since it came to await payment (a priced quote: long after its creation).
-                OrderRow.updated_at < created_before,
-            )
-            .order_by(OrderRow.updated_at)
-            .limit(limit)
-        )
-        with self.db.reading() as session:
-            return list(session.scalars(query))
+        return waiting_since(self.orders, OrderState.AWAITING_PAYMENT, created_before, limit)
 
     def expire(self, order_id: str, error: str) -> bool:
         """Cancel an order whose invoice expired (its stock goes back); False if it was paid
-        or ended meanwhile. Only from awaiting payment: the first update takes the row's lock,
-        so a payment recorded at the same moment is either before (nothing here) or after
-        (refused by the state machine, the order is cancelled)."""
-        with self.db.transaction() as session:
-            held = session.execute(
-                update(OrderRow)
-                .where(
-                    OrderRow.id == order_id,
-                    OrderRow.state == OrderState.AWAITING_PAYMENT.value,
-                )
-                .values(error=error)
-                .execution_options(synchronize_session=False)
-            )
-            if not getattr(held, "rowcount", 0):
-                return False
-            return self.orders.transition(session, order_id, OrderState.CANCELADO, SYSTEM)
+        or ended meanwhile: a payment recorded at the same moment is either before (nothing
+        here) or after (refused by the state machine, the order is cancelled)."""
+        return call_off(self.orders, order_id, OrderState.AWAITING_PAYMENT, error)
