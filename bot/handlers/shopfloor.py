@@ -65,14 +65,13 @@ def _move(
     card)."""
     db = svc.store.db
     chat_id, message_id = pressed.chat.id, pressed.message.message_id
-    if board.order_of_card(db, chat_id, message_id) != order_id:
-        if board.card_of(db, order_id) is not None:
-            return None
-        # No card recorded yet: the worker posted this one and records it just after the
-        # send (a press within moments of its arrival). The bot's own signed button for this
-        # order makes it the card; the worker's record then writes the same.
-        thread = pressed.message.message_thread_id if pressed.message.is_topic_message else 0
-        board.record_card(db, board.Card(order_id, chat_id, message_id, thread or 0), time.time())
+    # No card recorded yet: the worker posted this one and records it just after the send
+    # (a press within moments of its arrival). The bot's own signed button for this order
+    # makes it the card; the worker's record then writes the same.
+    thread = pressed.message.message_thread_id if pressed.message.is_topic_message else 0
+    card = board.Card(order_id, chat_id, message_id, thread or 0)
+    if not board.claim_card(db, card, time.time()):
+        return None
     delivery = board.customer_of(db, order_id).delivery
     note = texts.raw("es", f"floor.reason.{reason}") if reason else ""
     # Pending before the commit: if this bot dies between the press and queueing what

@@ -7,8 +7,11 @@ message a staff member pressed or replied to (the relay and the deadlines look c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 from core.db.cards import OrderCardRow
 from core.db.engine import Database
@@ -61,16 +64,42 @@ def order_of_card(db: Database, chat_id: int, message_id: int) -> str | None:
 def record_card(db: Database, card: Card, now: float) -> None:
     """The order's card is now `card` (a card posted again replaces the older one)."""
     with db.transaction() as session:
-        session.execute(delete(OrderCardRow).where(OrderCardRow.order_id == card.order_id))
-        session.add(
-            OrderCardRow(
-                order_id=card.order_id,
-                chat_id=card.chat_id,
-                message_id=card.message_id,
-                thread_id=card.thread_id,
-                posted_at=now,
-            )
+        session.execute(_upsert(db, card, now))
+
+
+def claim_card(db: Database, card: Card, now: float) -> bool:
+    """Whether the pressed message `card` is its order's card, recording it when none is
+    recorded yet (the worker posts a card and records it just after: a press within moments
+    of its arrival). One statement and one read in one transaction, so a worker recording the
+    same card at that moment cannot make the card look like an older one."""
+    insert = _dialect(db).insert(OrderCardRow).values(**_values(card, now))
+    with db.transaction() as session:
+        session.execute(insert.on_conflict_do_nothing(index_elements=["order_id"]))
+        found = session.get(OrderCardRow, card.order_id, populate_existing=True)
+        return found is not None and (found.chat_id, found.message_id) == (
+            card.chat_id,
+            card.message_id,
         )
+
+
+def _upsert(db: Database, card: Card, now: float) -> Insert:
+    values = _values(card, now)
+    statement = _dialect(db).insert(OrderCardRow).values(**values)
+    return statement.on_conflict_do_update(index_elements=["order_id"], set_=values)
+
+
+def _values(card: Card, now: float) -> dict[str, object]:
+    return {
+        "order_id": card.order_id,
+        "chat_id": card.chat_id,
+        "message_id": card.message_id,
+        "thread_id": card.thread_id,
+        "posted_at": now,
+    }
+
+
+def _dialect(db: Database) -> Any:
+    return postgresql if db.dialect == "postgresql" else sqlite
 
 
 def customer_of(db: Database, order_id: str) -> Customer:

@@ -55,6 +55,34 @@ def test_a_card_is_found_by_its_order_and_by_its_message(store: OrderStore) -> N
     assert board.order_of_card(store.db, 55, 3) == order.id
 
 
+def test_a_press_claims_a_card_not_yet_recorded_and_never_an_older_one(store: OrderStore) -> None:
+    order = waiting(store)
+    # Pressed before the worker recorded it: the pressed message becomes the card.
+    assert board.claim_card(store.db, Card(order.id, -100, 41), now=1.0)
+    assert board.card_of(store.db, order.id) == Card(order.id, -100, 41)
+    # The worker's record of the same card, and a press on it again: still the card.
+    board.record_card(store.db, Card(order.id, -100, 41), now=2.0)
+    assert board.claim_card(store.db, Card(order.id, -100, 41), now=3.0)
+    # An older card of the order (posted again since): not the card, and nothing changes.
+    board.record_card(store.db, Card(order.id, -100, 57), now=4.0)
+    assert not board.claim_card(store.db, Card(order.id, -100, 41), now=5.0)
+    assert board.card_of(store.db, order.id) == Card(order.id, -100, 57)
+
+
+def test_a_press_and_the_workers_record_at_once_agree_on_the_card(store: OrderStore) -> None:
+    """The worker records the card while presses on it arrive: every press finds it is the
+    card (no moment in which it looks like an older one), and one row remains."""
+    order = waiting(store)
+    card = Card(order.id, -100, 41)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        records = [pool.submit(board.record_card, store.db, card, 1.0) for _ in range(4)]
+        claims = [pool.submit(board.claim_card, store.db, card, 1.0) for _ in range(8)]
+        assert all(claim.result() for claim in claims)
+        for record in records:
+            record.result()
+    assert board.card_of(store.db, order.id) == card
+
+
 def test_two_presses_at_once_make_one_move_and_the_other_learns_who(store: OrderStore) -> None:
     order = waiting(store)
 
