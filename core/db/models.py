@@ -120,10 +120,11 @@ class OrderRow(Base):
         # Reports page through orders by (created_at, id): a row comparison on this index.
         Index("ix_orders_created", "created_at", "id"),
         # The watcher's and the recovery sweep's question, "unfinished orders by age", reads
-        # only unfinished rows: its cost follows what is open, not everything ever sold.
+        # only unfinished rows: its cost follows what is open, not everything ever sold. No
+        # column a transition or the watcher's mark changes is a key (migration 0009): on
+        # PostgreSQL those updates stay heap-only (HOT), no index entry written.
         Index(
             "ix_orders_unfinished",
-            "stale_alerted_at",
             "created_at",
             postgresql_where=_UNFINISHED,
             sqlite_where=_UNFINISHED,

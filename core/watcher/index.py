@@ -1,7 +1,7 @@
 """Which unfinished orders are stale, and which watcher run alerts them.
 
 The claim is an indexed query of the system of record (`ix_orders_unfinished`: unfinished
-orders by alert time and age), so the watcher's cost follows the number of newly stale
+orders by age), so the watcher's cost follows the number of newly stale
 orders, not of all orders ever made, and there is no second index to keep in step. Each claimed
 order records its run (`stale_run`) and alert time (`stale_alerted_at`) in the same update,
 which also returns what the alerts need of it (`StaleOrder`): one transaction claims, marks
@@ -117,7 +117,7 @@ class StaleIndex:
         # nothing new even when all it had claimed has finished since.
         dead = [str(r) for r in pending if r != run_id]
         with self.store.db.transaction() as session:
-            mine = self._claimed_by(session, run_id)
+            mine = self._claimed_by(session, run_id, cutoff)
             if mine or retried is not None:
                 return StaleClaim(mine, resumed=True, more=self._more(session, cutoff))
             rows = self._adopt(session, dead, run_id) + self._claim_fresh(
@@ -172,12 +172,19 @@ class StaleIndex:
         return list(session.connection().execute(marked))
 
     @staticmethod
-    def _claimed_by(session: Session, run_id: str) -> list[StaleOrder]:
-        # Only unfinished orders (a finished one is no longer stuck): the question stays on
-        # the unfinished-orders index instead of scanning every order ever made for its run.
+    def _claimed_by(session: Session, run_id: str, cutoff: float) -> list[StaleOrder]:
+        # Only unfinished orders (a finished one is no longer stuck) old enough to be stale
+        # (what a run claimed was, and a later cutoff is later still): the question stays on
+        # the unfinished-orders index, past the young orders in flight, instead of scanning
+        # every order ever made for its run.
         query = (
             select(*_COLUMNS)
-            .where(OrderRow.stale_run == run_id, OrderRow.stale_alerted_at > 0, _UNFINISHED)
+            .where(
+                _UNFINISHED,
+                OrderRow.created_at <= cutoff,
+                OrderRow.stale_run == run_id,
+                OrderRow.stale_alerted_at > 0,
+            )
             .order_by(OrderRow.created_at, OrderRow.id)
         )
         return [_stale_order(row) for row in session.connection().execute(query)]
