@@ -14,29 +14,35 @@ from core.photos.slots import DecodeSlots
 from tests.support.processes import wait_until
 
 # A pool process's decode: hold a slot, note when; stay until `together` holders (this one
-# included) hold at the same moment (marker files in `folder/held`), or for good when 0
-# (killed by the test); then let go. A condition, not a timed sleep: a cap that works keeps
-# more than `slots` from ever being there together.
+# included) hold at the same moment (marker files in `folder/held`), or until no one else is
+# left to come (every other holder has finished: `folder/done`; with 2 slots and 4 holders the
+# last may find its partner gone), or for good when 0 (killed by the test); then let go. A
+# condition, not a timed sleep: a cap that works keeps more than `slots` from ever being there
+# together, and the first two holders of a cap of two always overlap.
 _HOLDER = """
 import os, sys, time
 from pathlib import Path
 from core.photos.slots import DecodeSlots
 slots = DecodeSlots(int(sys.argv[1]), Path(sys.argv[2]))
-together = int(sys.argv[3])
-markers = Path(sys.argv[2]) / "held"
+together, everyone = int(sys.argv[3]), int(sys.argv[4])
+markers, done = Path(sys.argv[2]) / "held", Path(sys.argv[2]) / "done"
 markers.mkdir(parents=True, exist_ok=True)
+done.mkdir(parents=True, exist_ok=True)
 mine = markers / str(os.getpid())
 with slots.held():
     start = time.time()
     mine.touch()
     deadline = time.monotonic() + 60
     while together == 0 or len(list(markers.iterdir())) < together:
+        if together and len(list(done.iterdir())) + 1 >= everyone:
+            break
         if time.monotonic() > deadline:
             sys.exit("never held together")
         time.sleep(0.01)
     time.sleep(0.05)  # the others see this moment too before it ends
     end = time.time()
-mine.unlink()
+    (done / str(os.getpid())).touch()
+    mine.unlink()
 print(start, end)
 """
 
@@ -44,7 +50,7 @@ print(start, end)
 def holders(slots: int, folder: Path, processes: int, together: int) -> list[tuple[float, float]]:
     running = [
         subprocess.Popen(
-            [sys.executable, "-c", _HOLDER, str(slots), str(folder), str(together)],
+            [sys.executable, "-c", _HOLDER, str(slots), str(folder), str(together), str(processes)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -85,7 +91,7 @@ def test_never_more_decodes_at_once_than_slots(tmp_path: Path) -> None:
 def test_a_killed_holder_frees_its_slot(tmp_path: Path) -> None:
     slots = DecodeSlots(1, tmp_path)
     stuck = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, "1", str(tmp_path), "0"], stdout=subprocess.PIPE
+        [sys.executable, "-c", _HOLDER, "1", str(tmp_path), "0", "1"], stdout=subprocess.PIPE
     )
     try:
         wait_until(lambda: held(slots), 30, "the slot to be taken")
@@ -102,4 +108,4 @@ def test_a_killed_holder_frees_its_slot(tmp_path: Path) -> None:
 
 def test_no_cap_when_off(tmp_path: Path) -> None:
     assert most_at_once(holders(0, tmp_path, processes=3, together=3)) == 3
-    assert not any(p for p in tmp_path.iterdir() if p.name != "held")
+    assert not any(p for p in tmp_path.iterdir() if p.name not in ("held", "done"))
