@@ -65,7 +65,8 @@ def test_two_beats_send_each_run_once_and_hand_over_on_redeploy(system: System) 
     second = system.start_beat()
     wait_until(lambda: "beat: Acquiring lock" in second.log(), 30, "the second beat waiting")
     start, first_at_start = time.monotonic(), sent(first)
-    wait_until(lambda: sent(first) >= first_at_start + 5, 15, "five more runs")
+    # Generous: a starved beat sends late, never more often (checked just below).
+    wait_until(lambda: sent(first) >= first_at_start + 5, 45, "five more runs")
     elapsed = time.monotonic() - start
 
     # Then only the first sends, one run per interval, and Redis holds exactly what was sent
@@ -76,7 +77,7 @@ def test_two_beats_send_each_run_once_and_hand_over_on_redeploy(system: System) 
     # When the first beat stops (the old container goes away), the second takes over
     first.stop()
     assert "beat: Releasing lock" in first.log()
-    wait_until(lambda: sent(second) >= 3, 15, "the second beat to take over")
+    wait_until(lambda: sent(second) >= 3, 45, "the second beat to take over")
     assert "beat: Acquired lock" in second.log()
     assert queued(system) == sent(first) + sent(second)
     # ...and across the handover no run was sent twice: one per interval, never two at once.
