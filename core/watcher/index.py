@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import OrderRow
@@ -117,18 +117,15 @@ class StaleIndex:
         # nothing new even when all it had claimed has finished since.
         dead = [str(r) for r in pending if r != run_id]
         with self.store.db.transaction() as session:
-            if retried is not None:
-                mine = self._claimed_by(session, run_id, cutoff)
+            mine = self._claimed_by(session, run_id, cutoff)
+            if mine or retried is not None:
                 return StaleClaim(mine, resumed=True, more=self._more(session, cutoff))
-            # A first attempt as far as Redis knows. Had Redis lost a retry's mark, the orders
-            # this run claimed before are claimed again with the fresh ones (their once-per-key
-            # records went with Redis too), so no claimed order is left unalerted.
-            # Fresh ones first: claimed after, the dead runs' orders would count as its own.
-            fresh = self._claim_fresh(session, run_id, cutoff, limit, now)
-            rows = fresh + self._adopt(session, dead, run_id)
+            rows = self._adopt(session, dead, run_id) + self._claim_fresh(
+                session, run_id, cutoff, limit, now
+            )
             # Rows a concurrent run locked are that run's to claim: fewer than `limit` found
             # means none is left over; exactly `limit`, look.
-            more = len(fresh) >= limit and self._more(session, cutoff)
+            more = len(rows) >= limit and self._more(session, cutoff)
         if dead:
             self.redis.zrem(PENDING_RUNS_KEY, *dead)
         if not rows:
@@ -152,15 +149,13 @@ class StaleIndex:
     def _claim_fresh(
         session: Session, run_id: str, cutoff: float, limit: int, now: float
     ) -> list[Row[Any]]:
-        """Mark the oldest `limit` unalerted stale orders (or this run's own) as this run's;
-        their rows.
+        """Mark the oldest `limit` unalerted stale orders as this run's; their rows.
 
         One statement finds, marks and reads them: no list of ids goes back and forth.
         """
-        claimable = or_(OrderRow.stale_alerted_at == 0, OrderRow.stale_run == run_id)
         picked = (
             select(OrderRow.id)
-            .where(_UNFINISHED, OrderRow.created_at <= cutoff, claimable)
+            .where(_UNFINISHED, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff)
             .order_by(OrderRow.created_at)
             .limit(limit)
             # SKIP LOCKED: a concurrent run takes the next stale orders instead of waiting for
@@ -170,7 +165,7 @@ class StaleIndex:
         )
         marked = (
             update(OrderRow)
-            .where(OrderRow.id == picked.c.id, claimable)
+            .where(OrderRow.id == picked.c.id, OrderRow.stale_alerted_at == 0)
             .values(stale_alerted_at=now, stale_run=run_id)
             .returning(*_COLUMNS)
         )

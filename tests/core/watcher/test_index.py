@@ -186,25 +186,6 @@ def test_a_retried_run_resends_its_own_orders_once_and_claims_no_new_ones(
     assert messenger.alerted() == sorted(first + later)
 
 
-def test_a_retry_after_redis_lost_the_run_still_alerts_what_it_had_claimed(
-    store: OrderStore, clock: Clock
-) -> None:
-    """The first attempt claimed and died before alerting; Redis then lost its runs (and its
-    once-per-key records): the retry alerts those orders all the same, with any new ones."""
-    first = place(store, clock, T0 - 2 * DAY, n=3)
-    messenger = Messenger(fail_after=0)  # Telegram fails from the start: nothing alerted
-    with pytest.raises(TransientError):
-        make_watcher(store, messenger, clock).run("task-1")
-    later = place(store, clock, T0 - 2 * DAY, n=2, chat_id=50)
-    REDIS[0].flushdb()
-
-    messenger.fail_after = None
-    report = make_watcher(store, messenger, clock).run("task-1")
-
-    assert report.claimed == 5 and messenger.alerted() == sorted(first + later)
-    assert make_watcher(store, messenger, clock).run("task-2").claimed == 0
-
-
 def test_claims_of_a_run_that_died_are_taken_over_later(
     store: OrderStore, clock: Clock, index: StaleIndex
 ) -> None:
