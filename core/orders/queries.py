@@ -14,7 +14,7 @@ from core.orders.lines import lines_of
 from core.orders.model import Order
 from core.orders.pricing import PricedLine
 from core.orders.rows import to_order
-from core.orders.states import OrderState
+from core.orders.states import CUSTOMER_STATES, OrderState
 
 # One order, and its state alone: built once (the order path reads them on every step).
 _ORDERS = cast(Table, OrderRow.__table__)
@@ -103,8 +103,13 @@ class OrderQueries:
 
     def stale(self, cutoff: float, limit: int) -> tuple[int, list[Order]]:
         """How many unfinished orders were created at or before `cutoff`, and the oldest
-        `limit` of them (the unfinished-orders index answers both)."""
-        stale = select(OrderRow).where(OrderRow.finished_at == 0, OrderRow.created_at <= cutoff)
+        `limit` of them (the unfinished-orders index answers both); not those waiting on
+        their customer (CUSTOMER_STATES)."""
+        stale = select(OrderRow).where(
+            OrderRow.finished_at == 0,
+            OrderRow.created_at <= cutoff,
+            OrderRow.state.not_in([state.value for state in CUSTOMER_STATES]),
+        )
         with self.db.reading() as session:
             count = session.scalar(select(func.count()).select_from(stale.subquery())) or 0
             rows = session.scalars(stale.order_by(OrderRow.created_at).limit(limit))

@@ -46,6 +46,11 @@ class OrderState(StrEnum):
 
 FINAL_STATES = frozenset({OrderState.COMPLETADO, OrderState.FALLIDO, OrderState.CANCELADO})
 
+# The states in which an order waits on its customer (an offer to confirm, an invoice to pay),
+# not on the shop: the stale-order watcher leaves them alone (telling that customer "we are
+# looking into it" would be wrong), and their own lapse ends them (OFFER_TTL, INVOICE_TTL).
+CUSTOMER_STATES = frozenset({OrderState.POR_CONFIRMAR, OrderState.AWAITING_PAYMENT})
+
 # The states people move an order through, in order (core.staff's order cards).
 HUMAN_STATES: tuple[OrderState, ...] = (
     OrderState.POR_ACEPTAR,

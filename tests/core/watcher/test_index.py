@@ -12,8 +12,10 @@ from typing import Any, cast
 
 import pytest
 import redis
+from sqlalchemy import update
 
 from core.db.engine import Database
+from core.db.models import OrderRow
 from core.orders.fulfilment import Fulfilment
 from core.orders.payment import PaymentClient
 from core.orders.states import STEPS, OrderState
@@ -136,6 +138,26 @@ def test_only_orders_past_stale_after_are_alerted(store: OrderStore, clock: Cloc
     clock.now += 10 * DAY
     assert make_watcher(store, messenger, clock).run("run-3").claimed == 0
     assert finished not in messenger.alerted()
+
+
+def test_orders_waiting_on_their_customer_are_not_stale(store: OrderStore, clock: Clock) -> None:
+    """An imported offer not yet confirmed, an invoice not yet paid: nothing is stuck in the
+    shop, so neither the customer nor the admins hear of it (their own lapse ends them)."""
+    offer, unpaid, stuck = place(store, clock, T0 - 2 * DAY, n=3)
+    with store.db.transaction() as session:
+        for order_id, state in (
+            (offer, OrderState.POR_CONFIRMAR),
+            (unpaid, OrderState.AWAITING_PAYMENT),
+        ):
+            session.execute(
+                update(OrderRow).where(OrderRow.id == order_id).values(state=state.value)
+            )
+    messenger = Messenger()
+
+    report = make_watcher(store, messenger, clock).run("run-1")
+
+    assert report.claimed == 1 and messenger.alerted() == [stuck]
+    assert [o.id for o in StaleIndex(store, REDIS[0]).stale_now(T0 - DAY, 10)[1]] == [stuck]
 
 
 def test_alerted_order_is_not_claimed_again_and_is_not_stale_once_done(
