@@ -65,9 +65,9 @@ def _move(
     card)."""
     db = svc.store.db
     chat_id, message_id = pressed.chat.id, pressed.message.message_id
-    # No card recorded yet: the worker posted this one and records it just after the send
-    # (a press within moments of its arrival). The bot's own signed button for this order
-    # makes it the card; the worker's record then writes the same.
+    # Only on the order's card. With none recorded yet (the worker records a card just after
+    # sending it: a press within moments of its arrival), the bot's own signed button for
+    # this order makes the pressed message the card; the worker's record then writes the same.
     thread = pressed.message.message_thread_id if pressed.message.is_topic_message else 0
     card = board.Card(order_id, chat_id, message_id, thread or 0)
     if not board.claim_card(db, card, time.time()):
