@@ -46,7 +46,8 @@ def as_word(text: str) -> Word:
 @dataclass(frozen=True)
 class Name:
     words: tuple[Word, ...]
-    total: float
+    # The sum of its words' weights: what a full match of the name scores.
+    weight: float
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,10 @@ def name_score(query: Query, name: Name) -> float:
         recall += word.weight * best
         found_content = found_content or (best >= FOUND and word.weight == 1.0)
         covered = [c if c >= s else s for c, s in zip(covered, row, strict=True)]
-    if not found_content or not name.total:
+    if not found_content or not name.weight:
         return 0.0
     precision = sum(q.weight * c for q, c in zip(query.words, covered, strict=True)) / query.asked
-    return RECALL_SHARE * recall / name.total + (1 - RECALL_SHARE) * precision
+    return RECALL_SHARE * recall / name.weight + (1 - RECALL_SHARE) * precision
 
 
 def score(query: Query, candidate: Entry) -> float:

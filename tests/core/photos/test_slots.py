@@ -13,36 +13,36 @@ from pathlib import Path
 from core.photos.slots import DecodeSlots
 from tests.support.processes import wait_until
 
-# A pool process's decode: hold a slot, note when; stay until `together` holders (this one
-# included) hold at the same moment (marker files in `folder/held`), or until no one else is
-# left to come (every other holder has finished: `folder/done`; with 2 slots and 4 holders the
-# last may find its partner gone), or for good when 0 (killed by the test); then let go. A
-# condition, not a timed sleep: a cap that works keeps more than `slots` from ever being there
-# together, and the first two holders of a cap of two always overlap.
+# A pool process's decode: hold a slot and note when; take the next entry number (a file
+# created exclusively, so two holders never share one) and stay until the holder `together - 1`
+# entries later has taken its slot (or the last holder has: `everyone`), or for good when
+# `together` is 0 (killed by the test); then let go. Conditions that only ever become true, not
+# timed holds: with a cap of two, holder n stays until n + 1 holds too, so each pair overlaps
+# and a third can only enter once one of them has gone; uncapped, all three wait for the third.
 _HOLDER = """
 import os, sys, time
+from itertools import count
 from pathlib import Path
 from core.photos.slots import DecodeSlots
 slots = DecodeSlots(int(sys.argv[1]), Path(sys.argv[2]))
 together, everyone = int(sys.argv[3]), int(sys.argv[4])
-markers, done = Path(sys.argv[2]) / "held", Path(sys.argv[2]) / "done"
-markers.mkdir(parents=True, exist_ok=True)
-done.mkdir(parents=True, exist_ok=True)
-mine = markers / str(os.getpid())
+entered = Path(sys.argv[2]) / "entered"
+entered.mkdir(parents=True, exist_ok=True)
 with slots.held():
     start = time.time()
-    mine.touch()
-    deadline = time.monotonic() + 60
-    while together == 0 or len(list(markers.iterdir())) < together:
-        if together and len(list(done.iterdir())) + 1 >= everyone:
+    for number in count(1):
+        try:
+            os.close(os.open(entered / str(number), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             break
+        except FileExistsError:
+            continue
+    awaited = entered / str(min(number + together - 1, everyone)) if together else None
+    deadline = time.monotonic() + 60
+    while awaited is None or not awaited.exists():
         if time.monotonic() > deadline:
             sys.exit("never held together")
-        time.sleep(0.01)
-    time.sleep(0.05)  # the others see this moment too before it ends
+        time.sleep(0.01)  # the poll of the condition above
     end = time.time()
-    (done / str(os.getpid())).touch()
-    mine.unlink()
 print(start, end)
 """
 
@@ -108,4 +108,4 @@ def test_a_killed_holder_frees_its_slot(tmp_path: Path) -> None:
 
 def test_no_cap_when_off(tmp_path: Path) -> None:
     assert most_at_once(holders(0, tmp_path, processes=3, together=3)) == 3
-    assert not any(p for p in tmp_path.iterdir() if p.name not in ("held", "done"))
+    assert not any(p for p in tmp_path.iterdir() if p.name != "entered")
