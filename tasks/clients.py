@@ -1,4 +1,5 @@
-"""Long-lived clients of a worker process, built on first use (after Celery's fork).
+"""Long-lived clients of a worker process, built on first use in each process (a pool child
+never goes on with its parent's: tasks.forksafe).
 
 The settings, the database, Redis, the Bot API, the shared flood limiter, the leases and schedule of
 core.recovery and its pending starts: what every task's machinery stands on.
@@ -7,8 +8,6 @@ courier on it, and tasks.context the features on both.
 """
 
 from __future__ import annotations
-
-from functools import cache
 
 import redis
 
@@ -21,19 +20,20 @@ from core.recovery.starts import PendingStarts
 from core.settings import Settings, get_settings
 from core.telegram.client import BotApi
 from core.telegram.rate_limiter import Limits, RateLimiter
+from tasks.forksafe import per_process
 
 
 def settings() -> Settings:
     return get_settings()
 
 
-@cache
+@per_process
 def redis_client() -> redis.Redis:
     """REDIS_URL's Redis, or with Sentinel the current master (found again after a failover)."""
     return redisconn.connect(settings())
 
 
-@cache
+@per_process
 def database() -> Database:
     """The system of record (its schema was checked as the worker started: tasks.startup)."""
     return Database(settings().database_url)
@@ -45,41 +45,41 @@ def epoch() -> str:
     return recovery_epoch.current(redis_client())
 
 
-@cache
+@per_process
 def fence() -> redisconn.ReplicaFence:
     """Waits for a replica to hold what a chat was just told (with Sentinel)."""
     return redisconn.ReplicaFence.from_settings(redis_client(), settings())
 
 
-@cache
+@per_process
 def bot_api() -> BotApi:
     return BotApi(settings().telegram_api_url, settings().telegram_bot_token.get_secret_value())
 
 
-@cache
+@per_process
 def limiter() -> RateLimiter:
     """Slots in the flood-limit buckets every worker and the bot share through Redis."""
     return RateLimiter(redis_client(), Limits.from_settings(settings()))
 
 
-@cache
+@per_process
 def leases() -> Leases:
     config = settings()
     return Leases(redis_client(), config.task_lease, config.task_max_crashes)
 
 
-@cache
+@per_process
 def lease_keeper() -> LeaseKeeper:
     """Renews this process's leases four times per lease."""
     return LeaseKeeper(leases(), settings().task_lease / 4)
 
 
-@cache
+@per_process
 def schedule() -> Schedule:
     return Schedule(redis_client())
 
 
-@cache
+@per_process
 def starts() -> PendingStarts:
     """Stored orders and photo jobs their bot has not queued yet (core.recovery.starts)."""
     return PendingStarts(redis_client())

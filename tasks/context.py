@@ -4,7 +4,6 @@ watcher, the staff desk, conversations and retention."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 from core.conversation.store import ConversationStore
@@ -26,9 +25,10 @@ from core.watcher.index import StaleIndex
 from core.watcher.watch import Watcher
 from tasks.clients import bot_api, database, redis_client, settings
 from tasks.delivery import courier
+from tasks.forksafe import per_process
 
 
-@cache
+@per_process
 def store() -> OrderStore:
     orders = OrderStore(database(), PendingStarts(redis_client()))
     # A group upgraded to a supergroup, learnt from a Bot API error: its orders follow it.
@@ -36,7 +36,7 @@ def store() -> OrderStore:
     return orders
 
 
-@cache
+@per_process
 def fulfilment() -> Fulfilment:
     config = settings()
     built = Fulfilment(
@@ -58,7 +58,7 @@ def fulfilment() -> Fulfilment:
     return built
 
 
-@cache
+@per_process
 def shop_floor() -> ShopFloor:
     """Order cards in the staff chat (STAFF_CHAT_ID) and what each staff move tells."""
     config = settings()
@@ -75,12 +75,12 @@ def _album_under(card: Card) -> None:
     send_album(card.order_id, card.chat_id, card.message_id)
 
 
-@cache
+@per_process
 def photo_jobs() -> PhotoJobStore:
     return PhotoJobStore(database(), PendingStarts(redis_client()))
 
 
-@cache
+@per_process
 def photos() -> PhotoProcessing:
     return PhotoProcessing(
         jobs=photo_jobs(),
@@ -91,7 +91,7 @@ def photos() -> PhotoProcessing:
     )
 
 
-@cache
+@per_process
 def watcher() -> Watcher:
     config = settings()
     return Watcher(
@@ -113,12 +113,12 @@ def _watcher_outbox() -> Outbox:
     return CeleryOutbox()
 
 
-@cache
+@per_process
 def staff_desk() -> StaffDesk:
     return StaffDesk(redis_client(), store())
 
 
-@cache
+@per_process
 def staff_alerts() -> StaffAlerts:
     config = settings()
     return StaffAlerts(
@@ -135,12 +135,12 @@ def staff_alerts() -> StaffAlerts:
     )
 
 
-@cache
+@per_process
 def conversations() -> ConversationStore:
     return ConversationStore(redis_client(), settings().conversation_timeout)
 
 
-@cache
+@per_process
 def retention() -> Retention:
     config = settings()
     return Retention(

@@ -9,7 +9,6 @@ beside the tasks it hands its waits to (`CeleryLater`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
 from typing import Any
 
 from celery import Task
@@ -20,6 +19,7 @@ from core.telegram.courier import Courier
 from core.telegram.dead_letters import DeadLetter, DeadLetters
 from core.telegram.handover import Outgoing
 from tasks import app, clients
+from tasks.forksafe import per_process
 from tasks.telegram import TelegramTask, wake_after
 
 log = get_task_logger(__name__)
@@ -40,7 +40,7 @@ class CeleryLater:
         actualizar_mensaje.apply_async((chat_id, message_id), countdown=countdown)
 
 
-@cache
+@per_process
 def courier() -> Courier:
     """The worker's courier: what it cannot deliver now goes to the tasks below."""
     config = clients.settings()

@@ -4,7 +4,6 @@ the work."""
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
 from typing import Any
 
 from celery import Task
@@ -14,6 +13,7 @@ from core.reports.export import Exporter, ExportRequest, shop_zone
 from core.reports.period import Period
 from core.settings import LONGEST_TASK
 from tasks import app, clients, delivery
+from tasks.forksafe import per_process
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
@@ -23,7 +23,7 @@ log = get_task_logger(__name__)
 EXPORT_TIME_LIMIT = LONGEST_TASK
 
 
-@cache
+@per_process
 def exporter() -> Exporter:
     return Exporter(db=clients.database(), courier=delivery.courier())
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import cache
 from typing import Any
 
 from celery import signals
@@ -14,6 +13,7 @@ from celery.utils.log import get_task_logger
 
 from core.recovery.holders import Holders
 from tasks import app, clients
+from tasks.forksafe import per_process
 
 log = get_task_logger(__name__)
 
@@ -23,7 +23,7 @@ log = get_task_logger(__name__)
 WORKER: dict[str, str] = {}
 
 
-@cache
+@per_process
 def holders() -> Holders:
     """Which worker holds which message; a worker is dead after a lease without a beat."""
     return Holders(clients.redis_client(), clients.settings().task_lease)

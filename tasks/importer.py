@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from core.telegram.client import BotApiError
 from core.telegram.handover import Outgoing
 from tasks import app, clients, delivery
 from tasks import context as ctx
+from tasks.forksafe import per_process
 from tasks.orders import STEP_TASKS, order_chain
 from tasks.recovery import every_sweep
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
@@ -147,12 +147,12 @@ def shop() -> Shop:
     )
 
 
-@cache
+@per_process
 def jobs() -> ImportJobs:
     return ImportJobs(clients.redis_client())
 
 
-@cache
+@per_process
 def importer() -> Importer:
     config = clients.settings()
     return Importer(

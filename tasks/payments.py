@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from functools import cache
 
 from celery.utils.log import get_task_logger
 
@@ -17,6 +16,7 @@ from core.payments.store import PaymentStore
 from core.telegram.client import BotApiError
 from tasks import app, clients, receipts
 from tasks import context as ctx
+from tasks.forksafe import per_process
 from tasks.recovery import every_sweep
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
@@ -28,7 +28,7 @@ EXPIRY_BATCH = 100
 INVOICE_FIELD = "invoice_message_id"
 
 
-@cache
+@per_process
 def payments() -> PaymentStore:
     return PaymentStore(ctx.store(), receipts.book())
 

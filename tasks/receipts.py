@@ -10,7 +10,6 @@ from __future__ import annotations
 import smtplib
 import tempfile
 import time
-from functools import cache
 from pathlib import Path
 
 from celery import Task
@@ -26,6 +25,7 @@ from core.receipts.statement import Month, statement_csv, statement_of, statemen
 from core.recovery.starts import PendingStarts
 from core.watcher.watch import ADMIN_LANGUAGE
 from tasks import app, clients, delivery
+from tasks.forksafe import per_process
 from tasks.recovery import RecoverableTask, every_sweep, starter
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
@@ -53,7 +53,7 @@ class MailTask(RecoverableTask):
         return int(clients.settings().smtp_retry_max)
 
 
-@cache
+@per_process
 def book() -> ReceiptBook | None:
     return receipt_book(clients.settings(), clients.database())
 

@@ -18,7 +18,6 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, ClassVar
 
 from celery import Task, bootsteps, uuid
@@ -32,6 +31,7 @@ from core.recovery.holders import worker_name
 from core.recovery.leases import holder_name
 from core.recovery.sweeper import SweeperLock
 from tasks import app, clients
+from tasks.forksafe import per_process
 from tasks.holding import WORKER, give_back_dead_workers, start_beating
 
 log = get_task_logger(__name__)
@@ -90,7 +90,7 @@ def _payload(signature: Any) -> str:
     return str(json_dumps(data))
 
 
-@cache
+@per_process
 def full_redis() -> FullRedis:
     """What a worker does when Redis is at maxmemory (core.recovery.full)."""
     config = clients.settings()

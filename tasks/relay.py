@@ -6,7 +6,6 @@ the card (the bot calls it after a quote request's card)."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 from celery.utils.log import get_task_logger
@@ -17,12 +16,13 @@ from core.relay.originals import keep_original
 from core.relay.photos import OrderPhotos
 from tasks import app, clients
 from tasks import context as ctx
+from tasks.forksafe import per_process
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
 
 
-@cache
+@per_process
 def order_photos() -> OrderPhotos:
     return OrderPhotos(clients.database())
 

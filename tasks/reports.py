@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from functools import cache
 from typing import Any
 
 from celery import Task
@@ -18,12 +17,13 @@ from core.reports.run import Reporter
 from core.telegram.dead_letters import DeadLetters
 from tasks import app, clients, delivery
 from tasks import context as ctx
+from tasks.forksafe import per_process
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
 
 
-@cache
+@per_process
 def reporter() -> Reporter:
     config = clients.settings()
     return Reporter(

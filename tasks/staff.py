@@ -3,14 +3,13 @@ the staff actions every card button runs."""
 
 from __future__ import annotations
 
-from functools import cache
-
 from celery import uuid
 from celery.utils.log import get_task_logger
 
 from core.orders.model import Order
 from core.staff.actions import StaffActions
 from tasks import context as ctx
+from tasks.forksafe import per_process
 from tasks.orders import chain_from, remaining_steps, revoke_order, steps_left
 from tasks.payments import reembolsar
 
@@ -32,7 +31,7 @@ def retry_order(order: Order) -> list[str]:
     return ids
 
 
-@cache
+@per_process
 def staff_actions() -> StaffActions:
     """What the staff cards' buttons do; built here, beside the tasks it queues (Reintentar
     and the revoke of a cancel), so tasks.context needs no task module."""

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
-from functools import cache
 from typing import Any
 
 from celery import Task
@@ -28,6 +27,7 @@ from core.watcher.alerts import StaleAlert
 from core.watcher.watch import RUN_TIME_LIMIT
 from tasks import app, clients, delivery
 from tasks import context as ctx
+from tasks.forksafe import per_process
 from tasks.telegram import TELEGRAM_RETRY, TelegramTask
 
 log = get_task_logger(__name__)
@@ -112,7 +112,7 @@ def avisar_atrasados(self: Task, run_id: str, part: int, alerts: list[dict[str, 
     return sent
 
 
-@cache
+@per_process
 def deadline_watch() -> DeadlineWatch | None:
     """The deadline watcher, or None without STAFF_CHAT_ID (no staff: no human deadlines)."""
     config = clients.settings()
