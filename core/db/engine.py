@@ -29,6 +29,21 @@ log = logging.getLogger(__name__)
 # How long a SQLite writer waits for another writer's lock before failing (ms).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
+# libpq's socket settings. A server that vanishes without closing its sockets (its machine
+# killed, a network cut) would otherwise hold a query or a connect for the kernel's ~15 min
+# of retransmissions, and every process's threads with it: a connect gives up after 10 s,
+# unacknowledged writes after 30 s, and an idle socket is found dead within a minute. Any
+# of them set in DATABASE_URL's query wins.
+LIBPQ_SOCKET_SETTINGS: dict[str, int] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+LIBPQ_DRIVERS = ("psycopg", "psycopg2")
+
 
 def is_outage(exc: BaseException) -> bool:
     """Whether `exc` is the database being unreachable or gone (worth "try again in a
@@ -77,6 +92,13 @@ def make_engine(url: str, **options: Any) -> Engine:
     elif parsed.get_backend_name() == "postgresql":
         options.setdefault("pool_pre_ping", True)
         options.setdefault("pool_size", 5)
+        if parsed.get_driver_name() in LIBPQ_DRIVERS:
+            socket_settings = {
+                name: value
+                for name, value in LIBPQ_SOCKET_SETTINGS.items()
+                if name not in parsed.query
+            }
+            options.setdefault("connect_args", socket_settings)
     try:
         engine = create_engine(parsed, **options)
     except (NoSuchModuleError, ImportError) as exc:
