@@ -24,13 +24,20 @@ from tests.containers.podman import (
     Stack,
     build_image,
     image_size,
+    run,
 )
 
 NUMBERS = pytest.StashKey[dict[str, float]]()
+# A failed stack's last words, printed last (CI keeps the end of a long output).
+LAST_WORDS = pytest.StashKey[list[str]]()
+# Whose lines say what went wrong, and how many of each; Sentinels say only their events.
+WITNESSES = {"bot": 14, "worker": 8, "redis": 4, "redis-replica": 6, "sentinel-1": 12}
+SENTINEL_EVENTS = ("sdown", "odown", "failover", "elected", "switch", "tilt", "vote", "slave")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[NUMBERS] = {}
+    config.stash[LAST_WORDS] = []
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +77,27 @@ def stack_up(
         yield running
     finally:
         if request.session.testsfailed:
-            print(running.logs(tail=200))
+            logs = running.logs(tail=200)
+            print(logs)
+            saved = ROOT / "var" / "containers" / f"{running.project}.log"
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.write_text(logs)
+            request.config.stash[LAST_WORDS].extend(last_words(running))
         running.down()
+
+
+def last_words(stack: Stack) -> list[str]:
+    """The last lines of the services that tell most about a failure, cut to a line each."""
+    lines = [f"== {stack.project}"]
+    for service, count in WITNESSES.items():
+        for name in stack.containers(service, running_only=False):
+            out = run("podman", "logs", "--tail", "300", name, check=False)
+            said = (out.stdout + out.stderr).splitlines()
+            if service.startswith("sentinel"):
+                said = [line for line in said if any(e in line for e in SENTINEL_EVENTS)]
+            lines.append(f"-- {service}")
+            lines.extend(line[:220] for line in said[-count:])
+    return lines
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +126,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     out = ROOT / "var" / "containers" / "numbers.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({k: round(v, 1) for k, v in found.items()}, indent=2) + "\n")
+    words = terminalreporter.config.stash.get(LAST_WORDS, [])
+    if words:
+        terminalreporter.section("last words of the failed stacks (whole logs in var/containers)")
+        for line in words:
+            terminalreporter.write_line(line)

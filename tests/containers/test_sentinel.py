@@ -116,9 +116,11 @@ def test_master_killed_mid_order_the_replica_takes_over(
     (master,) = cluster.containers("redis")
     run("podman", "kill", "--signal", "KILL", master)
     killed = time.monotonic()
+    # Detection (5 s), then the election and the promotion; an aborted attempt is tried again
+    # 20 s after it began (twice the profile's failover-timeout), so 90 s covers two.
     wait_until(
         lambda: master_host(cluster) == "redis-replica",
-        timeout=60,
+        timeout=90,
         what="the Sentinels to promote the replica",
         every=0.5,
     )
