@@ -24,7 +24,7 @@ from tests.containers.podman import (
     Stack,
     build_image,
     image_size,
-    run,
+    logs_text,
 )
 
 NUMBERS = pytest.StashKey[dict[str, float]]()
@@ -77,22 +77,22 @@ def stack_up(
         yield running
     finally:
         if request.session.testsfailed:
-            logs = running.logs(tail=200)
+            by_service = running.logs_by_service(tail=300)
+            logs = logs_text(by_service)
             print(logs)
             saved = ROOT / "var" / "containers" / f"{running.project}.log"
             saved.parent.mkdir(parents=True, exist_ok=True)
             saved.write_text(logs)
-            request.config.stash[LAST_WORDS].extend(last_words(running))
+            request.config.stash[LAST_WORDS].extend(last_words(running.project, by_service))
         running.down()
 
 
-def last_words(stack: Stack) -> list[str]:
+def last_words(project: str, by_service: dict[str, list[tuple[str, str]]]) -> list[str]:
     """The last lines of the services that tell most about a failure, cut to a line each."""
-    lines = [f"== {stack.project}"]
+    lines = [f"== {project}"]
     for service, count in WITNESSES.items():
-        for name in stack.containers(service, running_only=False):
-            out = run("podman", "logs", "--tail", "300", name, check=False)
-            said = (out.stdout + out.stderr).splitlines()
+        for _name, text in by_service.get(service, []):
+            said = text.splitlines()
             if service.startswith("sentinel"):
                 said = [line for line in said if any(e in line for e in SENTINEL_EVENTS)]
             lines.append(f"-- {service}")

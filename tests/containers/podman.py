@@ -245,13 +245,17 @@ class Stack:
     def all_containers(self) -> list[str]:
         return [name for service in self.services for name in self.containers(service)]
 
-    def logs(self, tail: int = 60) -> str:
-        parts = []
+    def logs_by_service(self, tail: int = 60) -> dict[str, list[tuple[str, str]]]:
+        """Each service's containers and the last `tail` lines each wrote."""
+        found: dict[str, list[tuple[str, str]]] = {}
         for service in (*ONE_SHOT, *self.services):
             for name in self.containers(service, running_only=False):
                 out = run("podman", "logs", "--tail", str(tail), name, check=False)
-                parts.append(f"--- {name}\n{out.stdout}{out.stderr}")
-        return "\n".join(parts)
+                found.setdefault(service, []).append((name, out.stdout + out.stderr))
+        return found
+
+    def logs(self, tail: int = 60) -> str:
+        return logs_text(self.logs_by_service(tail))
 
     def down(self) -> None:
         """Remove every container of the project, then its volumes and networks.
@@ -275,3 +279,10 @@ class Stack:
                 check=False,
             )
         self.compose("down", "-v", "-t", "10", timeout=300, check=False)
+
+
+def logs_text(by_service: dict[str, list[tuple[str, str]]]) -> str:
+    """Stack.logs_by_service as one text, each container's lines under its name."""
+    return "\n".join(
+        f"--- {name}\n{said}" for containers in by_service.values() for name, said in containers
+    )
