@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, select, tuple_
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, select, tuple_
 
 from core.db.engine import Database
 from core.db.models import OrderEvent, OrderRow
@@ -20,6 +20,12 @@ from core.orders.states import CUSTOMER_STATES, OrderState
 _ORDERS = cast(Table, OrderRow.__table__)
 _ORDER = select(_ORDERS).where(_ORDERS.c.id == bindparam("order_id"))
 _STATE = select(_ORDERS.c.state).where(_ORDERS.c.id == bindparam("order_id"))
+# Orders that can be stuck: unfinished and waiting on the shop, not on their customer
+# (CUSTOMER_STATES); what /atrasados lists and the stale-order watcher claims.
+STUCKABLE: ColumnElement[bool] = and_(
+    OrderRow.finished_at == 0,
+    OrderRow.state.not_in([state.value for state in CUSTOMER_STATES]),
+)
 
 
 class OrderNotFound(KeyError):
@@ -105,11 +111,7 @@ class OrderQueries:
         """How many unfinished orders were created at or before `cutoff`, and the oldest
         `limit` of them (the unfinished-orders index answers both); not those waiting on
         their customer (CUSTOMER_STATES)."""
-        stale = select(OrderRow).where(
-            OrderRow.finished_at == 0,
-            OrderRow.created_at <= cutoff,
-            OrderRow.state.not_in([state.value for state in CUSTOMER_STATES]),
-        )
+        stale = select(OrderRow).where(STUCKABLE, OrderRow.created_at <= cutoff)
         with self.db.reading() as session:
             count = session.scalar(select(func.count()).select_from(stale.subquery())) or 0
             rows = session.scalars(stale.order_by(OrderRow.created_at).limit(limit))

@@ -72,9 +72,8 @@ def claim_card(db: Database, card: Card, now: float) -> bool:
     recorded yet (the worker posts a card and records it just after: a press within moments
     of its arrival). One statement and one read in one transaction, so a worker recording the
     same card at that moment cannot make the card look like an older one."""
-    insert = _dialect(db).insert(OrderCardRow).values(**_values(card, now))
     with db.transaction() as session:
-        session.execute(insert.on_conflict_do_nothing(index_elements=["order_id"]))
+        session.execute(_insert(db, card, now).on_conflict_do_nothing(index_elements=["order_id"]))
         found = session.get(OrderCardRow, card.order_id, populate_existing=True)
         return found is not None and (found.chat_id, found.message_id) == (
             card.chat_id,
@@ -83,23 +82,25 @@ def claim_card(db: Database, card: Card, now: float) -> bool:
 
 
 def _upsert(db: Database, card: Card, now: float) -> Insert:
-    values = _values(card, now)
-    statement = _dialect(db).insert(OrderCardRow).values(**values)
-    return statement.on_conflict_do_update(index_elements=["order_id"], set_=values)
+    insert = _insert(db, card, now)
+    newer = {name: insert.excluded[name] for name in _CARD_FIELDS}
+    return insert.on_conflict_do_update(index_elements=["order_id"], set_=newer)
 
 
-def _values(card: Card, now: float) -> dict[str, object]:
-    return {
-        "order_id": card.order_id,
-        "chat_id": card.chat_id,
-        "message_id": card.message_id,
-        "thread_id": card.thread_id,
-        "posted_at": now,
-    }
+# What a card posted again replaces (the order's row keeps its key).
+_CARD_FIELDS = ("chat_id", "message_id", "thread_id", "posted_at")
 
 
-def _dialect(db: Database) -> Any:
-    return postgresql if db.dialect == "postgresql" else sqlite
+def _insert(db: Database, card: Card, now: float) -> Any:
+    """The card's row as an INSERT of the database's dialect (its ON CONFLICT clauses)."""
+    dialect = postgresql if db.dialect == "postgresql" else sqlite
+    return dialect.insert(OrderCardRow).values(
+        order_id=card.order_id,
+        chat_id=card.chat_id,
+        message_id=card.message_id,
+        thread_id=card.thread_id,
+        posted_at=now,
+    )
 
 
 def customer_of(db: Database, order_id: str) -> Customer:

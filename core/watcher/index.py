@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from sqlalchemy import Row, and_, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import OrderRow
 from core.orders.model import Order
-from core.orders.states import CUSTOMER_STATES, OrderState
+from core.orders.queries import STUCKABLE
+from core.orders.states import OrderState
 from core.orders.store import LAST_ERROR_FIELD, PREFIX, OrderStore
 
 PENDING_RUNS_KEY = f"{PREFIX}watcher:pending"
@@ -65,8 +66,6 @@ class StaleClaim:
 
 
 _UNFINISHED = OrderRow.finished_at == 0
-# Unfinished and waiting on the shop: what can be stuck.
-_STUCKABLE = and_(_UNFINISHED, OrderRow.state.not_in([state.value for state in CUSTOMER_STATES]))
 # Only the columns the alerts and the digest show: a claim reads 1,000 short rows, not 1,000
 # whole orders (their texts, money and JSON).
 _COLUMNS = (
@@ -157,7 +156,7 @@ class StaleIndex:
         """
         picked = (
             select(OrderRow.id)
-            .where(_STUCKABLE, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff)
+            .where(STUCKABLE, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff)
             .order_by(OrderRow.created_at)
             .limit(limit)
             # SKIP LOCKED: a concurrent run takes the next stale orders instead of waiting for
@@ -195,7 +194,7 @@ class StaleIndex:
     def _more(session: Session, cutoff: float) -> bool:
         query = (
             select(OrderRow.id)
-            .where(_STUCKABLE, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff)
+            .where(STUCKABLE, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff)
             # In the index's order: the planner then walks the index and stops, instead of
             # hoping a sequential scan meets a match early (it meets none when all are claimed).
             .order_by(OrderRow.created_at)
