@@ -31,8 +31,9 @@ def system(
     """Redis, one worker and the bot, shared by a module's tests (each uses its own chats)."""
     tmp = tmp_path_factory.mktemp("system")
     with running_system(tmp, sandbox_server.url, sandbox_server.token) as running:
-        running.start_worker()
-        running.start_bot()
+        with running.starting():
+            running.start_worker()
+            running.start_bot()
         yield running
 
 

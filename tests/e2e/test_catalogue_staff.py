@@ -34,8 +34,9 @@ def system(
     with running_system(
         tmp, sandbox_server.url, sandbox_server.token, ADMIN_CHAT_IDS=f"{ADMIN},{GROUP}"
     ) as running:
-        running.start_worker(queues="telegram,imports")
-        running.start_bot(CATALOG_FILE=str(bad))
+        with running.starting():
+            running.start_worker(queues="telegram,imports")
+            running.start_bot(CATALOG_FILE=str(bad))
         yield running
 
 

@@ -44,8 +44,9 @@ def system(
         ACCEPT_WITHIN=f"{ACCEPT_WITHIN:g}s",
         ESCALATE_AFTER=f"{ESCALATE_AFTER:g}s",
     ) as running:
-        running.start_worker(queues="telegram,watcher")
-        running.start_beat()
+        with running.starting():
+            running.start_worker(queues="telegram,watcher")
+            running.start_beat()
         yield running
 
 

@@ -29,8 +29,9 @@ def system(
     with running_system(
         tmp, sandbox_server.url, sandbox_server.token, ADMIN_CHAT_IDS=str(ADMIN), SHOP_TIMEZONE=ZONE
     ) as running:
-        running.start_worker(queues="orders,telegram,reports")
-        running.start_bot()
+        with running.starting():
+            running.start_worker(queues="orders,telegram,reports")
+            running.start_bot()
         yield running
 
 

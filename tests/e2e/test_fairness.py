@@ -40,8 +40,9 @@ def system(
         LOG_LEVEL="INFO",
     ) as running:
         running.sandbox.set_limits(enabled=True)
-        running.start_worker()
-        running.start_bot()
+        with running.starting():
+            running.start_worker()
+            running.start_bot()
         yield running
         running.sandbox.set_limits(enabled=False)
 

@@ -25,8 +25,9 @@ def system(
 ) -> Iterator[System]:
     tmp = tmp_path_factory.mktemp("flower")
     with running_system(tmp, sandbox_server.url, sandbox_server.token) as running:
-        running.start_worker()
-        running.start_bot()
+        with running.starting():
+            running.start_worker()
+            running.start_bot()
         yield running
 
 

@@ -40,8 +40,9 @@ def system(
         ADMIN_CHAT_IDS=str(ADMIN),
         IMPORT_MAX_ROWS=str(MAX_ROWS),
     ) as running:
-        running.start_worker(queues="images,telegram,watcher,imports,reports")
-        running.start_bot()
+        with running.starting():
+            running.start_worker(queues="images,telegram,watcher,imports,reports")
+            running.start_bot()
         yield running
 
 

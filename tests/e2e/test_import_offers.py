@@ -52,9 +52,10 @@ def system(
         )
         CatalogueStore(running.db).replace_all(demo)
         running.sandbox.group_chat(STAFF_GROUP, "Tienda", user_id=ADMIN, administrators=[ADMIN])
-        running.start_worker(queues=WORKER_QUEUES)
-        running.start_worker(queues=BULK_QUEUES, nice=10)
-        running.start_bot()
+        with running.starting():
+            running.start_worker(queues=WORKER_QUEUES)
+            running.start_worker(queues=BULK_QUEUES, nice=10)
+            running.start_bot()
         yield running
 
 

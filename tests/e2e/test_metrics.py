@@ -43,14 +43,15 @@ def metered(
     multiproc.mkdir()
     worker_port, bot_port = free_port(), free_port()
     with running_system(tmp, sandbox_server.url, sandbox_server.token) as system:
-        system.start_worker(
-            concurrency=2,
-            # Each task in a new pool process: what exited processes counted must still count.
-            options=("--max-tasks-per-child=1",),
-            PROMETHEUS_MULTIPROC_DIR=str(multiproc),
-            WORKER_METRICS_PORT=str(worker_port),
-        )
-        system.start_bot(HEALTH_PORT=str(bot_port))
+        with system.starting():
+            system.start_worker(
+                concurrency=2,
+                # Each task in a new pool process: what exited processes counted must still count.
+                options=("--max-tasks-per-child=1",),
+                PROMETHEUS_MULTIPROC_DIR=str(multiproc),
+                WORKER_METRICS_PORT=str(worker_port),
+            )
+            system.start_bot(HEALTH_PORT=str(bot_port))
         yield Metered(
             system,
             f"http://127.0.0.1:{bot_port}/metrics",

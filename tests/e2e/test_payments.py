@@ -59,8 +59,9 @@ def system(
     ) as running:
         demo = parse_catalogue((DEMO / "catalogue.csv").read_bytes(), default_currency="EUR")
         CatalogueStore(running.db).replace_all([*demo, STICKERS])
-        running.start_worker()
-        running.start_bot()
+        with running.starting():
+            running.start_worker()
+            running.start_bot()
         yield running
 
 

@@ -28,8 +28,9 @@ def system(
     with running_system(
         tmp, sandbox_server.url, sandbox_server.token, ADMIN_CHAT_IDS=str(ADMIN)
     ) as running:
-        running.start_worker(STEP_SECONDS="3")
-        running.start_bot()
+        with running.starting():
+            running.start_worker(STEP_SECONDS="3")
+            running.start_bot()
         yield running
 
 

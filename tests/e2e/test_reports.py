@@ -31,8 +31,9 @@ def system(
         # Every minute, so the test sees one without waiting for 08:00.
         DAILY_REPORT_AT="* * * * *",
     ) as running:
-        running.start_worker()
-        running.start_bot()
+        with running.starting():
+            running.start_worker()
+            running.start_bot()
         yield running
 
 

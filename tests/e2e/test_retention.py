@@ -41,8 +41,9 @@ def system(
         ADMIN_CHAT_IDS=str(ADMIN),
         LOG_LEVEL="INFO",
     ) as running:
-        running.start_worker()
-        running.start_bot()
+        with running.starting():
+            running.start_worker()
+            running.start_bot()
         yield running
 
 

@@ -40,8 +40,9 @@ def system(
         tmp, sandbox_server.url, sandbox_server.token, CATALOG_FILE=str(DEMO / "catalogue.csv")
     ) as running:
         load_demo(CatalogueStore(running.db))
-        running.start_worker()
-        running.start_bot()
+        with running.starting():
+            running.start_worker()
+            running.start_bot()
         yield running
 
 

@@ -72,8 +72,9 @@ def system(
         )
         demo = parse_catalogue((DEMO / "catalogue.csv").read_bytes(), default_currency="EUR")
         CatalogueStore(running.db).replace_all([*demo, STICKERS])
-        running.start_worker(concurrency=4)
-        running.start_bot()
+        with running.starting():
+            running.start_worker(concurrency=4)
+            running.start_bot()
         yield running
 
 

@@ -54,9 +54,10 @@ def system(
         # member of an admin group is not an admin by being there).
         ADMIN_USER_IDS=str(LUIS),
     ) as running:
-        running.start_worker(queues="images,telegram,watcher,imports,reports")
-        running.start_bot()
-        running.start_beat()
+        with running.starting():
+            running.start_worker(queues="images,telegram,watcher,imports,reports")
+            running.start_bot()
+            running.start_beat()
         yield running
 
 

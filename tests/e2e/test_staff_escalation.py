@@ -36,9 +36,10 @@ def system(
         ESCALATION_CHAT_IDS=str(ESCALATION_GROUP),
         ADMIN_USER_IDS="9202",  # Marta, on call in the escalation group
     ) as running:
-        running.start_worker(queues="images,telegram,watcher,imports,reports")
-        running.start_bot()
-        running.start_beat()
+        with running.starting():
+            running.start_worker(queues="images,telegram,watcher,imports,reports")
+            running.start_bot()
+            running.start_beat()
         yield running
 
 

@@ -59,8 +59,9 @@ def system(
         )
         demo = parse_catalogue((DEMO / "catalogue.csv").read_bytes(), default_currency="EUR")
         CatalogueStore(running.db).replace_all(demo)
-        running.start_worker(concurrency=2)
-        running.start_bot()
+        with running.starting():
+            running.start_worker(concurrency=2)
+            running.start_bot()
         yield running
 
 

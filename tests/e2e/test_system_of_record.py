@@ -40,8 +40,9 @@ def system(
     with running_system(
         tmp, sandbox_server.url, sandbox_server.token, DATABASE_URL=postgres.new_database()
     ) as running:
-        running.start_worker()
-        running.start_bot()
+        with running.starting():
+            running.start_worker()
+            running.start_bot()
         yield running
 
 

@@ -81,8 +81,9 @@ def chat_system(
             chat_burst=int(ROOMY_SANDBOX_LIMITS["chat_burst"]),
             group_per_minute=ROOMY_SANDBOX_LIMITS["group_per_minute"],
         )
-        running.start_worker(concurrency=4)
-        running.start_bot()
+        with running.starting():
+            running.start_worker(concurrency=4)
+            running.start_bot()
         yield running
 
 

@@ -97,10 +97,11 @@ def sentinel_system(
             where, sandbox_url, token, tmp, **cluster.env(), **system_env(watch_interval), **env
         )
         try:
-            system.start_worker()
-            system.start_worker()
-            system.start_beat()
-            system.start_bot(LOG_LEVEL="DEBUG")
+            with system.starting():
+                system.start_worker()
+                system.start_worker()
+                system.start_beat()
+                system.start_bot(LOG_LEVEL="DEBUG")
             yield system, cluster
         finally:
             system.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -72,19 +73,31 @@ class Process:
         return self.popen is not None and self.popen.poll() is None
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the whole process group (a celery worker has children)."""
+        """Signal the whole process group (a celery worker has children); for SIGTERM and
+        SIGKILL, wait until it has exited."""
+        if self.signal(sig) and sig in (signal.SIGKILL, signal.SIGTERM):
+            self.wait_exit()
+
+    def signal(self, sig: int) -> bool:
+        """Signal the whole process group without waiting; False if it had exited."""
         if self.popen is None or self.popen.poll() is not None:
-            return
+            return False
         try:
             os.killpg(self.popen.pid, sig)
         except ProcessLookupError:
+            return False
+        return True
+
+    def wait_exit(self, timeout: float = 15) -> None:
+        """Wait for the process to exit; SIGKILL its group after `timeout` seconds."""
+        if self.popen is None:
             return
-        if sig in (signal.SIGKILL, signal.SIGTERM):
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout=5)
+            self.popen.wait(timeout=5)
 
     def stop(self) -> None:
         self.kill(signal.SIGTERM)

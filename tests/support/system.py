@@ -8,7 +8,7 @@ import os
 import random
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -98,6 +98,8 @@ class System:
             **env,
         }
         self.processes: list[Process] = []
+        # Inside `starting()`: the readiness checks of the processes started, run at its end.
+        self._deferred: list[Callable[[], None]] | None = None
         self._names = itertools.count(1)
         self._chat_ids = itertools.count(random.randrange(10_000, 10_000_000, 1000))
 
@@ -126,8 +128,7 @@ class System:
             argv = ["nice", "-n", str(nice), *argv]
         process = Process(name, argv, {**self.env, **env}, self.logs).start()
         self.processes.append(process)
-        wait_until(lambda: " ready." in process.log() or not process.running, 60, f"{name} ready")
-        assert process.running, process.log()
+        self._when_ready(process, " ready.")
         return process
 
     def start_bot(self, ready: str = "Application started", **env: str) -> Process:
@@ -137,9 +138,36 @@ class System:
         env = {"HEARTBEAT_FILE": str(self.tmp / f"{name}.heartbeat"), **env}
         process = Process(name, local_argv(BOT_COMMAND), {**self.env, **env}, self.logs).start()
         self.processes.append(process)
-        wait_until(lambda: ready in process.log() or not process.running, 60, f"{name} ready")
-        assert process.running, process.log()
+        self._when_ready(process, ready)
         return process
+
+    @contextmanager
+    def starting(self) -> Iterator[None]:
+        """Processes started inside start together: each `start_*` returns at once and the
+        block ends once all of them are ready (a module's set-up waits for the slowest start,
+        not for the sum of them)."""
+        self._deferred = []
+        try:
+            yield
+            checks = self._deferred
+        finally:
+            self._deferred = None
+        for check in checks:
+            check()
+
+    def _when_ready(self, process: Process, ready: str) -> None:
+        """Wait until `process` logs `ready` (or, inside `starting()`, at the block's end)."""
+
+        def check() -> None:
+            wait_until(
+                lambda: ready in process.log() or not process.running, 60, f"{process.name} ready"
+            )
+            assert process.running, process.log()
+
+        if self._deferred is None:
+            check()
+        else:
+            self._deferred.append(check)
 
     def start_beat(self, **env: str) -> Process:
         name = f"beat{next(self._names)}"
@@ -173,8 +201,10 @@ class System:
         return "\n".join(f"--- {p.name}\n{p.log()}" for p in self.processes)
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.kill(signal.SIGTERM)
+        # Every process is told at once and then waited for: their shutdowns overlap.
+        signalled = [p for p in reversed(self.processes) if p.signal(signal.SIGTERM)]
+        for process in signalled:
+            process.wait_exit()
         self.db.dispose()
         self.client.close()
 
