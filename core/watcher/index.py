@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from sqlalchemy import Row, select, update
+from sqlalchemy import ColumnClause, column, func, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import OrderRow
@@ -82,14 +82,14 @@ _COLUMNS = (
 _STATES = {state.value: state for state in OrderState}
 
 
-def _stale_order(row: Row[Any]) -> StaleOrder:
-    order_id, chat_id, state, created_at, language, error, last_error = tuple(row)
+def _stale_order(row: Sequence[Any]) -> StaleOrder:
+    order_id, chat_id, state, created_at, language, error, last_error = row
     return StaleOrder(
         order_id, chat_id, _STATES[state], created_at, language, error or last_error or ""
     )
 
 
-def _oldest_first(rows: Sequence[Row[Any]]) -> list[StaleOrder]:
+def _oldest_first(rows: Sequence[Sequence[Any]]) -> list[StaleOrder]:
     return sorted(map(_stale_order, rows), key=lambda order: (order.created_at, order.id))
 
 
@@ -121,12 +121,9 @@ class StaleIndex:
             mine = self._claimed_by(session, run_id, cutoff)
             if mine or retried is not None:
                 return StaleClaim(mine, resumed=True, more=self._more(session, cutoff))
-            rows = self._adopt(session, dead, run_id) + self._claim_fresh(
-                session, run_id, cutoff, limit, now
-            )
-            # Rows a concurrent run locked are that run's to claim: fewer than `limit` found
-            # means none is left over; exactly `limit`, look.
-            more = len(rows) >= limit and self._more(session, cutoff)
+            adopted = self._adopt(session, dead, run_id)
+            fresh, more = self._claim_fresh(session, run_id, cutoff, limit, now)
+            rows = adopted + fresh
         if dead:
             self.redis.zrem(PENDING_RUNS_KEY, *dead)
         if not rows:
@@ -134,7 +131,7 @@ class StaleIndex:
         return StaleClaim(_oldest_first(rows), resumed=False, more=more)
 
     @staticmethod
-    def _adopt(session: Session, dead: list[str], run_id: str) -> list[Row[Any]]:
+    def _adopt(session: Session, dead: list[str], run_id: str) -> list[Sequence[Any]]:
         """Take over the unfinished claims of runs that died; their rows."""
         if not dead:
             return []
@@ -144,33 +141,64 @@ class StaleIndex:
             .values(stale_run=run_id)
             .returning(*_COLUMNS)
         )
-        return list(session.connection().execute(adopted))
+        return [tuple(row) for row in session.connection().execute(adopted)]
 
     @staticmethod
     def _claim_fresh(
         session: Session, run_id: str, cutoff: float, limit: int, now: float
-    ) -> list[Row[Any]]:
-        """Mark the oldest `limit` unalerted stale orders as this run's; their rows.
+    ) -> tuple[list[Sequence[Any]], bool]:
+        """Mark the oldest `limit` unalerted stale orders as this run's; their rows, and
+        whether more are left for the next run.
 
-        One statement finds, marks and reads them: no list of ids goes back and forth.
+        One statement finds, marks and reads them: no list of ids goes back and forth. It
+        goes back to each row by its address (PostgreSQL's ctid, SQLite's rowid; the row is
+        locked, so its address holds) instead of looking its id up in the primary key again.
+        On PostgreSQL it also picks one order past `limit`: whether it found one answers
+        "more?" without walking the index a second time.
         """
+        postgres = session.get_bind().dialect.name == "postgresql"
+        # A system column of the table, not a mapped one (the table's, so SQLAlchemy sees the
+        # update join it to `chosen`).
+        address: ColumnClause[Any] = column(
+            "ctid" if postgres else "rowid", _selectable=OrderRow.__table__
+        )
         picked = (
-            select(OrderRow.id)
+            select(address.label("address"), OrderRow.created_at)
             .where(STUCKABLE, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff)
             .order_by(OrderRow.created_at)
-            .limit(limit)
+            .limit(limit + 1 if postgres else limit)
             # SKIP LOCKED: a concurrent run takes the next stale orders instead of waiting for
             # (and then losing) the same ones. SQLite serializes writers, so it needs none.
             .with_for_update(skip_locked=True)
             .cte("picked")
         )
+        # The first `limit` of them, each with how many were picked (the count is computed
+        # once), so that RETURNING can tell whether one was left over.
+        picked_count = select(func.count()).select_from(picked).scalar_subquery()
+        chosen = (
+            select(picked.c.address, picked_count.label("picked"))
+            .order_by(picked.c.created_at)
+            .limit(limit)
+            .cte("chosen")
+        )
         marked = (
             update(OrderRow)
-            .where(OrderRow.id == picked.c.id, OrderRow.stale_alerted_at == 0)
+            .where(address == chosen.c.address, OrderRow.stale_alerted_at == 0)
             .values(stale_alerted_at=now, stale_run=run_id)
-            .returning(*_COLUMNS)
         )
-        return list(session.connection().execute(marked))
+        connection = session.connection()
+        if not postgres:
+            # SQLite's RETURNING reads only the updated table: "more?" is a second look.
+            rows: list[Sequence[Any]] = [
+                tuple(row) for row in connection.execute(marked.returning(*_COLUMNS))
+            ]
+            return rows, len(rows) >= limit and StaleIndex._more(session, cutoff)
+        rows = [
+            tuple(row) for row in connection.execute(marked.returning(*_COLUMNS, chosen.c.picked))
+        ]
+        # Rows a concurrent run locked are that run's to claim: they do not count as more.
+        more = bool(rows) and int(rows[0][-1]) > limit
+        return [row[:-1] for row in rows], more
 
     @staticmethod
     def _claimed_by(session: Session, run_id: str, cutoff: float) -> list[StaleOrder]:

@@ -233,6 +233,15 @@ def test_a_backlog_is_worked_off_in_bounded_runs(store: OrderStore, clock: Clock
     assert [(r.claimed, r.more) for r in reports] == [(2, True), (2, True), (1, False)]
 
 
+def test_a_run_that_takes_the_last_stale_orders_says_none_are_left(
+    store: OrderStore, clock: Clock
+) -> None:
+    place(store, clock, T0 - 2 * DAY, n=4)
+    watcher = make_watcher(store, Messenger(), clock, max_per_run=2)
+    reports = [watcher.run(f"run-{n}") for n in range(3)]
+    assert [(r.claimed, r.more) for r in reports] == [(2, True), (2, False), (0, False)]
+
+
 def test_an_alerted_order_that_completes_gets_the_ready_follow_up_once(
     store: OrderStore, clock: Clock
 ) -> None:
