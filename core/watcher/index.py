@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from sqlalchemy import ColumnClause, column, func, select, update
+from sqlalchemy import ColumnClause, ColumnElement, Update, column, func, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import OrderRow
@@ -93,6 +93,48 @@ def _oldest_first(rows: Sequence[Sequence[Any]]) -> list[StaleOrder]:
     return sorted(map(_stale_order, rows), key=lambda order: (order.created_at, order.id))
 
 
+def _marking(
+    postgres: bool, run_id: str, cutoff: float, limit: int, now: float
+) -> tuple[Update, ColumnElement[int]]:
+    """The update that marks the oldest `limit` unalerted stale orders as run `run_id`'s, and
+    the column that says how many it picked.
+
+    No list of ids goes back and forth. The update goes back to each picked row by its
+    address (PostgreSQL's ctid, SQLite's rowid; the row is locked, so its address holds)
+    instead of looking its id up in the primary key again. On PostgreSQL it picks one order
+    past `limit`: whether it found one answers "more?" without walking the index twice.
+    """
+    # A system column of the table, not a mapped one (the table's, so SQLAlchemy sees the
+    # update join it to `chosen`).
+    address: ColumnClause[Any] = column(
+        "ctid" if postgres else "rowid", _selectable=OrderRow.__table__
+    )
+    picked = (
+        select(address.label("address"), OrderRow.created_at)
+        .where(STUCKABLE, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff)
+        .order_by(OrderRow.created_at)
+        .limit(limit + 1 if postgres else limit)
+        # SKIP LOCKED: a concurrent run takes the next stale orders instead of waiting for
+        # (and then losing) the same ones. SQLite serializes writers, so it needs none.
+        .with_for_update(skip_locked=True)
+        .cte("picked")
+    )
+    # The first `limit` of them, each with how many were picked (counted once).
+    picked_count = select(func.count()).select_from(picked).scalar_subquery()
+    chosen = (
+        select(picked.c.address, picked_count.label("picked"))
+        .order_by(picked.c.created_at)
+        .limit(limit)
+        .cte("chosen")
+    )
+    marked = (
+        update(OrderRow)
+        .where(address == chosen.c.address, OrderRow.stale_alerted_at == 0)
+        .values(stale_alerted_at=now, stale_run=run_id)
+    )
+    return marked, chosen.c.picked
+
+
 class StaleIndex:
     """Claims of stale orders for watcher runs (conditional updates), and the runs' history."""
 
@@ -148,44 +190,10 @@ class StaleIndex:
         session: Session, run_id: str, cutoff: float, limit: int, now: float
     ) -> tuple[list[Sequence[Any]], bool]:
         """Mark the oldest `limit` unalerted stale orders as this run's; their rows, and
-        whether more are left for the next run.
-
-        One statement finds, marks and reads them: no list of ids goes back and forth. It
-        goes back to each row by its address (PostgreSQL's ctid, SQLite's rowid; the row is
-        locked, so its address holds) instead of looking its id up in the primary key again.
-        On PostgreSQL it also picks one order past `limit`: whether it found one answers
-        "more?" without walking the index a second time.
-        """
+        whether more are left for the next run (`_marking`: one statement finds, marks and
+        reads them)."""
         postgres = session.get_bind().dialect.name == "postgresql"
-        # A system column of the table, not a mapped one (the table's, so SQLAlchemy sees the
-        # update join it to `chosen`).
-        address: ColumnClause[Any] = column(
-            "ctid" if postgres else "rowid", _selectable=OrderRow.__table__
-        )
-        picked = (
-            select(address.label("address"), OrderRow.created_at)
-            .where(STUCKABLE, OrderRow.stale_alerted_at == 0, OrderRow.created_at <= cutoff)
-            .order_by(OrderRow.created_at)
-            .limit(limit + 1 if postgres else limit)
-            # SKIP LOCKED: a concurrent run takes the next stale orders instead of waiting for
-            # (and then losing) the same ones. SQLite serializes writers, so it needs none.
-            .with_for_update(skip_locked=True)
-            .cte("picked")
-        )
-        # The first `limit` of them, each with how many were picked (the count is computed
-        # once), so that RETURNING can tell whether one was left over.
-        picked_count = select(func.count()).select_from(picked).scalar_subquery()
-        chosen = (
-            select(picked.c.address, picked_count.label("picked"))
-            .order_by(picked.c.created_at)
-            .limit(limit)
-            .cte("chosen")
-        )
-        marked = (
-            update(OrderRow)
-            .where(address == chosen.c.address, OrderRow.stale_alerted_at == 0)
-            .values(stale_alerted_at=now, stale_run=run_id)
-        )
+        marked, picked = _marking(postgres, run_id, cutoff, limit, now)
         connection = session.connection()
         if not postgres:
             # SQLite's RETURNING reads only the updated table: "more?" is a second look.
@@ -193,9 +201,7 @@ class StaleIndex:
                 tuple(row) for row in connection.execute(marked.returning(*_COLUMNS))
             ]
             return rows, len(rows) >= limit and StaleIndex._more(session, cutoff)
-        rows = [
-            tuple(row) for row in connection.execute(marked.returning(*_COLUMNS, chosen.c.picked))
-        ]
+        rows = [tuple(row) for row in connection.execute(marked.returning(*_COLUMNS, picked))]
         # Rows a concurrent run locked are that run's to claim: they do not count as more.
         more = bool(rows) and int(rows[0][-1]) > limit
         return [row[:-1] for row in rows], more
