@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 # A progress edit that gave way to urgent sends (core.telegram.saturation) is looked at again
 # after this, unless a later edit of its message (at the latest the final one) showed it first.
 SHED_DELAY = 5.0
+# A message another process is editing gets a flush after at most this long, not at the end
+# of the holder's claim (up to a minute): the holder nearly always shows the newer text
+# itself before letting go, and the flush then only checks. While the claim is still held,
+# the flush looks again as often; once it has expired (a holder that died), it shows the text.
+HOLDER_RECHECK = 5.0
 
 # Before an edit: KEYS[1] the chat's unreachable mark, KEYS[2] the message's edit state, KEYS[3] its
 # claim, KEYS[4] its replacement (if the customer deleted it); ARGV[1] chat, ARGV[2] the
@@ -213,9 +218,10 @@ class Edits:
         if status == 0:
             # Whoever holds the message sees our text before letting go (EDITED_SCRIPT). A
             # holder that died between Telegram's answer and that step never lets go: the claim
-            # expires, and a flush at that moment shows the text (a no-op if the holder did).
+            # expires, and a flush after that shows the text (a no-op if the holder did).
             if self.later is not None:
-                self.flush_later(chat_id, message_id, max(int(found[1]), 0) / 1000 + 0.1)
+                held_for = max(int(found[1]), 0) / 1000
+                self.flush_later(chat_id, message_id, min(held_for, HOLDER_RECHECK) + 0.1)
             return target
         if not wanted and _is_progress(found[2]) and self.saturation.saturated():
             # A scheduled flush of progress: still giving way while sends saturate the bot.

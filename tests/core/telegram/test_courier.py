@@ -16,6 +16,8 @@ import redis
 from PIL import Image
 
 from core.telegram.client import BotApi, TransientError
+from core.telegram.coalesced_edits import HOLDER_RECHECK
+from core.telegram.coalesced_edits import _claim_key as edit_claim_key
 from core.telegram.courier import Courier
 from core.telegram.dead_letters import DeadLetters
 from core.telegram.handover import Outgoing
@@ -159,6 +161,35 @@ def test_keyed_edits_wait_their_turn_so_each_state_is_seen(
 
     assert handed.flushes == []
     assert chat.bot_messages()[0].edits == ["Pedido recibido", "Paso 1/3", "Paso 2/3", "Paso 3/3"]
+
+
+def test_an_edit_of_a_message_held_by_a_dead_process_is_shown_once_its_claim_expires(
+    sandbox: SandboxClient,  # noqa: F811
+    roomy_courier: Courier,
+    handed: Handed,
+    client: redis.Redis,
+) -> None:
+    chat = sandbox.private_chat(user_id=331)
+    status = roomy_courier.send(331, "Pedido recibido", key="status:331")
+    assert status is not None
+    # Another process took the message's edit claim and was killed before letting go.
+    claim = edit_claim_key(331, status)
+    client.set(claim, "a-dead-holder", px=60_000)
+
+    assert roomy_courier.edit(331, status, "Paso 1/3") == status
+    # Left to the holder, with a flush to look again in seconds, not when the claim ends.
+    assert [(chat_id, message) for chat_id, message, _ in handed.flushes] == [(331, status)]
+    assert handed.flushes[-1][2] <= HOLDER_RECHECK + 0.1
+    # The flush finds the claim still held: it looks again as soon.
+    roomy_courier.flush_started(331, status)
+    assert roomy_courier.flush(331, status) == status
+    assert len(handed.flushes) == 2 and handed.flushes[-1][2] <= HOLDER_RECHECK + 0.1
+    assert chat.bot_messages()[0].edits == ["Pedido recibido"]
+
+    client.delete(claim)  # the dead holder's claim expired
+    roomy_courier.flush_started(331, status)
+    assert roomy_courier.flush(331, status) == status
+    assert chat.bot_messages()[0].edits == ["Pedido recibido", "Paso 1/3"]
 
 
 def test_an_edit_to_the_text_already_shown_is_skipped(
