@@ -1,10 +1,9 @@
 """Coalesced status edits: a message shows its newest text, sent once, whoever edits it.
 
-`edit` records the text a message should show; whoever holds the message's edit claim sends
-only the latest text, and nothing when the chat already shows it. A writer that finds the
-message claimed leaves its text to the holder, who sees it before letting go (EDITED_SCRIPT).
-A wait too long to sleep through hands the message to `Later` for a flush. While sends
-saturate the bot (core.telegram.saturation), progress edits give way: only final texts go.
+`edit` records the text a message should show; the holder of the message's edit claim sends
+only the latest text, none the chat already shows. A writer finding the message claimed leaves
+its text to the holder (EDITED_SCRIPT); a long wait hands it to `Later` for a flush. While
+sends saturate the bot (core.telegram.saturation), progress edits give way to final texts.
 """
 
 from __future__ import annotations
@@ -37,10 +36,7 @@ log = logging.getLogger(__name__)
 # A progress edit that gave way to urgent sends (core.telegram.saturation) is looked at again
 # after this, unless a later edit of its message (at the latest the final one) showed it first.
 SHED_DELAY = 5.0
-# A message another process is editing gets a flush after at most this long, not at the end
-# of the holder's claim (up to a minute): the holder nearly always shows the newer text
-# itself before letting go, and the flush then only checks. While the claim is still held,
-# the flush looks again as often; once it has expired (a holder that died), it shows the text.
+# A claimed message is flushed this soon (and again while claimed), not when the claim ends.
 HOLDER_RECHECK = 5.0
 
 # Before an edit: KEYS[1] the chat's unreachable mark, KEYS[2] the message's edit state, KEYS[3] its
@@ -216,12 +212,11 @@ class Edits:
         # A deleted message's replacement can itself be replaced: follow the chain (rare).
         target = message_id if found[0] is None else self.showing(chat_id, message_id)
         if status == 0:
-            # Whoever holds the message sees our text before letting go (EDITED_SCRIPT). A
-            # holder that died between Telegram's answer and that step never lets go: the claim
-            # expires, and a flush after that shows the text (a no-op if the holder did).
+            # The holder sees our text before letting go (EDITED_SCRIPT); one that died first
+            # never does: a flush after its claim expired shows it (else that is a no-op).
             if self.later is not None:
-                held_for = max(int(found[1]), 0) / 1000
-                self.flush_later(chat_id, message_id, min(held_for, HOLDER_RECHECK) + 0.1)
+                wait = min(max(int(found[1]), 0) / 1000, HOLDER_RECHECK) + 0.1
+                self.flush_later(chat_id, message_id, wait)
             return target
         if not wanted and _is_progress(found[2]) and self.saturation.saturated():
             # A scheduled flush of progress: still giving way while sends saturate the bot.
