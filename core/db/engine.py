@@ -24,6 +24,8 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.db.sqlite_turns import TurnTakingConnection
+
 log = logging.getLogger(__name__)
 
 # How long a SQLite writer waits for another writer's lock before failing (ms).
@@ -75,8 +77,20 @@ def _sqlite_begin(conn: Any) -> None:
     # the busy timeout instead of one failing on a lock upgrade half-way through. A read
     # takes no lock (WAL: it reads its snapshot while a writer goes on), so it does not
     # queue behind writers, nor they behind it.
-    read_only = conn.get_execution_options().get(READ_ONLY)
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+        return
+    # Writers take turns (core.db.sqlite_turns) before asking SQLite for its lock; the turn
+    # is given back when the transaction commits or rolls back.
+    dbapi = conn.connection.dbapi_connection
+    if isinstance(dbapi, TurnTakingConnection):
+        dbapi.take_turn(SQLITE_BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if isinstance(dbapi, TurnTakingConnection):
+            dbapi.end_turn()
+        raise
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -86,9 +100,12 @@ def make_engine(url: str, **options: Any) -> Engine:
     except ArgumentError as exc:
         raise DatabaseUrlError(f"DATABASE_URL is not a database URL: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
+        connect_args: dict[str, Any] = {"check_same_thread": False}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        options.setdefault("connect_args", {"check_same_thread": False})
+            if not parsed.query.get("uri"):  # a file by its path: its writers take turns
+                connect_args["factory"] = TurnTakingConnection
+        options.setdefault("connect_args", connect_args)
     elif parsed.get_backend_name() == "postgresql":
         options.setdefault("pool_pre_ping", True)
         options.setdefault("pool_size", 5)
