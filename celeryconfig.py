@@ -24,10 +24,16 @@ from core.settings import (
     split_credentials,
 )
 
-# A Redis that vanishes without closing the connection (failover, NAT, a firewall) must not
-# hang a publish forever while the heartbeat still says healthy: every blocking call gives
-# up after SOCKET_TIMEOUT (longer than kombu's 1 s BRPOP) and the connection is rebuilt.
-_SOCKET_OPTIONS = {"socket_timeout": 30.0, "socket_connect_timeout": 5.0, "socket_keepalive": True}
+# A Redis that vanishes without closing the connection (its machine lost or frozen, NAT, a
+# firewall) must not hang a publish forever while the heartbeat still says healthy: every
+# blocking call gives up after redisconn.COMMAND_TIMEOUT (10 s, well above kombu's 1 s BRPOP)
+# and the connection is rebuilt. A worker meets such a Redis in turn in its ack, its BRPOP
+# and its results: at 30 s each it sat idle for 90 s after a frozen master's failover.
+_SOCKET_OPTIONS = {
+    "socket_timeout": redisconn.COMMAND_TIMEOUT,
+    "socket_connect_timeout": 5.0,
+    "socket_keepalive": True,
+}
 # `bulk`: what an import starts (its orders' announcements, a cash order's chain: tasks.importer),
 # consumed with `imports` by a worker of its own so it never queues ahead of `orders`.
 QUEUES = ("orders", "images", "telegram", "watcher", "imports", "bulk", "reports")
@@ -104,9 +110,17 @@ def _broker(settings: Settings) -> dict[str, Any]:
             "visibility_timeout": visibility,
             **redis["result_backend_transport_options"],
         },
-        "redis_socket_timeout": 30.0,
+        "redis_socket_timeout": redisconn.COMMAND_TIMEOUT,
         "redis_socket_keepalive": True,
         "redis_socket_connect_timeout": 5.0,
+        # A result (a step's SUCCESS, a PROGRESS report) that meets Redis gone for a moment
+        # (a failover, a restart) is stored again once Redis is back, for as long as a
+        # failover may take: by default Celery gives up at once and the task whose work was
+        # done fails, and its order with it.
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": redisconn.retries_for(settings.redis_failover_timeout),
+        "result_backend_base_sleep_between_retries_ms": int(redisconn.BACKOFF_BASE * 1000),
+        "result_backend_max_sleep_between_retries_ms": int(redisconn.BACKOFF_CAP * 1000),
     }
     if redisconn.sentinel_mode(settings):
         for name in ("redis_password", "redis_socket_connect_timeout", "task_publish_retry_policy"):

@@ -206,4 +206,5 @@ class ReplicatedRedis:
 
     def stop(self) -> None:
         for process in [*self.sentinels, *self.nodes]:
+            process.signal(signal.SIGCONT)  # a node a test froze would not hear SIGTERM
             process.kill(signal.SIGTERM)
