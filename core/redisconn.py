@@ -67,7 +67,7 @@ def _sync_retry(settings: Settings) -> Retry:
     )
 
 
-def _sentinel_kwargs(settings: Settings) -> dict[str, Any]:
+def sentinel_kwargs(settings: Settings) -> dict[str, Any]:
     """How to talk to the Sentinels themselves (their own password, if any)."""
     kwargs: dict[str, Any] = {"socket_connect_timeout": CONNECT_TIMEOUT}
     kwargs["socket_timeout"] = CONNECT_TIMEOUT
@@ -118,7 +118,7 @@ def connect(settings: Settings, *, decode_responses: bool = True) -> redis.Redis
     if not sentinel_mode(settings):
         return redis.Redis.from_url(settings.redis_url, decode_responses=decode_responses)
     sentinel = redis.sentinel.Sentinel(
-        list(settings.redis_sentinels), sentinel_kwargs=_sentinel_kwargs(settings)
+        list(settings.redis_sentinels), sentinel_kwargs=sentinel_kwargs(settings)
     )
     return sentinel.master_for(
         settings.redis_sentinel_master,
@@ -142,7 +142,7 @@ def connect_async(settings: Settings, *, decode_responses: bool = False) -> redi
             settings.redis_url, retry=retry, decode_responses=decode_responses
         )
     sentinel = redis.asyncio.sentinel.Sentinel(
-        list(settings.redis_sentinels), sentinel_kwargs=_sentinel_kwargs(settings)
+        list(settings.redis_sentinels), sentinel_kwargs=sentinel_kwargs(settings)
     )
     return sentinel.master_for(
         settings.redis_sentinel_master,
@@ -218,7 +218,7 @@ def redbeat_settings(settings: Settings) -> dict[str, Any]:
         "socket_timeout": COMMAND_TIMEOUT,
         # No `retry_period`: it covers only some of RedBeat's calls (not the lock, not its
         # pipelines); the scheduler (tasks.beat) rides out a failover tick by tick instead.
-        "sentinel_kwargs": _sentinel_kwargs(settings),
+        "sentinel_kwargs": sentinel_kwargs(settings),
     }
     if settings.redis_password:
         options["password"] = settings.redis_password.get_secret_value()

@@ -68,8 +68,9 @@ task_postrun.connect(logs.task_finished, weak=False)
 
 
 # Each worker node and beat serve their metrics (Prometheus). The sweeper runs in every
-# worker (a bootstep): registered before any worker is built. Workers and beat refuse a
-# database they cannot use (tasks.startup).
+# worker, and with Sentinel each consumer follows the master (bootsteps): registered before
+# any worker is built. Workers and beat refuse a database they cannot use (tasks.startup).
+import tasks.master_watch  # noqa: E402
 import tasks.metrics  # noqa: E402
 import tasks.recovery  # noqa: E402
 import tasks.startup  # noqa: E402, F401
