@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from sandbox import RunningSandbox
 from tests.support.failover import (
     TASK_DONE,
     WATCHER_DONE,
     WATCHER_SENT,
     Failover,
     OrderStream,
+    cluster_fixtures,
     completed,
     kill_master,
     log_times,
-    sentinel_system,
+    pids,
+    warmed_up,
 )
 from tests.support.processes import Process, wait_until
 from tests.support.sentinel import ReplicatedRedis
@@ -36,21 +34,7 @@ WATCH_INTERVAL = 2.0
 CARRY_ON_WITHIN = 30.0
 
 
-@pytest.fixture(scope="module")
-def cluster_system(
-    tmp_path_factory: pytest.TempPathFactory, sandbox_server: RunningSandbox
-) -> Iterator[tuple[System, ReplicatedRedis]]:
-    tmp = tmp_path_factory.mktemp("failover")
-    with sentinel_system(
-        tmp, sandbox_server.url, sandbox_server.token, watch_interval=f"{WATCH_INTERVAL:g}s"
-    ) as running:
-        yield running
-
-
-@pytest.fixture
-def system(cluster_system: tuple[System, ReplicatedRedis]) -> System:
-    """For the e2e conftest, which prints every process's log when a test fails."""
-    return cluster_system[0]
+cluster_system, system = cluster_fixtures("failover", watch_interval=f"{WATCH_INTERVAL:g}s")
 
 
 def processes(system: System, prefix: str) -> list[Process]:
@@ -61,11 +45,8 @@ def test_master_killed_mid_stream_loses_and_duplicates_no_order(
     cluster_system: tuple[System, ReplicatedRedis],
 ) -> None:
     system, cluster = cluster_system
-    started = {p.name: p.popen.pid for p in system.processes if p.popen}
     # Given the system working on the Sentinels' master, orders completing, the watcher running
-    warm = system.private_chat()
-    warm.send("/pedido antes del fallo")
-    warm.wait_for(completed, timeout=60)
+    started = warmed_up(system, "antes del fallo")
     (beat,) = processes(system, "beat")
     wait_until(lambda: len(log_times(beat, WATCHER_SENT)) >= 2, 60, "the watcher to run")
 
@@ -99,7 +80,7 @@ def test_master_killed_mid_stream_loses_and_duplicates_no_order(
 
     # ...every process carried on, the same process as before (no restart), within 30 s
     assert all(p.running for p in system.processes), system.all_logs()[-5000:]
-    assert started == {p.name: p.popen.pid for p in system.processes if p.popen}
+    assert started == pids(system)
     _assert_carried_on(system, failover)
 
     # ...and the watcher still runs once per interval

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from sandbox import RunningSandbox
-from tests.support.failover import OrderStream, Placed, completed, sentinel_system
+from tests.support.failover import (
+    OrderStream,
+    Placed,
+    cluster_fixtures,
+    completed,
+    pids,
+    warmed_up,
+)
 from tests.support.processes import wait_until
 from tests.support.sentinel import RedisNode, ReplicatedRedis
 from tests.support.system import System
@@ -31,21 +34,7 @@ STEP_SECONDS = "0.5"
 SERVED_WITHIN = 80.0
 
 
-@pytest.fixture(scope="module")
-def cluster_system(
-    tmp_path_factory: pytest.TempPathFactory, sandbox_server: RunningSandbox
-) -> Iterator[tuple[System, ReplicatedRedis]]:
-    tmp = tmp_path_factory.mktemp("frozen")
-    with sentinel_system(
-        tmp, sandbox_server.url, sandbox_server.token, STEP_SECONDS=STEP_SECONDS
-    ) as running:
-        yield running
-
-
-@pytest.fixture
-def system(cluster_system: tuple[System, ReplicatedRedis]) -> System:
-    """For the e2e conftest, which prints every process's log when a test fails."""
-    return cluster_system[0]
+cluster_system, system = cluster_fixtures("frozen", STEP_SECONDS=STEP_SECONDS)
 
 
 def failed(message_text: str) -> bool:
@@ -56,10 +45,7 @@ def test_a_frozen_master_fails_no_order_and_the_system_carries_on(
     cluster_system: tuple[System, ReplicatedRedis],
 ) -> None:
     system, cluster = cluster_system
-    started = {p.name: p.popen.pid for p in system.processes if p.popen}
-    warm = system.private_chat()
-    warm.send("/pedido antes de la helada")
-    warm.wait_for(completed, timeout=60)
+    started = warmed_up(system, "antes de la helada")
 
     # When customers order one after another and the master freezes mid-stream
     old_port = cluster.current_master_port()
@@ -96,7 +82,7 @@ def test_a_frozen_master_fails_no_order_and_the_system_carries_on(
 
         # ...and every process carried on, the same process as before
         assert all(p.running for p in system.processes), system.all_logs()[-5000:]
-        assert started == {p.name: p.popen.pid for p in system.processes if p.popen}
+        assert started == pids(system)
     finally:
         frozen.signal(signal.SIGCONT)
 

@@ -12,8 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
+import pytest
+
+from sandbox import RunningSandbox
 from sandbox.client import Chat, Message
 from tests.support.processes import Process, RedisServer, wait_until
 from tests.support.sentinel import RedisNode, ReplicatedRedis
@@ -105,6 +108,39 @@ def sentinel_system(
             yield system, cluster
         finally:
             system.stop()
+
+
+def cluster_fixtures(name: str, **env: str) -> tuple[Any, Any]:
+    """A test module's `cluster_system` (module scope: the Sentinel cluster and the system on
+    it, `sentinel_system(**env)`) and `system` (for the e2e conftest, which prints every
+    process's log when a test fails)."""
+
+    @pytest.fixture(scope="module")
+    def cluster_system(
+        tmp_path_factory: pytest.TempPathFactory, sandbox_server: RunningSandbox
+    ) -> Iterator[tuple[System, ReplicatedRedis]]:
+        tmp = tmp_path_factory.mktemp(name)
+        with sentinel_system(tmp, sandbox_server.url, sandbox_server.token, **env) as running:
+            yield running
+
+    @pytest.fixture
+    def system(cluster_system: tuple[System, ReplicatedRedis]) -> System:
+        return cluster_system[0]
+
+    return cluster_system, system
+
+
+def warmed_up(system: System, text: str) -> dict[str, int]:
+    """Once an order (`/pedido <text>`) has gone through: each process's pid, to show later
+    that none was restarted."""
+    warm = system.private_chat()
+    warm.send(f"/pedido {text}")
+    warm.wait_for(completed, timeout=60)
+    return pids(system)
+
+
+def pids(system: System) -> dict[str, int]:
+    return {p.name: p.popen.pid for p in system.processes if p.popen}
 
 
 class OrderStream:
