@@ -118,9 +118,9 @@ def test_master_killed_mid_order_the_replica_takes_over(
     killed = time.monotonic()
     # Detection (5 s), then the election and the promotion; an aborted attempt is tried again
     # 20 s after it began (twice the profile's failover-timeout). Attempts were seen aborted
-    # one after another ("-failover-abort-no-good-slave": the leader had no fresh INFO from
-    # the replica, which keeps trying to reach the dead master by name) for over 90 s, so the
-    # wait covers eight.
+    # one after another for over 90 s ("-failover-abort-no-good-slave": Sentinel found no
+    # replica fit to promote, likely for want of a fresh INFO from it), so the wait covers
+    # eight.
     wait_until(
         lambda: master_host(cluster) == "redis-replica",
         timeout=180,
