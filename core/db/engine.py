@@ -83,13 +83,14 @@ def _sqlite_begin(conn: Any) -> None:
     # Writers take turns (core.db.sqlite_turns) before asking SQLite for its lock; the turn
     # is given back when the transaction commits or rolls back.
     dbapi = conn.connection.dbapi_connection
-    if isinstance(dbapi, TurnTakingConnection):
-        dbapi.take_turn(SQLITE_BUSY_TIMEOUT_MS / 1000)
+    turns = dbapi if isinstance(dbapi, TurnTakingConnection) else None
+    if turns is not None:
+        turns.take_turn(SQLITE_BUSY_TIMEOUT_MS / 1000)
     try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     except BaseException:
-        if isinstance(dbapi, TurnTakingConnection):
-            dbapi.end_turn()
+        if turns is not None:
+            turns.end_turn()
         raise
 
 

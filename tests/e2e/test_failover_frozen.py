@@ -26,7 +26,7 @@ from tests.support.failover import (
     warmed_up,
 )
 from tests.support.processes import wait_until
-from tests.support.sentinel import RedisNode, ReplicatedRedis
+from tests.support.sentinel import ReplicatedRedis
 from tests.support.system import System
 
 # Orders go quickly, so the stream's backlog after the failover stays small.
@@ -87,12 +87,6 @@ def test_a_frozen_master_fails_no_order_and_the_system_carries_on(
         frozen.signal(signal.SIGCONT)
 
 
-def _replica_in_sync(node: RedisNode) -> bool:
-    with node.client() as client:
-        info = client.info("replication")
-        return info.get("role") == "slave" and info.get("master_link_status") == "up"
-
-
 def test_idle_workers_take_the_first_order_after_a_frozen_master(
     cluster_system: tuple[System, ReplicatedRedis],
 ) -> None:
@@ -103,7 +97,7 @@ def test_idle_workers_take_the_first_order_after_a_frozen_master(
     old_port = cluster.current_master_port()
     (standby,) = [node for node in cluster.nodes if node.port != old_port]
     # The node the first test froze is back, as the new master's replica.
-    wait_until(lambda: _replica_in_sync(standby), 60, "the standby to follow the master")
+    wait_until(standby.follows_a_master, 60, "the standby to follow the master")
     warm = system.private_chat()
     warm.send("/pedido con todo en calma")
     warm.wait_for(completed, timeout=60)

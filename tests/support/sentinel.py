@@ -76,6 +76,12 @@ class RedisNode(Process):
         with self.client() as client:
             return str(client.execute_command("ROLE")[0])
 
+    def follows_a_master(self) -> bool:
+        """A replica whose link to its master is up (what Sentinel checks before promoting)."""
+        with self.client() as client:
+            info = client.info("replication")
+            return info.get("role") == "slave" and info.get("master_link_status") == "up"
+
     def start(self) -> RedisNode:
         super().start()
         wait_until(self.ping, 15, f"{self.name} to accept connections")
@@ -159,7 +165,7 @@ class ReplicatedRedis:
     def start(self) -> None:
         self.master.start()
         self.replica.start()
-        wait_until(self._replica_in_sync, 30, "the replica to sync")
+        wait_until(self.replica.follows_a_master, 30, "the replica to sync")
         for sentinel in self.sentinels:
             sentinel.start()
         wait_until(
@@ -167,12 +173,6 @@ class ReplicatedRedis:
             30,
             "the Sentinels to find each other and the replica",
         )
-
-    def _replica_in_sync(self) -> bool:
-        with self.master.client() as client:
-            info = client.info("replication")
-            replica = info.get("slave0")
-            return bool(replica) and replica.get("state") == "online"
 
     @property
     def url(self) -> str:
