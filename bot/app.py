@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationBuilder,
@@ -20,6 +20,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import command_menu
 from bot.chataction import while_replying
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.fairness import FairUpdateProcessor
@@ -56,7 +57,7 @@ from bot.handlers import (
 from bot.handlers.staff_access import staff_only
 from bot.rate_limiter import ReplyHandedOver, SharedRateLimiter, hand_over_reply
 from bot.services import Services
-from core import metrics, redisconn, texts
+from core import metrics, redisconn, sentinel_watch, texts
 from core.cart.drafts import DraftStore
 from core.cart.store import CartStore
 from core.catalogue import loading as catalogue_loading
@@ -87,42 +88,6 @@ from core.settings import Settings
 from core.telegram.rate_limiter import Limits
 
 log = logging.getLogger(__name__)
-
-# (Spanish command, English alias, text key of its menu description)
-COMMANDS = (
-    ("pedido", "order", "commands.pedido"),
-    ("estado", "status", "commands.estado"),
-    ("pedidos", "orders", "commands.pedidos"),
-    ("cancelar", "cancel", "commands.cancelar"),
-    ("ayuda", "help", "commands.ayuda"),
-)
-# The shop's, in the menu when it has a catalogue (CATALOG_FILE).
-SHOP_COMMANDS = (
-    ("menu", "menu", "commands.menu"),
-    ("carrito", "cart", "commands.carrito"),
-)
-# When the shop takes payments (PAYMENT_METHODS), as Telegram asks of such bots.
-PAYMENT_COMMANDS = (
-    ("paysupport", "paysupport", "commands.paysupport"),
-    ("terminos", "terms", "commands.terms"),
-)
-# Shown only in the ADMIN_CHAT_IDS chats' menus (others are refused if they type them).
-ADMIN_COMMANDS = (
-    ("atrasados", "stale", "commands.atrasados"),
-    ("entregas", "deliveries", "commands.entregas"),
-    ("informe", "report", "commands.informe"),
-    ("exportar", "export", "commands.exportar"),
-    ("importar", "import", "commands.importar"),
-    ("catalogo", "catalogue", "commands.catalogo"),
-    ("precio", "price", "commands.precio"),
-    ("stock", "stock", "commands.stock"),
-    ("agotado", "soldout", "commands.agotado"),
-)
-# The staff's, when the shop takes payments: refunds due at the provider.
-PAYMENT_ADMIN_COMMANDS = (
-    ("reembolsos", "refunds", "commands.reembolsos"),
-    ("reembolsar", "refund", "commands.reembolsar"),
-)
 
 
 def build_application(settings: Settings, db: Database) -> BotApplication:
@@ -290,43 +255,22 @@ def _staff_handlers(new: filters.BaseFilter) -> Handlers:
     ]
 
 
-def _menu(language: str, entries: tuple[tuple[str, str, str], ...]) -> list[BotCommand]:
-    """Commands by their Spanish or English names, described in `language`."""
-    spanish = language == texts.DEFAULT_LANGUAGE
-    return [BotCommand(es if spanish else en, texts.raw(language, key)) for es, en, key in entries]
-
-
 async def _post_init(app: BotApplication) -> None:
-    """Load CATALOG_FILE into an empty catalogue; publish the command menu in every language
-    we speak, admin chats also getting theirs."""
+    """Follow the Sentinels' master (core.sentinel_watch); load CATALOG_FILE into an empty
+    catalogue; publish the command menu in every language, admin chats also getting theirs."""
     services = app.bot_data.services
+    app.bot_data.master_watch = sentinel_watch.follow_in_thread_and_loop(
+        services.settings, asyncio.get_running_loop()
+    )
     await asyncio.to_thread(catalogue_loading.load_at_start, services.settings, services.store.db)
     # /metrics reads how many orders wait in each state from the database at each scrape.
     metrics.set_waiting_source(services.store.waiting_by_state)
-    commands = COMMANDS + (SHOP_COMMANDS if services.settings.catalog_file else ())
-    commands += PAYMENT_COMMANDS if services.settings.payment_methods else ()
-    admin_commands = ADMIN_COMMANDS + (
-        PAYMENT_ADMIN_COMMANDS if services.settings.payment_methods else ()
-    )
-    for language in texts.languages():
-        code = None if language == texts.DEFAULT_LANGUAGE else language
-        await app.bot.set_my_commands(
-            _menu(language, commands), scope=BotCommandScopeDefault(), language_code=code
-        )
-        for chat_id in services.settings.admin_chat_ids:
-            try:
-                await app.bot.set_my_commands(
-                    _menu(language, commands + admin_commands),
-                    scope=BotCommandScopeChat(chat_id),
-                    language_code=code,
-                )
-            except TelegramError as exc:
-                # A chat the bot has not met yet ("chat not found"): the menu is a nicety,
-                # never a reason not to start.
-                log.warning("admin menu not set for chat=%s: %s", chat_id, exc)
+    await command_menu.publish(app.bot, services.settings)
 
 
 async def _post_shutdown(app: BotApplication) -> None:
+    if app.bot_data.master_watch:
+        app.bot_data.master_watch.stop()
     app.bot_data.services.redis.close()
     app.bot_data.services.store.db.dispose()
 

@@ -23,6 +23,7 @@ from telegram import Chat, Message, Update, User
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.services import Services
+from core.sentinel_watch import MasterWatch
 from core.texts import pick_language
 
 
@@ -30,6 +31,8 @@ class BotData:
     """The Application's `bot_data`: the services, set once by bot.app.build_application."""
 
     services: Services
+    # With Sentinel: follows the master, started and stopped with the application.
+    master_watch: MasterWatch | None = None
 
 
 # The bot is an ExtBot whose rate limiter (bot.rate_limiter) takes a bool per call: urgent or not.

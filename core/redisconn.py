@@ -19,10 +19,12 @@ write made so far, bounded by `REDIS_WAIT_TIMEOUT`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -88,24 +90,39 @@ def _master_kwargs(settings: Settings) -> dict[str, Any]:
     return kwargs
 
 
-class _MasterConnection(redis.sentinel.SentinelManagedConnection):
-    """Asks the Sentinels for the master at every socket connect.
+def _connect_to_the_named_master(connect: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """redis-py's Sentinel connection looks the master up in `connect()`, but a command
+    retried on the same connection reconnects through `connect_check_health()`, which goes to
+    the address it had (redis/redis-py#3874, open): the old master, until the retries run
+    out, and one socket timeout per try when that master went silent. This `_connect` asks
+    the Sentinels first, on both paths."""
 
-    redis-py's Sentinel connection looks the master up in `connect()`, but a command retried
-    on the same connection reconnects through `connect_check_health()`, which goes to the
-    address it had: the dead master, until the retries run out. Looking it up here covers
-    both paths.
-    """
-
-    def _connect(self) -> Any:
+    @functools.wraps(connect)
+    def _connect(self: Any) -> Any:
         if self.connection_pool.is_master:
             self.host, self.port = self.connection_pool.get_master_address()
-        return super()._connect()
+        return connect(self)
+
+    _connect.follows_the_sentinels = True  # type: ignore[attr-defined]
+    return _connect
 
 
-class _AsyncMasterConnection(redis.asyncio.sentinel.SentinelManagedConnection):
-    """The same for the asyncio client (the bot's rate limiter), where it was seen: a reply
-    retried for 30 s against the killed master while everything else had moved on."""
+# On redis-py's class itself, not only on ours: kombu's channels and Celery's result backend
+# make their connections from it, and they retry through failovers too.
+if not getattr(redis.sentinel.SentinelManagedConnection._connect, "follows_the_sentinels", False):
+    redis.sentinel.SentinelManagedConnection._connect = _connect_to_the_named_master(  # type: ignore[method-assign]
+        redis.sentinel.SentinelManagedConnection._connect
+    )
+
+
+class MasterConnection(redis.sentinel.SentinelManagedConnection):
+    """Our own clients' connections (core.sentinel_watch tells them from kombu's and
+    Celery's); they follow the Sentinels as every Sentinel connection does (above)."""
+
+
+class AsyncMasterConnection(redis.asyncio.sentinel.SentinelManagedConnection):
+    """redis/redis-py#3874 for the asyncio client (the bot's rate limiter), where it was seen:
+    a reply retried for 30 s against the killed master while everything else had moved on."""
 
     async def _connect(self) -> Any:
         if self.connection_pool.is_master:
@@ -122,7 +139,7 @@ def connect(settings: Settings, *, decode_responses: bool = True) -> redis.Redis
     )
     return sentinel.master_for(
         settings.redis_sentinel_master,
-        connection_class=_MasterConnection,
+        connection_class=MasterConnection,
         decode_responses=decode_responses,
         retry=_sync_retry(settings),
         **_master_kwargs(settings),
@@ -146,7 +163,7 @@ def connect_async(settings: Settings, *, decode_responses: bool = False) -> redi
     )
     return sentinel.master_for(
         settings.redis_sentinel_master,
-        connection_class=_AsyncMasterConnection,
+        connection_class=AsyncMasterConnection,
         decode_responses=decode_responses,
         retry=retry,
         **_master_kwargs(settings),

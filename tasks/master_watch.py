@@ -1,70 +1,32 @@
-"""A worker's consumer follows a Sentinel failover, even away from a master that went silent.
+"""A worker follows a Sentinel failover, even away from a master that went silent.
 
 A killed Redis has its sockets reset, and the consumer reconnects by itself. A master whose
 machine is lost, frozen or cut off closes nothing: the consumer's BRPOP waits on it. kombu's
 health check drops that connection after a while, yet the consumer was seen to stay idle
 for minutes afterwards, while the orders' queue filled on the new master
-(tests/e2e/test_failover_frozen.py). So, with Sentinel, a thread asks the Sentinels for the
-master every `LOOK_EVERY` seconds. When they name another master than the one they named as
-the consumer connected, a timer in the consumer's event loop raises a connection error, and
-Celery reconnects the consumer, as after a reset socket: kombu asks the Sentinels, and finds
-the new master.
+(tests/e2e/test_failover_frozen.py). So, with Sentinel, a watch (core.sentinel_watch) asks the
+Sentinels for the master every `LOOK_EVERY` seconds. When they name another master than the
+one they named as the consumer connected, a timer in the consumer's event loop drops the
+process's connections to the old master and raises a connection error, and Celery reconnects
+the consumer, as after a reset socket: kombu asks the Sentinels, and finds the new master.
+Each pool process runs a watch of its own, for its own connections (results, publish,
+leases).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any, ClassVar
 
 import redis
-import redis.sentinel
 from celery import bootsteps
+from celery.signals import worker_process_init
 
 from core import redisconn
+from core.sentinel_watch import LOOK_EVERY, Address, MasterWatch, drop_stale_connections
 from tasks import app, clients
 
 log = logging.getLogger(__name__)
-
-LOOK_EVERY = 2.0
-
-Address = tuple[str, int]
-
-
-class MasterWatch:
-    """The master the Sentinels name, looked up in a thread of its own (a Sentinel that does
-    not answer must not hold the consumer's event loop)."""
-
-    def __init__(self) -> None:
-        settings = clients.settings()
-        self.name = settings.redis_sentinel_master
-        self.sentinel = redis.sentinel.Sentinel(
-            list(settings.redis_sentinels), sentinel_kwargs=redisconn.sentinel_kwargs(settings)
-        )
-        self.master: Address | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-
-    def ask(self) -> Address | None:
-        """The master the Sentinels name now, or None if none answers."""
-        try:
-            host, port = self.sentinel.discover_master(self.name)
-        except (redis.sentinel.MasterNotFoundError, redis.RedisError, OSError):
-            return None
-        self.master = (str(host), int(port))
-        return self.master
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="master-watch", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(LOOK_EVERY):
-            self.ask()
 
 
 class FollowMaster(bootsteps.StartStopStep):
@@ -83,13 +45,23 @@ class FollowMaster(bootsteps.StartStopStep):
 
     def start(self, consumer: Any) -> None:
         if FollowMaster.watch is None:
-            FollowMaster.watch = MasterWatch()
+            settings = clients.settings()
+            service = settings.redis_sentinel_master
+
+            def moved(_: Address) -> None:
+                # Our own clients, from the watch's thread: the sweep and the embedded beat
+                # use them in this process, the sweep inside the consumer's event loop, which
+                # would not reach `check` while its command waits on the old master. kombu's
+                # connections are dropped in that loop, by `check`.
+                drop_stale_connections(service, ours_only=True)
+
+            FollowMaster.watch = MasterWatch(settings, on_change=moved)
         watch = FollowMaster.watch
         watch.start()
         # Asked now, not the thread's last answer: a consumer that reconnected by itself
         # after a failover is on the new master already, and must not be moved again.
         self.connected_to = watch.ask()
-        self.tref = consumer.timer.call_repeatedly(LOOK_EVERY, self.check, priority=10)
+        self.tref = consumer.timer.call_repeatedly(LOOK_EVERY, self.check, (consumer,), priority=10)
 
     def stop(self, consumer: Any) -> None:
         if self.tref is not None:
@@ -101,23 +73,47 @@ class FollowMaster(bootsteps.StartStopStep):
         if FollowMaster.watch is not None:
             FollowMaster.watch.stop()
 
-    def check(self) -> None:
+    def check(self, consumer: Any) -> None:
         """In the consumer's event loop: a connection error (which Celery answers by
         reconnecting) once the Sentinels name another master than the consumer's."""
-        named = FollowMaster.watch.master if FollowMaster.watch else None
+        watch = FollowMaster.watch
+        named = watch.master if watch else None
         if self.connected_to is None:
             self.connected_to = named  # no Sentinel answered at the start: take the first
             return
-        if named is not None and named != self.connected_to:
-            moved_from, self.connected_to = self.connected_to, named
-            log.warning(
-                "redis: the Sentinels moved the master from %s:%s to %s:%s; reconnecting",
-                *moved_from,
-                *named,
-            )
-            raise redis.ConnectionError(
-                f"the Redis master moved to {named[0]}:{named[1]} (Sentinel failover)"
-            )
+        if watch is None or named is None or named == self.connected_to:
+            return
+        moved_from, self.connected_to = self.connected_to, named
+        log.warning(
+            "redis: the Sentinels moved the master from %s:%s to %s:%s; reconnecting",
+            *moved_from,
+            *named,
+        )
+        # The consumer's BRPOP waits on the old master: closing the channel would first read
+        # its reply, one socket timeout. Dropped here, in the loop that owns it, the close
+        # reads nothing; a message the old master still held is the new master's anyway.
+        channel = getattr(consumer.task_consumer, "channel", None)
+        polling = getattr(channel, "_in_poll", None)
+        if polling is not None:
+            polling.disconnect()
+        drop_stale_connections(watch.name)
+        raise redis.ConnectionError(
+            f"the Redis master moved to {named[0]}:{named[1]} (Sentinel failover)"
+        )
 
 
 app.steps["consumer"].add(FollowMaster)
+
+
+@worker_process_init.connect(weak=False)
+def _follow_in_pool_process(**_: object) -> None:
+    """Each pool process's own pools (results, publish, leases) leave a silent master as soon
+    as the Sentinels name another (core.sentinel_watch)."""
+    settings = clients.settings()
+    if redisconn.sentinel_mode(settings):
+        service = settings.redis_sentinel_master
+
+        def moved(_: Address) -> None:
+            drop_stale_connections(service)
+
+        MasterWatch(settings, on_change=moved).start()
