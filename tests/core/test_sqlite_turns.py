@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,6 +119,63 @@ def test_a_turn_not_had_in_time_leaves_the_wait_to_sqlite(db: Database) -> None:
         holder.close()
         waiter.close()
     assert turn_is_free(db)
+
+
+def test_threads_of_one_process_wait_for_the_turn_without_looking_at_the_file(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads of one process wait on a lock, woken when it is given back: only one thread
+    per process looks at the file, so waiting writers do not keep taking the interpreter's
+    lock from the bot's event loop."""
+    path = os.path.abspath(str(db.engine.url.database))
+    holder, waiter = TurnTakingConnection(path), TurnTakingConnection(path)
+    looks: list[float] = []
+    real_sleep = time.sleep
+
+    def counted_sleep(seconds: float) -> None:
+        looks.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr("core.db.sqlite_turns.time.sleep", counted_sleep)
+    got: list[bool] = []
+    try:
+        assert holder.take_turn(timeout=1)
+        waiting = threading.Thread(target=lambda: got.append(waiter.take_turn(timeout=5)))
+        waiting.start()
+        waiting.join(0.2)
+        assert waiting.is_alive() and not got  # still waiting, on the lock
+        holder.end_turn()
+        waiting.join(5)
+        assert got == [True]
+        assert looks == []  # it never polled the file while another thread held the turn
+        waiter.end_turn()
+    finally:
+        holder.close()
+        waiter.close()
+    assert turn_is_free(db)
+
+
+def test_a_forked_child_is_not_held_by_a_turn_its_parent_held(db: Database) -> None:
+    """A worker forks its pool processes while its threads may be writing: a turn held at the
+    fork is the parent's to give back, and the child takes its own once the file is free."""
+    path = os.path.abspath(str(db.engine.url.database))
+    holder = TurnTakingConnection(path)
+    given_back_read, given_back = os.pipe()
+    try:
+        assert holder.take_turn(timeout=1)
+        pid = os.fork()
+        if pid == 0:  # the child
+            os.read(given_back_read, 1)
+            child = TurnTakingConnection(path)
+            os._exit(0 if child.take_turn(timeout=2) else 1)
+        holder.end_turn()
+        os.write(given_back, b"x")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        holder.close()
+        os.close(given_back_read)
+        os.close(given_back)
 
 
 def test_a_writer_that_takes_no_turn_still_keeps_the_others_out(db: Database) -> None:
