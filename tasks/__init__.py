@@ -69,7 +69,9 @@ task_postrun.connect(logs.task_finished, weak=False)
 
 # Each worker node and beat serve their metrics (Prometheus). The sweeper runs in every
 # worker, and with Sentinel each consumer follows the master (bootsteps): registered before
-# any worker is built. Workers and beat refuse a database they cannot use (tasks.startup).
+# any worker is built. A broker channel outliving its connection fails as a lost connection
+# (tasks.broker_channel). Workers and beat refuse a database they cannot use (tasks.startup).
+import tasks.broker_channel  # noqa: E402
 import tasks.master_watch  # noqa: E402
 import tasks.metrics  # noqa: E402
 import tasks.recovery  # noqa: E402

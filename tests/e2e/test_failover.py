@@ -21,6 +21,7 @@ from tests.support.failover import (
     OrderStream,
     cluster_fixtures,
     completed,
+    is_status,
     kill_master,
     log_times,
     pids,
@@ -85,6 +86,34 @@ def test_master_killed_mid_stream_loses_and_duplicates_no_order(
 
     # ...and the watcher still runs once per interval
     _assert_watcher_once_per_interval(system, beat, failover)
+
+
+def test_a_worker_running_a_step_when_the_master_is_killed_carries_on(
+    cluster_system: tuple[System, ReplicatedRedis],
+) -> None:
+    """The worker's consumer closes its channel twice on the way to the new master; the
+    second close used to restore the running step's message through the connection the first
+    one dropped (AttributeError in kombu) and the worker exited (tasks.broker_channel)."""
+    system, cluster = cluster_system
+    # The master the first test killed is back, and follows the promoted one.
+    (down,) = [node for node in cluster.nodes if not node.running]
+    down.start()
+    wait_until(down.follows_a_master, 60, "the old master to follow the new one")
+    started = warmed_up(system, "otra vez en calma")
+
+    # When the master is SIGKILLed while a step runs: its progress edit is answered late
+    chat = system.private_chat()
+    system.sandbox.hold_answers("editMessageText", 5.0)
+    chat.send("/pedido durante el paso")
+    chat.wait_for(lambda m: is_status(m) and "en cola" not in (m.text or ""), timeout=30)
+    cluster.kill_master()
+
+    # Then the order completes, once, and every process carried on: no worker exited
+    chat.wait_for(completed, timeout=60)
+    assert sum(1 for m in chat.bot_messages() if completed(m)) == 1
+    assert all(p.running for p in system.processes), system.all_logs()[-5000:]
+    assert started == pids(system)
+    assert "Unrecoverable error" not in system.all_logs()
 
 
 def _assert_carried_on(system: System, failover: Failover) -> None:
