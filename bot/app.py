@@ -259,8 +259,8 @@ async def _post_init(app: BotApplication) -> None:
     """Follow the Sentinels' master (core.sentinel_watch); load CATALOG_FILE into an empty
     catalogue; publish the command menu in every language, admin chats also getting theirs."""
     services = app.bot_data.services
-    app.bot_data.master_watch = sentinel_watch.follow_in_thread_and_loop(
-        services.settings, asyncio.get_running_loop()
+    app.bot_data.master_watch = sentinel_watch.follow(
+        services.settings, loop=asyncio.get_running_loop()
     )
     await asyncio.to_thread(catalogue_loading.load_at_start, services.settings, services.store.db)
     # /metrics reads how many orders wait in each state from the database at each scrape.

@@ -153,19 +153,24 @@ async def drop_stale_async_connections(service: str) -> int:
     return len(pools)
 
 
-def follow_in_thread_and_loop(
-    settings: Settings, loop: asyncio.AbstractEventLoop
+def follow(
+    settings: Settings,
+    *,
+    ours_only: bool = False,
+    loop: asyncio.AbstractEventLoop | None = None,
 ) -> MasterWatch | None:
-    """A started watch for a process with threads and an event loop (the bot): its threads'
-    pools are told from the watch's thread, the loop's pools on the loop. None without
-    Sentinel."""
+    """A started watch that tells this process's pools when the master moves; None without
+    Sentinel. The threads' pools are told from the watch's thread (`ours_only`: only
+    core.redisconn's, see `drop_stale_connections`), and with `loop` the asyncio pools on that
+    loop (the bot's)."""
     if not redisconn.sentinel_mode(settings):
         return None
     service = settings.redis_sentinel_master
 
     def moved(_: Address) -> None:
-        drop_stale_connections(service)
-        asyncio.run_coroutine_threadsafe(drop_stale_async_connections(service), loop)
+        drop_stale_connections(service, ours_only=ours_only)
+        if loop is not None:
+            asyncio.run_coroutine_threadsafe(drop_stale_async_connections(service), loop)
 
     watch = MasterWatch(settings, on_change=moved)
     watch.start()

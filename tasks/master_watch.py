@@ -23,7 +23,7 @@ from celery import bootsteps
 from celery.signals import worker_process_init
 
 from core import redisconn
-from core.sentinel_watch import LOOK_EVERY, Address, MasterWatch, drop_stale_connections
+from core.sentinel_watch import LOOK_EVERY, Address, MasterWatch, drop_stale_connections, follow
 from tasks import app, clients
 
 log = logging.getLogger(__name__)
@@ -45,19 +45,14 @@ class FollowMaster(bootsteps.StartStopStep):
 
     def start(self, consumer: Any) -> None:
         if FollowMaster.watch is None:
-            settings = clients.settings()
-            service = settings.redis_sentinel_master
-
-            def moved(_: Address) -> None:
-                # Our own clients, from the watch's thread: the sweep and the embedded beat
-                # use them in this process, the sweep inside the consumer's event loop, which
-                # would not reach `check` while its command waits on the old master. kombu's
-                # connections are dropped in that loop, by `check`.
-                drop_stale_connections(service, ours_only=True)
-
-            FollowMaster.watch = MasterWatch(settings, on_change=moved)
+            # Our own clients are told from the watch's thread: the sweep and the embedded
+            # beat use them in this process, the sweep inside the consumer's event loop, which
+            # would not reach `check` while its command waits on the old master. kombu's
+            # connections are dropped in that loop, by `check`.
+            FollowMaster.watch = follow(clients.settings(), ours_only=True)
         watch = FollowMaster.watch
-        watch.start()
+        if watch is None:
+            return
         # Asked now, not the thread's last answer: a consumer that reconnected by itself
         # after a failover is on the new master already, and must not be moved again.
         self.connected_to = watch.ask()
@@ -109,11 +104,4 @@ app.steps["consumer"].add(FollowMaster)
 def _follow_in_pool_process(**_: object) -> None:
     """Each pool process's own pools (results, publish, leases) leave a silent master as soon
     as the Sentinels name another (core.sentinel_watch)."""
-    settings = clients.settings()
-    if redisconn.sentinel_mode(settings):
-        service = settings.redis_sentinel_master
-
-        def moved(_: Address) -> None:
-            drop_stale_connections(service)
-
-        MasterWatch(settings, on_change=moved).start()
+    follow(clients.settings())

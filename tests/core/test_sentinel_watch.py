@@ -8,21 +8,25 @@ Sentinel timing (tests/support/sentinel.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import redis
 import redis.sentinel
 
 from core import redisconn
-from core.sentinel_watch import MasterWatch, drop_stale_connections
+from core.sentinel_watch import MasterWatch, drop_stale_async_connections, drop_stale_connections
 from core.settings import Settings
 from tests.support.processes import wait_until
 from tests.support.sentinel import MASTER_NAME, PASSWORD, ReplicatedRedis
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -64,16 +68,30 @@ def test_clients_leave_a_silent_master_as_soon_as_the_sentinels_name_another(
     settings = Settings.from_env(cluster.env())
     ours = redisconn.connect(settings)
     theirs = celery_like(settings, redisconn.COMMAND_TIMEOUT)
+    # The bot's rate limiter client, on an event loop of its own as in the bot.
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    limiter = redisconn.connect_async(settings, decode_responses=True)
+
+    def on_loop(awaitable: Awaitable[T]) -> T:
+        async def run() -> T:
+            return await awaitable
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(30)
+
     moved = threading.Event()
 
     def follow(_: tuple[str, int]) -> None:
+        # What core.sentinel_watch.follow(settings, loop=...) does, and then says so.
         drop_stale_connections(MASTER_NAME)
+        on_loop(drop_stale_async_connections(MASTER_NAME))
         moved.set()
 
     watch = MasterWatch(settings, on_change=follow)
     watch.start()
     # Given clients with pooled connections to the master
     assert ours.set("pedidos:k", "1") and theirs.set("celery:k", "1")
+    assert on_loop(limiter.set("limiter:k", "1"))
     old = cluster.current_master_port()
     frozen = cluster.node_on(old)
     busy: list[float] = []
@@ -97,6 +115,9 @@ def test_clients_leave_a_silent_master_as_soon_as_the_sentinels_name_another(
             started = time.monotonic()
             assert client.set(key, "2")
             assert time.monotonic() - started < redisconn.COMMAND_TIMEOUT / 5
+        started = time.monotonic()
+        assert on_loop(limiter.set("limiter:k", "2"))
+        assert time.monotonic() - started < redisconn.COMMAND_TIMEOUT / 5
         # ...and the command that was waiting on the old master was sent again to the new
         # one before its own timeout ran out
         waiter.join(redisconn.COMMAND_TIMEOUT * 3)
@@ -105,6 +126,7 @@ def test_clients_leave_a_silent_master_as_soon_as_the_sentinels_name_another(
     finally:
         watch.stop()
         frozen.signal(signal.SIGCONT)
+        loop.call_soon_threadsafe(loop.stop)
 
 
 def test_a_dropped_subscription_of_a_celery_like_client_comes_back_on_the_new_master(
