@@ -160,6 +160,7 @@ def main() -> None:
                 else:
                     print(top(tmp / f"{role}.prof", orders, lines))
                 if keep:
+                    Path(keep).mkdir(parents=True, exist_ok=True)
                     shutil.copy(tmp / f"{role}.prof", Path(keep) / f"{role}.prof")
         finally:
             redis.stop()

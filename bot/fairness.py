@@ -10,6 +10,10 @@ in their chat's line without holding anything another chat needs. Updates withou
 Payment questions (pre-checkout and shipping queries) wait for nothing: Telegram fails the
 payment when the bot has not answered within 10 s, so they take no line and no slot, however
 busy the customer's chat or the bot are; their handlers only read the database.
+A payment Telegram has taken (a successful or refunded payment message) does not wait
+behind its chat's line either: it is recorded and its order started at once, not after the
+replies to whatever the customer sent before paying, each paced at 1 message/s per chat.
+Such messages line up among themselves, per chat, and hold a slot like any other update.
 """
 
 from __future__ import annotations
@@ -82,6 +86,14 @@ def _is_urgent(update: object) -> bool:
     )
 
 
+def _is_payment(update: Update) -> bool:
+    """A message that records money Telegram has moved: the charge or its refund."""
+    message = update.message
+    return message is not None and (
+        message.successful_payment is not None or message.refunded_payment is not None
+    )
+
+
 def _is_card(line: object) -> bool:
     return isinstance(line, tuple) and line[0] == "card"
 
@@ -95,7 +107,8 @@ def _line_of(update: object, presses_by_card: frozenset[int] = frozenset()) -> o
         message = query.message
         return ("card", chat.id, message.message_id if message is not None else 0)
     if update.effective_chat is not None:
-        return ("chat", update.effective_chat.id)
+        kind = "payment" if _is_payment(update) else "chat"
+        return (kind, update.effective_chat.id)
     if update.effective_user is not None:
         return ("user", update.effective_user.id)
     return None

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import CallbackQuery, Chat, Message, PreCheckoutQuery, Update, User
+from telegram import (
+    CallbackQuery,
+    Chat,
+    Message,
+    PreCheckoutQuery,
+    SuccessfulPayment,
+    Update,
+    User,
+)
 
 from bot.fairness import FairUpdateProcessor
 
@@ -49,6 +57,61 @@ def test_a_pre_checkout_query_needs_no_slot_and_no_line() -> None:
         return done
 
     assert asyncio.run(scenario()) == ["pre_checkout", "message", "message", "message"]
+
+
+def payment_update(update_id: int) -> Update:
+    paid = SuccessfulPayment("EUR", 950, "p1:P-ABCDEF:mac", f"tg-{update_id}", f"pp-{update_id}")
+    chat = Chat(1001, "private")
+    message = Message(update_id, None, chat, from_user=ANA, successful_payment=paid)  # type: ignore[arg-type]
+    return Update(update_id, message=message)
+
+
+def test_a_payment_is_recorded_before_the_chats_earlier_messages_are_answered() -> None:
+    """Forty status questions, each reply paced at 1 message/s, must not keep a taken payment
+    unrecorded for forty seconds: the payment takes a free slot beside them."""
+
+    async def scenario() -> list[str]:
+        processor = FairUpdateProcessor(running=2)
+        release, started = asyncio.Event(), asyncio.Event()
+        done: list[str] = []
+
+        async def busy() -> None:
+            started.set()
+            await release.wait()
+            done.append("message")
+
+        async def record() -> None:
+            done.append("payment")
+
+        held = [
+            asyncio.create_task(processor.do_process_update(message_update(i), busy()))
+            for i in range(3)
+        ]
+        await asyncio.wait_for(started.wait(), 2.0)
+        await asyncio.wait_for(processor.do_process_update(payment_update(9), record()), 2.0)
+        release.set()
+        await asyncio.gather(*held)
+        return done
+
+    assert asyncio.run(scenario()) == ["payment", "message", "message", "message"]
+
+
+def test_payments_of_one_chat_are_recorded_one_at_a_time() -> None:
+    async def scenario() -> list[int]:
+        processor = FairUpdateProcessor(running=4)
+        order: list[int] = []
+
+        async def record(n: int) -> None:
+            for _ in range(10):
+                await asyncio.sleep(0)
+            order.append(n)
+
+        await asyncio.gather(
+            *(processor.do_process_update(payment_update(n), record(n)) for n in range(4))
+        )
+        return order
+
+    assert asyncio.run(scenario()) == [0, 1, 2, 3]
 
 
 def test_messages_of_one_chat_still_run_one_at_a_time() -> None:
