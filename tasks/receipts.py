@@ -19,8 +19,7 @@ from core import money, texts
 from core.receipts.book import ReceiptBook
 from core.receipts.mail import MailSettingsError, receipt_message, send_mail
 from core.receipts.model import Receipt
-from core.receipts.pdf import file_name, render
-from core.receipts.shop import receipt_book, shop_of
+from core.receipts.shop import Shop, receipt_book, shop_of
 from core.receipts.statement import Month, statement_csv, statement_of, statement_text
 from core.recovery.starts import PendingStarts
 from core.watcher.watch import ADMIN_LANGUAGE
@@ -80,6 +79,14 @@ def _caption(receipt: Receipt) -> str:
     )
 
 
+def render_pdf(receipt: Receipt, shop: Shop) -> bytes:
+    """The receipt as a PDF. reportlab is loaded on the first receipt, not with this module:
+    the bot imports it only to queue the tasks."""
+    from core.receipts.pdf import render
+
+    return render(receipt, shop)
+
+
 @app.task(base=TelegramTask, name="enviar_factura", **TELEGRAM_RETRY)
 def enviar_factura(receipt_id: int) -> str:
     """The receipt as a PDF document in the customer's chat, once; its number."""
@@ -87,9 +94,9 @@ def enviar_factura(receipt_id: int) -> str:
     receipt = found.get(receipt_id) if found else None
     if found is None or receipt is None or receipt.sent_at:
         return ""
-    pdf = render(receipt, shop_of(clients.settings()))
+    pdf = render_pdf(receipt, shop_of(clients.settings()))
     with tempfile.TemporaryDirectory(prefix="receipt-") as tmp:
-        path = Path(tmp) / file_name(receipt)
+        path = Path(tmp) / receipt.file_name
         path.write_bytes(pdf)
         delivery.courier().send_file(
             receipt.chat_id,
@@ -118,8 +125,8 @@ def enviar_correo(self: Task, receipt_id: int) -> str:
     receipt = found.get(receipt_id) if found else None
     if found is None or receipt is None or not receipt.email or receipt.emailed_at:
         return ""
-    sender = config.smtp_from
-    message = receipt_message(receipt, render(receipt, shop_of(config)), shop_of(config), sender)
+    shop = shop_of(config)
+    message = receipt_message(receipt, render_pdf(receipt, shop), shop, config.smtp_from)
     try:
         send_mail(config.smtp_url.get_secret_value(), message, config.smtp_timeout)
     except (smtplib.SMTPRecipientsRefused, MailSettingsError) as exc:

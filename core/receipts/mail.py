@@ -16,7 +16,6 @@ from urllib.parse import unquote, urlsplit
 
 from core import money, texts
 from core.receipts.model import Receipt
-from core.receipts.pdf import file_name
 from core.receipts.shop import Shop
 
 STARTTLS_PORT, TLS_PORT = 587, 465
@@ -43,7 +42,7 @@ def receipt_message(receipt: Receipt, pdf: bytes, shop: Shop, sender: str) -> Em
     message["Date"] = formatdate(receipt.issued_at, localtime=False)
     message["Message-ID"] = message_id(receipt, sender)
     message.set_content(texts.plain(lang, "receipt.email_body", total=total, **values))
-    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=file_name(receipt))
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=receipt.file_name)
     return message
 
 

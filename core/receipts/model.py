@@ -49,6 +49,11 @@ class Receipt:
     def is_corrective(self) -> bool:
         return self.kind == CORRECTIVE
 
+    @property
+    def file_name(self) -> str:
+        """The PDF's name, as the chat and the email show it."""
+        return f"factura-{self.number}.pdf"
+
 
 def to_receipt(row: ReceiptRow, corrects: str = "") -> Receipt:
     return Receipt(

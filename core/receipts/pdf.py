@@ -126,7 +126,3 @@ def render(receipt: Receipt, shop: Shop) -> bytes:
     flow.append(Paragraph(f"{paid_by}<br/>{note}", style["body"]))
     doc.build(flow)
     return out.getvalue()
-
-
-def file_name(receipt: Receipt) -> str:
-    return f"factura-{receipt.number}.pdf"

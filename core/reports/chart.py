@@ -4,13 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: render to files only
-
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 from core import texts
 from core.orders.states import OrderState
 from core.reports.data import Tally
@@ -33,6 +26,11 @@ WIDTH, HEIGHT, DPI = 10.0, 5.0, 120  # 1200 × 600 px
 
 def draw(tally: Tally, period: Period, language: str, path: Path) -> Path:
     """Stacked bars, one per day of the period, a legend of the states present."""
+    # Loaded on the first chart, not with the module: matplotlib takes ~0.4 s to import and
+    # tens of MB, and the bot imports the report tasks only to queue them.
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     days = period.days
     labels = [day.strftime("%d/%m") for day in days]
     fig = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)

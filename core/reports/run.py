@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core import texts
 from core.importer.run import ImportCourier
@@ -18,10 +19,12 @@ from core.orders.store import OrderStore
 from core.reports.breaches import DEADLINES
 from core.reports.chart import draw
 from core.reports.data import Tally, collect, percentile
-from core.reports.pdf import Report, Setup, write_report
 from core.reports.period import Period, last_week, today_in
 from core.telegram.dead_letters import DeadLetters
 from core.watcher.watch import ADMIN_LANGUAGE
+
+if TYPE_CHECKING:
+    from core.reports.pdf import Report
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,9 @@ class Reporter:
         caption: str = "caption",
     ) -> Report:
         """The period's report as one PDF, sent as a document once to each chat (`key:chat`)."""
+        # Loaded on the first report (reportlab), not by the bot that only queues them.
+        from core.reports.pdf import Setup, write_report
+
         setup = Setup(self.shop, self.currency, language, self.limits, now)
         with tempfile.TemporaryDirectory(prefix="report-pdf-", dir=self.workdir) as tmp:
             name = f"informe-{period.first.isoformat()}-{period.last.isoformat()}.pdf"
