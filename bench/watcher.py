@@ -212,7 +212,7 @@ def reset(store: OrderStore, client: redis.Redis, run_id: str) -> None:
             .values(stale_alerted_at=0.0, stale_run="")
             .execution_options(synchronize_session=False)
         )
-    client.delete(index.PENDING_RUNS_KEY, index.WATCH_HISTORY_KEY)
+    client.delete(index.WATCH_HISTORY_KEY)
 
 
 def timed(repeats: int, measure: Callable[[], Any], expected: set[str]) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from core.db import cards, deadlines, payments, photos, receipts, relay, shop  # noqa: F401  (their tables join Base.metadata)
+from core.db import cards, deadlines, payments, photos, receipts, relay, shop, watcher  # noqa: F401  (their tables join Base.metadata)
 from core.db.engine import make_engine
 from core.db.models import Base
 

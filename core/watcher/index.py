@@ -6,8 +6,10 @@ orders, not of all orders ever made, and there is no second index to keep in ste
 order records its run (`stale_run`) and alert time (`stale_alerted_at`) in the same update,
 which also returns what the alerts need of it (`StaleOrder`): one transaction claims, marks
 and reads a run's orders.
-The runs themselves are in Redis (rebuildable: a lost run is adopted by the next one):
-  watcher:pending      zset   runs that claimed and have not finished, by their latest attempt
+A run that claimed and has not finished has a row in `watcher_runs`, written in the same
+transaction as its claims: a retry knows itself by that key, and a run that died is taken
+over by a later one, whatever Redis lost meanwhile. Only the history is in Redis (what
+/atrasados shows of the last run; losing it loses no alert):
   watcher:history      list   the latest finished runs, newest first (JSON)
 """
 
@@ -19,16 +21,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from sqlalchemy import ColumnClause, ColumnElement, Update, column, func, select, update
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Update,
+    column,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.db.models import OrderRow
+from core.db.watcher import WatcherRunRow
 from core.orders.model import Order
 from core.orders.queries import STUCKABLE
 from core.orders.states import OrderState
 from core.orders.store import LAST_ERROR_FIELD, PREFIX, OrderStore
 
-PENDING_RUNS_KEY = f"{PREFIX}watcher:pending"
 WATCH_HISTORY_KEY = f"{PREFIX}watcher:history"
 
 WATCH_HISTORY = 50
@@ -151,26 +163,54 @@ class StaleIndex:
         alerted"), and the same run asked again (a retry) gets the same orders. Claims of runs
         whose latest attempt began before `adopt_before` and never finished are taken over.
         """
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.zscore(PENDING_RUNS_KEY, run_id)
-        pipe.zadd(PENDING_RUNS_KEY, {run_id: now})
-        pipe.zrangebyscore(PENDING_RUNS_KEY, "-inf", adopt_before)
-        retried, _, pending = pipe.execute()
-        # A run that claimed and did not finish stays pending: asked again (a retry), it claims
-        # nothing new even when all it had claimed has finished since.
-        dead = [str(r) for r in pending if r != run_id]
         with self.store.db.transaction() as session:
-            mine = self._claimed_by(session, run_id, cutoff)
-            if mine or retried is not None:
+            if not self._begin(session, run_id, now):
+                # A retry: it resends what it claimed, and claims nothing new even when all
+                # of that has finished since.
+                session.execute(
+                    update(WatcherRunRow)
+                    .where(WatcherRunRow.id == run_id)
+                    .values(attempt_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                mine = self._claimed_by(session, run_id, cutoff)
                 return StaleClaim(mine, resumed=True, more=self._more(session, cutoff))
+            dead = list(
+                session.scalars(
+                    select(WatcherRunRow.id).where(
+                        WatcherRunRow.attempt_at < adopt_before, WatcherRunRow.id != run_id
+                    )
+                )
+            )
             adopted = self._adopt(session, dead, run_id)
             fresh, more = self._claim_fresh(session, run_id, cutoff, limit, now)
             rows = adopted + fresh
-        if dead:
-            self.redis.zrem(PENDING_RUNS_KEY, *dead)
-        if not rows:
-            self.redis.zrem(PENDING_RUNS_KEY, run_id)
+            # The dead runs' claims are this run's now; a run that claimed nothing has
+            # nothing to finish.
+            done = [*dead, run_id] if not rows else dead
+            if done:
+                session.execute(
+                    delete(WatcherRunRow)
+                    .where(WatcherRunRow.id.in_(done))
+                    .execution_options(synchronize_session=False)
+                )
         return StaleClaim(_oldest_first(rows), resumed=False, more=more)
+
+    @staticmethod
+    def _begin(session: Session, run_id: str, now: float) -> bool:
+        """Record the run as pending; False when it already was (a retry or a redelivery).
+
+        INSERT … ON CONFLICT DO NOTHING: two attempts of one run at once (a redelivery beside
+        a slow first attempt) find each other, the second after the first committed.
+        """
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(WatcherRunRow)
+            .values(id=run_id, started_at=now, attempt_at=now)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(WatcherRunRow.id)
+        )
+        return session.connection().execute(statement).scalar() is not None
 
     @staticmethod
     def _adopt(session: Session, dead: list[str], run_id: str) -> list[Sequence[Any]]:
@@ -238,8 +278,13 @@ class StaleIndex:
 
     def finish_run(self, run_id: str, record: dict[str, str | int | float]) -> None:
         """The run delivered everything: it is no longer pending; remember it in the history."""
+        with self.store.db.transaction() as session:
+            session.execute(
+                delete(WatcherRunRow)
+                .where(WatcherRunRow.id == run_id)
+                .execution_options(synchronize_session=False)
+            )
         pipe = self.redis.pipeline(transaction=True)
-        pipe.zrem(PENDING_RUNS_KEY, run_id)
         pipe.lpush(WATCH_HISTORY_KEY, json.dumps({"run": run_id, **record}))
         pipe.ltrim(WATCH_HISTORY_KEY, 0, WATCH_HISTORY - 1)
         pipe.execute()

@@ -226,6 +226,22 @@ def test_claims_of_a_run_that_died_are_taken_over_later(
     assert make_watcher(store, messenger, clock).run("dead").claimed == 0
 
 
+def test_claims_of_a_run_that_died_survive_the_loss_of_redis(
+    store: OrderStore, clock: Clock, index: StaleIndex
+) -> None:
+    ids = place(store, clock, T0 - 2 * DAY, n=3)
+    index.claim("dead", clock.now - DAY, 100, clock.now, adopt_before=0)
+    # Redis comes back empty (a FLUSHALL, a failover that lost the last writes).
+    REDIS[0].flushall()
+    messenger = Messenger()
+
+    clock.now += 60 + ADOPT_AFTER
+    report = make_watcher(store, messenger, clock).run("run-2")
+
+    assert report.claimed == 3 and messenger.alerted() == sorted(ids)
+    assert len(messenger.digests()) == 1
+
+
 def test_a_backlog_is_worked_off_in_bounded_runs(store: OrderStore, clock: Clock) -> None:
     place(store, clock, T0 - 2 * DAY, n=5)
     watcher = make_watcher(store, Messenger(), clock, max_per_run=2)
