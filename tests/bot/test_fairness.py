@@ -30,35 +30,6 @@ def pre_checkout_update(update_id: int) -> Update:
     return Update(update_id, pre_checkout_query=query)
 
 
-def test_a_pre_checkout_query_needs_no_slot_and_no_line() -> None:
-    async def scenario() -> list[str]:
-        processor = FairUpdateProcessor(running=1)
-        release, started = asyncio.Event(), asyncio.Event()
-        done: list[str] = []
-
-        async def busy() -> None:
-            started.set()
-            await release.wait()
-            done.append("message")
-
-        async def answer() -> None:
-            done.append("pre_checkout")
-
-        # The only slot is held by the same customer's message, with more of theirs waiting.
-        held = [
-            asyncio.create_task(processor.do_process_update(message_update(i), busy()))
-            for i in range(3)
-        ]
-        # The first message holds the slot before the question comes.
-        await asyncio.wait_for(started.wait(), 2.0)
-        await asyncio.wait_for(processor.do_process_update(pre_checkout_update(9), answer()), 2.0)
-        release.set()
-        await asyncio.gather(*held)
-        return done
-
-    assert asyncio.run(scenario()) == ["pre_checkout", "message", "message", "message"]
-
-
 def payment_update(update_id: int) -> Update:
     paid = SuccessfulPayment("EUR", 950, "p1:P-ABCDEF:mac", f"tg-{update_id}", f"pp-{update_id}")
     chat = Chat(1001, "private")
@@ -66,12 +37,12 @@ def payment_update(update_id: int) -> Update:
     return Update(update_id, message=message)
 
 
-def test_a_payment_is_recorded_before_the_chats_earlier_messages_are_answered() -> None:
-    """Forty status questions, each reply paced at 1 message/s, must not keep a taken payment
-    unrecorded for forty seconds: the payment takes a free slot beside them."""
+def beside_a_busy_chat(update: Update, running: int) -> list[str]:
+    """What finishes first: `update`, or three messages of the same customer, the first of
+    which holds a slot (of `running`) until `update` is done."""
 
     async def scenario() -> list[str]:
-        processor = FairUpdateProcessor(running=2)
+        processor = FairUpdateProcessor(running=running)
         release, started = asyncio.Event(), asyncio.Event()
         done: list[str] = []
 
@@ -80,20 +51,34 @@ def test_a_payment_is_recorded_before_the_chats_earlier_messages_are_answered() 
             await release.wait()
             done.append("message")
 
-        async def record() -> None:
-            done.append("payment")
+        async def handle() -> None:
+            done.append("update")
 
         held = [
             asyncio.create_task(processor.do_process_update(message_update(i), busy()))
             for i in range(3)
         ]
+        # The first message holds its slot before the update comes.
         await asyncio.wait_for(started.wait(), 2.0)
-        await asyncio.wait_for(processor.do_process_update(payment_update(9), record()), 2.0)
+        await asyncio.wait_for(processor.do_process_update(update, handle()), 2.0)
         release.set()
         await asyncio.gather(*held)
         return done
 
-    assert asyncio.run(scenario()) == ["payment", "message", "message", "message"]
+    return asyncio.run(scenario())
+
+
+def test_a_pre_checkout_query_needs_no_slot_and_no_line() -> None:
+    # The only slot is held by the same customer's message, with more of theirs waiting.
+    done = beside_a_busy_chat(pre_checkout_update(9), running=1)
+    assert done == ["update", "message", "message", "message"]
+
+
+def test_a_payment_is_recorded_before_the_chats_earlier_messages_are_answered() -> None:
+    """Forty status questions, each reply paced at 1 message/s, must not keep a taken payment
+    unrecorded for forty seconds: the payment takes a free slot beside them."""
+    done = beside_a_busy_chat(payment_update(9), running=2)
+    assert done == ["update", "message", "message", "message"]
 
 
 def test_payments_of_one_chat_are_recorded_one_at_a_time() -> None:
