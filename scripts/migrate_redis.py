@@ -1,7 +1,7 @@
 """`make migrate-redis`: copy the orders and photo jobs of the Redis stores (before the system
-of record) into DATABASE_URL's database, once each (core.orders.from_redis,
-core.photos.from_redis). Run it after `make migrate`, with REDIS_URL pointing at the old Redis;
-safe to run again."""
+of record), and the watcher's pending runs, into DATABASE_URL's database, once each
+(core.orders.from_redis, core.photos.from_redis, core.watcher.from_redis). Run it after
+`make migrate`, with REDIS_URL pointing at the old Redis; safe to run again."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from core.orders.store import OrderStore
 from core.photos.from_redis import copy_photo_jobs
 from core.photos.jobs import PhotoJobStore
 from core.settings import Settings
+from core.watcher.from_redis import copy_pending_runs
 from scripts.migrate import with_default_database
 
 
@@ -37,6 +38,7 @@ def main() -> None:
         f"photo jobs copied from Redis: {jobs.copied}; already in the database: {jobs.skipped}; "
         f"unreadable: {jobs.unreadable}"
     )
+    print(f"pending watcher runs copied from Redis: {copy_pending_runs(client, db)}")
     db.dispose()
 
 
