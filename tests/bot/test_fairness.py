@@ -81,25 +81,9 @@ def test_a_payment_is_recorded_before_the_chats_earlier_messages_are_answered() 
     assert done == ["update", "message", "message", "message"]
 
 
-def test_payments_of_one_chat_are_recorded_one_at_a_time() -> None:
-    async def scenario() -> list[int]:
-        processor = FairUpdateProcessor(running=4)
-        order: list[int] = []
+def most_at_once(updates: list[Update]) -> int:
+    """How many of `updates` a processor with four slots ran at the same time."""
 
-        async def record(n: int) -> None:
-            for _ in range(10):
-                await asyncio.sleep(0)
-            order.append(n)
-
-        await asyncio.gather(
-            *(processor.do_process_update(payment_update(n), record(n)) for n in range(4))
-        )
-        return order
-
-    assert asyncio.run(scenario()) == [0, 1, 2, 3]
-
-
-def test_messages_of_one_chat_still_run_one_at_a_time() -> None:
     async def scenario() -> int:
         processor = FairUpdateProcessor(running=4)
         running, most = 0, 0
@@ -114,12 +98,18 @@ def test_messages_of_one_chat_still_run_one_at_a_time() -> None:
                 await asyncio.sleep(0)
             running -= 1
 
-        await asyncio.gather(
-            *(processor.do_process_update(message_update(i), work()) for i in range(5))
-        )
+        await asyncio.gather(*(processor.do_process_update(u, work()) for u in updates))
         return most
 
-    assert asyncio.run(scenario()) == 1
+    return asyncio.run(scenario())
+
+
+def test_payments_of_one_chat_are_recorded_one_at_a_time() -> None:
+    assert most_at_once([payment_update(n) for n in range(4)]) == 1
+
+
+def test_messages_of_one_chat_still_run_one_at_a_time() -> None:
+    assert most_at_once([message_update(n) for n in range(5)]) == 1
 
 
 STAFF_CHAT = -100_500
