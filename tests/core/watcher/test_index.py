@@ -12,16 +12,18 @@ from typing import Any, cast
 
 import pytest
 import redis
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from core.db.engine import Database
 from core.db.models import OrderRow
+from core.db.watcher import WatcherRunRow
 from core.orders.fulfilment import Fulfilment
 from core.orders.payment import PaymentClient
 from core.orders.states import STEPS, OrderState
 from core.orders.store import OrderStore
 from core.telegram.client import TransientError
 from core.telegram.courier import Courier
+from core.watcher.from_redis import OLD_PENDING_KEY, copy_pending_runs
 from core.watcher.index import StaleIndex
 from core.watcher.watch import ADOPT_AFTER, LIST_LIMIT, Watcher, stale_list
 
@@ -74,7 +76,7 @@ def clock() -> Clock:
     return Clock()
 
 
-# The watcher's runs are in Redis: the test's redis-server (set by the `store` fixture).
+# The watcher's run history is in Redis: the test's redis-server (set by the `store` fixture).
 REDIS: list[redis.Redis] = []
 
 
@@ -240,6 +242,25 @@ def test_claims_of_a_run_that_died_survive_the_loss_of_redis(
 
     assert report.claimed == 3 and messenger.alerted() == sorted(ids)
     assert len(messenger.digests()) == 1
+
+
+def test_a_run_left_pending_in_redis_by_the_old_version_is_copied_once_and_taken_over(
+    store: OrderStore, clock: Clock, index: StaleIndex
+) -> None:
+    """`make migrate-redis`: the Redis era's pending runs reach `watcher_runs` (0010)."""
+    ids = place(store, clock, T0 - 2 * DAY, n=2)
+    index.claim("old-run", clock.now - DAY, 100, clock.now, adopt_before=0)
+    with store.db.transaction() as session:  # the old version kept no row of its runs
+        session.execute(delete(WatcherRunRow))
+    REDIS[0].zadd(OLD_PENDING_KEY, {"old-run": clock.now})
+
+    assert copy_pending_runs(REDIS[0], store.db) == 1
+    assert copy_pending_runs(REDIS[0], store.db) == 0  # run again: nothing twice
+
+    messenger = Messenger()
+    clock.now += 60 + ADOPT_AFTER
+    assert make_watcher(store, messenger, clock).run("new-run").claimed == 2
+    assert messenger.alerted() == sorted(ids)
 
 
 def test_a_backlog_is_worked_off_in_bounded_runs(store: OrderStore, clock: Clock) -> None:
