@@ -284,13 +284,12 @@ def test_pre_checkout_is_answered_while_the_chat_floods_and_no_worker_runs(
     paid = chat.pay(order_info=ANA)
     assert paid["status"] == "paid", paid
     # Recorded and started while the forty replies (1 message/s in one chat) still go out,
-    # not after them.
+    # not after them. (The thank-you itself may be handed to the workers, as any reply to a
+    # chat this busy: none runs here.)
     wait_until(lambda: len(payment_rows(system, order_id)) == 1, 20, "payment recorded")
-    wait_until(lambda: system.store.get(order_id).state is OrderState.PENDIENTE, 20, "paid order")
-    thanked = chat.wait_for(lambda m: "Pago recibido" in text_of(m), timeout=20)
     answered = [m for m in chat.bot_messages() if "No encontré ese pedido" in text_of(m)]
-    assert len(answered) < 40, "the thank-you waited for every earlier reply"
-    assert order_id in text_of(thanked)
+    assert len(answered) < 40, "the payment waited for every earlier reply"
+    wait_until(lambda: system.store.get(order_id).state is OrderState.PENDIENTE, 20, "paid order")
 
 
 def test_an_invoice_telegram_refuses_cancels_its_order_and_gives_its_stock_back(
