@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -127,6 +128,12 @@ def make_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "connect", lambda conn, _r: setattr(conn, "isolation_level", None))
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def insert(dialect: str, entity: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT in the named engine's dialect (`Database.dialect`), for its ON CONFLICT
+    clauses: `on_conflict_do_nothing` and `on_conflict_do_update` read the same on both."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(entity)
 
 
 def safe_url(url: str) -> str:

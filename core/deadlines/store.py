@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db.deadlines import DeadlineBreachRow
-from core.db.engine import Database
+from core.db.engine import Database, insert
 from core.db.models import OrderEvent, OrderRow
 from core.deadlines.rules import PHASE_OF, PHASES, Kind
 from core.orders.states import OrderState
@@ -87,8 +86,7 @@ class BreachStore:
         concurrent run) stays as it is: INSERT … ON CONFLICT DO NOTHING on either engine."""
         if not due:
             return
-        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
-        statement = dialect.insert(Breaches).on_conflict_do_nothing(
+        statement = insert(self.db.dialect, Breaches).on_conflict_do_nothing(
             index_elements=["order_id", "kind"]
         )
         rows = [

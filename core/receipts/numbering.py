@@ -17,9 +17,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.db.engine import insert
 from core.db.receipts import ReceiptCounter
 
 DIGITS = 6
@@ -35,11 +35,10 @@ def year_of(timestamp: float, zone: str) -> int:
 
 def _locked_last(session: Session, year: int) -> int:
     """The year's last number, its row locked until the transaction ends (made if missing)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # A year's first receipt makes its row; two at once: one inserts, the other's insert
     # waits for it and does nothing, then both queue on the row's lock below.
     session.execute(
-        dialect.insert(ReceiptCounter)
+        insert(session.get_bind().dialect.name, ReceiptCounter)
         .values(year=year, last=0)
         .on_conflict_do_nothing(index_elements=["year"])
     )

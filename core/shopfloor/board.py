@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from core.db.cards import OrderCardRow
-from core.db.engine import Database
+from core.db.engine import Database, insert
 from core.db.models import OrderRow
 from core.orders.model import Order, normalize_order_id
 from core.orders.rows import to_order
@@ -82,9 +81,9 @@ def claim_card(db: Database, card: Card, now: float) -> bool:
 
 
 def _upsert(db: Database, card: Card, now: float) -> Insert:
-    insert = _insert(db, card, now)
-    newer = {name: insert.excluded[name] for name in _CARD_FIELDS}
-    return insert.on_conflict_do_update(index_elements=["order_id"], set_=newer)
+    statement = _insert(db, card, now)
+    newer = {name: statement.excluded[name] for name in _CARD_FIELDS}
+    return statement.on_conflict_do_update(index_elements=["order_id"], set_=newer)
 
 
 # What a card posted again replaces (the order's row keeps its key).
@@ -93,8 +92,7 @@ _CARD_FIELDS = ("chat_id", "message_id", "thread_id", "posted_at")
 
 def _insert(db: Database, card: Card, now: float) -> Any:
     """The card's row as an INSERT of the database's dialect (its ON CONFLICT clauses)."""
-    dialect = postgresql if db.dialect == "postgresql" else sqlite
-    return dialect.insert(OrderCardRow).values(
+    return insert(db.dialect, OrderCardRow).values(
         order_id=card.order_id,
         chat_id=card.chat_id,
         message_id=card.message_id,

@@ -8,10 +8,9 @@ orders get their alerts. Run again, it copies nothing twice."""
 from __future__ import annotations
 
 import redis
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db.engine import Database
-from core.db.watcher import WatcherRunRow
+from core.watcher.index import record_pending
 
 OLD_PENDING_KEY = "pedidos:watcher:pending"
 
@@ -19,16 +18,5 @@ OLD_PENDING_KEY = "pedidos:watcher:pending"
 def copy_pending_runs(client: redis.Redis, db: Database) -> int:
     """Copy each run of the old pending set into `watcher_runs` once; how many were new."""
     pending: list[tuple[str, float]] = client.zrange(OLD_PENDING_KEY, 0, -1, withscores=True)  # type: ignore[assignment]
-    if not pending:
-        return 0
-    dialect = postgresql if db.dialect == "postgresql" else sqlite
-    rows = [
-        {"id": str(run), "started_at": float(at), "attempt_at": float(at)} for run, at in pending
-    ]
-    statement = (
-        dialect.insert(WatcherRunRow)
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(WatcherRunRow.id)
-    )
     with db.transaction() as session:
-        return len(session.execute(statement, rows).all())
+        return len(record_pending(session, [(str(run), float(at)) for run, at in pending]))

@@ -31,9 +31,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.db.engine import insert
 from core.db.models import OrderRow
 from core.db.watcher import WatcherRunRow
 from core.orders.model import Order
@@ -105,6 +105,33 @@ def _oldest_first(rows: Sequence[Sequence[Any]]) -> list[StaleOrder]:
     return sorted(map(_stale_order, rows), key=lambda order: (order.created_at, order.id))
 
 
+def record_pending(session: Session, runs: Sequence[tuple[str, float]]) -> list[str]:
+    """Record runs (id, latest attempt) as pending, each once; the ids that were not yet.
+
+    INSERT … ON CONFLICT DO NOTHING: two attempts of one run at once (a redelivery beside a
+    slow first attempt) find each other, the second after the first committed.
+    """
+    if not runs:
+        return []
+    statement = (
+        insert(session.get_bind().dialect.name, WatcherRunRow)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(WatcherRunRow.id)
+    )
+    rows = [{"id": run, "started_at": at, "attempt_at": at} for run, at in runs]
+    return list(session.scalars(statement, rows))
+
+
+def _forget(session: Session, run_ids: Sequence[str]) -> None:
+    """The runs are no longer pending (finished, taken over, or they claimed nothing)."""
+    if run_ids:
+        session.execute(
+            delete(WatcherRunRow)
+            .where(WatcherRunRow.id.in_(run_ids))
+            .execution_options(synchronize_session=False)
+        )
+
+
 def _marking(
     postgres: bool, run_id: str, cutoff: float, limit: int, now: float
 ) -> tuple[Update, ColumnElement[int]]:
@@ -164,7 +191,7 @@ class StaleIndex:
         whose latest attempt began before `adopt_before` and never finished are taken over.
         """
         with self.store.db.transaction() as session:
-            if not self._begin(session, run_id, now):
+            if not record_pending(session, [(run_id, now)]):
                 # A retry: it resends what it claimed, and claims nothing new even when all
                 # of that has finished since.
                 session.execute(
@@ -187,30 +214,8 @@ class StaleIndex:
             rows = adopted + fresh
             # The dead runs' claims are this run's now; a run that claimed nothing has
             # nothing to finish.
-            done = [*dead, run_id] if not rows else dead
-            if done:
-                session.execute(
-                    delete(WatcherRunRow)
-                    .where(WatcherRunRow.id.in_(done))
-                    .execution_options(synchronize_session=False)
-                )
+            _forget(session, [*dead, run_id] if not rows else dead)
         return StaleClaim(_oldest_first(rows), resumed=False, more=more)
-
-    @staticmethod
-    def _begin(session: Session, run_id: str, now: float) -> bool:
-        """Record the run as pending; False when it already was (a retry or a redelivery).
-
-        INSERT … ON CONFLICT DO NOTHING: two attempts of one run at once (a redelivery beside
-        a slow first attempt) find each other, the second after the first committed.
-        """
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(WatcherRunRow)
-            .values(id=run_id, started_at=now, attempt_at=now)
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(WatcherRunRow.id)
-        )
-        return session.connection().execute(statement).scalar() is not None
 
     @staticmethod
     def _adopt(session: Session, dead: list[str], run_id: str) -> list[Sequence[Any]]:
@@ -279,11 +284,7 @@ class StaleIndex:
     def finish_run(self, run_id: str, record: dict[str, str | int | float]) -> None:
         """The run delivered everything: it is no longer pending; remember it in the history."""
         with self.store.db.transaction() as session:
-            session.execute(
-                delete(WatcherRunRow)
-                .where(WatcherRunRow.id == run_id)
-                .execution_options(synchronize_session=False)
-            )
+            _forget(session, [run_id])
         pipe = self.redis.pipeline(transaction=True)
         pipe.lpush(WATCH_HISTORY_KEY, json.dumps({"run": run_id, **record}))
         pipe.ltrim(WATCH_HISTORY_KEY, 0, WATCH_HISTORY - 1)
