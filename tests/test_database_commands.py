@@ -9,8 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
+from sqlalchemy import select
 
+from core.db.engine import Database
 from core.db.schema import head_revision
+from core.db.watcher import WatcherRunRow
+from core.watcher.from_redis import OLD_PENDING_KEY
 from scripts.migrate import DEFAULT_DATABASE, with_default_database
 from tests.support.postgres import PostgresServer
 from tests.support.system import BOT_COMMAND, WORKER_COMMAND, local_argv
@@ -177,3 +182,30 @@ def count_orders(url: str) -> int:
         url,
     )
     return int(done.stdout)
+
+
+def test_make_migrate_redis_carries_the_old_pending_watcher_runs_once(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """The upgrade from the Redis era: a watcher run pending there (it claimed orders and
+    died) reaches `watcher_runs`, so a later run takes its orders over; run again, no copy."""
+    url = f"sqlite:///{tmp_path / 'pedidos.db'}"
+    assert python("-m", "scripts.migrate", DATABASE_URL=url).returncode == 0
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.zadd(OLD_PENDING_KEY, {"old-run": 1_700_000_000.0})
+
+    copies = [
+        python("-m", "scripts.migrate_redis", DATABASE_URL=url, REDIS_URL=redis_url)
+        for _ in range(2)
+    ]
+
+    for done in copies:
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "pending watcher runs copied from Redis: 1" in copies[0].stdout
+    assert "pending watcher runs copied from Redis: 0" in copies[1].stdout
+    db = Database(url)
+    with db.reading() as session:
+        runs = session.execute(select(WatcherRunRow.id, WatcherRunRow.attempt_at)).all()
+    db.dispose()
+    client.close()
+    assert [tuple(run) for run in runs] == [("old-run", 1_700_000_000.0)]
